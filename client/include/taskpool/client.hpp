@@ -1,0 +1,236 @@
+// taskpool client library: submit tasks to a running taskpoold and await
+// their results, with the vocabulary of Python's multiprocessing.Pool.
+//
+//   auto client = taskpool::Client::Connect();          // $TASKPOOL_SOCKET
+//   if (!client.ok()) { std::cerr << client.status().ToString(); return 1; }
+//   taskpool::TaskResult r = (*client)->call("is_prime", "454577");
+//   if (r.ok()) std::cout << r.output << " (worker " << r.worker_pid << ")\n";
+//
+// One Client is one connection to the daemon, multiplexing any number of
+// tasks: submissions are pipelined and results come back as they finish.
+//
+// Thread-safety: a Client is safe for concurrent use from many threads
+// without external synchronization. Callbacks passed to submit() run on the
+// client's internal reader thread; they must not block for long and must not
+// call blocking methods (call, map, wait on a future) of the same Client.
+//
+// Errors are values: every task ends in exactly one TaskResult whose `code`
+// says what happened, including failures of the connection itself
+// (DAEMON_NOT_RUNNING, CONNECTION_LOST, WAIT_TIMEOUT). Nothing in this API
+// waits forever on a daemon that has gone away: when the connection breaks,
+// every pending task completes with CONNECTION_LOST at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "taskpool/status.hpp"
+
+namespace taskpool {
+
+// The outcome of one task.
+struct TaskResult {
+  ErrorCode code = ErrorCode::kOk;
+  std::string error;   // why, when !ok()
+  std::string output;  // the function's output, when ok()
+  int worker_pid = 0;  // 0 if the task never ran
+  std::chrono::microseconds queue_time{0};  // accepted -> started
+  std::chrono::microseconds run_time{0};    // started -> finished
+  uint32_t attempts = 0;
+  // Wall-clock start/finish of the last run, microseconds since the epoch.
+  int64_t started_unix_us = 0;
+  int64_t finished_unix_us = 0;
+
+  bool ok() const { return code == ErrorCode::kOk; }
+  // The code and message as a Status (Ok() when ok()).
+  Status status() const { return ok() ? Status::Ok() : Status(code, error); }
+};
+
+struct ClientOptions {
+  // Empty: $TASKPOOL_SOCKET, else /run/taskpool/taskpoold.sock.
+  std::string socket_path;
+  // Shown in the daemon's logs.
+  std::string client_name = "libtaskpool";
+  // How long Connect waits for the daemon's hello reply.
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+struct SubmitOptions {
+  // Kill the task if it runs longer (0: the daemon's default).
+  std::chrono::milliseconds timeout{0};
+  // Give up if not finished this long after submission, queue wait
+  // included (0: none).
+  std::chrono::milliseconds deadline{0};
+  // Re-run the task this many times if its worker dies.
+  uint32_t max_retries = 0;
+  // Fail with QUEUE_FULL instead of waiting when the daemon's queue is full.
+  bool fail_if_full = false;
+};
+
+// The daemon's view of its pool (see taskpool.v1.StatusReply).
+struct WorkerInfo {
+  uint32_t index = 0;
+  int pid = 0;
+  std::string state;  // "idle", "busy", "starting", "dead"
+  uint64_t tasks_done = 0;
+  std::string current_function;
+  std::chrono::milliseconds current_run_time{0};
+  uint32_t restarts = 0;
+  std::string last_exit;
+};
+
+struct PoolStatus {
+  std::vector<WorkerInfo> workers;
+  uint32_t queue_depth = 0;
+  uint32_t queue_capacity = 0;
+  uint32_t running = 0;
+  std::chrono::milliseconds uptime{0};
+  uint32_t connections = 0;
+  uint64_t tasks_submitted = 0;
+  uint64_t tasks_succeeded = 0;
+  uint64_t tasks_failed = 0;
+  uint64_t workers_died = 0;
+  std::string server_version;
+  int daemon_pid = 0;
+};
+
+// What the daemon said in its hello reply.
+struct ServerInfo {
+  std::string server_version;
+  uint64_t max_payload_bytes = 0;
+  uint32_t workers = 0;
+  uint32_t queue_capacity = 0;
+};
+
+class ResultStream;
+
+class Client {
+ public:
+  // Connects and exchanges hellos. Errors: DAEMON_NOT_RUNNING (nothing
+  // listens on the socket; the message names the path), VERSION_MISMATCH,
+  // CONNECTION_LOST, WAIT_TIMEOUT (no hello reply within connect_timeout).
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options = {});
+
+  // Closes the connection. Tasks still pending complete with CANCELLED for
+  // any future or callback still waiting on them.
+  ~Client();
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const ServerInfo& server_info() const;
+  const std::string& socket_path() const;
+
+  // Runs `function` on `payload` and waits for the result (Pool.apply).
+  TaskResult call(std::string_view function, std::string_view payload,
+                  const SubmitOptions& options = {});
+  // As call(), but gives up waiting after `wait` with WAIT_TIMEOUT (the task
+  // itself is not cancelled).
+  TaskResult call_for(std::string_view function, std::string_view payload,
+                      std::chrono::milliseconds wait,
+                      const SubmitOptions& options = {});
+
+  // Submits without waiting (Pool.apply_async). The future becomes ready
+  // with the task's result; use wait_for() on it for a timed wait.
+  std::future<TaskResult> submit(std::string_view function,
+                                 std::string_view payload,
+                                 const SubmitOptions& options = {});
+
+  // Submits and calls `on_result` (on the reader thread) exactly once.
+  void submit(std::string_view function, std::string_view payload,
+              std::function<void(TaskResult)> on_result,
+              const SubmitOptions& options = {});
+
+  // Runs `function` over every input; results in input order (Pool.map).
+  // `chunksize` inputs travel in one SubmitBatch message.
+  std::vector<TaskResult> map(std::string_view function,
+                              const std::vector<std::string>& inputs,
+                              size_t chunksize = 1,
+                              const SubmitOptions& options = {});
+
+  // Produces the next input, or nullopt at the end. Called on the thread
+  // that iterates the stream, only as results are consumed, so the input is
+  // never all held in memory.
+  using InputSource = std::function<std::optional<std::string>()>;
+
+  // Streaming map (Pool.imap): results in input order, each available as
+  // soon as it and those before it are done. At most `window` tasks are in
+  // flight at once (0: a default of 4 x chunksize x workers).
+  ResultStream imap(std::string_view function, InputSource inputs,
+                    size_t chunksize = 1, size_t window = 0,
+                    const SubmitOptions& options = {});
+  ResultStream imap(std::string_view function,
+                    const std::vector<std::string>& inputs,
+                    size_t chunksize = 1, size_t window = 0,
+                    const SubmitOptions& options = {});
+
+  // As imap, but results in completion order (Pool.imap_unordered). Each
+  // result is paired with its input's position.
+  ResultStream imap_unordered(std::string_view function, InputSource inputs,
+                              size_t chunksize = 1, size_t window = 0,
+                              const SubmitOptions& options = {});
+  ResultStream imap_unordered(std::string_view function,
+                              const std::vector<std::string>& inputs,
+                              size_t chunksize = 1, size_t window = 0,
+                              const SubmitOptions& options = {});
+
+  // Asks the daemon for its workers, queue and counters.
+  Result<PoolStatus> status(std::chrono::milliseconds wait = std::chrono::seconds(10));
+
+  // Round trip to the daemon. Ok() when it answered within `wait`.
+  Status ping(std::chrono::milliseconds wait = std::chrono::seconds(5));
+
+  // False once the connection has broken; every later call then completes
+  // at once with CONNECTION_LOST.
+  bool connected() const;
+
+  struct Impl;  // private; public only so ResultStream can share it
+
+ private:
+  explicit Client(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// A sequence of results from imap / imap_unordered. Move-only. Destroying it
+// early stops submitting further inputs (tasks already submitted still run;
+// their results are discarded).
+//
+//   for (auto stream = client->imap("is_prime", numbers);
+//        auto item = stream.next();) {
+//     std::cout << item->index << ": " << item->result.output << "\n";
+//   }
+class ResultStream {
+ public:
+  struct Item {
+    size_t index = 0;  // position of the input
+    TaskResult result;
+  };
+
+  ResultStream(ResultStream&&) noexcept;
+  ResultStream& operator=(ResultStream&&) noexcept;
+  ~ResultStream();
+
+  // The next result, or nullopt when every input has its result.
+  std::optional<Item> next();
+
+  // As next(), but waits at most `wait` for the next result; returns an
+  // Item whose result.code is WAIT_TIMEOUT (index unspecified) when it
+  // expires. The stream stays usable after a timeout.
+  std::optional<Item> next_for(std::chrono::milliseconds wait);
+
+  struct State;  // private
+
+ private:
+  friend class Client;
+  explicit ResultStream(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace taskpool

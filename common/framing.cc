@@ -1,0 +1,111 @@
+#include "common/framing.h"
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include <cstring>
+
+namespace taskpool {
+
+namespace {
+// A varint32 never needs more than 5 bytes.
+constexpr size_t kMaxVarintBytes = 5;
+}  // namespace
+
+void AppendFrame(const google::protobuf::MessageLite& message,
+                 std::string* out) {
+  const size_t body_size = message.ByteSizeLong();
+  const size_t header_size =
+      google::protobuf::io::CodedOutputStream::VarintSize32(
+          static_cast<uint32_t>(body_size));
+  const size_t start = out->size();
+  out->resize(start + header_size + body_size);
+  auto* target = reinterpret_cast<uint8_t*>(out->data() + start);
+  target = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(body_size), target);
+  message.SerializeWithCachedSizesToArray(target);
+}
+
+FrameDecoder::FrameDecoder(size_t max_frame_bytes)
+    : max_frame_bytes_(max_frame_bytes) {}
+
+void FrameDecoder::Append(std::string_view bytes) {
+  char* area = PrepareAppend(bytes.size());
+  std::memcpy(area, bytes.data(), bytes.size());
+  Commit(bytes.size());
+}
+
+char* FrameDecoder::PrepareAppend(size_t min_size) {
+  Compact();
+  if (buffer_.size() - filled_ < min_size) buffer_.resize(filled_ + min_size);
+  return buffer_.data() + filled_;
+}
+
+void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
+
+// Moves unread bytes to the front so the buffer never grows past one frame
+// plus one read.
+void FrameDecoder::Compact() {
+  if (consumed_ == 0) return;
+  std::memmove(buffer_.data(), buffer_.data() + consumed_, filled_ - consumed_);
+  filled_ -= consumed_;
+  consumed_ = 0;
+}
+
+FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
+                                         Status* error) {
+  const auto* begin =
+      reinterpret_cast<const uint8_t*>(buffer_.data() + consumed_);
+  const size_t available = filled_ - consumed_;
+  if (available == 0) return Outcome::kNeedMore;
+
+  // Decode the varint length by hand-off to protobuf's reader, but only once
+  // the header is complete, so a partial header is not mistaken for garbage.
+  size_t header_size = 0;
+  while (header_size < available && header_size < kMaxVarintBytes &&
+         (begin[header_size] & 0x80) != 0) {
+    ++header_size;
+  }
+  if (header_size == kMaxVarintBytes) {
+    *error = Status(ErrorCode::kMalformedFrame,
+                    "frame length is not a valid varint32");
+    return Outcome::kError;
+  }
+  if (header_size == available) return Outcome::kNeedMore;
+  ++header_size;  // include the final byte (high bit clear)
+
+  google::protobuf::io::CodedInputStream header(begin, header_size);
+  uint32_t length = 0;
+  if (!header.ReadVarint32(&length)) {
+    *error = Status(ErrorCode::kMalformedFrame,
+                    "frame length is not a valid varint32");
+    return Outcome::kError;
+  }
+  if (length > max_frame_bytes_) {
+    *error = Status(ErrorCode::kFrameTooLarge,
+                    "frame of " + std::to_string(length) +
+                        " bytes exceeds the limit of " +
+                        std::to_string(max_frame_bytes_) + " bytes");
+    return Outcome::kError;
+  }
+  if (available - header_size < length) return Outcome::kNeedMore;
+
+  *body = std::string_view(buffer_.data() + consumed_ + header_size, length);
+  consumed_ += header_size + length;
+  return Outcome::kFrame;
+}
+
+FrameDecoder::Outcome FrameDecoder::NextMessage(
+    google::protobuf::MessageLite* message, Status* error) {
+  std::string_view body;
+  const Outcome outcome = Next(&body, error);
+  if (outcome != Outcome::kFrame) return outcome;
+  if (!message->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    *error = Status(ErrorCode::kMalformedFrame,
+                    "frame of " + std::to_string(body.size()) +
+                        " bytes does not parse as " + message->GetTypeName());
+    return Outcome::kError;
+  }
+  return Outcome::kFrame;
+}
+
+}  // namespace taskpool

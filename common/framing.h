@@ -1,0 +1,61 @@
+// Protobuf size-delimited framing: a varint byte count, then the message.
+//
+// FrameDecoder turns a byte stream that arrives in arbitrary pieces into
+// whole frames, refusing any frame above a size limit before buffering it,
+// so a peer cannot make us allocate more than max_frame_bytes + one read.
+//
+// Thread-safety: a FrameDecoder is used by one thread (one connection).
+#pragma once
+
+#include <google/protobuf/message_lite.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "taskpool/status.hpp"
+
+namespace taskpool {
+
+// Appends `message` to `out` as one delimited frame.
+void AppendFrame(const google::protobuf::MessageLite& message,
+                 std::string* out);
+
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(size_t max_frame_bytes);
+
+  // Copies `bytes` into the internal buffer.
+  void Append(std::string_view bytes);
+
+  // A writable area of at least `min_size` bytes at the end of the buffer,
+  // for reading from a socket without an extra copy; then call
+  // Commit(bytes_read).
+  char* PrepareAppend(size_t min_size);
+  void Commit(size_t bytes);
+
+  enum class Outcome { kFrame, kNeedMore, kError };
+
+  // Extracts the next whole frame's body into *body (valid until the next
+  // call on this decoder). kError sets *error to MALFORMED_FRAME (a length
+  // that is not a valid varint) or FRAME_TOO_LARGE; the stream cannot be
+  // resynchronised after an error, so the caller should close it.
+  Outcome Next(std::string_view* body, Status* error);
+
+  // Parses the next frame as `message`. kError also covers a body that is
+  // not a valid `message`.
+  Outcome NextMessage(google::protobuf::MessageLite* message, Status* error);
+
+  // Bytes received but not yet returned as frames.
+  size_t buffered() const { return filled_ - consumed_; }
+
+ private:
+  void Compact();
+
+  const size_t max_frame_bytes_;
+  std::string buffer_;
+  size_t consumed_ = 0;  // bytes at the front of buffer_ already returned
+  size_t filled_ = 0;    // bytes of buffer_ holding data (<= buffer_.size())
+};
+
+}  // namespace taskpool

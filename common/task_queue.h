@@ -1,0 +1,181 @@
+// The shared-memory task queue between the supervisor and its workers.
+//
+// One POSIX shared-memory object (Boost.Interprocess shared_memory_object +
+// mapped_region) per daemon, created by the supervisor before it forks any
+// worker; workers inherit the mapping. The layout is described in
+// common/task_queue.md. In short:
+//
+//   * a fixed array of task slots, each with one atomic state word
+//     (generation, state, owner): FREE -> QUEUED -> RUNNING(w) -> DONE(w) ->
+//     FREE. A worker claims a slot with a compare-and-swap QUEUED ->
+//     RUNNING(w), so whatever instruction a worker dies at, the state word
+//     says whether it held the task;
+//   * a ring of slot tickets (supervisor is the single producer; workers
+//     advance the shared head with CAS) giving FIFO order;
+//   * one single-producer/single-consumer completion ring per worker;
+//   * a semaphore-mode eventfd with one token per queued task that idle
+//     workers block on, and one eventfd the supervisor's event loop watches
+//     for "results ready";
+//   * an inline payload area per slot; payloads above it go to a per-task
+//     blob (its own shared-memory object) written by exactly one process.
+//
+// No lock is ever taken in shared memory, so a dying worker cannot leave one
+// held. The supervisor learns what a dead worker held from the state words
+// (RecoverDeadWorker).
+//
+// Thread-safety: supervisor-side methods must be called from one thread (the
+// supervisor's event loop). Worker-side methods are called by worker w only,
+// with w unique per live process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "taskpool/status.hpp"
+
+namespace taskpool {
+
+struct QueueGeometry {
+  uint32_t capacity = 1024;        // task slots (queued + running + unread)
+  uint32_t max_workers = 64;       // worker indices 0..max_workers-1
+  uint32_t inline_bytes = 64 * 1024;      // payload bytes kept in the slot
+  uint64_t max_payload_bytes = 16 << 20;  // larger inputs/outputs are refused
+};
+
+// Names a task slot at one point in its life; the generation makes a stale
+// reference to a reused slot harmless.
+struct SlotRef {
+  uint32_t index = 0;
+  uint32_t generation = 0;
+  bool operator==(const SlotRef&) const = default;
+};
+
+// What a worker sees of a claimed task.
+struct ClaimedTask {
+  SlotRef slot;
+  uint32_t function_index = 0;
+  std::string_view input;  // valid until Complete()
+  uint32_t attempt = 1;
+};
+
+// What the supervisor sees of a finished task.
+struct CompletedTask {
+  SlotRef slot;
+  uint32_t worker = 0;
+  pid_t worker_pid = 0;
+  ErrorCode code = ErrorCode::kOk;
+  // The output on success, the error message otherwise. Valid only during
+  // the CollectCompleted callback.
+  std::string_view output;
+  int64_t enqueued_ns = 0;   // CLOCK_MONOTONIC
+  int64_t started_ns = 0;    // CLOCK_MONOTONIC
+  int64_t finished_ns = 0;   // CLOCK_MONOTONIC
+  int64_t started_unix_us = 0;
+  int64_t finished_unix_us = 0;
+};
+
+// A worker's self-reported activity, readable by the supervisor at any time.
+struct WorkerActivity {
+  pid_t pid = 0;
+  bool busy = false;
+  uint32_t function_index = 0;  // valid when busy
+  int64_t started_ns = 0;       // valid when busy (CLOCK_MONOTONIC)
+  uint64_t tasks_done = 0;
+};
+
+class TaskQueue {
+ public:
+  // Supervisor: removes a stale object of that name (left by a crashed
+  // daemon), with its blobs, and creates a fresh queue. `name` is a POSIX
+  // shm name without the leading slash, e.g. "taskpool-3f2a9c".
+  static Result<std::unique_ptr<TaskQueue>> Create(std::string name,
+                                                   const QueueGeometry& geometry);
+
+  // Removes the named object and any blobs it left; no-op if absent.
+  static void RemoveStale(const std::string& name);
+
+  // Unmaps. The creating process (the supervisor, identified by pid at
+  // Create) also removes the shm object and any remaining blobs; a forked
+  // worker destroying its copy removes nothing.
+  ~TaskQueue();
+
+  TaskQueue(const TaskQueue&) = delete;
+  TaskQueue& operator=(const TaskQueue&) = delete;
+
+  const QueueGeometry& geometry() const;
+  const std::string& name() const;
+
+  // ------------------------------------------------------------ supervisor
+
+  // Copies `input` into a free slot and makes it claimable, waking one
+  // worker. Errors: QUEUE_FULL when no slot is free, PAYLOAD_TOO_LARGE above
+  // max_payload_bytes, INTERNAL if a blob cannot be created.
+  // `attempt` starts at 1 and is passed through to the worker.
+  Result<SlotRef> Enqueue(uint32_t function_index, std::string_view input,
+                          uint32_t attempt = 1);
+
+  // Re-queues a slot whose worker died while RUNNING it (after
+  // RecoverDeadWorker returned it), keeping its input, for a retry.
+  // Returns the new reference (the generation changes).
+  Result<SlotRef> Requeue(SlotRef slot, uint32_t attempt);
+
+  // Takes a QUEUED slot back before any worker claims it (cancellation,
+  // expiry). False if a worker already claimed it or the ref is stale.
+  bool TryWithdraw(SlotRef slot);
+
+  // Frees a slot that is no longer wanted (e.g. died and not retried).
+  void Release(SlotRef slot);
+
+  // Calls `on_done` for every task that workers finished since the last
+  // call, then frees their slots. Returns how many. Also consumes the
+  // results-ready eventfd.
+  size_t CollectCompleted(const std::function<void(const CompletedTask&)>& on_done);
+
+  // After worker `w` has been reaped: returns the slots it was RUNNING (the
+  // caller decides: Requeue or Release), collects nothing, and makes sure no
+  // queued task was left unclaimable by the death (a claim interrupted
+  // halfway, a wake-up token consumed but not used).
+  std::vector<SlotRef> RecoverDeadWorker(uint32_t worker);
+
+  // Tasks QUEUED and not yet claimed.
+  uint32_t depth() const;
+  // Slots not FREE (queued + running + finished but not yet collected).
+  uint32_t in_use() const;
+
+  WorkerActivity activity(uint32_t worker) const;
+
+  // The fd to watch (readable) for finished tasks.
+  int results_ready_fd() const;
+
+  // ------------------------------------------------------------ worker
+
+  // Called once in the worker process right after fork, before anything else.
+  void AttachWorker(uint32_t worker, pid_t pid);
+
+  // Blocks until a task is available and claims it for worker `w`.
+  // Returns nullopt only if interrupted by a signal (EINTR) without a task.
+  std::optional<ClaimedTask> WaitAndClaim(uint32_t worker);
+
+  // Claims a task if one is queued; never blocks.
+  std::optional<ClaimedTask> TryClaim(uint32_t worker);
+
+  // Publishes the outcome of a claimed task (output on success, message on
+  // failure) and wakes the supervisor. An output above max_payload_bytes is
+  // replaced by a PAYLOAD_TOO_LARGE error.
+  void Complete(uint32_t worker, const ClaimedTask& task, ErrorCode code,
+                std::string_view output);
+
+ private:
+  struct Impl;
+  explicit TaskQueue(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace taskpool

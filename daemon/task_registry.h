@@ -1,0 +1,67 @@
+// The functions workers can run, by name.
+//
+// Filled in by the supervisor before it forks (built-ins, later plugins);
+// workers inherit it and look functions up by index, which is what travels
+// through the shared-memory queue. Never modified after the first fork.
+//
+// Thread-safety: immutable once the daemon starts; reads from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "taskpool/status.hpp"
+
+namespace taskpool {
+
+// What a task function returns: kOk with its output, or an error code with
+// a message for a person (e.g. INVALID_ARGUMENT "is_prime expects ...").
+struct TaskOutcome {
+  ErrorCode code = ErrorCode::kOk;
+  std::string data;  // output when ok, the error message otherwise
+
+  static TaskOutcome Ok(std::string output) {
+    return {ErrorCode::kOk, std::move(output)};
+  }
+  static TaskOutcome Error(ErrorCode code, std::string message) {
+    return {code, std::move(message)};
+  }
+};
+
+using TaskFunction = std::function<TaskOutcome(std::string_view payload)>;
+
+class TaskRegistry {
+ public:
+  // Adds `function` under `name`. Fails (INVALID_ARGUMENT) if the name is
+  // taken or empty.
+  Status Register(std::string name, TaskFunction function);
+
+  // The index of `name`, or UNKNOWN_FUNCTION whose message lists the known
+  // names: "unknown function 'foo'; known functions: echo, fail, ...".
+  Result<uint32_t> Find(std::string_view name) const;
+
+  // REQUIRES: index < size()
+  const std::string& name(uint32_t index) const;
+  // Runs function `index`, turning an exception into TASK_FAILED.
+  TaskOutcome Run(uint32_t index, std::string_view payload) const;
+
+  size_t size() const { return entries_.size(); }
+  // Sorted names, for error messages and --help.
+  std::vector<std::string> names() const;
+
+ private:
+  struct Entry {
+    std::string name;
+    TaskFunction function;
+  };
+  std::vector<Entry> entries_;
+};
+
+// Adds is_prime, sleep, echo, sha256 and fail.
+void RegisterBuiltins(TaskRegistry& registry);
+
+}  // namespace taskpool
