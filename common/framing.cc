@@ -72,6 +72,14 @@ FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
   }
   if (header_size == available) return Outcome::kNeedMore;
   ++header_size;  // include the final byte (high bit clear)
+  // The 5th byte of a varint32 carries only bits 28..31. protobuf's reader
+  // would silently drop higher bits (2^32 reads as 0), desynchronising the
+  // stream, so refuse them here.
+  if (header_size == kMaxVarintBytes && begin[kMaxVarintBytes - 1] > 0x0F) {
+    *error = Status(ErrorCode::kMalformedFrame,
+                    "frame length does not fit in 32 bits");
+    return Outcome::kError;
+  }
 
   google::protobuf::io::CodedInputStream header(begin, header_size);
   uint32_t length = 0;

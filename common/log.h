@@ -46,7 +46,15 @@ class LogLine {
 
 }  // namespace taskpool
 
-#define TP_LOG(level)                                                   \
-  if (::taskpool::LogLevel::level < ::taskpool::GetLogLevel()) {        \
-  } else                                                                \
-    ::taskpool::LogLine(::taskpool::LogLevel::level)
+namespace taskpool {
+// Lets TP_LOG be a single expression: `void & stream` binds looser than
+// `<<`, so the whole chain is built first (the glog idiom).
+struct LogVoidify {
+  void operator&(LogLine&) {}
+};
+}  // namespace taskpool
+
+#define TP_LOG(level)                                             \
+  (::taskpool::LogLevel::level < ::taskpool::GetLogLevel())       \
+      ? (void)0                                                   \
+      : ::taskpool::LogVoidify() & ::taskpool::LogLine(::taskpool::LogLevel::level)

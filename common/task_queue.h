@@ -90,6 +90,25 @@ struct WorkerActivity {
   uint64_t tasks_done = 0;
 };
 
+class TaskQueue;
+
+namespace internal {
+// TEST ONLY. Places in the worker-side code where the calling process
+// _exit()s on purpose, to simulate a worker killed at exactly that
+// instruction (something SIGKILL cannot hit deterministically). Set it in a
+// forked worker child, never in the supervisor or in production code.
+enum class TestCrashPoint {
+  kNone,
+  // In TryClaim: after the ticket is taken from the ring (head advanced),
+  // before the slot's QUEUED -> RUNNING compare-and-swap; leaves an orphan.
+  kBetweenClaimSteps,
+  // In Complete: after DONE is published in the slot, before the slot is
+  // pushed to the worker's completion ring.
+  kAfterDonePublished,
+};
+void SetTestCrashPoint(TaskQueue& queue, TestCrashPoint point);
+}  // namespace internal
+
 class TaskQueue {
  public:
   // Supervisor: removes a stale object of that name (left by a crashed
@@ -123,7 +142,9 @@ class TaskQueue {
 
   // Re-queues a slot whose worker died while RUNNING it (after
   // RecoverDeadWorker returned it), keeping its input, for a retry.
-  // Returns the new reference (the generation changes).
+  // Returns the new reference (the generation changes); enqueued_ns becomes
+  // the time of the requeue. INVALID_ARGUMENT if `slot` is stale or not
+  // RUNNING.
   Result<SlotRef> Requeue(SlotRef slot, uint32_t attempt);
 
   // Takes a QUEUED slot back before any worker claims it (cancellation,
@@ -131,6 +152,9 @@ class TaskQueue {
   bool TryWithdraw(SlotRef slot);
 
   // Frees a slot that is no longer wanted (e.g. died and not retried).
+  // REQUIRES: the slot was returned by RecoverDeadWorker (for a QUEUED
+  // slot prefer TryWithdraw). Never a slot a live worker is RUNNING: its
+  // result would land in a reused slot. A stale or FREE ref is ignored.
   void Release(SlotRef slot);
 
   // Calls `on_done` for every task that workers finished since the last
@@ -160,7 +184,8 @@ class TaskQueue {
   void AttachWorker(uint32_t worker, pid_t pid);
 
   // Blocks until a task is available and claims it for worker `w`.
-  // Returns nullopt only if interrupted by a signal (EINTR) without a task.
+  // Returns nullopt only if interrupted by a signal (EINTR) without a task
+  // (or if the wake-up eventfd fails, which does not happen in practice).
   std::optional<ClaimedTask> WaitAndClaim(uint32_t worker);
 
   // Claims a task if one is queued; never blocks.
@@ -173,6 +198,8 @@ class TaskQueue {
                 std::string_view output);
 
  private:
+  friend void internal::SetTestCrashPoint(TaskQueue& queue,
+                                          internal::TestCrashPoint point);
   struct Impl;
   explicit TaskQueue(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

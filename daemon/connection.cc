@@ -1,1 +1,225 @@
-// placeholder: being written
+#include "daemon/connection.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/log.h"
+
+namespace taskpool {
+
+namespace {
+// Bytes asked for per read: enough for many small frames at once.
+constexpr size_t kReadChunk = 64 * 1024;
+}  // namespace
+
+Connection::Connection(Socket socket, ConnectionHost& host,
+                       uint64_t connection_id, uint64_t max_frame_bytes)
+    : socket_(std::move(socket)),
+      host_(host),
+      id_(connection_id),
+      decoder_(max_frame_bytes) {
+  ReadPeerCredentials();
+}
+
+void Connection::ReadPeerCredentials() {
+  ucred credentials {};
+  socklen_t length = sizeof credentials;
+  if (getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED,
+                 &credentials, &length) == 0) {
+    peer_pid_ = credentials.pid;
+    peer_uid_ = credentials.uid;
+  }
+}
+
+void Connection::Start() { ReadSome(); }
+
+void Connection::ReadSome() {
+  if (reading_ || paused_ || closed_ || phase_ == Phase::kClosing) return;
+  reading_ = true;
+  char* area = decoder_.PrepareAppend(kReadChunk);
+  socket_.async_read_some(
+      boost::asio::buffer(area, kReadChunk),
+      [self = shared_from_this()](const boost::system::error_code& error,
+                                  size_t bytes) { self->OnRead(error, bytes); });
+}
+
+void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
+  reading_ = false;
+  if (closed_) return;
+  if (error) {
+    if (error != boost::asio::error::eof &&
+        error != boost::asio::error::operation_aborted) {
+      TP_LOG(kDebug) << "connection " << id_ << ": read: " << error.message();
+    }
+    Close();
+    return;
+  }
+  decoder_.Commit(bytes);
+  if (!ProcessFrames()) return;
+  ReadSome();
+}
+
+bool Connection::ProcessFrames() {
+  bool submitted = false;
+  // Stop early when paused: frames already buffered wait for ResumeReading.
+  while (!paused_ && !closed_ && phase_ != Phase::kClosing) {
+    v1::ClientMessage message;
+    Status error;
+    const FrameDecoder::Outcome outcome = decoder_.NextMessage(&message, &error);
+    if (outcome == FrameDecoder::Outcome::kNeedMore) break;
+    if (outcome == FrameDecoder::Outcome::kError) {
+      TP_LOG(kWarning) << "connection " << id_ << " (pid " << peer_pid_
+                       << "): " << error.ToString() << "; closing it";
+      SendErrorAndClose(error.code(), error.message());
+      return false;
+    }
+    submitted |= message.has_submit() || message.has_submit_batch();
+    HandleMessage(message);
+  }
+  if (submitted && !closed_) host_.OnSubmitsProcessed(*this);
+  return !closed_ && phase_ != Phase::kClosing;
+}
+
+void Connection::HandleMessage(const v1::ClientMessage& message) {
+  if (phase_ == Phase::kAwaitingHello) {
+    HandleHello(message);
+    return;
+  }
+  switch (message.kind_case()) {
+    case v1::ClientMessage::kSubmit:
+      host_.OnSubmit(shared_from_this(), message.submit());
+      break;
+    case v1::ClientMessage::kSubmitBatch:
+      for (const v1::Submit& submit : message.submit_batch().tasks()) {
+        host_.OnSubmit(shared_from_this(), submit);
+      }
+      break;
+    case v1::ClientMessage::kStatus: {
+      v1::ServerMessage reply;
+      host_.FillStatus(reply.mutable_status());
+      Send(reply);
+      break;
+    }
+    case v1::ClientMessage::kPing: {
+      v1::ServerMessage reply;
+      reply.mutable_pong()->set_nonce(message.ping().nonce());
+      Send(reply);
+      break;
+    }
+    case v1::ClientMessage::kCancel:
+      host_.OnCancel(*this, message.cancel());
+      break;
+    case v1::ClientMessage::kHello:
+      SendErrorAndClose(ErrorCode::kProtocolViolation,
+                        "hello sent twice on one connection");
+      break;
+    case v1::ClientMessage::KIND_NOT_SET:
+      SendErrorAndClose(ErrorCode::kProtocolViolation,
+                        "message of unknown type (empty ClientMessage or a "
+                        "field this daemon does not know)");
+      break;
+  }
+}
+
+void Connection::HandleHello(const v1::ClientMessage& message) {
+  if (!message.has_hello()) {
+    SendErrorAndClose(ErrorCode::kProtocolViolation,
+                      "the first message must be hello with "
+                      "protocol_version " +
+                          std::to_string(v1::PROTOCOL_VERSION_CURRENT));
+    return;
+  }
+  const uint32_t version = message.hello().protocol_version();
+  if (version != v1::PROTOCOL_VERSION_CURRENT) {
+    SendErrorAndClose(
+        ErrorCode::kVersionMismatch,
+        "client speaks protocol version " + std::to_string(version) +
+            ", this taskpoold speaks version " +
+            std::to_string(v1::PROTOCOL_VERSION_CURRENT));
+    return;
+  }
+  v1::ServerMessage reply;
+  host_.OnHello(*this, message.hello(), reply.mutable_hello());
+  phase_ = Phase::kReady;
+  Send(reply);
+}
+
+void Connection::Send(const v1::ServerMessage& message) {
+  if (closed_) return;
+  AppendFrame(message, &outgoing_);
+  WriteSome();
+}
+
+void Connection::SendResult(v1::Result&& result) {
+  v1::ServerMessage message;
+  *message.mutable_result() = std::move(result);
+  Send(message);
+}
+
+void Connection::SendErrorAndClose(ErrorCode code, const std::string& text) {
+  v1::ServerMessage message;
+  message.mutable_error()->set_code(static_cast<v1::ErrorCode>(code));
+  message.mutable_error()->set_message(text);
+  Send(message);
+  CloseAfterFlush();
+}
+
+void Connection::WriteSome() {
+  if (writing_ || closed_) return;
+  if (outgoing_.empty()) {
+    if (close_after_flush_) Close();
+    return;
+  }
+  writing_ = true;
+  writing_buffer_.clear();
+  writing_buffer_.swap(outgoing_);
+  boost::asio::async_write(
+      socket_, boost::asio::buffer(writing_buffer_),
+      [self = shared_from_this()](const boost::system::error_code& error,
+                                  size_t) { self->OnWritten(error); });
+}
+
+void Connection::OnWritten(const boost::system::error_code& error) {
+  writing_ = false;
+  if (closed_) return;
+  if (error) {
+    TP_LOG(kDebug) << "connection " << id_ << ": write: " << error.message();
+    Close();
+    return;
+  }
+  WriteSome();
+}
+
+void Connection::PauseReading() { paused_ = true; }
+
+void Connection::ResumeReading() {
+  if (!paused_ || closed_) return;
+  paused_ = false;
+  // Posted, not run here: the caller (the router) may be in the middle of
+  // its own bookkeeping, and processing frames submits more tasks.
+  boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    // Frames that arrived before the pause come first.
+    if (self->paused_ || !self->ProcessFrames()) return;
+    self->ReadSome();
+  });
+}
+
+void Connection::CloseAfterFlush() {
+  if (closed_) return;
+  phase_ = Phase::kClosing;
+  close_after_flush_ = true;
+  if (!writing_ && outgoing_.empty()) Close();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(Socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  host_.OnClosed(*this);
+}
+
+}  // namespace taskpool

@@ -1,1 +1,160 @@
-// placeholder: being written
+#include "daemon/daemon_config.h"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "common/socket_path.h"
+
+namespace po = boost::program_options;
+
+namespace taskpool {
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: taskpoold [OPTIONS]\n"
+    "\n"
+    "Runs a pool of pre-forked worker processes and serves tasks submitted\n"
+    "over a Unix socket (see `taskpool --help` for the client side).\n"
+    "Runs in the foreground and logs to stderr.\n";
+
+struct RawOptions {
+  std::string socket;
+  uint32_t workers = 0;
+  uint32_t queue_capacity = 0;
+  uint64_t max_payload_bytes = 0;
+  uint32_t inline_payload_bytes = 0;
+  uint32_t max_connections = 0;
+  uint32_t max_in_flight = 0;
+  uint32_t shutdown_timeout_ms = 0;
+  std::string socket_mode;
+  std::string log_level;
+  std::string config_file;
+};
+
+po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("config", po::value(&raw.config_file)->value_name("FILE"),
+       "read options from FILE (INI: `name = value`, same names as the flags; "
+       "flags win)")
+      ("socket", po::value(&raw.socket)->value_name("PATH"),
+       "Unix socket to listen on (default: $TASKPOOL_SOCKET, else "
+       "/run/taskpool/taskpoold.sock)")
+      ("workers", po::value(&raw.workers)->default_value(0)->value_name("N"),
+       "worker processes (0: one per CPU)")
+      ("queue-capacity",
+       po::value(&raw.queue_capacity)->default_value(d.queue_capacity)->value_name("N"),
+       "tasks that may be queued or running at once; beyond it submitters wait")
+      ("max-payload-bytes",
+       po::value(&raw.max_payload_bytes)->default_value(d.max_payload_bytes)->value_name("N"),
+       "largest task input or output")
+      ("inline-payload-bytes",
+       po::value(&raw.inline_payload_bytes)->default_value(d.inline_payload_bytes)->value_name("N"),
+       "payloads up to this size travel inside the queue slot; larger ones "
+       "through a per-task shared-memory blob")
+      ("max-connections",
+       po::value(&raw.max_connections)->default_value(d.max_connections)->value_name("N"),
+       "client connections served at once")
+      ("max-in-flight",
+       po::value(&raw.max_in_flight)->default_value(d.max_in_flight_per_connection)->value_name("N"),
+       "unfinished tasks per connection; beyond it the daemon stops reading "
+       "from that client until results are delivered")
+      ("shutdown-timeout-ms",
+       po::value(&raw.shutdown_timeout_ms)
+           ->default_value(static_cast<uint32_t>(d.shutdown_timeout.count()))
+           ->value_name("MS"),
+       "on SIGTERM, how long running and queued tasks may take to finish "
+       "before the rest are cancelled")
+      ("socket-mode", po::value(&raw.socket_mode)->default_value("0660")->value_name("OCTAL"),
+       "permissions of the socket file")
+      ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
+       "debug, info, warning or error");
+  return options;
+}
+
+// Checks ranges and fills `config`; returns an error message or "".
+std::string Validate(const RawOptions& raw, DaemonConfig& config) {
+  if (raw.workers > 1024) return "--workers must be between 0 and 1024";
+  if (raw.queue_capacity < 1 || raw.queue_capacity > 1'000'000)
+    return "--queue-capacity must be between 1 and 1000000";
+  if (raw.max_payload_bytes < 1 || raw.max_payload_bytes > (1ull << 30))
+    return "--max-payload-bytes must be between 1 and 1073741824 (1 GiB)";
+  if (raw.inline_payload_bytes < 64 || raw.inline_payload_bytes > (16u << 20))
+    return "--inline-payload-bytes must be between 64 and 16777216";
+  if (raw.max_connections < 1) return "--max-connections must be at least 1";
+  if (raw.max_in_flight < 1) return "--max-in-flight must be at least 1";
+  size_t parsed = 0;
+  unsigned long mode = 0;
+  try {
+    mode = std::stoul(raw.socket_mode, &parsed, 8);
+  } catch (const std::exception&) {
+    parsed = 0;
+  }
+  if (parsed != raw.socket_mode.size() || mode > 0777)
+    return "--socket-mode must be an octal mode such as 0660, not '" +
+           raw.socket_mode + "'";
+  if (!ParseLogLevel(raw.log_level, &config.log_level))
+    return "--log-level must be debug, info, warning or error, not '" +
+           raw.log_level + "'";
+
+  config.socket_path = ResolveSocketPath(raw.socket);
+  config.workers = raw.workers != 0
+                       ? raw.workers
+                       : std::max(1u, std::thread::hardware_concurrency());
+  config.queue_capacity = raw.queue_capacity;
+  config.max_payload_bytes = raw.max_payload_bytes;
+  config.inline_payload_bytes = raw.inline_payload_bytes;
+  config.max_connections = raw.max_connections;
+  config.max_in_flight_per_connection = raw.max_in_flight;
+  config.shutdown_timeout = std::chrono::milliseconds(raw.shutdown_timeout_ms);
+  config.socket_mode = static_cast<uint32_t>(mode);
+  config.config_file = raw.config_file;
+  return "";
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "taskpoold: " << message << "\n"
+            << "Try 'taskpoold --help' for the list of options.\n";
+  return 2;
+}
+
+}  // namespace
+
+ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
+  DaemonConfig config;
+  RawOptions raw;
+  const po::options_description options = DescribeOptions(raw, config);
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), values);
+    if (values.count("help")) {
+      std::cout << kUsage << "\n" << options << "\n";
+      return 0;
+    }
+    if (values.count("version")) {
+      std::cout << "taskpoold " << TASKPOOL_VERSION << "\n";
+      return 0;
+    }
+    if (values.count("config")) {
+      const std::string path = values["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) return UsageError("cannot read config file '" + path + "'");
+      // Values already stored from the command line are not overwritten.
+      po::store(po::parse_config_file(file, options), values);
+    }
+    po::notify(values);
+  } catch (const po::error& error) {
+    return UsageError(error.what());
+  }
+  const std::string problem = Validate(raw, config);
+  if (!problem.empty()) return UsageError(problem);
+  return config;
+}
+
+}  // namespace taskpool

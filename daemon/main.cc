@@ -1,1 +1,30 @@
-int main() { return 0; }  // placeholder
+// taskpoold: the supervisor daemon. See daemon/supervisor.h.
+#include <variant>
+
+#include "common/log.h"
+#include "daemon/daemon_config.h"
+#include "daemon/instance_lock.h"
+#include "daemon/supervisor.h"
+#include "daemon/task_registry.h"
+
+int main(int argc, char** argv) {
+  using namespace taskpool;
+  ParsedCommandLine parsed = ParseDaemonCommandLine(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const DaemonConfig& config = std::get<DaemonConfig>(parsed);
+
+  SetLogLevel(config.log_level);
+  SetLogTag("taskpoold");
+
+  Result<std::unique_ptr<InstanceLock>> lock = InstanceLock::Acquire(config.socket_path);
+  if (!lock.ok()) {
+    TP_LOG(kError) << lock.status().message();
+    return 1;
+  }
+
+  TaskRegistry registry;
+  RegisterBuiltins(registry);
+
+  Supervisor supervisor(config, registry);
+  return supervisor.Run();
+}

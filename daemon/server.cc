@@ -1,1 +1,91 @@
-// placeholder: being written
+#include "daemon/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+namespace taskpool {
+
+namespace local = boost::asio::local;
+
+Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
+               ConnectionHost& host)
+    : io_(io), config_(config), host_(host), acceptor_(io) {}
+
+Status Server::Listen() {
+  boost::system::error_code error;
+  const local::stream_protocol::endpoint endpoint(config_.socket_path);
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (error) {
+    return Status(ErrorCode::kInternal, "cannot listen on " +
+                                            config_.socket_path + ": " +
+                                            error.message());
+  }
+  // bind() honours the umask; the configured mode is what operators expect.
+  if (chmod(config_.socket_path.c_str(), config_.socket_mode) != 0) {
+    return ErrnoStatus("chmod " + config_.socket_path, errno);
+  }
+  acceptor_.listen(local::stream_protocol::acceptor::max_listen_connections,
+                   error);
+  if (error) {
+    return Status(ErrorCode::kInternal,
+                  "listen on " + config_.socket_path + ": " + error.message());
+  }
+  listening_ = true;
+  Accept();
+  return Status::Ok();
+}
+
+void Server::Accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& error,
+                                local::stream_protocol::socket socket) {
+    if (!listening_) return;
+    if (error) {
+      // EMFILE and friends: log and keep serving the clients we have.
+      TP_LOG(kWarning) << "accept on " << config_.socket_path << ": "
+                       << error.message();
+    } else {
+      const uint64_t id = next_connection_id_++;
+      auto connection = std::make_shared<Connection>(
+          std::move(socket), host_, id, config_.max_frame_bytes());
+      if (connections_.size() >= config_.max_connections) {
+        TP_LOG(kWarning) << "refusing connection from pid "
+                         << connection->peer_pid() << ": already "
+                         << connections_.size() << " connections";
+        connection->SendErrorAndClose(
+            ErrorCode::kTooManyConnections,
+            "taskpoold already serves " + std::to_string(connections_.size()) +
+                " connections (taskpoold --max-connections)");
+      } else {
+        connections_.emplace(id, connection);
+        TP_LOG(kDebug) << "connection " << id << " from pid "
+                       << connection->peer_pid();
+        connection->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+void Server::StopListening() {
+  if (!listening_) return;
+  listening_ = false;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  unlink(config_.socket_path.c_str());
+}
+
+void Server::CloseAllAfterFlush() {
+  // Copy: closing calls back into Forget, which erases from the map.
+  std::vector<std::shared_ptr<Connection>> all;
+  for (const auto& [id, connection] : connections_) all.push_back(connection);
+  for (const auto& connection : all) connection->CloseAfterFlush();
+}
+
+void Server::Forget(const Connection& connection) {
+  connections_.erase(connection.id());
+}
+
+}  // namespace taskpool

@@ -1,1 +1,273 @@
-// placeholder: being written
+#include "daemon/supervisor.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+
+#include "common/log.h"
+#include "common/socket_path.h"
+#include "daemon/worker_main.h"
+
+namespace taskpool {
+
+namespace {
+
+// After the workers are gone, how long slow clients get to read their last
+// results before their connections are cut.
+constexpr std::chrono::seconds kFinalFlushTimeout{2};
+
+}  // namespace
+
+Supervisor::Supervisor(const DaemonConfig& config, const TaskRegistry& registry)
+    : config_(config),
+      registry_(registry),
+      started_(std::chrono::steady_clock::now()),
+      signals_(io_),
+      shutdown_timer_(io_) {}
+
+Supervisor::~Supervisor() = default;
+
+int Supervisor::Run() {
+  Status started = Start();
+  if (!started.ok()) {
+    TP_LOG(kError) << started.message();
+    if (workers_) workers_->SignalAll(SIGKILL);
+    return 1;
+  }
+  io_.run();
+  TP_LOG(kInfo) << "stopped";
+  return 0;
+}
+
+Status Supervisor::Start() {
+  QueueGeometry geometry;
+  geometry.capacity = config_.queue_capacity;
+  geometry.max_workers = config_.workers;
+  geometry.inline_bytes = config_.inline_payload_bytes;
+  geometry.max_payload_bytes = config_.max_payload_bytes;
+  Result<std::unique_ptr<TaskQueue>> queue =
+      TaskQueue::Create(QueueNameForSocket(config_.socket_path), geometry);
+  if (!queue.ok()) return queue.status();
+  queue_ = std::move(queue.value());
+  router_ = std::make_unique<TaskRouter>(*queue_, registry_, config_);
+
+  // Fork before anything else exists: no threads, no sockets to leak.
+  workers_ = std::make_unique<WorkerPool>(*queue_, registry_, config_.workers);
+  Status forked = workers_->StartAll();
+  if (!forked.ok()) return forked;
+
+  signals_.add(SIGCHLD);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  ::signal(SIGPIPE, SIG_IGN);
+  WaitForSignal();
+  // A worker may have died before SIGCHLD had a handler.
+  workers_->ReapExited([this](uint32_t index, const std::string& cause, int status) {
+    OnWorkerExit(index, cause, status);
+  });
+
+  results_ready_.emplace(io_, ::dup(queue_->results_ready_fd()));
+  WaitForResults();
+
+  server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));
+  Status listening = server_->Listen();
+  if (!listening.ok()) return listening;
+  TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
+                << config_.socket_path << " with " << config_.workers
+                << " workers (queue capacity " << config_.queue_capacity
+                << ", max payload " << config_.max_payload_bytes << " bytes)";
+  return Status::Ok();
+}
+
+void Supervisor::WaitForSignal() {
+  signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
+    if (error) return;  // cancelled at shutdown
+    OnSignal(signal_number);
+    if (phase_ != Phase::kFinished) WaitForSignal();
+  });
+}
+
+void Supervisor::OnSignal(int signal_number) {
+  switch (signal_number) {
+    case SIGCHLD:
+      workers_->ReapExited([this](uint32_t index, const std::string& cause, int status) {
+        OnWorkerExit(index, cause, status);
+      });
+      break;
+    case SIGTERM:
+    case SIGINT:
+      if (phase_ == Phase::kServing) {
+        BeginShutdown(signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+      } else {
+        ForceShutdown("second stop signal");
+      }
+      break;
+    case SIGHUP:
+      TP_LOG(kInfo) << "SIGHUP received; there is no configuration to reload";
+      break;
+  }
+}
+
+void Supervisor::WaitForResults() {
+  results_ready_->async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [this](const boost::system::error_code& error) {
+        if (error) return;  // closed at shutdown
+        router_->CollectResults();
+        StopWorkersIfDrained();
+        if (phase_ != Phase::kFinished) WaitForResults();
+      });
+}
+
+void Supervisor::OnWorkerExit(uint32_t index, const std::string& cause,
+                              int wait_status) {
+  const WorkerEntry& entry = workers_->entries()[index];
+  if (phase_ == Phase::kStoppingWorkers) {
+    TP_LOG(kDebug) << "worker " << index << " (pid " << entry.pid << ") " << cause;
+    router_->WorkerDied(index, entry.pid, cause);
+    if (workers_->live_count() == 0) FinishShutdown();
+    return;
+  }
+  TP_LOG(kWarning) << "worker " << index << " (pid " << entry.pid << ") "
+                   << cause;
+  // Settle what it held before its slot gets a new process.
+  router_->WorkerDied(index, entry.pid, cause);
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerFatalExitCode) {
+    TP_LOG(kError) << "worker " << index
+                   << " cannot start (fatal exit status); not respawning it";
+    return;
+  }
+  Status respawned = workers_->Respawn(index);
+  if (!respawned.ok()) TP_LOG(kError) << respawned.message();
+  StopWorkersIfDrained();
+}
+
+void Supervisor::BeginShutdown(const char* why) {
+  phase_ = Phase::kDraining;
+  server_->StopListening();
+  router_->StopAccepting();
+  TP_LOG(kInfo) << why << ": no longer accepting tasks; waiting for "
+                << router_->in_flight() << " to finish (at most "
+                << config_.shutdown_timeout.count() << " ms)";
+  shutdown_timer_.expires_after(config_.shutdown_timeout);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) ForceShutdown("shutdown timeout");
+  });
+  StopWorkersIfDrained();
+}
+
+void Supervisor::ForceShutdown(const char* why) {
+  if (phase_ == Phase::kFinished) return;
+  if (phase_ == Phase::kServing) BeginShutdown(why);
+  TP_LOG(kWarning) << why << ": cancelling queued tasks and killing workers";
+  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")");
+  phase_ = Phase::kStoppingWorkers;
+  // The running tasks end WORKER_DIED when their workers are reaped.
+  workers_->SignalAll(SIGKILL);
+  if (workers_->live_count() == 0) FinishShutdown();
+}
+
+void Supervisor::StopWorkersIfDrained() {
+  if (phase_ != Phase::kDraining || router_->in_flight() != 0) return;
+  phase_ = Phase::kStoppingWorkers;
+  TP_LOG(kInfo) << "all tasks finished; stopping workers";
+  workers_->SignalAll(SIGTERM);
+  if (workers_->live_count() == 0) FinishShutdown();
+}
+
+void Supervisor::FinishShutdown() {
+  if (phase_ == Phase::kFinished) return;
+  phase_ = Phase::kFinished;
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  results_ready_->close(ignored);
+  shutdown_timer_.expires_after(kFinalFlushTimeout);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) io_.stop();  // a client that never reads must not hold us
+  });
+  // Results of tasks settled by the last reaps go out before closing; the
+  // last connection to close cancels the timer (see OnClosed).
+  server_->CloseAllAfterFlush();
+  if (server_->connection_count() == 0) shutdown_timer_.cancel();
+}
+
+void Supervisor::OnHello(Connection& connection, const v1::Hello& hello,
+                         v1::HelloReply* reply) {
+  TP_LOG(kDebug) << "connection " << connection.id() << ": hello from '"
+                 << hello.client_name() << "' (pid " << connection.peer_pid() << ")";
+  reply->set_protocol_version(v1::PROTOCOL_VERSION_CURRENT);
+  reply->set_server_version(TASKPOOL_VERSION);
+  reply->set_max_payload_bytes(config_.max_payload_bytes);
+  reply->set_workers(config_.workers);
+  reply->set_queue_capacity(config_.queue_capacity);
+  reply->set_max_in_flight_per_connection(config_.max_in_flight_per_connection);
+}
+
+void Supervisor::OnSubmit(const std::shared_ptr<Connection>& connection,
+                          const v1::Submit& submit) {
+  router_->Submit(connection, submit);
+}
+
+void Supervisor::OnSubmitsProcessed(Connection&) {}
+
+void Supervisor::OnCancel(Connection& connection, const v1::Cancel& cancel) {
+  router_->Cancel(connection, cancel);
+  StopWorkersIfDrained();
+}
+
+void Supervisor::OnClosed(Connection& connection) {
+  router_->ConnectionClosed(connection);
+  server_->Forget(connection);
+  StopWorkersIfDrained();
+  // The last connection flushed after shutdown: nothing keeps us any more.
+  if (phase_ == Phase::kFinished && server_->connection_count() == 0) {
+    shutdown_timer_.cancel();
+  }
+}
+
+void Supervisor::FillStatus(v1::StatusReply* status) {
+  const int64_t now_ns = MonotonicNanos();
+  uint32_t running = 0;
+  for (const WorkerEntry& entry : workers_->entries()) {
+    v1::WorkerStatus* worker = status->add_workers();
+    worker->set_index(entry.index);
+    worker->set_pid(entry.pid);
+    worker->set_restarts(entry.restarts);
+    worker->set_last_exit(entry.last_exit);
+    const WorkerActivity activity = queue_->activity(entry.index);
+    worker->set_tasks_done(activity.tasks_done);
+    if (entry.state == WorkerEntry::State::kExited) {
+      worker->set_state("dead");
+    } else if (activity.pid != entry.pid) {
+      worker->set_state("starting");  // forked, not yet attached to the queue
+    } else if (activity.busy) {
+      ++running;
+      worker->set_state("busy");
+      if (activity.function_index < registry_.size()) {
+        worker->set_current_function(registry_.name(activity.function_index));
+      }
+      worker->set_current_run_ms(
+          static_cast<uint64_t>(std::max<int64_t>(0, now_ns - activity.started_ns) / 1'000'000));
+    } else {
+      worker->set_state("idle");
+    }
+  }
+  status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
+  status->set_queue_capacity(config_.queue_capacity);
+  status->set_running(running);
+  status->set_uptime_ms(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started_)
+          .count()));
+  status->set_connections(static_cast<uint32_t>(server_->connection_count()));
+  const TaskCounters& counters = router_->counters();
+  status->set_tasks_submitted(counters.submitted);
+  status->set_tasks_succeeded(counters.succeeded);
+  status->set_tasks_failed(counters.failed);
+  status->set_workers_died(counters.workers_died);
+  status->set_server_version(TASKPOOL_VERSION);
+  status->set_daemon_pid(getpid());
+}
+
+}  // namespace taskpool

@@ -1,1 +1,302 @@
-// placeholder: being written
+#include "daemon/task_router.h"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "daemon/connection.h"
+#include "daemon/task_registry.h"
+
+namespace taskpool {
+
+int64_t MonotonicNanos() {
+  timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+namespace {
+
+uint64_t NanosToMicros(int64_t nanos) {
+  return nanos > 0 ? static_cast<uint64_t>(nanos / 1000) : 0;
+}
+
+v1::Result MakeResult(uint64_t id, ErrorCode code, std::string error) {
+  v1::Result result;
+  result.set_id(id);
+  result.set_code(static_cast<v1::ErrorCode>(code));
+  result.set_error(std::move(error));
+  return result;
+}
+
+}  // namespace
+
+TaskRouter::TaskRouter(TaskQueue& queue, const TaskRegistry& registry,
+                       const DaemonConfig& config)
+    : queue_(queue),
+      registry_(registry),
+      config_(config),
+      tasks_(queue.geometry().capacity) {}
+
+void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
+                        const v1::Submit& submit) {
+  ++counters_.submitted;
+  const int64_t accepted_ns = MonotonicNanos();
+  if (!accepting_) {
+    Reject(*connection, submit.id(), ErrorCode::kShuttingDown,
+           "taskpoold is shutting down and accepts no new tasks");
+    return;
+  }
+  if (connection->in_flight().contains(submit.id())) {
+    Reject(*connection, submit.id(), ErrorCode::kDuplicateId,
+           "task id " + std::to_string(submit.id()) +
+               " is already in flight on this connection");
+    return;
+  }
+  Result<uint32_t> function = registry_.Find(submit.function());
+  if (!function.ok()) {
+    Reject(*connection, submit.id(), function.status().code(),
+           function.status().message());
+    return;
+  }
+  if (submit.payload().size() > config_.max_payload_bytes) {
+    Reject(*connection, submit.id(), ErrorCode::kPayloadTooLarge,
+           "payload of " + std::to_string(submit.payload().size()) +
+               " bytes exceeds the limit of " +
+               std::to_string(config_.max_payload_bytes) +
+               " bytes (taskpoold --max-payload-bytes)");
+    return;
+  }
+  // FIFO: nobody overtakes a task already waiting for room.
+  if (waiting_.empty() &&
+      Enqueue(connection, submit, *function, accepted_ns)) {
+    PauseIfOverLimit(*connection);
+    return;
+  }
+  if (submit.fail_if_full()) {
+    Reject(*connection, submit.id(), ErrorCode::kQueueFull,
+           "the queue is full (" + std::to_string(queue_.geometry().capacity) +
+               " tasks; taskpoold --queue-capacity)");
+    return;
+  }
+  connection->in_flight().emplace(submit.id(), std::nullopt);
+  waiting_.push_back({connection, submit, *function, accepted_ns});
+  connection->PauseReading();
+  paused_.push_back(connection);
+}
+
+bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
+                         const v1::Submit& submit, uint32_t function_index,
+                         int64_t accepted_ns) {
+  Result<SlotRef> slot = queue_.Enqueue(function_index, submit.payload());
+  if (!slot.ok()) {
+    if (slot.status().code() == ErrorCode::kQueueFull) return false;
+    Reject(*connection, submit.id(), slot.status().code(),
+           slot.status().message());
+    return true;
+  }
+  tasks_[slot->index] = Task{connection, submit.id(), *slot, accepted_ns,
+                             /*attempts=*/1, submit.max_retries(),
+                             submit.function()};
+  ++tasks_in_queue_;
+  connection->in_flight()[submit.id()] = *slot;
+  return true;
+}
+
+void TaskRouter::PauseIfOverLimit(Connection& connection) {
+  if (connection.in_flight().size() < config_.max_in_flight_per_connection ||
+      connection.reading_paused()) {
+    return;
+  }
+  connection.PauseReading();
+  paused_.push_back(connection.shared_from_this());
+}
+
+void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
+  auto entry = connection.in_flight().find(cancel.id());
+  if (entry == connection.in_flight().end()) return;  // finished already
+  if (!entry->second) {  // still waiting for room in the queue
+    std::erase_if(waiting_, [&](const WaitingTask& task) {
+      return task.submit.id() == cancel.id() &&
+             task.connection.lock().get() == &connection;
+    });
+  } else if (queue_.TryWithdraw(*entry->second)) {
+    ForgetTask(*entry->second);
+  } else {
+    return;  // running: it finishes and its result is delivered
+  }
+  connection.in_flight().erase(entry);
+  Deliver(&connection, MakeResult(cancel.id(), ErrorCode::kCancelled,
+                                  "cancelled by the client before it ran"));
+}
+
+void TaskRouter::ConnectionClosed(Connection& connection) {
+  for (const auto& [id, slot] : connection.in_flight()) {
+    if (slot && queue_.TryWithdraw(*slot)) ForgetTask(*slot);
+    // Running tasks finish; their results find the connection closed.
+  }
+  std::erase_if(waiting_, [&](const WaitingTask& task) {
+    const auto owner = task.connection.lock();
+    return owner == nullptr || owner.get() == &connection;
+  });
+  connection.in_flight().clear();
+}
+
+void TaskRouter::CollectResults() {
+  queue_.CollectCompleted(
+      [this](const CompletedTask& completed) { OnCompleted(completed); });
+  AdmitWaiting();
+  ResumePausedConnections();
+}
+
+void TaskRouter::OnCompleted(const CompletedTask& completed) {
+  Task* task = FindTask(completed.slot);
+  if (task == nullptr) {
+    TP_LOG(kError) << "result for unknown slot " << completed.slot.index;
+    return;
+  }
+  v1::Result result = MakeResult(
+      task->client_id, completed.code,
+      completed.code == ErrorCode::kOk ? std::string() : std::string(completed.output));
+  if (completed.code == ErrorCode::kOk) {
+    result.set_output(completed.output.data(), completed.output.size());
+  }
+  result.set_worker_pid(completed.worker_pid);
+  result.set_queue_us(NanosToMicros(completed.started_ns - task->accepted_ns));
+  result.set_run_us(NanosToMicros(completed.finished_ns - completed.started_ns));
+  result.set_attempts(task->attempts);
+  result.set_started_unix_us(static_cast<uint64_t>(completed.started_unix_us));
+  result.set_finished_unix_us(static_cast<uint64_t>(completed.finished_unix_us));
+
+  const std::shared_ptr<Connection> connection = task->connection.lock();
+  ForgetTask(completed.slot);
+  if (connection != nullptr) connection->in_flight().erase(result.id());
+  Deliver(connection.get(), std::move(result));
+}
+
+void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
+                            const std::string& cause) {
+  ++counters_.workers_died;
+  for (const SlotRef& slot : queue_.RecoverDeadWorker(worker)) {
+    Task* task = FindTask(slot);
+    if (task == nullptr) {
+      queue_.Release(slot);
+      continue;
+    }
+    const std::shared_ptr<Connection> connection = task->connection.lock();
+    const bool wanted = connection != nullptr && !connection->closed();
+    if (wanted && accepting_ && task->attempts <= task->max_retries) {
+      Result<SlotRef> requeued = queue_.Requeue(slot, task->attempts + 1);
+      if (requeued.ok()) {
+        TP_LOG(kInfo) << "retrying task " << task->client_id << " ("
+                      << task->function << ") after worker " << worker
+                      << " (pid " << pid << ") " << cause;
+        Task moved = std::move(*task);
+        ForgetTask(slot);
+        ++moved.attempts;
+        moved.slot = *requeued;
+        connection->in_flight()[moved.client_id] = *requeued;
+        tasks_[requeued->index] = std::move(moved);
+        ++tasks_in_queue_;
+        continue;
+      }
+    }
+    queue_.Release(slot);
+    FailTask(*task, ErrorCode::kWorkerDied,
+             "worker " + std::to_string(worker) + " (pid " +
+                 std::to_string(pid) + ") " + cause + " while running " +
+                 task->function);
+  }
+  // A death frees slots, so waiting tasks may now fit.
+  AdmitWaiting();
+  ResumePausedConnections();
+}
+
+void TaskRouter::CancelNotRunning(const std::string& reason) {
+  for (std::optional<Task>& task : tasks_) {
+    if (task && queue_.TryWithdraw(task->slot)) {
+      FailTask(*task, ErrorCode::kCancelled, reason);
+    }
+  }
+  while (!waiting_.empty()) {
+    WaitingTask waiting = std::move(waiting_.front());
+    waiting_.pop_front();
+    const std::shared_ptr<Connection> connection = waiting.connection.lock();
+    if (connection == nullptr) continue;
+    connection->in_flight().erase(waiting.submit.id());
+    Deliver(connection.get(),
+            MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason));
+  }
+}
+
+void TaskRouter::AdmitWaiting() {
+  while (!waiting_.empty()) {
+    WaitingTask& next = waiting_.front();
+    const std::shared_ptr<Connection> connection = next.connection.lock();
+    if (connection != nullptr && !connection->closed()) {
+      if (!Enqueue(connection, next.submit, next.function_index,
+                   next.accepted_ns)) {
+        return;  // still full
+      }
+    }
+    waiting_.pop_front();
+  }
+}
+
+void TaskRouter::ResumePausedConnections() {
+  std::erase_if(paused_, [this](const std::weak_ptr<Connection>& weak) {
+    const std::shared_ptr<Connection> connection = weak.lock();
+    if (connection == nullptr || connection->closed()) return true;
+    const bool has_waiting =
+        std::any_of(waiting_.begin(), waiting_.end(), [&](const WaitingTask& t) {
+          return t.connection.lock() == connection;
+        });
+    if (has_waiting || connection->in_flight().size() >=
+                           config_.max_in_flight_per_connection) {
+      return false;
+    }
+    connection->ResumeReading();
+    return true;
+  });
+}
+
+void TaskRouter::FailTask(Task& task, ErrorCode code, std::string message) {
+  const std::shared_ptr<Connection> connection = task.connection.lock();
+  const uint64_t id = task.client_id;
+  v1::Result result = MakeResult(id, code, std::move(message));
+  result.set_attempts(task.attempts);
+  ForgetTask(task.slot);
+  if (connection != nullptr) connection->in_flight().erase(id);
+  Deliver(connection.get(), std::move(result));
+}
+
+void TaskRouter::Reject(Connection& connection, uint64_t id, ErrorCode code,
+                        std::string message) {
+  Deliver(&connection, MakeResult(id, code, std::move(message)));
+}
+
+void TaskRouter::Deliver(Connection* connection, v1::Result&& result) {
+  if (result.code() == v1::OK) {
+    ++counters_.succeeded;
+  } else {
+    ++counters_.failed;
+  }
+  if (connection != nullptr) connection->SendResult(std::move(result));
+}
+
+TaskRouter::Task* TaskRouter::FindTask(SlotRef slot) {
+  std::optional<Task>& task = tasks_.at(slot.index);
+  if (!task || task->slot.generation != slot.generation) return nullptr;
+  return &*task;
+}
+
+void TaskRouter::ForgetTask(SlotRef slot) {
+  std::optional<Task>& task = tasks_.at(slot.index);
+  if (task && task->slot.generation == slot.generation) {
+    task.reset();
+    --tasks_in_queue_;
+  }
+}
+
+}  // namespace taskpool

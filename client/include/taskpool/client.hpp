@@ -11,8 +11,10 @@
 //
 // Thread-safety: a Client is safe for concurrent use from many threads
 // without external synchronization. Callbacks passed to submit() run on the
-// client's internal reader thread; they must not block for long and must not
-// call blocking methods (call, map, wait on a future) of the same Client.
+// client's internal reader thread (or at once on the submitting thread when
+// the task fails before it is sent); they must not block for long, must not
+// call blocking methods (call, map, status, ping, wait on a future) of the
+// same Client, and must not destroy it.
 //
 // Errors are values: every task ends in exactly one TaskResult whose `code`
 // says what happened, including failures of the connection itself
@@ -120,6 +122,7 @@ class Client {
 
   // Closes the connection. Tasks still pending complete with CANCELLED for
   // any future or callback still waiting on them.
+  // REQUIRES: not called from one of this Client's callbacks.
   ~Client();
 
   Client(const Client&) = delete;
@@ -149,7 +152,9 @@ class Client {
               const SubmitOptions& options = {});
 
   // Runs `function` over every input; results in input order (Pool.map).
-  // `chunksize` inputs travel in one SubmitBatch message.
+  // `chunksize` inputs travel in one SubmitBatch message (split further if
+  // that frame would exceed the daemon's size limit). At most a window of
+  // tasks is in flight at once, as for imap.
   std::vector<TaskResult> map(std::string_view function,
                               const std::vector<std::string>& inputs,
                               size_t chunksize = 1,
@@ -162,7 +167,10 @@ class Client {
 
   // Streaming map (Pool.imap): results in input order, each available as
   // soon as it and those before it are done. At most `window` tasks are in
-  // flight at once (0: a default of 4 x chunksize x workers).
+  // flight at once (0: a default of 4 x chunksize x workers); results held
+  // back for ordering count as in flight, so memory stays bounded.
+  // Nothing is submitted until the first next(). The vector overloads copy
+  // `inputs`, so the stream does not depend on the vector's lifetime.
   ResultStream imap(std::string_view function, InputSource inputs,
                     size_t chunksize = 1, size_t window = 0,
                     const SubmitOptions& options = {});
@@ -195,12 +203,19 @@ class Client {
 
  private:
   explicit Client(std::shared_ptr<Impl> impl);
+  ResultStream MakeStream(std::string_view function, InputSource inputs,
+                          size_t chunksize, size_t window,
+                          const SubmitOptions& options, bool ordered);
   std::shared_ptr<Impl> impl_;
 };
 
 // A sequence of results from imap / imap_unordered. Move-only. Destroying it
 // early stops submitting further inputs (tasks already submitted still run;
-// their results are discarded).
+// their results are discarded). A stream may outlive its Client: once the
+// Client is destroyed (or the connection breaks) every remaining input
+// completes at once with CANCELLED or CONNECTION_LOST.
+//
+// Thread-safety: one thread iterates a stream at a time.
 //
 //   for (auto stream = client->imap("is_prime", numbers);
 //        auto item = stream.next();) {

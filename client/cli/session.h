@@ -1,0 +1,23 @@
+// What every command that talks to the daemon shares: connecting, and
+// reporting a failed connection the same way everywhere.
+#pragma once
+
+#include <memory>
+
+#include "client/cli/cli_options.h"
+#include "taskpool/client.hpp"
+
+namespace taskpool::cli {
+
+// Connects to global.socket. On failure prints the status's message to
+// stderr and returns null; the caller exits with kExitFailure.
+std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global);
+
+// "taskpool: " + message, on stderr.
+void ReportError(const std::string& message);
+
+// The task options shared by call and map (--timeout), and their reading.
+void AddTaskOptions(boost::program_options::options_description* options);
+SubmitOptions ReadTaskOptions(const boost::program_options::variables_map& vm);
+
+}  // namespace taskpool::cli

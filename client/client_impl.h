@@ -1,0 +1,29 @@
+// The state behind a Client, shared with the ResultStreams it creates.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/connection.h"
+#include "taskpool/client.hpp"
+
+namespace taskpool {
+
+struct Client::Impl {
+  Impl(std::string path, ServerInfo info, Handshake handshake)
+      : socket_path(std::move(path)),
+        server_info(std::move(info)),
+        connection(std::move(handshake)) {}
+
+  const std::string socket_path;
+  const ServerInfo server_info;
+  Connection connection;
+};
+
+// Yields `inputs` in order. `owner`, if any, keeps them alive; without one
+// the caller guarantees they outlive the source.
+Client::InputSource VectorSource(const std::vector<std::string>& inputs,
+                                 std::shared_ptr<const void> owner = nullptr);
+
+}  // namespace taskpool

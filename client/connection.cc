@@ -1,0 +1,289 @@
+#include "client/connection.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/write.hpp>
+
+#include "client/wire_convert.h"
+#include "common/framing.h"
+
+namespace taskpool {
+
+namespace {
+
+// Used when the daemon announces no payload limit.
+constexpr uint64_t kDefaultMaxPayloadBytes = 16 * 1024 * 1024;
+// A generous bound on what one task adds to a frame besides its payload
+// and function name (id, options, field tags).
+constexpr uint64_t kTaskEnvelopeBytes = 64;
+// Room for the envelope around the largest payload (ids, error text,
+// timings), so a maximal result is never mistaken for a bad frame.
+constexpr uint64_t kFrameEnvelopeBytes = 1024 * 1024;
+constexpr size_t kReadChunkBytes = 64 * 1024;
+
+uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {
+  return hello.max_payload_bytes() != 0 ? hello.max_payload_bytes()
+                                        : kDefaultMaxPayloadBytes;
+}
+
+}  // namespace
+
+Connection::Connection(Handshake handshake)
+    : io_(std::move(handshake.io)),
+      socket_(std::move(handshake.socket)),
+      max_payload_bytes_(MaxPayloadBytes(handshake.hello)),
+      max_in_flight_(handshake.hello.max_in_flight_per_connection()) {
+  reader_ = std::thread([this] {
+    ReadLoop(static_cast<size_t>(max_payload_bytes_ + kFrameEnvelopeBytes));
+  });
+}
+
+Connection::~Connection() {
+  Close();
+  reader_.join();
+}
+
+void Connection::Close() {
+  Fail(ErrorCode::kCancelled, "the client was closed before the task finished");
+}
+
+bool Connection::connected() const {
+  std::lock_guard lock(mutex_);
+  return !broken_;
+}
+
+void Connection::Submit(std::string_view function,
+                        std::span<const std::string_view> payloads,
+                        const SubmitOptions& options, BatchCallback on_result) {
+  auto callback = std::make_shared<BatchCallback>(std::move(on_result));
+  // A payload the daemon would refuse is refused here: sent, it could make
+  // a frame so large that the daemon drops the whole connection.
+  std::vector<size_t> sendable;
+  sendable.reserve(payloads.size());
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    if (payloads[i].size() <= max_payload_bytes_) {
+      sendable.push_back(i);
+      continue;
+    }
+    (*callback)(
+        i, FailedResult(ErrorCode::kPayloadTooLarge,
+                        "payload of " + std::to_string(payloads[i].size()) +
+                            " bytes exceeds the daemon's limit of " +
+                            std::to_string(max_payload_bytes_)));
+  }
+  // Batches are split so that no frame outgrows what the daemon accepts.
+  size_t begin = 0;
+  while (begin < sendable.size()) {
+    size_t end = begin;
+    uint64_t frame_bytes = 0;
+    while (end < sendable.size()) {
+      const uint64_t task_bytes =
+          payloads[sendable[end]].size() + function.size() + kTaskEnvelopeBytes;
+      if (end > begin && frame_bytes + task_bytes > max_payload_bytes_) break;
+      frame_bytes += task_bytes;
+      ++end;
+    }
+    SubmitFrame(function, payloads,
+                std::span<const size_t>(sendable).subspan(begin, end - begin),
+                options, callback);
+    begin = end;
+  }
+}
+
+void Connection::SubmitFrame(std::string_view function,
+                             std::span<const std::string_view> payloads,
+                             std::span<const size_t> positions,
+                             const SubmitOptions& options,
+                             const std::shared_ptr<BatchCallback>& callback) {
+  uint64_t first_id = 0;
+  {
+    std::unique_lock lock(mutex_);
+    WaitForInFlightRoom(positions.size(), lock);
+    if (broken_) {
+      const std::string reason = broken_reason_;
+      lock.unlock();
+      for (size_t position : positions) {
+        (*callback)(position, FailedResult(ErrorCode::kConnectionLost, reason));
+      }
+      return;
+    }
+    // Registered before the frame is written, so a result can never arrive
+    // for an id we do not know yet.
+    first_id = next_id_;
+    next_id_ += positions.size();
+    for (size_t i = 0; i < positions.size(); ++i) {
+      pending_.emplace(first_id + i, Pending{callback, positions[i]});
+    }
+  }
+
+  v1::ClientMessage message;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    v1::Submit* task = positions.size() == 1
+                           ? message.mutable_submit()
+                           : message.mutable_submit_batch()->add_tasks();
+    ToWireSubmit(function, payloads[positions[i]], options, task);
+    task->set_id(first_id + i);
+  }
+  Write(message, nullptr);
+}
+
+Result<v1::ServerMessage> Connection::Request(const v1::ClientMessage& request,
+                                              std::chrono::milliseconds wait) {
+  auto promise = std::make_shared<ReplyPromise>();
+  std::future<Result<v1::ServerMessage>> reply = promise->get_future();
+  Write(request, promise);
+  if (reply.wait_for(wait) != std::future_status::ready) {
+    // The waiter stays queued: its reply, when it comes, must still be
+    // matched to it so later replies pair with the right requests.
+    return Status(ErrorCode::kWaitTimeout, "taskpoold did not answer within " +
+                                               std::to_string(wait.count()) +
+                                               " ms");
+  }
+  return reply.get();
+}
+
+void Connection::Write(const v1::ClientMessage& message,
+                       std::shared_ptr<ReplyPromise> reply) {
+  std::string frame;
+  AppendFrame(message, &frame);
+  boost::system::error_code ec;
+  {
+    std::lock_guard write_lock(write_mutex_);
+    if (reply != nullptr) {
+      std::lock_guard lock(mutex_);
+      if (broken_) {
+        reply->set_value(Status(ErrorCode::kConnectionLost, broken_reason_));
+        return;
+      }
+      replies_.push_back(std::move(reply));
+    }
+    boost::asio::write(*socket_, boost::asio::buffer(frame), ec);
+  }
+  // Outside the write lock: Fail runs callbacks.
+  if (ec)
+    Fail(ErrorCode::kConnectionLost, "writing to taskpoold: " + ec.message());
+}
+
+void Connection::WaitForInFlightRoom(size_t tasks,
+                                     std::unique_lock<std::mutex>& lock) {
+  // The reader thread must never wait here: only it can make room.
+  if (max_in_flight_ == 0 || std::this_thread::get_id() == reader_.get_id()) {
+    return;
+  }
+  room_.wait(lock, [&] {
+    return broken_ || pending_.empty() ||
+           pending_.size() + tasks <= max_in_flight_;
+  });
+}
+
+void Connection::ReadLoop(size_t max_frame_bytes) {
+  FrameDecoder decoder(max_frame_bytes);
+  v1::ServerMessage message;
+  for (;;) {
+    boost::system::error_code ec;
+    const size_t n = socket_->read_some(
+        boost::asio::buffer(decoder.PrepareAppend(kReadChunkBytes),
+                            kReadChunkBytes),
+        ec);
+    if (ec) {
+      Fail(ErrorCode::kConnectionLost,
+           ec == boost::asio::error::eof
+               ? "taskpoold closed the connection"
+               : "reading from taskpoold: " + ec.message());
+      return;
+    }
+    decoder.Commit(n);
+    for (;;) {
+      Status error;
+      const FrameDecoder::Outcome outcome =
+          decoder.NextMessage(&message, &error);
+      if (outcome == FrameDecoder::Outcome::kNeedMore) break;
+      if (outcome == FrameDecoder::Outcome::kError) {
+        Fail(ErrorCode::kConnectionLost,
+             "bad frame from taskpoold: " + error.ToString());
+        return;
+      }
+      Dispatch(message);
+    }
+  }
+}
+
+void Connection::Dispatch(const v1::ServerMessage& message) {
+  switch (message.kind_case()) {
+    case v1::ServerMessage::kResult:
+      Complete(message.result());
+      break;
+    case v1::ServerMessage::kResultBatch:
+      for (const v1::Result& result : message.result_batch().results()) {
+        Complete(result);
+      }
+      break;
+    case v1::ServerMessage::kStatus:
+    case v1::ServerMessage::kPong:
+      AnswerRequest(message);
+      break;
+    case v1::ServerMessage::kError: {
+      // Even TOO_MANY_IN_FLIGHT, which the daemon does not close on, names
+      // no task ids, so the tasks it rejected could never complete: giving
+      // up the connection is the only way to keep "nothing hangs".
+      const Status error(FromWireCode(message.error().code()),
+                         message.error().message());
+      Fail(ErrorCode::kConnectionLost,
+           "taskpoold closed the connection: " + error.ToString());
+      break;
+    }
+    case v1::ServerMessage::kHello:
+    case v1::ServerMessage::KIND_NOT_SET:
+      // A second hello or a kind newer than this client: nothing waits on
+      // it, and skipping it keeps the connection useful.
+      break;
+  }
+}
+
+void Connection::Complete(const v1::Result& result) {
+  Pending pending;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(result.id());
+    // An unknown id can only be a daemon bug; nothing waits on it.
+    if (it == pending_.end()) return;
+    pending = std::move(it->second);
+    pending_.erase(it);
+  }
+  room_.notify_all();
+  (*pending.callback)(pending.position, FromWireResult(result));
+}
+
+void Connection::AnswerRequest(const v1::ServerMessage& message) {
+  std::shared_ptr<ReplyPromise> waiter;
+  {
+    std::lock_guard lock(mutex_);
+    if (replies_.empty()) return;  // unsolicited; nobody to tell
+    waiter = std::move(replies_.front());
+    replies_.pop_front();
+  }
+  waiter->set_value(message);
+}
+
+void Connection::Fail(ErrorCode code, const std::string& why) {
+  std::unordered_map<uint64_t, Pending> pending;
+  std::deque<std::shared_ptr<ReplyPromise>> replies;
+  {
+    std::lock_guard lock(mutex_);
+    if (broken_) return;
+    broken_ = true;
+    broken_reason_ = why;
+    pending.swap(pending_);
+    replies.swap(replies_);
+  }
+  room_.notify_all();
+  // Wakes the reader (EOF) and any writer blocked on a full socket. A bare
+  // shutdown(2) leaves the descriptor valid for them, unlike close().
+  ::shutdown(socket_->native_handle(), SHUT_RDWR);
+  for (auto& [id, task] : pending) {
+    (*task.callback)(task.position, FailedResult(code, why));
+  }
+  for (auto& waiter : replies) waiter->set_value(Status(code, why));
+}
+
+}  // namespace taskpool

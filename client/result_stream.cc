@@ -1,0 +1,220 @@
+// imap / imap_unordered: a window of chunks in flight, refilled from the
+// input source only as results are taken, so neither the inputs nor the
+// results are ever all in memory.
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "client/client_impl.h"
+#include "client/wire_convert.h"
+#include "taskpool/client.hpp"
+
+namespace taskpool {
+
+namespace {
+
+// Where the reader thread leaves results for the iterating thread. Shared,
+// because tasks still in flight when a stream is dropped complete into it.
+class Inbox {
+ public:
+  explicit Inbox(bool ordered) : ordered_(ordered) {}
+
+  void Deliver(size_t index, TaskResult result) {
+    {
+      std::lock_guard lock(mutex_);
+      if (ordered_) {
+        by_index_.emplace(index, std::move(result));
+      } else {
+        arrived_.push_back({index, std::move(result)});
+      }
+    }
+    ready_.notify_all();
+  }
+
+  // Waits until the next item is there: input `next_index` when ordered,
+  // any when not. nullopt when `deadline` passes first.
+  std::optional<ResultStream::Item> Take(
+      size_t next_index,
+      std::optional<std::chrono::steady_clock::time_point> deadline) {
+    std::unique_lock lock(mutex_);
+    auto has_next = [&] {
+      return ordered_ ? by_index_.contains(next_index) : !arrived_.empty();
+    };
+    if (!deadline) {
+      ready_.wait(lock, has_next);
+    } else if (!ready_.wait_until(lock, *deadline, has_next)) {
+      return std::nullopt;
+    }
+    if (!ordered_) {
+      ResultStream::Item item = std::move(arrived_.front());
+      arrived_.pop_front();
+      return item;
+    }
+    auto it = by_index_.find(next_index);
+    ResultStream::Item item{next_index, std::move(it->second)};
+    by_index_.erase(it);
+    return item;
+  }
+
+ private:
+  const bool ordered_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::map<size_t, TaskResult> by_index_;   // ordered: waiting for turn
+  std::deque<ResultStream::Item> arrived_;  // unordered: completion order
+};
+
+}  // namespace
+
+struct ResultStream::State {
+  std::shared_ptr<Client::Impl> impl;
+  std::string function;
+  Client::InputSource inputs;
+  size_t chunksize = 1;
+  size_t window = 1;
+  SubmitOptions options;
+  bool ordered = true;
+  std::shared_ptr<Inbox> inbox;
+
+  size_t next_input = 0;   // index the next pulled input gets
+  size_t next_output = 0;  // ordered: the index to yield next
+  size_t outstanding = 0;  // submitted, not yet yielded
+  bool inputs_done = false;
+
+  // Submits chunks while the window has room for one. With nothing
+  // outstanding one chunk always goes, so a window below the chunk size
+  // still makes progress.
+  void Refill() {
+    while (!inputs_done &&
+           (outstanding == 0 || outstanding + chunksize <= window)) {
+      std::vector<std::string> chunk;
+      while (chunk.size() < chunksize) {
+        std::optional<std::string> input = inputs();
+        if (!input) {
+          inputs_done = true;
+          break;
+        }
+        chunk.push_back(std::move(*input));
+      }
+      if (chunk.empty()) return;
+      SubmitChunk(chunk);
+    }
+  }
+
+  void SubmitChunk(const std::vector<std::string>& chunk) {
+    const std::vector<std::string_view> payloads(chunk.begin(), chunk.end());
+    const size_t first = next_input;
+    next_input += chunk.size();
+    outstanding += chunk.size();
+    impl->connection.Submit(
+        function, payloads, options,
+        [inbox = inbox, first](size_t position, TaskResult result) {
+          inbox->Deliver(first + position, std::move(result));
+        });
+  }
+
+  std::optional<Item> Next(
+      std::optional<std::chrono::steady_clock::time_point> deadline) {
+    Refill();
+    if (outstanding == 0) return std::nullopt;  // Refill drained the input
+    std::optional<Item> item = inbox->Take(next_output, deadline);
+    if (!item) {
+      return Item{next_output,
+                  FailedResult(ErrorCode::kWaitTimeout,
+                               "no result within the wait; the stream "
+                               "remains usable")};
+    }
+    --outstanding;
+    if (ordered) ++next_output;
+    return item;
+  }
+};
+
+ResultStream::ResultStream(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+ResultStream::ResultStream(ResultStream&&) noexcept = default;
+ResultStream& ResultStream::operator=(ResultStream&&) noexcept = default;
+ResultStream::~ResultStream() = default;
+
+std::optional<ResultStream::Item> ResultStream::next() {
+  if (state_ == nullptr) return std::nullopt;  // moved from
+  return state_->Next(std::nullopt);
+}
+
+std::optional<ResultStream::Item> ResultStream::next_for(
+    std::chrono::milliseconds wait) {
+  if (state_ == nullptr) return std::nullopt;
+  return state_->Next(std::chrono::steady_clock::now() + wait);
+}
+
+Client::InputSource VectorSource(const std::vector<std::string>& inputs,
+                                 std::shared_ptr<const void> owner) {
+  return [&inputs, owner = std::move(owner),
+          next = size_t{0}]() mutable -> std::optional<std::string> {
+    if (next == inputs.size()) return std::nullopt;
+    return inputs[next++];
+  };
+}
+
+namespace {
+
+// The vector overloads copy the inputs: the stream may outlive the caller's
+// vector (a temporary, say), and a dangling reference would be far worse
+// than one copy of inputs the caller already holds.
+Client::InputSource FromVector(const std::vector<std::string>& inputs) {
+  auto copy = std::make_shared<const std::vector<std::string>>(inputs);
+  return VectorSource(*copy, copy);
+}
+
+}  // namespace
+
+ResultStream Client::imap(std::string_view function, InputSource inputs,
+                          size_t chunksize, size_t window,
+                          const SubmitOptions& options) {
+  return MakeStream(function, std::move(inputs), chunksize, window, options,
+                    /*ordered=*/true);
+}
+
+ResultStream Client::imap(std::string_view function,
+                          const std::vector<std::string>& inputs,
+                          size_t chunksize, size_t window,
+                          const SubmitOptions& options) {
+  return imap(function, FromVector(inputs), chunksize, window, options);
+}
+
+ResultStream Client::imap_unordered(std::string_view function,
+                                    InputSource inputs, size_t chunksize,
+                                    size_t window,
+                                    const SubmitOptions& options) {
+  return MakeStream(function, std::move(inputs), chunksize, window, options,
+                    /*ordered=*/false);
+}
+
+ResultStream Client::imap_unordered(std::string_view function,
+                                    const std::vector<std::string>& inputs,
+                                    size_t chunksize, size_t window,
+                                    const SubmitOptions& options) {
+  return imap_unordered(function, FromVector(inputs), chunksize, window,
+                        options);
+}
+
+ResultStream Client::MakeStream(std::string_view function, InputSource inputs,
+                                size_t chunksize, size_t window,
+                                const SubmitOptions& options, bool ordered) {
+  auto state = std::make_unique<ResultStream::State>();
+  state->impl = impl_;
+  state->function = std::string(function);
+  state->inputs = std::move(inputs);
+  state->chunksize = std::max<size_t>(chunksize, 1);
+  // Enough to keep every worker busy with a chunk queued behind it.
+  const size_t workers = std::max<uint32_t>(impl_->server_info.workers, 1);
+  state->window = window != 0 ? window : 4 * state->chunksize * workers;
+  state->options = options;
+  state->ordered = ordered;
+  state->inbox = std::make_shared<Inbox>(ordered);
+  return ResultStream(std::move(state));
+}
+
+}  // namespace taskpool

@@ -1,0 +1,38 @@
+// taskpoold's settings: command-line flags, optionally a config file
+// (INI, same option names), flags winning over the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "common/log.h"
+
+namespace taskpool {
+
+struct DaemonConfig {
+  std::string socket_path;          // resolved: flag, $TASKPOOL_SOCKET, default
+  uint32_t workers = 0;             // 0 in the flags means "number of CPUs"
+  uint32_t queue_capacity = 1024;   // tasks queued + running at once
+  uint64_t max_payload_bytes = 16ull << 20;  // per task input and output
+  uint32_t inline_payload_bytes = 64 * 1024;  // kept inside a queue slot
+  uint32_t max_connections = 1024;
+  uint32_t max_in_flight_per_connection = 4096;
+  std::chrono::milliseconds shutdown_timeout{30000};  // drain bound on SIGTERM
+  uint32_t socket_mode = 0660;
+  LogLevel log_level = LogLevel::kInfo;
+  std::string config_file;          // empty: none read
+
+  // The frame limit: a whole payload plus room for the envelope.
+  uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }
+};
+
+// Either the configuration to run with, or the exit code to leave with
+// right away (0 after --help/--version, 2 after a usage error, with the
+// message already printed).
+using ParsedCommandLine = std::variant<DaemonConfig, int>;
+
+ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv);
+
+}  // namespace taskpool

@@ -1,0 +1,51 @@
+// The listening socket and the set of live connections.
+//
+// Thread-safety: used only from the supervisor's event loop thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "daemon/connection.h"
+#include "daemon/daemon_config.h"
+
+namespace taskpool {
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const DaemonConfig& config,
+         ConnectionHost& host);
+
+  // Binds and listens on config.socket_path (which must not exist: the
+  // caller removed any stale one) with config.socket_mode.
+  Status Listen();
+
+  // Stops accepting and removes the socket file. Connections stay open.
+  void StopListening();
+
+  // Closes every connection once its queued output is written.
+  void CloseAllAfterFlush();
+
+  // Called by the host when a connection reports it closed.
+  void Forget(const Connection& connection);
+
+  size_t connection_count() const { return connections_.size(); }
+
+ private:
+  void Accept();
+
+  boost::asio::io_context& io_;
+  const DaemonConfig& config_;
+  ConnectionHost& host_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  bool listening_ = false;
+  uint64_t next_connection_id_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace taskpool

@@ -1,0 +1,125 @@
+// The TaskRouter connects clients to the shared-memory queue: it turns each
+// submission into a queued task (or an immediate rejection), remembers who
+// asked for every task in flight, and delivers each task's one terminal
+// result to its connection.
+//
+// Invariant: every task accepted here ends in exactly one Result sent to
+// its connection (or dropped because the connection is gone).
+//
+// Backpressure: when the queue is full, a submission waits in a FIFO here
+// and its connection stops being read, so the client blocks in its socket
+// instead of the daemon's memory growing; the FIFO holds at most what was
+// already read from each paused connection.
+//
+// Thread-safety: used only from the supervisor's event loop thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/task_queue.h"
+#include "daemon/daemon_config.h"
+#include "taskpool/v1/taskpool.pb.h"
+
+namespace taskpool {
+
+class Connection;
+class TaskRegistry;
+
+struct TaskCounters {
+  uint64_t submitted = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;  // every non-OK result, rejections included
+  uint64_t workers_died = 0;
+};
+
+class TaskRouter {
+ public:
+  TaskRouter(TaskQueue& queue, const TaskRegistry& registry,
+             const DaemonConfig& config);
+
+  // Accepts a task from `connection`, or answers it right away with a
+  // rejection (SHUTTING_DOWN, DUPLICATE_ID, UNKNOWN_FUNCTION,
+  // PAYLOAD_TOO_LARGE, QUEUE_FULL when asked to fail fast).
+  void Submit(const std::shared_ptr<Connection>& connection,
+              const v1::Submit& submit);
+
+  // Cancels a queued or waiting task (CANCELLED); a running task is left to
+  // finish.
+  void Cancel(Connection& connection, const v1::Cancel& cancel);
+
+  // Withdraws the connection's queued tasks; its running tasks finish and
+  // their results are dropped.
+  void ConnectionClosed(Connection& connection);
+
+  // Delivers every finished task, then admits waiting submissions.
+  void CollectResults();
+
+  // Settles the tasks worker `worker` held when it died: retried if allowed,
+  // otherwise WORKER_DIED naming `cause`.
+  void WorkerDied(uint32_t worker, pid_t pid, const std::string& cause);
+
+  // Further submissions are answered SHUTTING_DOWN.
+  void StopAccepting() { accepting_ = false; }
+  // Ends every task not yet running with CANCELLED naming `reason`.
+  void CancelNotRunning(const std::string& reason);
+
+  // Tasks accepted and not yet answered (queued, waiting or running).
+  size_t in_flight() const { return tasks_in_queue_ + waiting_.size(); }
+  size_t waiting() const { return waiting_.size(); }
+  const TaskCounters& counters() const { return counters_; }
+
+ private:
+  // A task that has a queue slot.
+  struct Task {
+    std::weak_ptr<Connection> connection;
+    uint64_t client_id = 0;
+    SlotRef slot;
+    int64_t accepted_ns = 0;  // CLOCK_MONOTONIC when the daemon read it
+    uint32_t attempts = 1;
+    uint32_t max_retries = 0;
+    std::string function;  // for messages
+  };
+  // A task accepted while the queue was full.
+  struct WaitingTask {
+    std::weak_ptr<Connection> connection;
+    v1::Submit submit;
+    uint32_t function_index = 0;
+    int64_t accepted_ns = 0;
+  };
+
+  // Puts a task into the queue; false if the queue is full.
+  bool Enqueue(const std::shared_ptr<Connection>& connection,
+               const v1::Submit& submit, uint32_t function_index,
+               int64_t accepted_ns);
+  void AdmitWaiting();
+  void ResumePausedConnections();
+  void PauseIfOverLimit(Connection& connection);
+  void OnCompleted(const CompletedTask& completed);
+  // Sends `result` for a task whose bookkeeping is already removed.
+  void Deliver(Connection* connection, v1::Result&& result);
+  void Reject(Connection& connection, uint64_t id, ErrorCode code,
+              std::string message);
+  void FailTask(Task& task, ErrorCode code, std::string message);
+  Task* FindTask(SlotRef slot);
+  void ForgetTask(SlotRef slot);
+
+  TaskQueue& queue_;
+  const TaskRegistry& registry_;
+  const DaemonConfig& config_;
+  bool accepting_ = true;
+  std::vector<std::optional<Task>> tasks_;  // by slot index
+  size_t tasks_in_queue_ = 0;               // engaged entries of tasks_
+  std::deque<WaitingTask> waiting_;
+  std::vector<std::weak_ptr<Connection>> paused_;
+  TaskCounters counters_;
+};
+
+// CLOCK_MONOTONIC in nanoseconds, the clock the queue's timestamps use.
+int64_t MonotonicNanos();
+
+}  // namespace taskpool

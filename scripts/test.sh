@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds taskpool twice and runs the whole test suite on each build:
+#   build/       RelWithDebInfo
+#   build-asan/  RelWithDebInfo with AddressSanitizer + UBSan
+# Exits non-zero if any step fails; prints a summary either way.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+jobs="${TASKPOOL_TEST_JOBS:-2}"
+
+./scripts/install-deps.sh
+
+declare -A result=()
+order=()
+
+# ctest's "100% tests passed, 0 tests failed out of 42" line.
+summary_line() {
+  grep -Eo '[0-9]+% tests passed.*' "$1" | tail -1 || true
+}
+
+# run_suite NAME DIR [CMAKE ARGS...]: configure, build and test one tree.
+# Returns non-zero (without exiting the script) if any step fails, so the
+# other tree still gets built and tested.
+run_suite() {
+  local name="$1" dir="$2"
+  shift 2
+  order+=("$name")
+  echo
+  echo "=== $name: configure $dir"
+  if ! cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"; then
+    result[$name]="configure FAILED"
+    return 1
+  fi
+  echo "=== $name: build"
+  if ! cmake --build "$dir" -j "$jobs"; then
+    result[$name]="build FAILED"
+    return 1
+  fi
+  echo "=== $name: test"
+  local log="$dir/ctest-summary.log"
+  if ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" \
+      2>&1 | tee "$log"; then
+    result[$name]="passed: $(summary_line "$log")"
+    return 0
+  fi
+  result[$name]="tests FAILED: $(summary_line "$log")"
+  return 1
+}
+
+status=0
+run_suite "release" build || status=1
+# The sanitizers should stop on the first error and say where; leaks in the
+# tests count too.
+ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
+UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+  run_suite "asan+ubsan" build-asan -DTASKPOOL_SANITIZE=ON || status=1
+
+echo
+echo "=== summary"
+for name in "${order[@]}"; do
+  printf '  %-12s %s\n' "$name" "${result[$name]}"
+done
+if ((status == 0)); then
+  echo "ALL PASSED"
+else
+  echo "FAILED" >&2
+fi
+exit "$status"

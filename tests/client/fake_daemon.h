@@ -1,0 +1,97 @@
+// A stand-in for taskpoold that speaks the wire protocol on a temporary
+// socket, so the client library can be tested without the real daemon, and
+// with failures the real one would rarely produce on cue.
+//
+// Task functions it understands:
+//   echo    output = payload
+//   fail    TASK_FAILED, error = payload
+//   delay   answered after `payload` milliseconds, output = payload
+//   never   never answered
+//   crash   the daemon closes the connection on receipt
+//   error   the daemon sends Error PROTOCOL_VIOLATION, then closes
+// It announces a payload limit of 1 MiB and, like taskpoold, closes the
+// connection with FRAME_TOO_LARGE on a frame much larger than that.
+// Results of a SubmitBatch of echo/fail tasks come back as one ResultBatch
+// in reverse order, to exercise out-of-order completion.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "taskpool/client.hpp"
+#include "taskpool/v1/taskpool.pb.h"
+
+namespace taskpool::testing {
+
+class FakeDaemon {
+ public:
+  struct Options {
+    bool answer_hello = true;
+    bool reject_version = false;  // answer hello with VERSION_MISMATCH
+    uint32_t workers = 2;
+    uint32_t max_in_flight = 0;  // announced in the hello reply
+  };
+
+  explicit FakeDaemon(Options options);
+  FakeDaemon() : FakeDaemon(Options{}) {}
+  ~FakeDaemon();
+
+  const std::string& path() const { return path_; }
+
+  // Breaks every client connection now, as a dying daemon would.
+  void CloseConnections();
+
+  // The most tasks that were ever unanswered at once on one connection.
+  size_t max_in_flight_seen() const { return max_in_flight_seen_; }
+  size_t tasks_received() const { return tasks_received_; }
+
+  struct Session;
+
+ private:
+  void AcceptLoop();
+  void Serve(std::shared_ptr<Session> session);
+  // False: close the connection.
+  bool Handle(const std::shared_ptr<Session>& session,
+              const v1::ClientMessage& message);
+  bool HandleTasks(const std::shared_ptr<Session>& session,
+                   const std::vector<v1::Submit>& tasks);
+
+  const Options options_;
+  const std::string path_;
+  int listen_fd_ = -1;
+
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Session>> sessions_;
+  std::vector<std::thread> threads_;  // sessions and delayed answers
+
+  std::atomic<size_t> max_in_flight_seen_{0};
+  std::atomic<size_t> tasks_received_{0};
+  std::thread acceptor_;
+};
+
+// A socket path under /tmp that no other test uses.
+std::string UniqueSocketPath();
+
+// A Client connected to `daemon`; null (and a test failure) if it cannot be.
+std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon);
+
+// A default fake daemon and a Client connected to it.
+class FakeDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_ = ConnectTo(daemon_);
+    ASSERT_NE(client_, nullptr);
+  }
+
+  FakeDaemon daemon_;
+  std::unique_ptr<Client> client_;
+};
+
+}  // namespace taskpool::testing

@@ -1,0 +1,262 @@
+// Bad input on the socket: each gets a clear error, and the daemon serves
+// the next client normally.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <optional>
+
+#include "common/framing.h"
+#include "taskpool/client.hpp"
+#include "taskpool/v1/taskpool.pb.h"
+#include "tests/integration/daemon_fixture.h"
+
+namespace taskpool::testing {
+namespace {
+
+// A client that speaks raw bytes, to send what the library never would.
+class RawConnection {
+ public:
+  explicit RawConnection(const std::string& socket_path) : decoder_(64 << 20) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address {};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  }
+  ~RawConnection() { close(fd_); }
+
+  void SendBytes(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t written = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (written <= 0) return;  // the daemon may already have closed
+      bytes.remove_prefix(static_cast<size_t>(written));
+    }
+  }
+  void Send(const v1::ClientMessage& message) {
+    std::string frame;
+    AppendFrame(message, &frame);
+    SendBytes(frame);
+  }
+  void SendHello(uint32_t version = 1) {
+    v1::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(version);
+    hello.mutable_hello()->set_client_name("bad-input-test");
+    Send(hello);
+  }
+
+  // The next message, or nullopt on close/timeout.
+  std::optional<v1::ServerMessage> Receive(int timeout_ms = 5000) {
+    for (;;) {
+      v1::ServerMessage message;
+      Status error;
+      if (decoder_.NextMessage(&message, &error) == FrameDecoder::Outcome::kFrame) {
+        return message;
+      }
+      pollfd ready{fd_, POLLIN, 0};
+      if (poll(&ready, 1, timeout_ms) <= 0) return std::nullopt;
+      char* area = decoder_.PrepareAppend(65536);
+      const ssize_t n = recv(fd_, area, 65536, 0);
+      if (n <= 0) return std::nullopt;
+      decoder_.Commit(static_cast<size_t>(n));
+    }
+  }
+
+  // True if the daemon closed the connection within the timeout.
+  bool ClosedByDaemon(int timeout_ms = 5000) {
+    pollfd ready{fd_, POLLIN, 0};
+    while (poll(&ready, 1, timeout_ms) > 0) {
+      char buffer[4096];
+      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  int fd_ = -1;
+  FrameDecoder decoder_;
+};
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<DaemonProcess>(
+        2, std::vector<std::string>{"--max-payload-bytes", "65536"});
+  }
+  void TearDown() override { ExpectDaemonStillServes(); }
+
+  void ExpectDaemonStillServes() {
+    EXPECT_EQ(RunCli(daemon_->socket_path(), {"ping"}).exit_code, 0)
+        << "daemon stopped answering; log:\n" << daemon_->log();
+    ClientOptions options;
+    options.socket_path = daemon_->socket_path();
+    auto client = Client::Connect(options);
+    ASSERT_TRUE(client.ok());
+    EXPECT_EQ((*client)->call("echo", "ok").output, "ok");
+  }
+
+  void ExpectError(RawConnection& connection, v1::ErrorCode code,
+                   const std::string& mentions) {
+    auto reply = connection.Receive();
+    ASSERT_TRUE(reply.has_value()) << "no answer from the daemon";
+    ASSERT_TRUE(reply->has_error()) << reply->DebugString();
+    EXPECT_EQ(reply->error().code(), code) << reply->error().message();
+    EXPECT_NE(reply->error().message().find(mentions), std::string::npos)
+        << reply->error().message();
+    EXPECT_TRUE(connection.ClosedByDaemon());
+  }
+
+  v1::Result SubmitOne(RawConnection& connection, const std::string& function,
+                       const std::string& payload) {
+    v1::ClientMessage submit;
+    submit.mutable_submit()->set_id(7);
+    submit.mutable_submit()->set_function(function);
+    submit.mutable_submit()->set_payload(payload);
+    connection.Send(submit);
+    auto reply = connection.Receive();
+    EXPECT_TRUE(reply.has_value() && reply->has_result());
+    return reply.has_value() ? reply->result() : v1::Result();
+  }
+
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(BadInputTest, GarbageBytes) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendBytes("\x05garbage that is not protobuf \xff\xff\xff\xff\xff\xff");
+  auto reply = connection.Receive();
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_TRUE(reply->has_error());
+  EXPECT_TRUE(reply->error().code() == v1::MALFORMED_FRAME ||
+              reply->error().code() == v1::PROTOCOL_VIOLATION)
+      << reply->error().ShortDebugString();
+  EXPECT_TRUE(connection.ClosedByDaemon());
+}
+
+TEST_F(BadInputTest, InvalidVarintLength) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendBytes(std::string(8, '\xff'));
+  ExpectError(connection, v1::MALFORMED_FRAME, "varint");
+}
+
+TEST_F(BadInputTest, TruncatedFrameThenDisconnect) {
+  {
+    RawConnection connection(daemon_->socket_path());
+    v1::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    std::string frame;
+    AppendFrame(hello, &frame);
+    connection.SendBytes(frame.substr(0, frame.size() - 1));
+  }
+}
+
+TEST_F(BadInputTest, FrameOverTheSizeLimit) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello();
+  ASSERT_TRUE(connection.Receive().has_value());
+  // A length prefix of 512 MiB; the body never needs to arrive.
+  connection.SendBytes("\x80\x80\x80\x80\x02");
+  ExpectError(connection, v1::FRAME_TOO_LARGE, "exceeds the limit");
+}
+
+TEST_F(BadInputTest, UnknownMessageType) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello();
+  ASSERT_TRUE(connection.Receive().has_value());
+  // Field 99 (varint 1): a message type from some future protocol.
+  connection.SendBytes(std::string("\x03\x98\x06\x01", 4));
+  ExpectError(connection, v1::PROTOCOL_VIOLATION, "unknown type");
+}
+
+TEST_F(BadInputTest, WrongProtocolVersionNamesBothVersions) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello(7);
+  ExpectError(connection, v1::VERSION_MISMATCH, "version 7");
+}
+
+TEST_F(BadInputTest, SubmitBeforeHello) {
+  RawConnection connection(daemon_->socket_path());
+  v1::ClientMessage submit;
+  submit.mutable_submit()->set_function("echo");
+  connection.Send(submit);
+  ExpectError(connection, v1::PROTOCOL_VIOLATION, "hello");
+}
+
+TEST_F(BadInputTest, UnknownFunctionListsTheKnownOnes) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello();
+  ASSERT_TRUE(connection.Receive().has_value());
+  v1::Result result = SubmitOne(connection, "no_such_function", "");
+  EXPECT_EQ(result.id(), 7u);
+  EXPECT_EQ(result.code(), v1::UNKNOWN_FUNCTION);
+  EXPECT_NE(result.error().find("no_such_function"), std::string::npos) << result.error();
+  EXPECT_NE(result.error().find("is_prime"), std::string::npos) << result.error();
+  // The connection stays usable.
+  EXPECT_EQ(SubmitOne(connection, "echo", "again").output(), "again");
+}
+
+TEST_F(BadInputTest, InvalidArgumentToABuiltin) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello();
+  ASSERT_TRUE(connection.Receive().has_value());
+  v1::Result result = SubmitOne(connection, "is_prime", "not a number");
+  EXPECT_EQ(result.code(), v1::INVALID_ARGUMENT);
+  EXPECT_NE(result.error().find("not a number"), std::string::npos) << result.error();
+}
+
+TEST_F(BadInputTest, PayloadOverTheLimit) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello();
+  ASSERT_TRUE(connection.Receive().has_value());
+  v1::Result result = SubmitOne(connection, "echo", std::string(65537, 'x'));
+  EXPECT_EQ(result.code(), v1::PAYLOAD_TOO_LARGE);
+  EXPECT_NE(result.error().find("65536"), std::string::npos) << result.error();
+}
+
+TEST_F(BadInputTest, DuplicateIdInFlight) {
+  RawConnection connection(daemon_->socket_path());
+  connection.SendHello();
+  ASSERT_TRUE(connection.Receive().has_value());
+  v1::ClientMessage submit;
+  submit.mutable_submit()->set_id(1);
+  submit.mutable_submit()->set_function("sleep");
+  submit.mutable_submit()->set_payload("200");
+  connection.Send(submit);
+  connection.Send(submit);
+  auto first = connection.Receive();
+  ASSERT_TRUE(first.has_value() && first->has_result());
+  EXPECT_EQ(first->result().code(), v1::DUPLICATE_ID);
+  auto second = connection.Receive();
+  ASSERT_TRUE(second.has_value() && second->has_result());
+  EXPECT_EQ(second->result().code(), v1::OK);
+}
+
+TEST_F(BadInputTest, ClientDisconnectsWithTasksInFlight) {
+  {
+    RawConnection connection(daemon_->socket_path());
+    connection.SendHello();
+    ASSERT_TRUE(connection.Receive().has_value());
+    for (int id = 1; id <= 20; ++id) {
+      v1::ClientMessage submit;
+      submit.mutable_submit()->set_id(static_cast<uint64_t>(id));
+      submit.mutable_submit()->set_function("sleep");
+      submit.mutable_submit()->set_payload("100");
+      connection.Send(submit);
+    }
+  }
+  // Its queued tasks were withdrawn: the pool is free again quickly.
+  ClientOptions options;
+  options.socket_path = daemon_->socket_path();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok());
+  TaskResult result = (*client)->call_for("echo", "next", std::chrono::seconds(2));
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+}
+
+}  // namespace
+}  // namespace taskpool::testing

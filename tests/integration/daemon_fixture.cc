@@ -1,0 +1,184 @@
+#include "tests/integration/daemon_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "taskpool/client.hpp"
+
+extern char** environ;
+
+namespace taskpool::testing {
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::vector<char*> ToArgv(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
+// Waits for `pid` up to `timeout`; returns the wait status or -1.
+int WaitWithTimeout(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    int status = 0;
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+}  // namespace
+
+DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args) {
+  char pattern[] = "/tmp/taskpool-test-XXXXXX";
+  directory_ = mkdtemp(pattern);
+  socket_path_ = directory_ + "/taskpoold.sock";
+  log_path_ = directory_ + "/taskpoold.log";
+
+  std::vector<std::string> args = {DaemonBinary(), "--socket", socket_path_,
+                                   "--workers", std::to_string(workers)};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv = ToArgv(args);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path_.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  const int error = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(error);
+    throw std::runtime_error("taskpoold did not start");
+  }
+
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    ClientOptions options;
+    options.socket_path = socket_path_;
+    auto client = Client::Connect(options);
+    if (client.ok() && (*client)->ping().ok()) return;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      ADD_FAILURE() << "taskpoold exited at start: " << log();
+      throw std::runtime_error("taskpoold exited at start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "taskpoold did not answer within 10 s: " << log();
+  throw std::runtime_error("taskpoold did not come up");
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
+
+std::string DaemonProcess::log() const { return ReadFile(log_path_); }
+
+int DaemonProcess::StopWith(int signal_number, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal_number);
+  const int status = WaitWithTimeout(pid_, timeout);
+  if (status == -1) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+  return status;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& args,
+                         const std::string& stdin_text) {
+  char pattern[] = "/tmp/taskpool-cmd-XXXXXX";
+  const std::string directory = mkdtemp(pattern);
+  const std::string in_path = directory + "/in", out_path = directory + "/out",
+                    err_path = directory + "/err";
+  std::ofstream(in_path) << stdin_text;
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, in_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv = ToArgv(args);
+  pid_t pid = -1;
+  CommandResult result;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
+    const int status = WaitWithTimeout(pid, std::chrono::seconds(60));
+    if (status == -1) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    } else if (WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+    } else {
+      result.exit_code = 128 + WTERMSIG(status);
+    }
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);
+  return result;
+}
+
+CommandResult RunCli(const std::string& socket, const std::vector<std::string>& args,
+                     const std::string& stdin_text) {
+  std::vector<std::string> argv = {CliBinary()};
+  if (!socket.empty()) {
+    argv.push_back("--socket");
+    argv.push_back(socket);
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, stdin_text);
+}
+
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> children;
+  std::istringstream list(ReadFile("/proc/" + std::to_string(pid) + "/task/" +
+                                   std::to_string(pid) + "/children"));
+  pid_t child;
+  while (list >> child) children.push_back(child);
+  return children;
+}
+
+bool SharedMemoryExists(const std::string& prefix) {
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    if (entry.path().filename().string().starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+}  // namespace taskpool::testing

@@ -1,0 +1,66 @@
+// Starts the real taskpoold binary on a private socket for one test and
+// stops it afterwards, and runs the real taskpool CLI against it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace taskpool::testing {
+
+// A taskpoold child process on a socket in a fresh temporary directory.
+class DaemonProcess {
+ public:
+  // Starts `taskpoold --socket DIR/taskpoold.sock --workers N extra...` and
+  // waits until it answers a ping. Aborts the test (ADD_FAILURE + throws)
+  // if it does not come up within 10 s.
+  explicit DaemonProcess(int workers = 2, std::vector<std::string> extra_args = {});
+  // Kills the daemon if still running and removes the directory.
+  ~DaemonProcess();
+
+  const std::string& socket_path() const { return socket_path_; }
+  const std::string& directory() const { return directory_; }
+  pid_t pid() const { return pid_; }
+  // The daemon's stderr so far.
+  std::string log() const;
+
+  // Sends `signal_number` and waits up to `timeout` for the exit; returns
+  // the wait status, or -1 on timeout (the process is then SIGKILLed).
+  int StopWith(int signal_number,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool running() const { return pid_ > 0; }
+
+ private:
+  std::string directory_;
+  std::string socket_path_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` (argv[0] a path) to completion, feeding `stdin_text`.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::string& stdin_text = "");
+
+// Runs the taskpool CLI with `args` (after `--socket SOCKET` when
+// `socket` is not empty).
+CommandResult RunCli(const std::string& socket, const std::vector<std::string>& args,
+                     const std::string& stdin_text = "");
+
+// Children of `pid` (from /proc), for checking that workers are ours.
+std::vector<pid_t> ChildrenOf(pid_t pid);
+
+// True while /dev/shm holds an object whose name starts with `prefix`.
+bool SharedMemoryExists(const std::string& prefix);
+
+inline const char* DaemonBinary() { return TASKPOOLD_PATH; }
+inline const char* CliBinary() { return TASKPOOL_CLI_PATH; }
+
+}  // namespace taskpool::testing
