@@ -20,6 +20,7 @@ constexpr uint64_t kTaskEnvelopeBytes = 64;
 // timings), so a maximal result is never mistaken for a bad frame.
 constexpr uint64_t kFrameEnvelopeBytes = 1024 * 1024;
 constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr std::chrono::seconds kReaderGrace{1};
 
 uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {
   return hello.max_payload_bytes() != 0 ? hello.max_payload_bytes()
@@ -159,9 +160,19 @@ void Connection::Write(const v1::ClientMessage& message,
     }
     boost::asio::write(*socket_, boost::asio::buffer(frame), ec);
   }
-  // Outside the write lock: Fail runs callbacks.
-  if (ec)
-    Fail(ErrorCode::kConnectionLost, "writing to taskpoold: " + ec.message());
+  if (ec) WriteFailed(ec);
+}
+
+void Connection::WriteFailed(const boost::system::error_code& ec) {
+  // The daemon is gone or going. The reader is about to see why (an Error
+  // the daemon sent before closing, or end-of-file), which explains more
+  // than EPIPE, so give it a moment to fail the connection first.
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, kReaderGrace, [this] { return broken_; });
+  }
+  Fail(ErrorCode::kConnectionLost,
+       "taskpoold closed the connection (writing: " + ec.message() + ")");
 }
 
 void Connection::WaitForInFlightRoom(size_t tasks,
@@ -170,7 +181,7 @@ void Connection::WaitForInFlightRoom(size_t tasks,
   if (max_in_flight_ == 0 || std::this_thread::get_id() == reader_.get_id()) {
     return;
   }
-  room_.wait(lock, [&] {
+  changed_.wait(lock, [&] {
     return broken_ || pending_.empty() ||
            pending_.size() + tasks <= max_in_flight_;
   });
@@ -250,7 +261,7 @@ void Connection::Complete(const v1::Result& result) {
     pending = std::move(it->second);
     pending_.erase(it);
   }
-  room_.notify_all();
+  changed_.notify_all();
   (*pending.callback)(pending.position, FromWireResult(result));
 }
 
@@ -276,7 +287,7 @@ void Connection::Fail(ErrorCode code, const std::string& why) {
     pending.swap(pending_);
     replies.swap(replies_);
   }
-  room_.notify_all();
+  changed_.notify_all();
   // Wakes the reader (EOF) and any writer blocked on a full socket. A bare
   // shutdown(2) leaves the descriptor valid for them, unlike close().
   ::shutdown(socket_->native_handle(), SHUT_RDWR);

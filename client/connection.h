@@ -87,6 +87,8 @@ class Connection {
   // `reply` is queued for the answer in the same order as the frame.
   void Write(const v1::ClientMessage& message,
              std::shared_ptr<ReplyPromise> reply);
+  // Called outside the write lock, since Fail runs callbacks.
+  void WriteFailed(const boost::system::error_code& ec);
   // Marks the connection broken (once), wakes every blocked caller and
   // completes everything pending with `code` and `why`.
   void Fail(ErrorCode code, const std::string& why);
@@ -101,8 +103,9 @@ class Connection {
   // order as their waiters in replies_ (the daemon answers in order).
   std::mutex write_mutex_;
 
-  mutable std::mutex mutex_;      // guards everything below
-  std::condition_variable room_;  // signalled as pending_ shrinks
+  mutable std::mutex mutex_;  // guards everything below
+  // Signalled as pending_ shrinks and when the connection breaks.
+  std::condition_variable changed_;
   bool broken_ = false;
   std::string broken_reason_;
   uint64_t next_id_ = 1;

@@ -48,7 +48,9 @@ int BindSocket(const std::string& path, int backlog) {
   EXPECT_EQ(
       ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)),
       0);
-  if (backlog >= 0) EXPECT_EQ(::listen(fd, backlog), 0);
+  if (backlog >= 0) {
+    EXPECT_EQ(::listen(fd, backlog), 0);
+  }
   return fd;
 }
 

@@ -86,4 +86,25 @@ echo "   exit $status; stderr: $(head -c 300 "$work/run.err")"
 grep -q DAEMON_NOT_RUNNING "$work/run.err" ||
   fail "consumer's error does not mention DAEMON_NOT_RUNNING"
 
-echo "PASS: installed package builds and links a consumer"
+step "run the consumer against the installed taskpoold"
+socket="$work/taskpoold.sock"
+"$prefix/bin/taskpoold" --socket "$socket" --workers 2 2>"$work/daemon.log" &
+daemon_pid=$!
+stop_daemon() { kill -TERM "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null || true; }
+for _ in $(seq 100); do
+  [[ -S "$socket" ]] && "$prefix/bin/taskpool" --socket "$socket" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+status=0
+TASKPOOL_SOCKET="$socket" timeout 60 "$consumer" >"$work/run.out" 2>"$work/run.err" || status=$?
+stop_daemon
+cat "$work/run.out"
+[[ $status -eq 0 ]] || {
+  cat "$work/run.err" "$work/daemon.log" >&2
+  fail "consumer exited $status against a running daemon, want 0"
+}
+[[ "$(grep -c ' (worker [0-9]*)$' "$work/run.out")" -eq 3 ]] ||
+  fail "consumer did not print three results with worker pids"
+grep -q '^true (worker' "$work/run.out" || fail "454577 should be prime"
+
+echo "PASS: installed package builds and links a consumer that runs tasks"

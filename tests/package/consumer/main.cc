@@ -1,19 +1,16 @@
-// A program outside the taskpool tree: runs one task on a running taskpoold.
-// Socket: $TASKPOOL_SOCKET, else /run/taskpool/taskpoold.sock.
 #include <iostream>
 #include <taskpool/client.hpp>
 
 int main() {
-  auto client = taskpool::Client::Connect();
+  auto client = taskpool::Client::Connect();  // $TASKPOOL_SOCKET or the default
   if (!client.ok()) {
     std::cerr << client.status().ToString() << '\n';  // DAEMON_NOT_RUNNING: ...
     return 1;
   }
-  taskpool::TaskResult result = (*client)->call("echo", "hi");
-  if (!result.ok()) {
-    std::cerr << result.status().ToString() << '\n';
-    return 1;
+  std::vector<std::string> numbers = {"222377", "454577", "565633"};
+  for (const taskpool::TaskResult& r : (*client)->map("is_prime", numbers)) {
+    if (!r.ok()) std::cerr << r.status().ToString() << '\n';
+    else std::cout << r.output << " (worker " << r.worker_pid << ")\n";
   }
-  std::cout << result.output << " (worker " << result.worker_pid << ")\n";
   return 0;
 }
