@@ -980,17 +980,35 @@ std::optional<ClaimedTask> TaskQueue::TryClaim(uint32_t worker) {
   return std::nullopt;
 }
 
-std::optional<ClaimedTask> TaskQueue::WaitAndClaim(uint32_t worker) {
+std::optional<ClaimedTask> TaskQueue::WaitAndClaim(uint32_t worker,
+                                                   const sigset_t* idle_mask) {
   Impl& q = *impl_;
   for (;;) {
     if (auto task = TryClaim(worker)) return task;
     // One token per pushed ticket; a token may find the ring already empty
     // (another worker took the task without sleeping), then sleep again.
     // EINTR lets the worker's signal handling run; any other error would
-    // repeat forever, so it is reported the same way.
+    // repeat forever, so it is reported the same way. A signal acting
+    // between the read and the restored mask costs at most a token, which
+    // RecoverDeadWorker gives back.
+    sigset_t busy_mask;
+    if (idle_mask != nullptr) pthread_sigmask(SIG_SETMASK, idle_mask, &busy_mask);
     uint64_t token = 0;
-    if (read(q.task_fd, &token, sizeof token) < 0) return std::nullopt;
+    const ssize_t got = read(q.task_fd, &token, sizeof token);
+    if (idle_mask != nullptr) pthread_sigmask(SIG_SETMASK, &busy_mask, nullptr);
+    if (got < 0) return std::nullopt;
   }
+}
+
+std::optional<uint32_t> TaskQueue::RunningWorker(SlotRef slot) const {
+  Impl& q = *impl_;  // the atomic load needs a non-const reference
+  if (slot.index >= q.geometry.capacity) return std::nullopt;
+  const uint64_t word = q.state(slot.index).load(std::memory_order_acquire);
+  if (GenerationOf(word) != slot.generation ||
+      StateOf(word) != SlotState::kRunning) {
+    return std::nullopt;
+  }
+  return OwnerOf(word);
 }
 
 void TaskQueue::Complete(uint32_t worker, const ClaimedTask& task,

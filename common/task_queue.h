@@ -28,6 +28,7 @@
 // with w unique per live process.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -168,6 +169,11 @@ class TaskQueue {
   // halfway, a wake-up token consumed but not used).
   std::vector<SlotRef> RecoverDeadWorker(uint32_t worker);
 
+  // The worker running `slot`, or nullopt if it is not RUNNING at that
+  // generation (still queued, finished, or stale). Read from the slot's
+  // state word, so it is exact, not advisory.
+  std::optional<uint32_t> RunningWorker(SlotRef slot) const;
+
   // Tasks QUEUED and not yet claimed.
   uint32_t depth() const;
   // Slots not FREE (queued + running + finished but not yet collected).
@@ -186,7 +192,12 @@ class TaskQueue {
   // Blocks until a task is available and claims it for worker `w`.
   // Returns nullopt only if interrupted by a signal (EINTR) without a task
   // (or if the wake-up eventfd fails, which does not happen in practice).
-  std::optional<ClaimedTask> WaitAndClaim(uint32_t worker);
+  // With `idle_mask`, the calling thread's signal mask is `*idle_mask`
+  // while it sleeps and restored before it claims: a signal that stays
+  // blocked while a task runs (a request to retire) can then act only
+  // when the worker holds no task.
+  std::optional<ClaimedTask> WaitAndClaim(uint32_t worker,
+                                          const sigset_t* idle_mask = nullptr);
 
   // Claims a task if one is queued; never blocks.
   std::optional<ClaimedTask> TryClaim(uint32_t worker);

@@ -15,11 +15,15 @@ constexpr size_t kReadChunk = 64 * 1024;
 }  // namespace
 
 Connection::Connection(Socket socket, ConnectionHost& host,
-                       uint64_t connection_id, uint64_t max_frame_bytes)
+                       uint64_t connection_id, uint64_t max_frame_bytes,
+                       std::chrono::milliseconds idle_timeout)
     : socket_(std::move(socket)),
       host_(host),
       id_(connection_id),
-      decoder_(max_frame_bytes) {
+      decoder_(max_frame_bytes),
+      idle_timeout_(idle_timeout),
+      idle_timer_(socket_.get_executor()),
+      last_heard_(std::chrono::steady_clock::now()) {
   ReadPeerCredentials();
 }
 
@@ -33,7 +37,32 @@ void Connection::ReadPeerCredentials() {
   }
 }
 
-void Connection::Start() { ReadSome(); }
+void Connection::Start() {
+  ReadSome();
+  if (idle_timeout_.count() > 0) WatchIdleness();
+}
+
+// A client that holds a connection open and says nothing (a half frame
+// and a stall, or a forgotten socket) costs a descriptor and a buffer; one
+// that waits for results is not idle.
+void Connection::WatchIdleness() {
+  idle_timer_.expires_at(last_heard_ + idle_timeout_);
+  idle_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+    if (error || self->closed_) return;
+    const bool quiet = std::chrono::steady_clock::now() - self->last_heard_ >= self->idle_timeout_;
+    if (quiet && self->in_flight_.empty() && !self->writing_) {
+      TP_LOG(kInfo) << "connection " << self->id_ << " (pid " << self->peer_pid_
+                    << ") idle for " << self->idle_timeout_.count() << " ms; closing it";
+      self->SendErrorAndClose(ErrorCode::kIdleTimeout,
+                              "no request and no task in flight for " +
+                                  std::to_string(self->idle_timeout_.count()) +
+                                  " ms (taskpoold --idle-timeout-ms)");
+      return;
+    }
+    if (quiet) self->last_heard_ = std::chrono::steady_clock::now();  // busy: look again later
+    self->WatchIdleness();
+  });
+}
 
 void Connection::ReadSome() {
   if (reading_ || paused_ || closed_ || phase_ == Phase::kClosing) return;
@@ -57,6 +86,7 @@ void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
     return;
   }
   decoder_.Commit(bytes);
+  last_heard_ = std::chrono::steady_clock::now();
   if (!ProcessFrames()) return;
   ReadSome();
 }
@@ -216,6 +246,7 @@ void Connection::CloseAfterFlush() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  idle_timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,8 +47,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
 
+  // `idle_timeout` (0: none) closes the connection when the client sends
+  // nothing and has no task in flight for that long.
   Connection(Socket socket, ConnectionHost& host, uint64_t connection_id,
-             uint64_t max_frame_bytes);
+             uint64_t max_frame_bytes, std::chrono::milliseconds idle_timeout);
 
   // Starts reading. REQUIRES: called once.
   void Start();
@@ -94,6 +98,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteSome();
   void OnWritten(const boost::system::error_code& error);
   void ReadPeerCredentials();
+  void WatchIdleness();
 
   Socket socket_;
   ConnectionHost& host_;
@@ -107,6 +112,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_flush_ = false;
   std::string outgoing_;   // frames waiting for the current write to finish
   std::string writing_buffer_;  // frames being written now
+  const std::chrono::milliseconds idle_timeout_;
+  boost::asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_heard_;
   pid_t peer_pid_ = 0;
   uid_t peer_uid_ = 0;
   std::unordered_map<uint64_t, std::optional<SlotRef>> in_flight_;

@@ -30,6 +30,12 @@ struct RawOptions {
   uint32_t max_connections = 0;
   uint32_t max_in_flight = 0;
   uint32_t shutdown_timeout_ms = 0;
+  uint32_t task_timeout_ms = 0;
+  uint64_t max_tasks_per_worker = 0;
+  uint64_t max_worker_rss_mib = 0;
+  uint32_t idle_timeout_ms = 0;
+  uint32_t crash_rate_threshold = 0;
+  bool enable_test_tasks = false;
   std::string socket_mode;
   std::string log_level;
   std::string config_file;
@@ -71,6 +77,32 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
            ->value_name("MS"),
        "on SIGTERM, how long running and queued tasks may take to finish "
        "before the rest are cancelled")
+      ("task-timeout-ms",
+       po::value(&raw.task_timeout_ms)->default_value(0)->value_name("MS"),
+       "default running-time limit of a task (a submission's own timeout "
+       "wins); past it the worker is killed and the task ends TIMEOUT; "
+       "0: no limit")
+      ("max-tasks-per-worker",
+       po::value(&raw.max_tasks_per_worker)->default_value(0)->value_name("N"),
+       "replace a worker after it has run N tasks (like Python's "
+       "maxtasksperchild); 0: never")
+      ("max-worker-rss-mib",
+       po::value(&raw.max_worker_rss_mib)->default_value(0)->value_name("MIB"),
+       "replace a worker whose resident memory exceeds MIB after a task "
+       "(checked between tasks, never in the middle of one); 0: never")
+      ("idle-timeout-ms",
+       po::value(&raw.idle_timeout_ms)
+           ->default_value(static_cast<uint32_t>(d.idle_timeout.count()))
+           ->value_name("MS"),
+       "close a connection that sends nothing and has no task in flight "
+       "for this long; 0: never")
+      ("crash-rate-threshold",
+       po::value(&raw.crash_rate_threshold)->default_value(0)->value_name("N"),
+       "log an alarm when more than N workers die within a minute; "
+       "0: 10 x the number of workers")
+      ("enable-test-tasks", po::bool_switch(&raw.enable_test_tasks),
+       "register the `crash` and `alloc` task functions (for testing fault "
+       "handling; never in production)")
       ("socket-mode", po::value(&raw.socket_mode)->default_value("0660")->value_name("OCTAL"),
        "permissions of the socket file")
       ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
@@ -113,6 +145,14 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   config.max_connections = raw.max_connections;
   config.max_in_flight_per_connection = raw.max_in_flight;
   config.shutdown_timeout = std::chrono::milliseconds(raw.shutdown_timeout_ms);
+  config.task_timeout = std::chrono::milliseconds(raw.task_timeout_ms);
+  config.max_tasks_per_worker = raw.max_tasks_per_worker;
+  config.max_worker_rss_mib = raw.max_worker_rss_mib;
+  config.idle_timeout = std::chrono::milliseconds(raw.idle_timeout_ms);
+  config.crash_rate_threshold = raw.crash_rate_threshold != 0
+                                    ? raw.crash_rate_threshold
+                                    : 10 * config.workers;
+  config.enable_test_tasks = raw.enable_test_tasks;
   config.socket_mode = static_cast<uint32_t>(mode);
   config.config_file = raw.config_file;
   return "";

@@ -20,6 +20,12 @@ struct DaemonConfig {
   uint32_t max_connections = 1024;
   uint32_t max_in_flight_per_connection = 4096;
   std::chrono::milliseconds shutdown_timeout{30000};  // drain bound on SIGTERM
+  std::chrono::milliseconds task_timeout{0};  // default running-time limit; 0: none
+  uint64_t max_tasks_per_worker = 0;  // recycle a worker after N tasks; 0: never
+  uint64_t max_worker_rss_mib = 0;    // recycle a worker above this RSS; 0: never
+  std::chrono::milliseconds idle_timeout{300000};  // close idle connections; 0: never
+  uint32_t crash_rate_threshold = 0;  // deaths per minute worth an alarm; 0: 10 x workers
+  bool enable_test_tasks = false;     // register crash and alloc
   uint32_t socket_mode = 0660;
   LogLevel log_level = LogLevel::kInfo;
   std::string config_file;          // empty: none read

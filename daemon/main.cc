@@ -6,6 +6,7 @@
 #include "daemon/instance_lock.h"
 #include "daemon/supervisor.h"
 #include "daemon/task_registry.h"
+#include "daemon/test_tasks.h"
 
 int main(int argc, char** argv) {
   using namespace taskpool;
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
 
   TaskRegistry registry;
   RegisterBuiltins(registry);
+  if (config.enable_test_tasks) {
+    RegisterTestTasks(registry);
+    TP_LOG(kWarning) << "test tasks `crash` and `alloc` are enabled (--enable-test-tasks)";
+  }
 
   Supervisor supervisor(config, registry);
   return supervisor.Run();

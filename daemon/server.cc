@@ -49,7 +49,7 @@ void Server::Accept() {
     } else {
       const uint64_t id = next_connection_id_++;
       auto connection = std::make_shared<Connection>(
-          std::move(socket), host_, id, config_.max_frame_bytes());
+          std::move(socket), host_, id, config_.max_frame_bytes(), config_.idle_timeout);
       if (connections_.size() >= config_.max_connections) {
         TP_LOG(kWarning) << "refusing connection from pid "
                          << connection->peer_pid() << ": already "

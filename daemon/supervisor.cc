@@ -31,7 +31,7 @@ int Supervisor::Run() {
   Status started = Start();
   if (!started.ok()) {
     TP_LOG(kError) << started.message();
-    if (workers_) workers_->SignalAll(SIGKILL);
+    if (workers_) workers_->StopAll(SIGKILL);
     return 1;
   }
   io_.run();
@@ -42,17 +42,26 @@ int Supervisor::Run() {
 Status Supervisor::Start() {
   QueueGeometry geometry;
   geometry.capacity = config_.queue_capacity;
-  geometry.max_workers = config_.workers;
+  geometry.max_workers = WorkerPool::EntriesFor(config_.workers);
   geometry.inline_bytes = config_.inline_payload_bytes;
   geometry.max_payload_bytes = config_.max_payload_bytes;
   Result<std::unique_ptr<TaskQueue>> queue =
       TaskQueue::Create(QueueNameForSocket(config_.socket_path), geometry);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(queue.value());
-  router_ = std::make_unique<TaskRouter>(*queue_, registry_, config_);
+  router_ = std::make_unique<TaskRouter>(
+      io_, *queue_, registry_, config_,
+      [this](uint32_t index) { workers_->Kill(index); });
 
   // Fork before anything else exists: no threads, no sockets to leak.
-  workers_ = std::make_unique<WorkerPool>(*queue_, registry_, config_.workers);
+  workers_ = std::make_unique<WorkerPool>(
+      *queue_, registry_, config_.workers,
+      WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
+  const uint32_t entries = WorkerPool::EntriesFor(config_.workers);
+  respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);
+  for (uint32_t index = 0; index < entries; ++index) {
+    respawn_timers_.push_back(std::make_unique<boost::asio::steady_timer>(io_));
+  }
   Status forked = workers_->StartAll();
   if (!forked.ok()) return forked;
 
@@ -63,9 +72,7 @@ Status Supervisor::Start() {
   ::signal(SIGPIPE, SIG_IGN);
   WaitForSignal();
   // A worker may have died before SIGCHLD had a handler.
-  workers_->ReapExited([this](uint32_t index, const std::string& cause, int status) {
-    OnWorkerExit(index, cause, status);
-  });
+  ReapWorkers();
 
   results_ready_.emplace(io_, ::dup(queue_->results_ready_fd()));
   WaitForResults();
@@ -91,9 +98,7 @@ void Supervisor::WaitForSignal() {
 void Supervisor::OnSignal(int signal_number) {
   switch (signal_number) {
     case SIGCHLD:
-      workers_->ReapExited([this](uint32_t index, const std::string& cause, int status) {
-        OnWorkerExit(index, cause, status);
-      });
+      ReapWorkers();
       break;
     case SIGTERM:
     case SIGINT:
@@ -104,7 +109,7 @@ void Supervisor::OnSignal(int signal_number) {
       }
       break;
     case SIGHUP:
-      TP_LOG(kInfo) << "SIGHUP received; there is no configuration to reload";
+      if (phase_ == Phase::kServing) BeginRollingRestart();
       break;
   }
 }
@@ -120,27 +125,122 @@ void Supervisor::WaitForResults() {
       });
 }
 
-void Supervisor::OnWorkerExit(uint32_t index, const std::string& cause,
+void Supervisor::ReapWorkers() {
+  workers_->ReapExited(
+      [this](const WorkerEntry& entry, const std::string& cause, int status) {
+        OnWorkerExit(entry, cause, status);
+      });
+}
+
+void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause,
                               int wait_status) {
-  const WorkerEntry& entry = workers_->entries()[index];
-  if (phase_ == Phase::kStoppingWorkers) {
-    TP_LOG(kDebug) << "worker " << index << " (pid " << entry.pid << ") " << cause;
-    router_->WorkerDied(index, entry.pid, cause);
-    if (workers_->live_count() == 0) FinishShutdown();
-    return;
+  // Read before the recovery below resets the slot's record.
+  const uint64_t tasks_done = queue_->activity(entry.index).tasks_done;
+  // Settle what it held before its slot gets a new process. A retiring
+  // worker held nothing, but a death is a death: check anyway.
+  router_->WorkerDied(entry.index, entry.pid, cause);
+  switch (entry.state) {
+    case WorkerEntry::State::kStopping:
+      TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
+      if (workers_->live_count() == 0) FinishShutdown();
+      return;
+    case WorkerEntry::State::kRetiring:
+      TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                    << ") retired for the rolling restart";
+      workers_->MakeSpare(entry.index);
+      if (retiring_ == entry.index) {
+        retiring_.reset();
+        ReplaceNextWorker();
+      }
+      return;
+    default:
+      break;
   }
-  TP_LOG(kWarning) << "worker " << index << " (pid " << entry.pid << ") "
-                   << cause;
-  // Settle what it held before its slot gets a new process.
-  router_->WorkerDied(index, entry.pid, cause);
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerFatalExitCode) {
-    TP_LOG(kError) << "worker " << index
-                   << " cannot start (fatal exit status); not respawning it";
-    return;
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerRecycledExitCode) {
+    TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                  << ") retired itself; starting its replacement";
+    Respawn(entry.index);
+  } else {
+    OnWorkerCrashed(entry, cause, wait_status, tasks_done);
   }
-  Status respawned = workers_->Respawn(index);
-  if (!respawned.ok()) TP_LOG(kError) << respawned.message();
   StopWorkersIfDrained();
+}
+
+void Supervisor::OnWorkerCrashed(const WorkerEntry& entry, const std::string& cause,
+                                 int wait_status, uint64_t tasks_done) {
+  TP_LOG(kWarning) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerFatalExitCode) {
+    TP_LOG(kError) << "worker " << entry.index
+                   << " cannot start (fatal exit status); not respawning it";
+    if (workers_->live_count() == 0) {
+      router_->CancelNotRunning("no worker can run: every worker failed to start");
+    }
+    return;
+  }
+  const std::chrono::milliseconds delay =
+      respawn_policy_->OnCrash(entry.index, entry.started, tasks_done);
+  if (respawn_policy_->ShouldRaiseAlarm()) {
+    TP_LOG(kError) << "CRASH RATE ALARM: " << respawn_policy_->recent_crashes()
+                   << " worker deaths in the last minute (threshold "
+                   << config_.crash_rate_threshold
+                   << "); check the task functions being run";
+  }
+  if (delay.count() == 0) {
+    Respawn(entry.index);
+  } else {
+    TP_LOG(kWarning) << "worker " << entry.index << " died within "
+                     << RespawnPolicy::kQuickDeath.count() << " s of starting; respawning in "
+                     << delay.count() << " ms";
+    RespawnLater(entry.index, delay);
+  }
+}
+
+void Supervisor::RespawnLater(uint32_t index, std::chrono::milliseconds delay) {
+  boost::asio::steady_timer& timer = *respawn_timers_[index];
+  timer.expires_after(delay);
+  timer.async_wait([this, index](const boost::system::error_code& error) {
+    if (!error) Respawn(index);
+  });
+}
+
+void Supervisor::Respawn(uint32_t index) {
+  if (phase_ == Phase::kStoppingWorkers || phase_ == Phase::kFinished) return;
+  if (workers_->entries()[index].state != WorkerEntry::State::kExited) return;
+  Status respawned = workers_->Respawn(index);
+  if (!respawned.ok()) {
+    TP_LOG(kError) << respawned.message() << "; retrying in 1 s";
+    RespawnLater(index, std::chrono::seconds(1));
+  }
+}
+
+void Supervisor::BeginRollingRestart() {
+  if (!rolling_restart_.empty() || retiring_) {
+    TP_LOG(kInfo) << "SIGHUP: a rolling restart is already under way";
+    return;
+  }
+  for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kRunning) rolling_restart_.push_back(entry.index);
+  }
+  TP_LOG(kInfo) << "SIGHUP: replacing " << rolling_restart_.size()
+                << " workers one at a time";
+  ReplaceNextWorker();
+}
+
+void Supervisor::ReplaceNextWorker() {
+  while (!rolling_restart_.empty() && phase_ == Phase::kServing) {
+    const uint32_t index = rolling_restart_.front();
+    rolling_restart_.erase(rolling_restart_.begin());
+    if (workers_->entries()[index].state != WorkerEntry::State::kRunning) continue;
+    Result<uint32_t> replacement = workers_->Replace(index);
+    if (!replacement.ok()) {
+      TP_LOG(kError) << "rolling restart: " << replacement.status().message();
+      rolling_restart_.clear();
+      return;
+    }
+    retiring_ = index;  // its exit replaces the next one
+    return;
+  }
+  if (rolling_restart_.empty() && !retiring_) TP_LOG(kInfo) << "rolling restart complete";
 }
 
 void Supervisor::BeginShutdown(const char* why) {
@@ -164,7 +264,7 @@ void Supervisor::ForceShutdown(const char* why) {
   router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")");
   phase_ = Phase::kStoppingWorkers;
   // The running tasks end WORKER_DIED when their workers are reaped.
-  workers_->SignalAll(SIGKILL);
+  workers_->StopAll(SIGKILL);
   if (workers_->live_count() == 0) FinishShutdown();
 }
 
@@ -172,7 +272,7 @@ void Supervisor::StopWorkersIfDrained() {
   if (phase_ != Phase::kDraining || router_->in_flight() != 0) return;
   phase_ = Phase::kStoppingWorkers;
   TP_LOG(kInfo) << "all tasks finished; stopping workers";
-  workers_->SignalAll(SIGTERM);
+  workers_->StopAll(SIGTERM);
   if (workers_->live_count() == 0) FinishShutdown();
 }
 
@@ -182,6 +282,7 @@ void Supervisor::FinishShutdown() {
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   results_ready_->close(ignored);
+  for (auto& timer : respawn_timers_) timer->cancel();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) io_.stop();  // a client that never reads must not hold us
@@ -230,6 +331,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   const int64_t now_ns = MonotonicNanos();
   uint32_t running = 0;
   for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kSpare) continue;
     v1::WorkerStatus* worker = status->add_workers();
     worker->set_index(entry.index);
     worker->set_pid(entry.pid);
@@ -238,7 +340,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
     const WorkerActivity activity = queue_->activity(entry.index);
     worker->set_tasks_done(activity.tasks_done);
     if (entry.state == WorkerEntry::State::kExited) {
-      worker->set_state("dead");
+      worker->set_state("dead");  // waiting for its respawn (or fatal)
     } else if (activity.pid != entry.pid) {
       worker->set_state("starting");  // forked, not yet attached to the queue
     } else if (activity.busy) {

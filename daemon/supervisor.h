@@ -3,6 +3,12 @@
 // code. Everything happens on one thread (the Asio loop), so forking a
 // replacement worker is always safe.
 //
+// Workers: a crashed worker's task is settled (retried or WORKER_DIED) and
+// the slot respawned, with the brakes of RespawnPolicy; a worker that
+// retires (--max-tasks-per-worker, --max-worker-rss-mib) is replaced at
+// once; SIGHUP replaces every worker one at a time, starting the new one
+// before retiring the old, which finishes its task first.
+//
 // Lifecycle: Run() creates the queue, forks the workers, listens, and
 // serves until SIGTERM/SIGINT. Then it stops accepting, lets queued and
 // running tasks finish (bounded by --shutdown-timeout-ms; a second signal
@@ -23,6 +29,7 @@
 #include "common/task_queue.h"
 #include "daemon/connection.h"
 #include "daemon/daemon_config.h"
+#include "daemon/respawn_policy.h"
 #include "daemon/server.h"
 #include "daemon/task_registry.h"
 #include "daemon/task_router.h"
@@ -43,7 +50,16 @@ class Supervisor : private ConnectionHost {
   void WaitForSignal();
   void OnSignal(int signal_number);
   void WaitForResults();
-  void OnWorkerExit(uint32_t index, const std::string& cause, int wait_status);
+  void ReapWorkers();
+  void OnWorkerExit(const WorkerEntry& entry, const std::string& cause,
+                    int wait_status);
+  void OnWorkerCrashed(const WorkerEntry& entry, const std::string& cause,
+                       int wait_status, uint64_t tasks_done);
+  void RespawnLater(uint32_t index, std::chrono::milliseconds delay);
+  void Respawn(uint32_t index);
+  // SIGHUP: replace every worker, one at a time.
+  void BeginRollingRestart();
+  void ReplaceNextWorker();
 
   void BeginShutdown(const char* why);
   void ForceShutdown(const char* why);
@@ -70,6 +86,13 @@ class Supervisor : private ConnectionHost {
   boost::asio::steady_timer shutdown_timer_;
   std::unique_ptr<TaskQueue> queue_;
   std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<RespawnPolicy> respawn_policy_;
+  // One timer per worker slot, for delayed respawns.
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> respawn_timers_;
+  // Workers still to be replaced by the rolling restart under way, and the
+  // one being replaced now (its exit moves the restart on).
+  std::vector<uint32_t> rolling_restart_;
+  std::optional<uint32_t> retiring_;
   std::unique_ptr<TaskRouter> router_;
   std::unique_ptr<Server> server_;
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;

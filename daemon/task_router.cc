@@ -18,6 +18,9 @@ int64_t MonotonicNanos() {
 
 namespace {
 
+// How often timeouts and deadlines are checked while any task has one.
+constexpr std::chrono::milliseconds kTimerTick{10};
+
 uint64_t NanosToMicros(int64_t nanos) {
   return nanos > 0 ? static_cast<uint64_t>(nanos / 1000) : 0;
 }
@@ -32,11 +35,14 @@ v1::Result MakeResult(uint64_t id, ErrorCode code, std::string error) {
 
 }  // namespace
 
-TaskRouter::TaskRouter(TaskQueue& queue, const TaskRegistry& registry,
-                       const DaemonConfig& config)
+TaskRouter::TaskRouter(boost::asio::io_context& io, TaskQueue& queue,
+                       const TaskRegistry& registry, const DaemonConfig& config,
+                       KillWorker kill_worker)
     : queue_(queue),
       registry_(registry),
       config_(config),
+      kill_worker_(std::move(kill_worker)),
+      timer_tick_(io),
       tasks_(queue.geometry().capacity) {}
 
 void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
@@ -82,6 +88,7 @@ void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
   }
   connection->in_flight().emplace(submit.id(), std::nullopt);
   waiting_.push_back({connection, submit, *function, accepted_ns});
+  if (submit.deadline_ms() != 0) ArmTimerTick();
   connection->PauseReading();
   paused_.push_back(connection);
 }
@@ -96,9 +103,25 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
            slot.status().message());
     return true;
   }
-  tasks_[slot->index] = Task{connection, submit.id(), *slot, accepted_ns,
-                             /*attempts=*/1, submit.max_retries(),
-                             submit.function()};
+  Task task;
+  task.connection = connection;
+  task.client_id = submit.id();
+  task.slot = *slot;
+  task.accepted_ns = accepted_ns;
+  task.max_retries = submit.max_retries();
+  task.function = submit.function();
+  if (submit.deadline_ms() != 0) {
+    task.deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
+  }
+  const uint64_t timeout_ms = submit.timeout_ms() != 0
+                                  ? submit.timeout_ms()
+                                  : static_cast<uint64_t>(config_.task_timeout.count());
+  task.timeout_ns = static_cast<int64_t>(timeout_ms) * 1'000'000;
+  if (task.deadline_ns != 0 || task.timeout_ns != 0) {
+    timed_slots_.push_back(slot->index);
+    ArmTimerTick();
+  }
+  tasks_[slot->index] = std::move(task);
   ++tasks_in_queue_;
   connection->in_flight()[submit.id()] = *slot;
   return true;
@@ -124,7 +147,14 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
   } else if (queue_.TryWithdraw(*entry->second)) {
     ForgetTask(*entry->second);
   } else {
-    return;  // running: it finishes and its result is delivered
+    // Running: it finishes and its result is delivered, unless asked to kill.
+    Task* task = FindTask(*entry->second);
+    if (cancel.kill_running() && task != nullptr) {
+      KillRunning(*task, ErrorCode::kCancelled,
+                  "cancelled by the client while running; its worker was "
+                  "killed and replaced");
+    }
+    return;
   }
   connection.in_flight().erase(entry);
   Deliver(&connection, MakeResult(cancel.id(), ErrorCode::kCancelled,
@@ -182,6 +212,12 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
     Task* task = FindTask(slot);
     if (task == nullptr) {
       queue_.Release(slot);
+      continue;
+    }
+    if (task->kill_outcome) {  // we killed it on purpose
+      queue_.Release(slot);
+      auto [code, message] = std::move(*task->kill_outcome);
+      FailTask(*task, code, std::move(message));
       continue;
     }
     const std::shared_ptr<Connection> connection = task->connection.lock();
@@ -259,6 +295,92 @@ void TaskRouter::ResumePausedConnections() {
     connection->ResumeReading();
     return true;
   });
+}
+
+void TaskRouter::ArmTimerTick() {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_tick_.expires_after(kTimerTick);
+  timer_tick_.async_wait([this](const boost::system::error_code& error) {
+    timer_armed_ = false;
+    if (!error) CheckTimers();
+  });
+}
+
+void TaskRouter::CheckTimers() {
+  const int64_t now_ns = MonotonicNanos();
+  std::erase_if(timed_slots_, [&](uint32_t index) {
+    std::optional<Task>& task = tasks_[index];
+    if (!task || (task->deadline_ns == 0 && task->timeout_ns == 0)) return true;
+    CheckTimer(*task, now_ns);
+    return !tasks_[index].has_value();  // settled by the check
+  });
+  CheckWaitingDeadlines(now_ns);
+  const bool waiting_deadline = std::any_of(
+      waiting_.begin(), waiting_.end(),
+      [](const WaitingTask& task) { return task.submit.deadline_ms() != 0; });
+  if (!timed_slots_.empty() || waiting_deadline) ArmTimerTick();
+  // Expired tasks free slots and connections.
+  AdmitWaiting();
+  ResumePausedConnections();
+}
+
+void TaskRouter::CheckTimer(Task& task, int64_t now_ns) {
+  if (task.kill_outcome) return;  // already being killed
+  const std::optional<uint32_t> worker = queue_.RunningWorker(task.slot);
+  if (!worker) {
+    // Queued (or finished and about to be collected).
+    if (task.deadline_ns != 0 && now_ns >= task.deadline_ns &&
+        queue_.TryWithdraw(task.slot)) {
+      FailTask(task, ErrorCode::kExpired,
+               "deadline of " + std::to_string((task.deadline_ns - task.accepted_ns) / 1'000'000) +
+                   " ms passed while the task was still queued; it never ran");
+    }
+    return;
+  }
+  const WorkerActivity activity = queue_.activity(*worker);
+  if (task.timeout_ns != 0 && activity.busy &&
+      now_ns - activity.started_ns >= task.timeout_ns) {
+    KillRunning(task, ErrorCode::kTimeout,
+                "ran longer than its timeout of " +
+                    std::to_string(task.timeout_ns / 1'000'000) +
+                    " ms; its worker was killed and replaced");
+  } else if (task.deadline_ns != 0 && now_ns >= task.deadline_ns) {
+    KillRunning(task, ErrorCode::kTimeout,
+                "still running at its deadline of " +
+                    std::to_string((task.deadline_ns - task.accepted_ns) / 1'000'000) +
+                    " ms; its worker was killed and replaced");
+  }
+}
+
+void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
+  std::erase_if(waiting_, [&](const WaitingTask& waiting) {
+    const uint32_t deadline_ms = waiting.submit.deadline_ms();
+    if (deadline_ms == 0 ||
+        now_ns < waiting.accepted_ns + int64_t{deadline_ms} * 1'000'000) {
+      return false;
+    }
+    if (const auto connection = waiting.connection.lock()) {
+      connection->in_flight().erase(waiting.submit.id());
+      Deliver(connection.get(),
+              MakeResult(waiting.submit.id(), ErrorCode::kExpired,
+                         "deadline of " + std::to_string(deadline_ms) +
+                             " ms passed while the task waited for room in "
+                             "the queue; it never ran"));
+    }
+    return true;
+  });
+}
+
+bool TaskRouter::KillRunning(Task& task, ErrorCode code, std::string message) {
+  const std::optional<uint32_t> worker = queue_.RunningWorker(task.slot);
+  if (!worker) return false;
+  task.kill_outcome.emplace(code, std::move(message));
+  TP_LOG(kWarning) << "task " << task.client_id << " (" << task.function
+                   << "): " << ErrorCodeName(code) << "; killing worker "
+                   << *worker;
+  kill_worker_(*worker);
+  return true;
 }
 
 void TaskRouter::FailTask(Task& task, ErrorCode code, std::string message) {

@@ -14,8 +14,12 @@
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,8 +43,13 @@ struct TaskCounters {
 
 class TaskRouter {
  public:
-  TaskRouter(TaskQueue& queue, const TaskRegistry& registry,
-             const DaemonConfig& config);
+  // Kills worker `index` (SIGKILL) so its task can be settled: used for
+  // timeouts and cancel-with-kill. The death then arrives via WorkerDied.
+  using KillWorker = std::function<void(uint32_t index)>;
+
+  TaskRouter(boost::asio::io_context& io, TaskQueue& queue,
+             const TaskRegistry& registry, const DaemonConfig& config,
+             KillWorker kill_worker);
 
   // Accepts a task from `connection`, or answers it right away with a
   // rejection (SHUTTING_DOWN, DUPLICATE_ID, UNKNOWN_FUNCTION,
@@ -48,8 +57,9 @@ class TaskRouter {
   void Submit(const std::shared_ptr<Connection>& connection,
               const v1::Submit& submit);
 
-  // Cancels a queued or waiting task (CANCELLED); a running task is left to
-  // finish.
+  // Cancels a queued or waiting task (CANCELLED). A running task is left to
+  // finish, unless the cancel asks to kill it: then its worker is killed
+  // and replaced, and the task ends CANCELLED.
   void Cancel(Connection& connection, const v1::Cancel& cancel);
 
   // Withdraws the connection's queued tasks; its running tasks finish and
@@ -83,6 +93,11 @@ class TaskRouter {
     uint32_t attempts = 1;
     uint32_t max_retries = 0;
     std::string function;  // for messages
+    int64_t deadline_ns = 0;      // absolute CLOCK_MONOTONIC; 0: none
+    int64_t timeout_ns = 0;       // running-time limit; 0: none
+    // Set when we killed its worker on purpose: the outcome to report when
+    // the death arrives, instead of WORKER_DIED (and no retry).
+    std::optional<std::pair<ErrorCode, std::string>> kill_outcome;
   };
   // A task accepted while the queue was full.
   struct WaitingTask {
@@ -91,6 +106,14 @@ class TaskRouter {
     uint32_t function_index = 0;
     int64_t accepted_ns = 0;
   };
+
+  // Timeouts and deadlines: a tick runs while any task has one.
+  void ArmTimerTick();
+  void CheckTimers();
+  void CheckTimer(Task& task, int64_t now_ns);
+  void CheckWaitingDeadlines(int64_t now_ns);
+  // Kills the worker running `task` and reports `code`/`message` for it.
+  bool KillRunning(Task& task, ErrorCode code, std::string message);
 
   // Puts a task into the queue; false if the queue is full.
   bool Enqueue(const std::shared_ptr<Connection>& connection,
@@ -111,6 +134,12 @@ class TaskRouter {
   TaskQueue& queue_;
   const TaskRegistry& registry_;
   const DaemonConfig& config_;
+  KillWorker kill_worker_;
+  boost::asio::steady_timer timer_tick_;
+  bool timer_armed_ = false;
+  // Slot indices of tasks with a timeout or deadline (may hold stale or
+  // repeated entries; the tick prunes them).
+  std::vector<uint32_t> timed_slots_;
   bool accepting_ = true;
   std::vector<std::optional<Task>> tasks_;  // by slot index
   size_t tasks_in_queue_ = 0;               // engaged entries of tasks_

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -67,6 +68,33 @@ void CloseInheritedDescriptors() {
   }
 }
 
+// Resident set size in MiB, from /proc/self/statm.
+uint64_t ResidentMib() {
+  long pages = 0, resident = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) >> 20;
+}
+
+// True when the worker should make way for a fresh process.
+bool ShouldRecycle(const WorkerLimits& limits, uint64_t tasks_done) {
+  if (limits.max_tasks != 0 && tasks_done >= limits.max_tasks) {
+    TP_LOG(kInfo) << "retiring after " << tasks_done << " tasks (--max-tasks-per-worker)";
+    return true;
+  }
+  if (limits.max_rss_mib != 0) {
+    const uint64_t rss = ResidentMib();
+    if (rss > limits.max_rss_mib) {
+      TP_LOG(kInfo) << "retiring with " << rss << " MiB resident (--max-worker-rss-mib "
+                    << limits.max_rss_mib << ")";
+      return true;
+    }
+  }
+  return false;
+}
+
 // If the supervisor dies (even by SIGKILL), the kernel kills us too, so an
 // orphaned pool never lingers.
 void DieWithParent(pid_t parent) {
@@ -78,7 +106,7 @@ void DieWithParent(pid_t parent) {
 }  // namespace
 
 void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
-               uint32_t worker_index) {
+               uint32_t worker_index, const WorkerLimits& limits) {
   const pid_t parent = getppid();
   ResetSignals();
   DieWithParent(parent);
@@ -87,11 +115,20 @@ void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
             std::to_string(getpid()) + "]");
   queue.AttachWorker(worker_index, getpid());
 
+  // SIGTERM (retire) may act only while idle; see the header.
+  sigset_t idle_mask, busy_mask;
+  sigemptyset(&idle_mask);
+  busy_mask = idle_mask;
+  sigaddset(&busy_mask, SIGTERM);
+  sigprocmask(SIG_SETMASK, &busy_mask, nullptr);
+
+  uint64_t tasks_done = 0;
   for (;;) {
-    std::optional<ClaimedTask> task = queue.WaitAndClaim(worker_index);
+    std::optional<ClaimedTask> task = queue.WaitAndClaim(worker_index, &idle_mask);
     if (!task) continue;  // interrupted by a signal
     TaskOutcome outcome = registry.Run(task->function_index, task->input);
     queue.Complete(worker_index, *task, outcome.code, outcome.data);
+    if (ShouldRecycle(limits, ++tasks_done)) _exit(kWorkerRecycledExitCode);
   }
 }
 

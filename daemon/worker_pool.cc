@@ -30,6 +30,12 @@ class ScopedSignalBlock {
   sigset_t saved_;
 };
 
+bool HasProcess(const WorkerEntry& entry) {
+  return entry.state == WorkerEntry::State::kRunning ||
+         entry.state == WorkerEntry::State::kRetiring ||
+         entry.state == WorkerEntry::State::kStopping;
+}
+
 }  // namespace
 
 std::string DescribeWaitStatus(int wait_status) {
@@ -48,14 +54,20 @@ std::string DescribeWaitStatus(int wait_status) {
 }
 
 WorkerPool::WorkerPool(TaskQueue& queue, const TaskRegistry& registry,
-                       uint32_t size)
-    : queue_(queue), registry_(registry), entries_(size) {
-  for (uint32_t index = 0; index < size; ++index) entries_[index].index = index;
+                       uint32_t size, WorkerLimits limits)
+    : queue_(queue),
+      registry_(registry),
+      limits_(limits),
+      entries_(EntriesFor(size)) {
+  for (uint32_t index = 0; index < entries_.size(); ++index) {
+    entries_[index].index = index;
+  }
 }
 
 Status WorkerPool::StartAll() {
-  for (WorkerEntry& entry : entries_) {
-    Status status = Fork(entry);
+  // The last entry stays the spare.
+  for (size_t index = 0; index + 1 < entries_.size(); ++index) {
+    Status status = Fork(entries_[index]);
     if (!status.ok()) return status;
   }
   return Status::Ok();
@@ -67,12 +79,33 @@ Status WorkerPool::Respawn(uint32_t index) {
   return Fork(entry);
 }
 
+Result<uint32_t> WorkerPool::Replace(uint32_t index) {
+  const std::optional<uint32_t> spare = SpareIndex();
+  if (!spare) {
+    return Status(ErrorCode::kInternal, "no spare worker slot for a replacement");
+  }
+  WorkerEntry& replacement = entries_[*spare];
+  replacement.restarts = entries_[index].restarts + 1;
+  if (Status forked = Fork(replacement); !forked.ok()) return forked;
+  WorkerEntry& old = entries_[index];
+  old.state = WorkerEntry::State::kRetiring;
+  kill(old.pid, SIGTERM);
+  return *spare;
+}
+
+std::optional<uint32_t> WorkerPool::SpareIndex() const {
+  for (const WorkerEntry& entry : entries_) {
+    if (entry.state == WorkerEntry::State::kSpare) return entry.index;
+  }
+  return std::nullopt;
+}
+
 Status WorkerPool::Fork(WorkerEntry& entry) {
   pid_t pid;
   {
     ScopedSignalBlock block;
     pid = fork();
-    if (pid == 0) RunWorker(queue_, registry_, entry.index);  // never returns
+    if (pid == 0) RunWorker(queue_, registry_, entry.index, limits_);  // never returns
   }
   if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
   entry.pid = pid;
@@ -89,33 +122,38 @@ void WorkerPool::ReapExited(const ExitHandler& on_exit) {
     const pid_t pid = waitpid(-1, &wait_status, WNOHANG);
     if (pid <= 0) return;
     for (WorkerEntry& entry : entries_) {
-      if (entry.pid != pid || entry.state == WorkerEntry::State::kExited) continue;
-      entry.state = WorkerEntry::State::kExited;
+      if (entry.pid != pid || !HasProcess(entry)) continue;
       entry.last_exit = DescribeWaitStatus(wait_status);
-      on_exit(entry.index, entry.last_exit, wait_status);
+      const WorkerEntry before = entry;
+      entry.state = WorkerEntry::State::kExited;
+      on_exit(before, before.last_exit, wait_status);
       break;
     }
   }
 }
 
-void WorkerPool::SignalAll(int signal_number) {
+void WorkerPool::MakeSpare(uint32_t index) {
+  WorkerEntry& entry = entries_.at(index);
+  entry.state = WorkerEntry::State::kSpare;
+  entry.pid = 0;
+}
+
+void WorkerPool::StopAll(int signal_number) {
   for (WorkerEntry& entry : entries_) {
-    if (entry.state == WorkerEntry::State::kExited) continue;
+    if (!HasProcess(entry)) continue;
     entry.state = WorkerEntry::State::kStopping;
     kill(entry.pid, signal_number);
   }
 }
 
-void WorkerPool::Signal(uint32_t index, int signal_number) {
+void WorkerPool::Kill(uint32_t index) {
   WorkerEntry& entry = entries_.at(index);
-  if (entry.state != WorkerEntry::State::kExited) kill(entry.pid, signal_number);
+  if (HasProcess(entry)) kill(entry.pid, SIGKILL);
 }
 
 size_t WorkerPool::live_count() const {
   size_t count = 0;
-  for (const WorkerEntry& entry : entries_) {
-    if (entry.state != WorkerEntry::State::kExited) ++count;
-  }
+  for (const WorkerEntry& entry : entries_) count += HasProcess(entry) ? 1 : 0;
   return count;
 }
 

@@ -3,6 +3,10 @@
 // queue; the slot is taken before fork() and keeps its index across
 // respawns (as nginx's ngx_processes and php-fpm's scoreboard do).
 //
+// The table has one entry more than the pool has workers: the spare, into
+// which a rolling restart forks a replacement before it retires the worker
+// being replaced, so the pool never runs short during the restart.
+//
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
@@ -11,9 +15,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "daemon/worker_main.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool {
@@ -22,11 +28,17 @@ class TaskQueue;
 class TaskRegistry;
 
 struct WorkerEntry {
-  enum class State { kRunning, kStopping, kExited };
+  enum class State {
+    kSpare,     // no process; not part of the pool
+    kRunning,   // serving tasks
+    kRetiring,  // asked to finish its task and exit (SIGTERM)
+    kStopping,  // being stopped with the pool
+    kExited,    // reaped; waiting to be respawned (or never, if fatal)
+  };
 
   uint32_t index = 0;
   pid_t pid = 0;
-  State state = State::kExited;
+  State state = State::kSpare;
   uint32_t restarts = 0;        // times this slot was respawned
   std::string last_exit;        // why the previous process ended
   std::chrono::steady_clock::time_point started;
@@ -34,34 +46,52 @@ struct WorkerEntry {
 
 class WorkerPool {
  public:
-  WorkerPool(TaskQueue& queue, const TaskRegistry& registry, uint32_t size);
+  // A pool of `size` workers (plus the spare entry).
+  WorkerPool(TaskQueue& queue, const TaskRegistry& registry, uint32_t size,
+             WorkerLimits limits);
+
+  // Number of entries, spare included: what the queue's max_workers must be.
+  static uint32_t EntriesFor(uint32_t size) { return size + 1; }
 
   // Forks every worker. REQUIRES: the process is single-threaded.
   Status StartAll();
 
-  // Forks a new process into slot `index` (after its previous one exited).
+  // Forks a new process into exited slot `index`.
   Status Respawn(uint32_t index);
 
+  // Forks a replacement for worker `index` into the spare entry, then asks
+  // `index` to retire. Returns the replacement's index.
+  Result<uint32_t> Replace(uint32_t index);
+
   // Reaps every exited child without blocking and calls
-  // `on_exit(index, cause)` for each worker among them, where cause reads
-  // like "killed by signal 9 (SIGKILL)" or "exited with status 3".
-  using ExitHandler = std::function<void(uint32_t index, const std::string& cause,
-                                         int wait_status)>;
+  // `on_exit(index, cause, wait_status)` for each worker among them, where
+  // cause reads like "killed by signal 9 (SIGKILL)" or "exited with status 3".
+  // The entry's state at that moment tells why it was expected to exit
+  // (kRetiring, kStopping) or not (kRunning).
+  using ExitHandler = std::function<void(const WorkerEntry& entry,
+                                         const std::string& cause, int wait_status)>;
   void ReapExited(const ExitHandler& on_exit);
 
-  // Sends `signal_number` to every live worker and marks it stopping.
-  void SignalAll(int signal_number);
-  // Sends a signal to one worker, if alive.
-  void Signal(uint32_t index, int signal_number);
+  // Marks an exited entry as the spare (after a retirement).
+  void MakeSpare(uint32_t index);
 
+  // Stops the whole pool: SIGTERM lets idle workers exit and busy ones
+  // finish their task; SIGKILL ends them at once.
+  void StopAll(int signal_number);
+  // Sends SIGKILL to one worker, if it has a process.
+  void Kill(uint32_t index);
+
+  // Workers with a process (running, retiring or stopping).
   size_t live_count() const;
   const std::vector<WorkerEntry>& entries() const { return entries_; }
 
  private:
   Status Fork(WorkerEntry& entry);
+  std::optional<uint32_t> SpareIndex() const;
 
   TaskQueue& queue_;
   const TaskRegistry& registry_;
+  const WorkerLimits limits_;
   std::vector<WorkerEntry> entries_;
 };
 

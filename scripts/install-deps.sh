@@ -12,6 +12,7 @@ packages=(
   libsystemd-dev
   nlohmann-json3-dev
   python3 procps
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -2,6 +2,7 @@
 # Builds taskpool twice and runs the whole test suite on each build:
 #   build/       RelWithDebInfo
 #   build-asan/  RelWithDebInfo with AddressSanitizer + UBSan
+# then fuzzes the frame parser for 60 s (scripts/fuzz.sh, build-fuzz/).
 # Exits non-zero if any step fails; prints a summary either way.
 set -euo pipefail
 
@@ -55,6 +56,15 @@ run_suite "release" build || status=1
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
   run_suite "asan+ubsan" build-asan -DTASKPOOL_SANITIZE=ON || status=1
+
+# The frame parser under libFuzzer for a bounded time (clang build).
+order+=("fuzz")
+if ./scripts/fuzz.sh; then
+  result[fuzz]="passed: no findings in ${FUZZ_SECONDS:-60} s"
+else
+  result[fuzz]="FAILED (see above)"
+  status=1
+fi
 
 echo
 echo "=== summary"

@@ -14,6 +14,7 @@ namespace taskpool::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // a task failed, daemon unreachable
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;  // Ctrl-C, as shells report SIGINT
 
 // A mistake on the command line; main() prints it with a hint, exits 2.
 class UsageError : public std::runtime_error {

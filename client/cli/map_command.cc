@@ -1,4 +1,5 @@
 // taskpool map FN ARG... | taskpool map FN -
+#include <csignal>
 #include <iostream>
 #include <unordered_map>
 
@@ -57,15 +58,25 @@ class InputsInFlight {
   std::unordered_map<size_t, std::string> in_flight_;
 };
 
+// Set by SIGINT (Ctrl-C): stop, leaving the daemon to cancel what is left.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void OnInterrupt(int) { g_interrupted = 1; }
+
+// How often a wait for results looks at g_interrupted.
+constexpr std::chrono::milliseconds kInterruptPoll{50};
+
 // Flushes stdout only when about to wait for the daemon: results print as
 // they arrive, without one write(2) per line when they arrive in bursts.
+// Returns nullopt at the end of the stream or on Ctrl-C.
 std::optional<ResultStream::Item> NextFlushingBeforeWait(ResultStream& stream) {
   std::optional<ResultStream::Item> item =
       stream.next_for(std::chrono::milliseconds(0));
-  if (item && item->result.code == ErrorCode::kWaitTimeout) {
-    std::cout.flush();
-    item = stream.next();
+  if (item && item->result.code == ErrorCode::kWaitTimeout) std::cout.flush();
+  while (item && item->result.code == ErrorCode::kWaitTimeout && !g_interrupted) {
+    item = stream.next_for(kInterruptPoll);
   }
+  if (g_interrupted) return std::nullopt;
   return item;
 }
 
@@ -119,6 +130,9 @@ int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
                                    options)
           : client->imap(function, inputs.Source(), chunksize, 0, options);
 
+  // Ctrl-C: closing the connection makes the daemon cancel every queued
+  // task of ours; running ones finish and their results are dropped.
+  std::signal(SIGINT, OnInterrupt);
   bool any_failed = false;
   while (std::optional<ResultStream::Item> item =
              NextFlushingBeforeWait(stream)) {
@@ -130,6 +144,11 @@ int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
     }
     any_failed |= !item->result.ok();
     PrintItem(global, inputs.Take(item->index), *item);
+  }
+  if (g_interrupted) {
+    std::cout.flush();
+    ReportError("interrupted; the tasks not yet finished are cancelled");
+    return kExitInterrupted;
   }
   return any_failed ? kExitFailure : kExitOk;
 }

@@ -1,6 +1,9 @@
 #include "client/cli/session.h"
 
+#include <algorithm>
 #include <iostream>
+
+#include "client/cli/cli_options.h"
 
 namespace taskpool::cli {
 
@@ -24,16 +27,40 @@ std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
 }
 
 void AddTaskOptions(po::options_description* options) {
-  options->add_options()(
-      "timeout", po::value<uint32_t>()->value_name("MS"),
-      "kill a task running longer than this (default: the daemon's)");
+  // clang-format off
+  options->add_options()
+      ("timeout", po::value<double>()->value_name("S"),
+       "kill a task that runs longer than S seconds; it ends TIMEOUT "
+       "(default: the daemon's --task-timeout-ms)")
+      ("deadline", po::value<double>()->value_name("S"),
+       "give up on a task not finished S seconds after submission: still "
+       "queued, it ends EXPIRED without running; running, TIMEOUT")
+      ("retries", po::value<uint32_t>()->value_name("N"),
+       "run a task again, up to N times, if its worker dies under it");
+  // clang-format on
 }
+
+namespace {
+
+// Seconds from the command line as a duration; 0 stays "none".
+std::chrono::milliseconds Seconds(const po::variables_map& vm, const char* name) {
+  const double seconds = vm[name].as<double>();
+  if (!(seconds > 0) || seconds > 30 * 24 * 3600) {
+    throw UsageError(std::string("--") + name +
+                     " must be a positive number of seconds (at most 30 days)");
+  }
+  // At least 1 ms: a positive value must not turn into "no limit".
+  return std::max(std::chrono::milliseconds(1),
+                  std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+}
+
+}  // namespace
 
 SubmitOptions ReadTaskOptions(const po::variables_map& vm) {
   SubmitOptions options;
-  if (vm.count("timeout")) {
-    options.timeout = std::chrono::milliseconds(vm["timeout"].as<uint32_t>());
-  }
+  if (vm.count("timeout")) options.timeout = Seconds(vm, "timeout");
+  if (vm.count("deadline")) options.deadline = Seconds(vm, "deadline");
+  if (vm.count("retries")) options.max_retries = vm["retries"].as<uint32_t>();
   return options;
 }
 

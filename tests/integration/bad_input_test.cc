@@ -1,86 +1,18 @@
 // Bad input on the socket: each gets a clear error, and the daemon serves
 // the next client normally.
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <optional>
 
 #include "common/framing.h"
 #include "taskpool/client.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 #include "tests/integration/daemon_fixture.h"
+#include "tests/integration/raw_connection.h"
 
 namespace taskpool::testing {
 namespace {
-
-// A client that speaks raw bytes, to send what the library never would.
-class RawConnection {
- public:
-  explicit RawConnection(const std::string& socket_path) : decoder_(64 << 20) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address {};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  }
-  ~RawConnection() { close(fd_); }
-
-  void SendBytes(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t written = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (written <= 0) return;  // the daemon may already have closed
-      bytes.remove_prefix(static_cast<size_t>(written));
-    }
-  }
-  void Send(const v1::ClientMessage& message) {
-    std::string frame;
-    AppendFrame(message, &frame);
-    SendBytes(frame);
-  }
-  void SendHello(uint32_t version = 1) {
-    v1::ClientMessage hello;
-    hello.mutable_hello()->set_protocol_version(version);
-    hello.mutable_hello()->set_client_name("bad-input-test");
-    Send(hello);
-  }
-
-  // The next message, or nullopt on close/timeout.
-  std::optional<v1::ServerMessage> Receive(int timeout_ms = 5000) {
-    for (;;) {
-      v1::ServerMessage message;
-      Status error;
-      if (decoder_.NextMessage(&message, &error) == FrameDecoder::Outcome::kFrame) {
-        return message;
-      }
-      pollfd ready{fd_, POLLIN, 0};
-      if (poll(&ready, 1, timeout_ms) <= 0) return std::nullopt;
-      char* area = decoder_.PrepareAppend(65536);
-      const ssize_t n = recv(fd_, area, 65536, 0);
-      if (n <= 0) return std::nullopt;
-      decoder_.Commit(static_cast<size_t>(n));
-    }
-  }
-
-  // True if the daemon closed the connection within the timeout.
-  bool ClosedByDaemon(int timeout_ms = 5000) {
-    pollfd ready{fd_, POLLIN, 0};
-    while (poll(&ready, 1, timeout_ms) > 0) {
-      char buffer[4096];
-      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) return true;
-    }
-    return false;
-  }
-
- private:
-  int fd_ = -1;
-  FrameDecoder decoder_;
-};
 
 class BadInputTest : public ::testing::Test {
  protected:
@@ -157,8 +89,7 @@ TEST_F(BadInputTest, TruncatedFrameThenDisconnect) {
 
 TEST_F(BadInputTest, FrameOverTheSizeLimit) {
   RawConnection connection(daemon_->socket_path());
-  connection.SendHello();
-  ASSERT_TRUE(connection.Receive().has_value());
+  ASSERT_TRUE(connection.Greet());
   // A length prefix of 512 MiB; the body never needs to arrive.
   connection.SendBytes("\x80\x80\x80\x80\x02");
   ExpectError(connection, v1::FRAME_TOO_LARGE, "exceeds the limit");
@@ -166,8 +97,7 @@ TEST_F(BadInputTest, FrameOverTheSizeLimit) {
 
 TEST_F(BadInputTest, UnknownMessageType) {
   RawConnection connection(daemon_->socket_path());
-  connection.SendHello();
-  ASSERT_TRUE(connection.Receive().has_value());
+  ASSERT_TRUE(connection.Greet());
   // Field 99 (varint 1): a message type from some future protocol.
   connection.SendBytes(std::string("\x03\x98\x06\x01", 4));
   ExpectError(connection, v1::PROTOCOL_VIOLATION, "unknown type");
@@ -189,8 +119,7 @@ TEST_F(BadInputTest, SubmitBeforeHello) {
 
 TEST_F(BadInputTest, UnknownFunctionListsTheKnownOnes) {
   RawConnection connection(daemon_->socket_path());
-  connection.SendHello();
-  ASSERT_TRUE(connection.Receive().has_value());
+  ASSERT_TRUE(connection.Greet());
   v1::Result result = SubmitOne(connection, "no_such_function", "");
   EXPECT_EQ(result.id(), 7u);
   EXPECT_EQ(result.code(), v1::UNKNOWN_FUNCTION);
@@ -202,8 +131,7 @@ TEST_F(BadInputTest, UnknownFunctionListsTheKnownOnes) {
 
 TEST_F(BadInputTest, InvalidArgumentToABuiltin) {
   RawConnection connection(daemon_->socket_path());
-  connection.SendHello();
-  ASSERT_TRUE(connection.Receive().has_value());
+  ASSERT_TRUE(connection.Greet());
   v1::Result result = SubmitOne(connection, "is_prime", "not a number");
   EXPECT_EQ(result.code(), v1::INVALID_ARGUMENT);
   EXPECT_NE(result.error().find("not a number"), std::string::npos) << result.error();
@@ -211,8 +139,7 @@ TEST_F(BadInputTest, InvalidArgumentToABuiltin) {
 
 TEST_F(BadInputTest, PayloadOverTheLimit) {
   RawConnection connection(daemon_->socket_path());
-  connection.SendHello();
-  ASSERT_TRUE(connection.Receive().has_value());
+  ASSERT_TRUE(connection.Greet());
   v1::Result result = SubmitOne(connection, "echo", std::string(65537, 'x'));
   EXPECT_EQ(result.code(), v1::PAYLOAD_TOO_LARGE);
   EXPECT_NE(result.error().find("65536"), std::string::npos) << result.error();
@@ -220,8 +147,7 @@ TEST_F(BadInputTest, PayloadOverTheLimit) {
 
 TEST_F(BadInputTest, DuplicateIdInFlight) {
   RawConnection connection(daemon_->socket_path());
-  connection.SendHello();
-  ASSERT_TRUE(connection.Receive().has_value());
+  ASSERT_TRUE(connection.Greet());
   v1::ClientMessage submit;
   submit.mutable_submit()->set_id(1);
   submit.mutable_submit()->set_function("sleep");
@@ -239,8 +165,7 @@ TEST_F(BadInputTest, DuplicateIdInFlight) {
 TEST_F(BadInputTest, ClientDisconnectsWithTasksInFlight) {
   {
     RawConnection connection(daemon_->socket_path());
-    connection.SendHello();
-    ASSERT_TRUE(connection.Receive().has_value());
+    ASSERT_TRUE(connection.Greet());
     for (int id = 1; id <= 20; ++id) {
       v1::ClientMessage submit;
       submit.mutable_submit()->set_id(static_cast<uint64_t>(id));

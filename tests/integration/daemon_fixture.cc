@@ -154,6 +154,17 @@ CommandResult RunCommand(const std::vector<std::string>& args,
   return result;
 }
 
+pid_t SpawnCommand(const std::vector<std::string>& args) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> argv = ToArgv(args);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
 CommandResult RunCli(const std::string& socket, const std::vector<std::string>& args,
                      const std::string& stdin_text) {
   std::vector<std::string> argv = {CliBinary()};
@@ -172,6 +183,15 @@ std::vector<pid_t> ChildrenOf(pid_t pid) {
   pid_t child;
   while (list >> child) children.push_back(child);
   return children;
+}
+
+bool ProcessIsAlive(pid_t pid) {
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  // "pid (comm) S ...": the state follows the last ')'.
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  const char state = stat[paren + 2];
+  return state != 'Z' && state != 'X';
 }
 
 bool SharedMemoryExists(const std::string& prefix) {

@@ -49,6 +49,9 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::string& stdin_text = "");
 
+// Starts `argv` without waiting; its output goes to /dev/null.
+pid_t SpawnCommand(const std::vector<std::string>& argv);
+
 // Runs the taskpool CLI with `args` (after `--socket SOCKET` when
 // `socket` is not empty).
 CommandResult RunCli(const std::string& socket, const std::vector<std::string>& args,
@@ -56,6 +59,10 @@ CommandResult RunCli(const std::string& socket, const std::vector<std::string>& 
 
 // Children of `pid` (from /proc), for checking that workers are ours.
 std::vector<pid_t> ChildrenOf(pid_t pid);
+
+// True if `pid` exists and is not a zombie (an orphaned worker that died
+// may linger as a zombie where nothing reaps orphans).
+bool ProcessIsAlive(pid_t pid);
 
 // True while /dev/shm holds an object whose name starts with `prefix`.
 bool SharedMemoryExists(const std::string& prefix);

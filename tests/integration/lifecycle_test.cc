@@ -50,7 +50,7 @@ TEST(Lifecycle, StatusListsLiveWorkersThatAreChildrenOfTheDaemon) {
     EXPECT_GT(worker.pid, 0);
     EXPECT_NE(std::find(children.begin(), children.end(), worker.pid), children.end())
         << "worker pid " << worker.pid << " is not a child of the daemon";
-    EXPECT_EQ(kill(worker.pid, 0), 0);
+    EXPECT_TRUE(ProcessIsAlive(worker.pid));
   }
   EXPECT_EQ(status->daemon_pid, daemon.pid());
   EXPECT_EQ(status->queue_capacity, 1024u);
@@ -107,10 +107,10 @@ TEST(Lifecycle, WorkersExitWhenTheDaemonIsKilled) {
   daemon.StopWith(SIGKILL);
   for (pid_t worker : workers) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (kill(worker, 0) == 0 && std::chrono::steady_clock::now() < until) {
+    while (ProcessIsAlive(worker) && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    EXPECT_NE(kill(worker, 0), 0) << "worker " << worker << " outlived the daemon";
+    EXPECT_FALSE(ProcessIsAlive(worker)) << "worker " << worker << " outlived the daemon";
   }
 }
 

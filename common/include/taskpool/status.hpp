@@ -35,6 +35,7 @@ enum class ErrorCode : int {
   kProtocolViolation = 23,  // e.g. a message before hello
   kTooManyConnections = 24,
   kTooManyInFlight = 25,
+  kIdleTimeout = 26,        // the daemon closed an idle connection
   kInternal = 30,           // a bug in taskpool
   // Client-side only.
   kDaemonNotRunning = 100,  // nothing listens on the socket
