@@ -9,6 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libssl-dev
   libgtest-dev libgmock-dev
+  libbenchmark-dev
   libsystemd-dev
   nlohmann-json3-dev
   python3 procps

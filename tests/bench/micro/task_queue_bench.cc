@@ -1,0 +1,47 @@
+// One task's trip through the shared-memory queue, in one process acting as
+// both supervisor and worker 0: Enqueue, TryClaim, Complete,
+// CollectCompleted. No process switch is involved, so this is the queue's
+// own cost (atomics, eventfd writes and reads, payload copies).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "common/task_queue.h"
+
+namespace taskpool {
+namespace {
+
+void BM_QueueCycle(benchmark::State& state) {
+  QueueGeometry geometry;
+  geometry.capacity = 64;
+  geometry.max_workers = 1;
+  const std::string name = "taskpool-microbench-" + std::to_string(getpid());
+  auto queue = TaskQueue::Create(name, geometry);
+  if (!queue.ok()) {
+    state.SkipWithError(queue.status().ToString().c_str());
+    return;
+  }
+  TaskQueue& q = **queue;
+  q.AttachWorker(0, getpid());
+  const std::string payload(static_cast<size_t>(state.range(0)), 'x');
+  size_t collected = 0;
+  for (auto _ : state) {
+    if (!q.Enqueue(0, payload).ok()) std::abort();
+    auto task = q.TryClaim(0);
+    if (!task) std::abort();
+    q.Complete(0, *task, ErrorCode::kOk, task->input);
+    collected += q.CollectCompleted([](const CompletedTask& done) {
+      benchmark::DoNotOptimize(done.output.data());
+    });
+  }
+  if (collected != static_cast<size_t>(state.iterations())) {
+    state.SkipWithError("lost a task");
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_QueueCycle)->Arg(1)->Arg(1024)->Arg(64 << 10)->Arg(1 << 20);
+
+}  // namespace
+}  // namespace taskpool
