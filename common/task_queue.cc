@@ -449,7 +449,11 @@ struct TaskQueue::Impl {
     }
     on_done(task);
     output_blob.reset();
-    FreeSlot(ref.index, ref.generation, /*remove_output_blob=*/true);
+    // DONE was published after output_in_blob, so the flag is exact here:
+    // an inline output has no blob, and skipping the remove saves a failing
+    // shm_unlink() (and a name built for it) on every small task.
+    FreeSlot(ref.index, ref.generation,
+             /*remove_output_blob=*/s.output_in_blob != 0);
     return true;
   }
 
