@@ -186,13 +186,13 @@ set terminal pngcairo size 1400,800 font ",9"
 set output "{path}"
 set title "taskpool advantage over multiprocessing.Pool (× better, log scale; > 1 is taskpool faster)"
 set logscale y
-set yrange [0.1:*]
+set yrange [0.01:100]
 set style fill solid 0.8
 set boxwidth 0.7
 set grid ytics
 set xtics rotate by -50 left
 set bmargin 14
-set rmargin 10
+set rmargin 16
 unset key
 plot "{data.name}" using 1:2:xtic(3) with boxes lc rgb "#3070b0", \\
      1 with lines lc rgb "#c03030" dt 2
