@@ -62,15 +62,19 @@ std::future<TaskResult> Client::submit(std::string_view function,
   return future;
 }
 
-void Client::submit(std::string_view function, std::string_view payload,
-                    std::function<void(TaskResult)> on_result,
-                    const SubmitOptions& options) {
+uint64_t Client::submit(std::string_view function, std::string_view payload,
+                        std::function<void(TaskResult)> on_result,
+                        const SubmitOptions& options) {
   const std::array<std::string_view, 1> payloads{payload};
-  impl_->connection.Submit(
+  return impl_->connection.Submit(
       function, payloads, options,
       [on_result = std::move(on_result)](size_t, TaskResult result) {
         on_result(std::move(result));
       });
+}
+
+void Client::cancel(uint64_t id, bool kill_running) {
+  impl_->connection.Cancel(id, kill_running);
 }
 
 std::vector<TaskResult> Client::map(std::string_view function,

@@ -53,9 +53,9 @@ bool Connection::connected() const {
   return !broken_;
 }
 
-void Connection::Submit(std::string_view function,
-                        std::span<const std::string_view> payloads,
-                        const SubmitOptions& options, BatchCallback on_result) {
+uint64_t Connection::Submit(std::string_view function,
+                            std::span<const std::string_view> payloads,
+                            const SubmitOptions& options, BatchCallback on_result) {
   auto callback = std::make_shared<BatchCallback>(std::move(on_result));
   // A payload the daemon would refuse is refused here: sent, it could make
   // a frame so large that the daemon drops the whole connection.
@@ -73,6 +73,7 @@ void Connection::Submit(std::string_view function,
                             std::to_string(max_payload_bytes_)));
   }
   // Batches are split so that no frame outgrows what the daemon accepts.
+  uint64_t first_id = 0;
   size_t begin = 0;
   while (begin < sendable.size()) {
     size_t end = begin;
@@ -84,14 +85,25 @@ void Connection::Submit(std::string_view function,
       frame_bytes += task_bytes;
       ++end;
     }
-    SubmitFrame(function, payloads,
-                std::span<const size_t>(sendable).subspan(begin, end - begin),
-                options, callback);
+    const uint64_t id = SubmitFrame(
+        function, payloads,
+        std::span<const size_t>(sendable).subspan(begin, end - begin), options,
+        callback);
+    if (first_id == 0) first_id = id;
     begin = end;
   }
+  return first_id;
 }
 
-void Connection::SubmitFrame(std::string_view function,
+void Connection::Cancel(uint64_t id, bool kill_running) {
+  if (!connected()) return;
+  v1::ClientMessage message;
+  message.mutable_cancel()->set_id(id);
+  message.mutable_cancel()->set_kill_running(kill_running);
+  Write(message, nullptr);
+}
+
+uint64_t Connection::SubmitFrame(std::string_view function,
                              std::span<const std::string_view> payloads,
                              std::span<const size_t> positions,
                              const SubmitOptions& options,
@@ -106,7 +118,7 @@ void Connection::SubmitFrame(std::string_view function,
       for (size_t position : positions) {
         (*callback)(position, FailedResult(ErrorCode::kConnectionLost, reason));
       }
-      return;
+      return 0;
     }
     // Registered before the frame is written, so a result can never arrive
     // for an id we do not know yet.
@@ -126,6 +138,7 @@ void Connection::SubmitFrame(std::string_view function,
     task->set_id(first_id + i);
   }
   Write(message, nullptr);
+  return first_id;
 }
 
 Result<v1::ServerMessage> Connection::Request(const v1::ClientMessage& request,

@@ -50,10 +50,16 @@ class Connection {
   // the daemon's size limit allows. A payload above that limit completes at
   // once with PAYLOAD_TOO_LARGE. Blocks while the daemon's per-connection
   // in-flight limit is reached, or while the socket is full, which is the
-  // backpressure a flood of submissions meets.
-  void Submit(std::string_view function,
-              std::span<const std::string_view> payloads,
-              const SubmitOptions& options, BatchCallback on_result);
+  // backpressure a flood of submissions meets. Returns the id given to the
+  // first task sent (ids are consecutive within one frame), or 0 if none
+  // was sent.
+  uint64_t Submit(std::string_view function,
+                  std::span<const std::string_view> payloads,
+                  const SubmitOptions& options, BatchCallback on_result);
+
+  // Asks the daemon to cancel task `id` (see Client::cancel). No-op once
+  // the connection is broken.
+  void Cancel(uint64_t id, bool kill_running);
 
   // Sends a status or ping request and waits up to `wait` for its reply.
   Result<v1::ServerMessage> Request(const v1::ClientMessage& request,
@@ -74,7 +80,8 @@ class Connection {
   using ReplyPromise = std::promise<Result<v1::ServerMessage>>;
 
   // One Submit or SubmitBatch frame with the tasks at `positions`.
-  void SubmitFrame(std::string_view function,
+  // Returns the first task's id, or 0 if the connection is broken.
+  uint64_t SubmitFrame(std::string_view function,
                    std::span<const std::string_view> payloads,
                    std::span<const size_t> positions,
                    const SubmitOptions& options,

@@ -188,6 +188,24 @@ TEST_F(FaultToleranceTest, CancelQueuedNeverRunsAndCancelRunningWithKill) {
   ExpectLiveWorkers(1);
 }
 
+TEST_F(FaultToleranceTest, LibraryCancelByIdQueuedAndRunning) {
+  Start(1);
+  std::promise<TaskResult> running_result, queued_result;
+  const uint64_t running = client_->submit(
+      "sleep", "5000", [&](TaskResult r) { running_result.set_value(std::move(r)); });
+  const uint64_t queued = client_->submit(
+      "echo", "x", [&](TaskResult r) { queued_result.set_value(std::move(r)); });
+  ASSERT_NE(running, 0u);
+  ASSERT_NE(queued, 0u);
+  std::this_thread::sleep_for(milliseconds(100));
+  client_->cancel(queued);
+  EXPECT_EQ(queued_result.get_future().get().code, ErrorCode::kCancelled);
+  client_->cancel(running, /*kill_running=*/true);
+  auto future = running_result.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_EQ(future.get().code, ErrorCode::kCancelled);
+}
+
 TEST_F(FaultToleranceTest, CancelRunningWithoutKillLetsItFinish) {
   Start(1);
   RawConnection raw(daemon_->socket_path());

@@ -147,9 +147,19 @@ class Client {
                                  const SubmitOptions& options = {});
 
   // Submits and calls `on_result` (on the reader thread) exactly once.
-  void submit(std::string_view function, std::string_view payload,
-              std::function<void(TaskResult)> on_result,
-              const SubmitOptions& options = {});
+  // Returns the task's id on this connection, for cancel(); 0 if the task
+  // was never sent (on_result has then already been called with the
+  // reason).
+  uint64_t submit(std::string_view function, std::string_view payload,
+                  std::function<void(TaskResult)> on_result,
+                  const SubmitOptions& options = {});
+
+  // Cancels the task with `id` (from submit): if still queued it never
+  // runs and ends CANCELLED; if running it finishes normally, unless
+  // `kill_running`, which kills its worker (the daemon replaces it) and
+  // ends the task CANCELLED. The task's callback still runs exactly once.
+  // A task that already finished is not affected.
+  void cancel(uint64_t id, bool kill_running = false);
 
   // Runs `function` over every input; results in input order (Pool.map).
   // `chunksize` inputs travel in one SubmitBatch message (split further if
