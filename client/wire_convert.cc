@@ -79,6 +79,7 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
                   const SubmitOptions& options, v1::Submit* submit) {
   submit->set_function(std::string(function));
   submit->set_payload(std::string(payload));
+  submit->set_lock(options.lock);
   submit->set_timeout_ms(ClampMs(options.timeout));
   submit->set_deadline_ms(ClampMs(options.deadline));
   submit->set_max_retries(options.max_retries);

@@ -36,6 +36,7 @@ struct RawOptions {
   uint32_t idle_timeout_ms = 0;
   uint32_t crash_rate_threshold = 0;
   bool enable_test_tasks = false;
+  std::vector<std::string> limits;
   std::string socket_mode;
   std::string log_level;
   std::string config_file;
@@ -100,6 +101,9 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        po::value(&raw.crash_rate_threshold)->default_value(0)->value_name("N"),
        "log an alarm when more than N workers die within a minute; "
        "0: 10 x the number of workers")
+      ("limit", po::value(&raw.limits)->composing()->value_name("NAME=N"),
+       "at most N tasks of function NAME queued or running at once "
+       "(repeatable)")
       ("enable-test-tasks", po::bool_switch(&raw.enable_test_tasks),
        "register the `crash` and `alloc` task functions (for testing fault "
        "handling; never in production)")
@@ -153,6 +157,22 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
                                     ? raw.crash_rate_threshold
                                     : 10 * config.workers;
   config.enable_test_tasks = raw.enable_test_tasks;
+  for (const std::string& limit : raw.limits) {
+    const size_t equals = limit.find('=');
+    const std::string name = limit.substr(0, equals);
+    unsigned long count = 0;
+    size_t parsed = 0;
+    try {
+      if (equals != std::string::npos) count = std::stoul(limit.substr(equals + 1), &parsed);
+    } catch (const std::exception&) {
+      parsed = 0;
+    }
+    if (equals == std::string::npos || name.empty() || parsed == 0 ||
+        parsed != limit.size() - equals - 1 || count < 1 || count > 1'000'000) {
+      return "--limit takes NAME=N with N from 1 to 1000000, not '" + limit + "'";
+    }
+    config.function_limits.emplace_back(name, static_cast<uint32_t>(count));
+  }
   config.socket_mode = static_cast<uint32_t>(mode);
   config.config_file = raw.config_file;
   return "";

@@ -1,4 +1,5 @@
 // taskpoold: the supervisor daemon. See daemon/supervisor.h.
+#include <iostream>
 #include <variant>
 
 #include "common/log.h"
@@ -28,6 +29,14 @@ int main(int argc, char** argv) {
   if (config.enable_test_tasks) {
     RegisterTestTasks(registry);
     TP_LOG(kWarning) << "test tasks `crash` and `alloc` are enabled (--enable-test-tasks)";
+  }
+
+  for (const auto& [function, limit] : config.function_limits) {
+    if (Result<uint32_t> known = registry.Find(function); !known.ok()) {
+      std::cerr << "taskpoold: --limit " << function << "=" << limit << ": "
+                << known.status().message() << "\n";
+      return 2;
+    }
   }
 
   Supervisor supervisor(config, registry);

@@ -43,7 +43,19 @@ TaskRouter::TaskRouter(boost::asio::io_context& io, TaskQueue& queue,
       config_(config),
       kill_worker_(std::move(kill_worker)),
       timer_tick_(io),
-      tasks_(queue.geometry().capacity) {}
+      tasks_(queue.geometry().capacity) {
+  for (const auto& [function, limit] : config.function_limits) {
+    gates_.SetLimit("function/" + function, limit);
+  }
+}
+
+std::vector<std::string> TaskRouter::GateKeys(const v1::Submit& submit) const {
+  std::vector<std::string> keys;
+  if (!submit.lock().empty()) keys.push_back("lock/" + submit.lock());
+  std::string function_key = "function/" + submit.function();
+  if (gates_.HasLimit(function_key)) keys.push_back(std::move(function_key));
+  return keys;
+}
 
 void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
                         const v1::Submit& submit) {
@@ -74,28 +86,74 @@ void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
                " bytes (taskpoold --max-payload-bytes)");
     return;
   }
+  std::optional<ConcurrencyGates::Pass> pass = gates_.TryEnter(GateKeys(submit));
+  // Tasks with the same key keep their order: none overtakes a gated one.
+  const bool key_has_queue = pass && !gated_.empty() && !GateKeys(submit).empty();
+  if (!pass || key_has_queue) {
+    pass.reset();
+    connection->in_flight().emplace(submit.id(), std::nullopt);
+    gated_.push_back({connection, submit, *function, accepted_ns, {}});
+    if (submit.deadline_ms() != 0) ArmTimerTick();
+    PauseIfOverLimit(*connection);
+    AdmitGated();
+    return;
+  }
+  Admit(connection, submit, *function, accepted_ns, std::move(*pass));
+}
+
+void TaskRouter::Admit(const std::shared_ptr<Connection>& connection,
+                       const v1::Submit& submit, uint32_t function_index,
+                       int64_t accepted_ns, ConcurrencyGates::Pass pass) {
   // FIFO: nobody overtakes a task already waiting for room.
   if (waiting_.empty() &&
-      Enqueue(connection, submit, *function, accepted_ns)) {
+      Enqueue(connection, submit, function_index, accepted_ns, pass)) {
     PauseIfOverLimit(*connection);
     return;
   }
   if (submit.fail_if_full()) {
+    connection->in_flight().erase(submit.id());
     Reject(*connection, submit.id(), ErrorCode::kQueueFull,
            "the queue is full (" + std::to_string(queue_.geometry().capacity) +
                " tasks; taskpoold --queue-capacity)");
     return;
   }
-  connection->in_flight().emplace(submit.id(), std::nullopt);
-  waiting_.push_back({connection, submit, *function, accepted_ns});
+  connection->in_flight()[submit.id()] = std::nullopt;
+  waiting_.push_back({connection, submit, function_index, accepted_ns, std::move(pass)});
   if (submit.deadline_ms() != 0) ArmTimerTick();
-  connection->PauseReading();
-  paused_.push_back(connection);
+  if (!connection->reading_paused()) {
+    connection->PauseReading();
+    paused_.push_back(connection);
+  }
+}
+
+void TaskRouter::AdmitGated() {
+  for (auto entry = gated_.begin(); entry != gated_.end();) {
+    const std::shared_ptr<Connection> connection = entry->connection.lock();
+    if (connection == nullptr || connection->closed()) {
+      entry = gated_.erase(entry);
+      continue;
+    }
+    std::optional<ConcurrencyGates::Pass> pass = gates_.TryEnter(GateKeys(entry->submit));
+    if (!pass) {
+      ++entry;
+      continue;
+    }
+    WaitingTask admitted = std::move(*entry);
+    entry = gated_.erase(entry);
+    Admit(connection, admitted.submit, admitted.function_index, admitted.accepted_ns,
+          std::move(*pass));
+  }
+}
+
+template <typename Predicate>
+void TaskRouter::DropWaiting(Predicate drop) {
+  std::erase_if(waiting_, drop);
+  std::erase_if(gated_, drop);
 }
 
 bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
                          const v1::Submit& submit, uint32_t function_index,
-                         int64_t accepted_ns) {
+                         int64_t accepted_ns, ConcurrencyGates::Pass& pass) {
   Result<SlotRef> slot = queue_.Enqueue(function_index, submit.payload());
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
@@ -110,6 +168,7 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   task.accepted_ns = accepted_ns;
   task.max_retries = submit.max_retries();
   task.function = submit.function();
+  task.pass = std::move(pass);
   if (submit.deadline_ms() != 0) {
     task.deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
   }
@@ -139,8 +198,8 @@ void TaskRouter::PauseIfOverLimit(Connection& connection) {
 void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
   auto entry = connection.in_flight().find(cancel.id());
   if (entry == connection.in_flight().end()) return;  // finished already
-  if (!entry->second) {  // still waiting for room in the queue
-    std::erase_if(waiting_, [&](const WaitingTask& task) {
+  if (!entry->second) {  // still waiting for its gates or for room
+    DropWaiting([&](const WaitingTask& task) {
       return task.submit.id() == cancel.id() &&
              task.connection.lock().get() == &connection;
     });
@@ -159,6 +218,7 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
   connection.in_flight().erase(entry);
   Deliver(&connection, MakeResult(cancel.id(), ErrorCode::kCancelled,
                                   "cancelled by the client before it ran"));
+  AdmitWaiting();
 }
 
 void TaskRouter::ConnectionClosed(Connection& connection) {
@@ -166,11 +226,12 @@ void TaskRouter::ConnectionClosed(Connection& connection) {
     if (slot && queue_.TryWithdraw(*slot)) ForgetTask(*slot);
     // Running tasks finish; their results find the connection closed.
   }
-  std::erase_if(waiting_, [&](const WaitingTask& task) {
+  DropWaiting([&](const WaitingTask& task) {
     const auto owner = task.connection.lock();
     return owner == nullptr || owner.get() == &connection;
   });
   connection.in_flight().clear();
+  AdmitWaiting();
 }
 
 void TaskRouter::CollectResults() {
@@ -255,15 +316,14 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
       FailTask(*task, ErrorCode::kCancelled, reason);
     }
   }
-  while (!waiting_.empty()) {
-    WaitingTask waiting = std::move(waiting_.front());
-    waiting_.pop_front();
-    const std::shared_ptr<Connection> connection = waiting.connection.lock();
-    if (connection == nullptr) continue;
-    connection->in_flight().erase(waiting.submit.id());
-    Deliver(connection.get(),
-            MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason));
-  }
+  DropWaiting([&](const WaitingTask& waiting) {
+    if (const std::shared_ptr<Connection> connection = waiting.connection.lock()) {
+      connection->in_flight().erase(waiting.submit.id());
+      Deliver(connection.get(),
+              MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason));
+    }
+    return true;
+  });
 }
 
 void TaskRouter::AdmitWaiting() {
@@ -272,12 +332,15 @@ void TaskRouter::AdmitWaiting() {
     const std::shared_ptr<Connection> connection = next.connection.lock();
     if (connection != nullptr && !connection->closed()) {
       if (!Enqueue(connection, next.submit, next.function_index,
-                   next.accepted_ns)) {
+                   next.accepted_ns, next.pass)) {
         return;  // still full
       }
     }
     waiting_.pop_front();
   }
+  // Tasks that ended released their keys; gated tasks may go on (and
+  // may find the queue full, joining waiting_ behind the others).
+  AdmitGated();
 }
 
 void TaskRouter::ResumePausedConnections() {
@@ -316,9 +379,11 @@ void TaskRouter::CheckTimers() {
     return !tasks_[index].has_value();  // settled by the check
   });
   CheckWaitingDeadlines(now_ns);
-  const bool waiting_deadline = std::any_of(
-      waiting_.begin(), waiting_.end(),
-      [](const WaitingTask& task) { return task.submit.deadline_ms() != 0; });
+  const auto has_deadline = [](const WaitingTask& task) {
+    return task.submit.deadline_ms() != 0;
+  };
+  const bool waiting_deadline = std::any_of(waiting_.begin(), waiting_.end(), has_deadline) ||
+                                std::any_of(gated_.begin(), gated_.end(), has_deadline);
   if (!timed_slots_.empty() || waiting_deadline) ArmTimerTick();
   // Expired tasks free slots and connections.
   AdmitWaiting();
@@ -354,7 +419,7 @@ void TaskRouter::CheckTimer(Task& task, int64_t now_ns) {
 }
 
 void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
-  std::erase_if(waiting_, [&](const WaitingTask& waiting) {
+  DropWaiting([&](const WaitingTask& waiting) {
     const uint32_t deadline_ms = waiting.submit.deadline_ms();
     if (deadline_ms == 0 ||
         now_ns < waiting.accepted_ns + int64_t{deadline_ms} * 1'000'000) {
@@ -365,8 +430,9 @@ void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
       Deliver(connection.get(),
               MakeResult(waiting.submit.id(), ErrorCode::kExpired,
                          "deadline of " + std::to_string(deadline_ms) +
-                             " ms passed while the task waited for room in "
-                             "the queue; it never ran"));
+                             " ms passed while the task waited to be queued "
+                             "(for its lock key, its function's limit or "
+                             "room in the queue); it never ran"));
     }
     return true;
   });

@@ -6,6 +6,10 @@
 // Invariant: every task accepted here ends in exactly one Result sent to
 // its connection (or dropped because the connection is gone).
 //
+// Concurrency: a submission's lock key and its function's --limit are
+// gates (ConcurrencyGates); a task that cannot pass them yet waits here,
+// in submission order, without holding a queue slot or blocking others.
+//
 // Backpressure: when the queue is full, a submission waits in a FIFO here
 // and its connection stops being read, so the client blocks in its socket
 // instead of the daemon's memory growing; the FIFO holds at most what was
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "common/task_queue.h"
+#include "daemon/concurrency_gates.h"
 #include "daemon/daemon_config.h"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -79,8 +84,10 @@ class TaskRouter {
   void CancelNotRunning(const std::string& reason);
 
   // Tasks accepted and not yet answered (queued, waiting or running).
-  size_t in_flight() const { return tasks_in_queue_ + waiting_.size(); }
-  size_t waiting() const { return waiting_.size(); }
+  size_t in_flight() const {
+    return tasks_in_queue_ + waiting_.size() + gated_.size();
+  }
+  size_t waiting() const { return waiting_.size() + gated_.size(); }
   const TaskCounters& counters() const { return counters_; }
 
  private:
@@ -98,13 +105,16 @@ class TaskRouter {
     // Set when we killed its worker on purpose: the outcome to report when
     // the death arrives, instead of WORKER_DIED (and no retry).
     std::optional<std::pair<ErrorCode, std::string>> kill_outcome;
+    ConcurrencyGates::Pass pass;  // its lock key and function limit
   };
-  // A task accepted while the queue was full.
+  // A task accepted but not yet queued: waiting for its gates (pass empty)
+  // or, past them, for room in the queue.
   struct WaitingTask {
     std::weak_ptr<Connection> connection;
     v1::Submit submit;
     uint32_t function_index = 0;
     int64_t accepted_ns = 0;
+    ConcurrencyGates::Pass pass;
   };
 
   // Timeouts and deadlines: a tick runs while any task has one.
@@ -115,10 +125,22 @@ class TaskRouter {
   // Kills the worker running `task` and reports `code`/`message` for it.
   bool KillRunning(Task& task, ErrorCode code, std::string message);
 
-  // Puts a task into the queue; false if the queue is full.
+  // The gates `submit` must pass: its lock key, its function's limit.
+  std::vector<std::string> GateKeys(const v1::Submit& submit) const;
+  // Queues a task that passed its gates, or makes it wait for room.
+  void Admit(const std::shared_ptr<Connection>& connection, const v1::Submit& submit,
+             uint32_t function_index, int64_t accepted_ns, ConcurrencyGates::Pass pass);
+  // Puts a task into the queue; false (and `pass` untouched) if the queue
+  // is full.
   bool Enqueue(const std::shared_ptr<Connection>& connection,
                const v1::Submit& submit, uint32_t function_index,
-               int64_t accepted_ns);
+               int64_t accepted_ns, ConcurrencyGates::Pass& pass);
+  // Lets gated tasks whose gates opened go on, in submission order.
+  void AdmitGated();
+  // Removes waiting and gated entries matching `drop` (their passes are
+  // released).
+  template <typename Predicate>
+  void DropWaiting(Predicate drop);
   void AdmitWaiting();
   void ResumePausedConnections();
   void PauseIfOverLimit(Connection& connection);
@@ -135,6 +157,7 @@ class TaskRouter {
   const TaskRegistry& registry_;
   const DaemonConfig& config_;
   KillWorker kill_worker_;
+  ConcurrencyGates gates_;  // before every holder of a Pass
   boost::asio::steady_timer timer_tick_;
   bool timer_armed_ = false;
   // Slot indices of tasks with a timeout or deadline (may hold stale or
@@ -143,7 +166,8 @@ class TaskRouter {
   bool accepting_ = true;
   std::vector<std::optional<Task>> tasks_;  // by slot index
   size_t tasks_in_queue_ = 0;               // engaged entries of tasks_
-  std::deque<WaitingTask> waiting_;
+  std::deque<WaitingTask> waiting_;  // past their gates, queue full
+  std::deque<WaitingTask> gated_;    // waiting for a lock key or a limit
   std::vector<std::weak_ptr<Connection>> paused_;
   TaskCounters counters_;
 };

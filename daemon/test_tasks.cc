@@ -22,6 +22,9 @@ using builtins::QuoteForMessage;
 
 // Bytes the `oom` crash may map beyond what the worker already has.
 constexpr rlim_t kOomHeadroom = rlim_t{64} << 20;
+// Never touch more than this, whatever the limit allows (under a
+// sanitizer the address space is huge and the limit does not bite).
+constexpr size_t kOomMaxBlocks = 256;  // x 4 MiB = 1 GiB
 
 [[noreturn]] void RunOutOfMemory() {
   rlimit limit {};
@@ -37,7 +40,7 @@ constexpr rlim_t kOomHeadroom = rlim_t{64} << 20;
                    kOomHeadroom;
   setrlimit(RLIMIT_AS, &limit);
   std::vector<char*> blocks;
-  for (;;) {
+  while (blocks.size() < kOomMaxBlocks) {
     char* block = static_cast<char*>(std::malloc(4 << 20));
     if (block == nullptr) break;
     std::memset(block, 1, 4 << 20);

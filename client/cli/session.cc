@@ -36,7 +36,9 @@ void AddTaskOptions(po::options_description* options) {
        "give up on a task not finished S seconds after submission: still "
        "queued, it ends EXPIRED without running; running, TIMEOUT")
       ("retries", po::value<uint32_t>()->value_name("N"),
-       "run a task again, up to N times, if its worker dies under it");
+       "run a task again, up to N times, if its worker dies under it")
+      ("lock", po::value<std::string>()->value_name("KEY"),
+       "tasks with the same lock KEY never run at the same time");
   // clang-format on
 }
 
@@ -61,6 +63,7 @@ SubmitOptions ReadTaskOptions(const po::variables_map& vm) {
   if (vm.count("timeout")) options.timeout = Seconds(vm, "timeout");
   if (vm.count("deadline")) options.deadline = Seconds(vm, "deadline");
   if (vm.count("retries")) options.max_retries = vm["retries"].as<uint32_t>();
+  if (vm.count("lock")) options.lock = vm["lock"].as<std::string>();
   return options;
 }
 

@@ -24,6 +24,9 @@ using std::chrono::milliseconds;
 class FaultToleranceTest : public ::testing::Test {
  protected:
   void Start(int workers, std::vector<std::string> extra = {}) {
+    // Under AddressSanitizer, let crashes be the crashes they are (not a
+    // sanitizer report and exit 1), and let a failed allocation return null.
+    setenv("ASAN_OPTIONS", "handle_segv=0:allocator_may_return_null=1:detect_leaks=0", 1);
     extra.push_back("--enable-test-tasks");
     daemon_ = std::make_unique<DaemonProcess>(workers, extra);
     client_ = Connect();
@@ -349,6 +352,7 @@ namespace {
 class FaultToleranceCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    setenv("ASAN_OPTIONS", "handle_segv=0:allocator_may_return_null=1:detect_leaks=0", 1);
     daemon_ = std::make_unique<DaemonProcess>(1, std::vector<std::string>{"--enable-test-tasks"});
   }
   CommandResult Cli(const std::vector<std::string>& args) {

@@ -74,6 +74,9 @@ struct SubmitOptions {
   uint32_t max_retries = 0;
   // Fail with QUEUE_FULL instead of waiting when the daemon's queue is full.
   bool fail_if_full = false;
+  // Tasks with the same non-empty lock key never run at the same time (in
+  // any worker); they run in submission order. Empty: no lock.
+  std::string lock;
 };
 
 // The daemon's view of its pool (see taskpool.v1.StatusReply).
