@@ -29,6 +29,9 @@ struct DaemonConfig {
   uint32_t socket_mode = 0660;
   LogLevel log_level = LogLevel::kInfo;
   std::string config_file;          // empty: none read
+  // Not an option: the listening socket systemd passed (socket activation),
+  // served instead of binding socket_path; -1 when not activated.
+  int listen_fd = -1;
 
   // The frame limit: a whole payload plus room for the envelope.
   uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }

@@ -15,6 +15,17 @@ Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
 
 Status Server::Listen() {
   boost::system::error_code error;
+  if (config_.listen_fd >= 0) {
+    // Mode, owner and backlog are the .socket unit's business.
+    acceptor_.assign(local::stream_protocol(), config_.listen_fd, error);
+    if (error) {
+      return Status(ErrorCode::kInternal,
+                    "cannot serve the socket-activated fd: " + error.message());
+    }
+    listening_ = true;
+    Accept();
+    return Status::Ok();
+  }
   const local::stream_protocol::endpoint endpoint(config_.socket_path);
   acceptor_.open(endpoint.protocol(), error);
   if (!error) acceptor_.bind(endpoint, error);
@@ -74,7 +85,8 @@ void Server::StopListening() {
   listening_ = false;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  unlink(config_.socket_path.c_str());
+  // An activated socket stays: systemd listens on it again for the next start.
+  if (config_.listen_fd < 0) unlink(config_.socket_path.c_str());
 }
 
 void Server::CloseAllAfterFlush() {

@@ -22,10 +22,12 @@ class Server {
          ConnectionHost& host);
 
   // Binds and listens on config.socket_path (which must not exist: the
-  // caller removed any stale one) with config.socket_mode.
+  // caller removed any stale one) with config.socket_mode; or, when
+  // socket-activated (config.listen_fd), serves systemd's socket as is.
   Status Listen();
 
-  // Stops accepting and removes the socket file. Connections stay open.
+  // Stops accepting and removes the socket file (unless systemd owns it).
+  // Connections stay open.
   void StopListening();
 
   // Closes every connection once its queued output is written.
