@@ -2,11 +2,14 @@
 
 #include <boost/program_options.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "common/socket_path.h"
+#include "daemon/config_file.h"
 
 namespace po = boost::program_options;
 
@@ -20,6 +23,8 @@ constexpr char kUsage[] =
     "Runs a pool of pre-forked worker processes and serves tasks submitted\n"
     "over a Unix socket (see `taskpool --help` for the client side).\n"
     "Runs in the foreground and logs to stderr.\n";
+
+constexpr char kDefaultConfigFile[] = "/etc/taskpool/taskpoold.conf";
 
 struct RawOptions {
   std::string socket;
@@ -39,6 +44,7 @@ struct RawOptions {
   std::string socket_mode;
   std::string log_level;
   std::string config_file;
+  bool test_config = false;
 };
 
 po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) {
@@ -48,7 +54,10 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("version", "print the version and exit")
       ("config", po::value(&raw.config_file)->value_name("FILE"),
        "read options from FILE (INI: `name = value`, same names as the flags; "
-       "flags win)")
+       "flags win; default: /etc/taskpool/taskpoold.conf if it exists)")
+      ("test-config", po::bool_switch(&raw.test_config),
+       "check the options and the config file, report every problem with "
+       "its line, and exit: 0 if valid, 2 if not")
       ("socket", po::value(&raw.socket)->value_name("PATH"),
        "Unix socket to listen on (default: $TASKPOOL_SOCKET, else "
        "/run/taskpool/taskpoold.sock)")
@@ -158,6 +167,45 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   return "";
 }
 
+// Options that make sense on the command line only.
+bool AllowedInConfigFile(const po::options_description& options, const std::string& name) {
+  if (name == "help" || name == "version" || name == "config" || name == "test-config") {
+    return false;
+  }
+  return options.find_nothrow(name, /*approx=*/false) != nullptr;
+}
+
+// Parses `name = value` exactly as a config file line would be parsed at
+// start, then range-checks it: "" if valid, else what is wrong.
+std::string CheckSetting(const std::string& name, const std::string& value) {
+  DaemonConfig defaults;
+  RawOptions raw;
+  const po::options_description options = DescribeOptions(raw, defaults);
+  std::istringstream line(name + " = " + value + "\n");
+  try {
+    po::variables_map values;
+    po::store(po::parse_config_file(line, options), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    return error.what();
+  }
+  DaemonConfig scratch;
+  return Validate(raw, scratch);
+}
+
+// Every problem in `path`, each printed with its line; returns how many.
+size_t ReportConfigProblems(const std::string& path,
+                            const po::options_description& options) {
+  std::ifstream file(path);
+  const std::vector<ConfigProblem> problems = CheckConfigLines(
+      file, [&](const std::string& name) { return AllowedInConfigFile(options, name); },
+      CheckSetting);
+  for (const ConfigProblem& problem : problems) {
+    std::cerr << "taskpoold: " << FormatProblem(path, problem) << "\n";
+  }
+  return problems.size();
+}
+
 int UsageError(const std::string& message) {
   std::cerr << "taskpoold: " << message << "\n"
             << "Try 'taskpoold --help' for the list of options.\n";
@@ -181,19 +229,37 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
       std::cout << "taskpoold " << TASKPOOL_VERSION << "\n";
       return 0;
     }
+    std::string path;
     if (values.count("config")) {
-      const std::string path = values["config"].as<std::string>();
+      path = values["config"].as<std::string>();
+    } else if (std::filesystem::exists(kDefaultConfigFile)) {
+      path = kDefaultConfigFile;
+    }
+    if (!path.empty()) {
       std::ifstream file(path);
       if (!file) return UsageError("cannot read config file '" + path + "'");
+      // Boost stops at the first bad line; check them all first so the
+      // operator fixes the file in one go.
+      if (const size_t count = ReportConfigProblems(path, options); count != 0) {
+        std::cerr << "taskpoold: " << count << " problem" << (count == 1 ? "" : "s")
+                  << " in " << path << "\n";
+        return 2;
+      }
       // Values already stored from the command line are not overwritten.
       po::store(po::parse_config_file(file, options), values);
     }
     po::notify(values);
+    const std::string problem = Validate(raw, config);
+    if (!problem.empty()) return UsageError(problem);
+    config.config_file = path;
+    if (raw.test_config) {
+      std::cout << "taskpoold: configuration OK"
+                << (path.empty() ? " (no config file)" : " (" + path + ")") << "\n";
+      return 0;
+    }
   } catch (const po::error& error) {
     return UsageError(error.what());
   }
-  const std::string problem = Validate(raw, config);
-  if (!problem.empty()) return UsageError(problem);
   return config;
 }
 

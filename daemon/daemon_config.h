@@ -39,7 +39,7 @@ struct DaemonConfig {
 
 // Either the configuration to run with, or the exit code to leave with
 // right away (0 after --help/--version, 2 after a usage error, with the
-// message already printed).
+// message already printed). --test-config also ends here: 0 or 2.
 using ParsedCommandLine = std::variant<DaemonConfig, int>;
 
 ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv);
