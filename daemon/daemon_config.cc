@@ -2,6 +2,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "common/socket_path.h"
+#include "daemon/access_policy.h"
 #include "daemon/config_file.h"
 
 namespace po = boost::program_options;
@@ -42,6 +45,9 @@ struct RawOptions {
   uint32_t crash_rate_threshold = 0;
   bool enable_test_tasks = false;
   std::string socket_mode;
+  std::string socket_group;
+  std::string allow_users;
+  std::string allow_groups;
   std::string log_level;
   std::string config_file;
   bool test_config = false;
@@ -114,6 +120,16 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "handling; never in production)")
       ("socket-mode", po::value(&raw.socket_mode)->default_value("0660")->value_name("OCTAL"),
        "permissions of the socket file")
+      ("socket-group", po::value(&raw.socket_group)->value_name("GROUP"),
+       "group (name or id) given to the socket file, so with --socket-mode "
+       "0660 its members can connect (default: the daemon's group)")
+      ("allow-users", po::value(&raw.allow_users)->value_name("LIST"),
+       "comma-separated users (names or uids) allowed to use the daemon; "
+       "checked with SO_PEERCRED on every connection (default, when neither "
+       "this nor --allow-groups is given: the daemon's own user and root)")
+      ("allow-groups", po::value(&raw.allow_groups)->value_name("LIST"),
+       "comma-separated groups (names or gids): a peer whose primary or "
+       "supplementary group is listed is allowed")
       ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
        "debug, info, warning or error");
   return options;
@@ -163,6 +179,28 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
                                     : 10 * config.workers;
   config.enable_test_tasks = raw.enable_test_tasks;
   config.socket_mode = static_cast<uint32_t>(mode);
+  if (!raw.socket_group.empty()) {
+    Result<std::vector<gid_t>> group = ParseGroupList(raw.socket_group);
+    if (!group.ok() || group->size() != 1) {
+      return "--socket-group must name one group, not '" + raw.socket_group + "'" +
+             (group.ok() ? "" : " (" + group.status().message() + ")");
+    }
+    config.socket_group = group->front();
+  }
+  if (raw.allow_users.empty() && raw.allow_groups.empty()) {
+    config.allowed_users = {geteuid()};
+    if (geteuid() != 0) config.allowed_users.push_back(0);
+  }
+  if (!raw.allow_users.empty()) {
+    Result<std::vector<uid_t>> users = ParseUserList(raw.allow_users);
+    if (!users.ok()) return "--allow-users: " + users.status().message();
+    config.allowed_users = std::move(users.value());
+  }
+  if (!raw.allow_groups.empty()) {
+    Result<std::vector<gid_t>> groups = ParseGroupList(raw.allow_groups);
+    if (!groups.ok()) return "--allow-groups: " + groups.status().message();
+    config.allowed_groups = std::move(groups.value());
+  }
   config.config_file = raw.config_file;
   return "";
 }

@@ -2,10 +2,14 @@
 // (INI, same option names), flags winning over the file.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "common/log.h"
 
@@ -27,6 +31,11 @@ struct DaemonConfig {
   uint32_t crash_rate_threshold = 0;  // deaths per minute worth an alarm; 0: 10 x workers
   bool enable_test_tasks = false;     // register crash and alloc
   uint32_t socket_mode = 0660;
+  std::optional<gid_t> socket_group;  // chgrp the socket to it; none: keep ours
+  // Peers allowed to connect: by uid, or by any of their groups. Neither
+  // option given: the daemon's own user and root.
+  std::vector<uid_t> allowed_users;
+  std::vector<gid_t> allowed_groups;
   LogLevel log_level = LogLevel::kInfo;
   std::string config_file;          // empty: none read
   // Not an option: the listening socket systemd passed (socket activation),

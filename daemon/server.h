@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "daemon/access_policy.h"
 #include "daemon/connection.h"
 #include "daemon/daemon_config.h"
 
@@ -44,6 +45,7 @@ class Server {
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
   ConnectionHost& host_;
+  const AccessPolicy access_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
   uint64_t next_connection_id_ = 1;

@@ -31,7 +31,7 @@ units="$prefix/lib/systemd/system"
 for unit in taskpoold.service taskpoold.socket; do
   [[ -f "$units/$unit" ]] || fail "$unit was not installed in $units"
 done
-grep -qx "ExecStart=$prefix/bin/taskpoold --socket /run/taskpool/taskpoold.sock" \
+grep -q "^ExecStart=$prefix/bin/taskpoold --socket /run/taskpool/taskpoold.sock" \
   "$units/taskpoold.service" || fail "ExecStart does not name $prefix/bin/taskpoold"
 [[ -f "$prefix/lib/sysusers.d/taskpool.conf" ]] || fail "sysusers.d/taskpool.conf missing"
 
