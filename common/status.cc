@@ -25,6 +25,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kTooManyConnections: return "TOO_MANY_CONNECTIONS";
     case ErrorCode::kTooManyInFlight: return "TOO_MANY_IN_FLIGHT";
     case ErrorCode::kIdleTimeout: return "IDLE_TIMEOUT";
+    case ErrorCode::kPermissionDenied: return "PERMISSION_DENIED";
     case ErrorCode::kInternal: return "INTERNAL";
     case ErrorCode::kDaemonNotRunning: return "DAEMON_NOT_RUNNING";
     case ErrorCode::kConnectionLost: return "CONNECTION_LOST";

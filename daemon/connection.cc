@@ -34,6 +34,7 @@ void Connection::ReadPeerCredentials() {
                  &credentials, &length) == 0) {
     peer_pid_ = credentials.pid;
     peer_uid_ = credentials.uid;
+    peer_gid_ = credentials.gid;
   }
 }
 

@@ -78,6 +78,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Peer credentials from SO_PEERCRED (for logs and status).
   pid_t peer_pid() const { return peer_pid_; }
   uid_t peer_uid() const { return peer_uid_; }
+  gid_t peer_gid() const { return peer_gid_; }
 
   // Tasks of this connection not yet answered, by client-chosen id. The
   // router owns the meaning of the SlotRef (a waiting task has none yet).
@@ -116,7 +117,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_heard_;
   pid_t peer_pid_ = 0;
-  uid_t peer_uid_ = 0;
+  // Until SO_PEERCRED says otherwise: nobody, so a failed read is refused.
+  uid_t peer_uid_ = static_cast<uid_t>(-1);
+  gid_t peer_gid_ = static_cast<gid_t>(-1);
   std::unordered_map<uint64_t, std::optional<SlotRef>> in_flight_;
 };
 

@@ -2,11 +2,17 @@
 
 #include <boost/program_options.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "common/socket_path.h"
+#include "daemon/access_policy.h"
+#include "daemon/config_file.h"
 
 namespace po = boost::program_options;
 
@@ -20,6 +26,8 @@ constexpr char kUsage[] =
     "Runs a pool of pre-forked worker processes and serves tasks submitted\n"
     "over a Unix socket (see `taskpool --help` for the client side).\n"
     "Runs in the foreground and logs to stderr.\n";
+
+constexpr char kDefaultConfigFile[] = "/etc/taskpool/taskpoold.conf";
 
 struct RawOptions {
   std::string socket;
@@ -38,8 +46,12 @@ struct RawOptions {
   bool enable_test_tasks = false;
   std::vector<std::string> limits;
   std::string socket_mode;
+  std::string socket_group;
+  std::string allow_users;
+  std::string allow_groups;
   std::string log_level;
   std::string config_file;
+  bool test_config = false;
 };
 
 po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) {
@@ -49,7 +61,10 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("version", "print the version and exit")
       ("config", po::value(&raw.config_file)->value_name("FILE"),
        "read options from FILE (INI: `name = value`, same names as the flags; "
-       "flags win)")
+       "flags win; default: /etc/taskpool/taskpoold.conf if it exists)")
+      ("test-config", po::bool_switch(&raw.test_config),
+       "check the options and the config file, report every problem with "
+       "its line, and exit: 0 if valid, 2 if not")
       ("socket", po::value(&raw.socket)->value_name("PATH"),
        "Unix socket to listen on (default: $TASKPOOL_SOCKET, else "
        "/run/taskpool/taskpoold.sock)")
@@ -109,6 +124,16 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "handling; never in production)")
       ("socket-mode", po::value(&raw.socket_mode)->default_value("0660")->value_name("OCTAL"),
        "permissions of the socket file")
+      ("socket-group", po::value(&raw.socket_group)->value_name("GROUP"),
+       "group (name or id) given to the socket file, so with --socket-mode "
+       "0660 its members can connect (default: the daemon's group)")
+      ("allow-users", po::value(&raw.allow_users)->value_name("LIST"),
+       "comma-separated users (names or uids) allowed to use the daemon; "
+       "checked with SO_PEERCRED on every connection (default, when neither "
+       "this nor --allow-groups is given: the daemon's own user and root)")
+      ("allow-groups", po::value(&raw.allow_groups)->value_name("LIST"),
+       "comma-separated groups (names or gids): a peer whose primary or "
+       "supplementary group is listed is allowed")
       ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
        "debug, info, warning or error");
   return options;
@@ -174,8 +199,69 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     config.function_limits.emplace_back(name, static_cast<uint32_t>(count));
   }
   config.socket_mode = static_cast<uint32_t>(mode);
+  if (!raw.socket_group.empty()) {
+    Result<std::vector<gid_t>> group = ParseGroupList(raw.socket_group);
+    if (!group.ok() || group->size() != 1) {
+      return "--socket-group must name one group, not '" + raw.socket_group + "'" +
+             (group.ok() ? "" : " (" + group.status().message() + ")");
+    }
+    config.socket_group = group->front();
+  }
+  if (raw.allow_users.empty() && raw.allow_groups.empty()) {
+    config.allowed_users = {geteuid()};
+    if (geteuid() != 0) config.allowed_users.push_back(0);
+  }
+  if (!raw.allow_users.empty()) {
+    Result<std::vector<uid_t>> users = ParseUserList(raw.allow_users);
+    if (!users.ok()) return "--allow-users: " + users.status().message();
+    config.allowed_users = std::move(users.value());
+  }
+  if (!raw.allow_groups.empty()) {
+    Result<std::vector<gid_t>> groups = ParseGroupList(raw.allow_groups);
+    if (!groups.ok()) return "--allow-groups: " + groups.status().message();
+    config.allowed_groups = std::move(groups.value());
+  }
   config.config_file = raw.config_file;
   return "";
+}
+
+// Options that make sense on the command line only.
+bool AllowedInConfigFile(const po::options_description& options, const std::string& name) {
+  if (name == "help" || name == "version" || name == "config" || name == "test-config") {
+    return false;
+  }
+  return options.find_nothrow(name, /*approx=*/false) != nullptr;
+}
+
+// Parses `name = value` exactly as a config file line would be parsed at
+// start, then range-checks it: "" if valid, else what is wrong.
+std::string CheckSetting(const std::string& name, const std::string& value) {
+  DaemonConfig defaults;
+  RawOptions raw;
+  const po::options_description options = DescribeOptions(raw, defaults);
+  std::istringstream line(name + " = " + value + "\n");
+  try {
+    po::variables_map values;
+    po::store(po::parse_config_file(line, options), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    return error.what();
+  }
+  DaemonConfig scratch;
+  return Validate(raw, scratch);
+}
+
+// Every problem in `path`, each printed with its line; returns how many.
+size_t ReportConfigProblems(const std::string& path,
+                            const po::options_description& options) {
+  std::ifstream file(path);
+  const std::vector<ConfigProblem> problems = CheckConfigLines(
+      file, [&](const std::string& name) { return AllowedInConfigFile(options, name); },
+      CheckSetting);
+  for (const ConfigProblem& problem : problems) {
+    std::cerr << "taskpoold: " << FormatProblem(path, problem) << "\n";
+  }
+  return problems.size();
 }
 
 int UsageError(const std::string& message) {
@@ -201,19 +287,37 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
       std::cout << "taskpoold " << TASKPOOL_VERSION << "\n";
       return 0;
     }
+    std::string path;
     if (values.count("config")) {
-      const std::string path = values["config"].as<std::string>();
+      path = values["config"].as<std::string>();
+    } else if (std::filesystem::exists(kDefaultConfigFile)) {
+      path = kDefaultConfigFile;
+    }
+    if (!path.empty()) {
       std::ifstream file(path);
       if (!file) return UsageError("cannot read config file '" + path + "'");
+      // Boost stops at the first bad line; check them all first so the
+      // operator fixes the file in one go.
+      if (const size_t count = ReportConfigProblems(path, options); count != 0) {
+        std::cerr << "taskpoold: " << count << " problem" << (count == 1 ? "" : "s")
+                  << " in " << path << "\n";
+        return 2;
+      }
       // Values already stored from the command line are not overwritten.
       po::store(po::parse_config_file(file, options), values);
     }
     po::notify(values);
+    const std::string problem = Validate(raw, config);
+    if (!problem.empty()) return UsageError(problem);
+    config.config_file = path;
+    if (raw.test_config) {
+      std::cout << "taskpoold: configuration OK"
+                << (path.empty() ? " (no config file)" : " (" + path + ")") << "\n";
+      return 0;
+    }
   } catch (const po::error& error) {
     return UsageError(error.what());
   }
-  const std::string problem = Validate(raw, config);
-  if (!problem.empty()) return UsageError(problem);
   return config;
 }
 

@@ -2,8 +2,11 @@
 // (INI, same option names), flags winning over the file.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -31,8 +34,16 @@ struct DaemonConfig {
   // --limit NAME=N: at most N tasks of function NAME queued or running.
   std::vector<std::pair<std::string, uint32_t>> function_limits;
   uint32_t socket_mode = 0660;
+  std::optional<gid_t> socket_group;  // chgrp the socket to it; none: keep ours
+  // Peers allowed to connect: by uid, or by any of their groups. Neither
+  // option given: the daemon's own user and root.
+  std::vector<uid_t> allowed_users;
+  std::vector<gid_t> allowed_groups;
   LogLevel log_level = LogLevel::kInfo;
   std::string config_file;          // empty: none read
+  // Not an option: the listening socket systemd passed (socket activation),
+  // served instead of binding socket_path; -1 when not activated.
+  int listen_fd = -1;
 
   // The frame limit: a whole payload plus room for the envelope.
   uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }
@@ -40,7 +51,7 @@ struct DaemonConfig {
 
 // Either the configuration to run with, or the exit code to leave with
 // right away (0 after --help/--version, 2 after a usage error, with the
-// message already printed).
+// message already printed). --test-config also ends here: 0 or 2.
 using ParsedCommandLine = std::variant<DaemonConfig, int>;
 
 ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv);

@@ -24,7 +24,7 @@ std::string ReadOwnerPid(int fd) {
 }  // namespace
 
 Result<std::unique_ptr<InstanceLock>> InstanceLock::Acquire(
-    const std::string& socket_path) {
+    const std::string& socket_path, bool remove_stale_socket) {
   const std::string path = socket_path + ".lock";
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -51,7 +51,7 @@ Result<std::unique_ptr<InstanceLock>> InstanceLock::Acquire(
     TP_LOG(kWarning) << "could not write pid to " << path;
   }
   // We hold the lock, so whoever made a socket file here is gone.
-  if (unlink(socket_path.c_str()) == 0) {
+  if (remove_stale_socket && unlink(socket_path.c_str()) == 0) {
     TP_LOG(kWarning) << "removed stale socket " << socket_path
                      << " left by a daemon that did not exit cleanly";
   }

@@ -13,10 +13,12 @@ namespace taskpool {
 
 class InstanceLock {
  public:
-  // Takes the lock for `socket_path` and removes a stale socket file.
+  // Takes the lock for `socket_path` and, if `remove_stale_socket`,
+  // removes a stale socket file (not when systemd owns the socket).
   // Fails with a message naming the running daemon's pid if another
   // taskpoold holds it.
-  static Result<std::unique_ptr<InstanceLock>> Acquire(const std::string& socket_path);
+  static Result<std::unique_ptr<InstanceLock>> Acquire(const std::string& socket_path,
+                                                       bool remove_stale_socket = true);
 
   // Removes the lock file and releases the lock.
   ~InstanceLock();

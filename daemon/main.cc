@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "daemon/daemon_config.h"
 #include "daemon/instance_lock.h"
+#include "daemon/socket_activation.h"
 #include "daemon/supervisor.h"
 #include "daemon/task_registry.h"
 #include "daemon/test_tasks.h"
@@ -13,12 +14,30 @@ int main(int argc, char** argv) {
   using namespace taskpool;
   ParsedCommandLine parsed = ParseDaemonCommandLine(argc, argv);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
-  const DaemonConfig& config = std::get<DaemonConfig>(parsed);
+  DaemonConfig& config = std::get<DaemonConfig>(parsed);
 
   SetLogLevel(config.log_level);
   SetLogTag("taskpoold");
 
-  Result<std::unique_ptr<InstanceLock>> lock = InstanceLock::Acquire(config.socket_path);
+  Result<ActivatedSocket> activated = TakeActivatedSocket();
+  if (!activated.ok()) {
+    TP_LOG(kError) << activated.status().message();
+    return 1;
+  }
+  if (activated->fd >= 0) {
+    // systemd's socket is the one clients use, whatever --socket says; its
+    // path also names our lock file and shared-memory segment.
+    if (!activated->path.empty() && activated->path != config.socket_path) {
+      TP_LOG(kInfo) << "socket-activated on " << activated->path
+                    << " (instead of " << config.socket_path << ")";
+      config.socket_path = activated->path;
+    }
+    config.listen_fd = activated->fd;
+  }
+
+  // systemd owns an activated socket's file: never remove it.
+  Result<std::unique_ptr<InstanceLock>> lock =
+      InstanceLock::Acquire(config.socket_path, config.listen_fd < 0);
   if (!lock.ok()) {
     TP_LOG(kError) << lock.status().message();
     return 1;

@@ -11,10 +11,25 @@ namespace local = boost::asio::local;
 
 Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
                ConnectionHost& host)
-    : io_(io), config_(config), host_(host), acceptor_(io) {}
+    : io_(io),
+      config_(config),
+      host_(host),
+      access_(config.allowed_users, config.allowed_groups),
+      acceptor_(io) {}
 
 Status Server::Listen() {
   boost::system::error_code error;
+  if (config_.listen_fd >= 0) {
+    // Mode, owner and backlog are the .socket unit's business.
+    acceptor_.assign(local::stream_protocol(), config_.listen_fd, error);
+    if (error) {
+      return Status(ErrorCode::kInternal,
+                    "cannot serve the socket-activated fd: " + error.message());
+    }
+    listening_ = true;
+    Accept();
+    return Status::Ok();
+  }
   const local::stream_protocol::endpoint endpoint(config_.socket_path);
   acceptor_.open(endpoint.protocol(), error);
   if (!error) acceptor_.bind(endpoint, error);
@@ -26,6 +41,10 @@ Status Server::Listen() {
   // bind() honours the umask; the configured mode is what operators expect.
   if (chmod(config_.socket_path.c_str(), config_.socket_mode) != 0) {
     return ErrnoStatus("chmod " + config_.socket_path, errno);
+  }
+  if (config_.socket_group &&
+      chown(config_.socket_path.c_str(), static_cast<uid_t>(-1), *config_.socket_group) != 0) {
+    return ErrnoStatus("chgrp " + config_.socket_path + " (--socket-group)", errno);
   }
   acceptor_.listen(local::stream_protocol::acceptor::max_listen_connections,
                    error);
@@ -50,7 +69,16 @@ void Server::Accept() {
       const uint64_t id = next_connection_id_++;
       auto connection = std::make_shared<Connection>(
           std::move(socket), host_, id, config_.max_frame_bytes(), config_.idle_timeout);
-      if (connections_.size() >= config_.max_connections) {
+      if (!access_.Allows(connection->peer_uid(), connection->peer_gid())) {
+        const std::string who = "uid " + std::to_string(connection->peer_uid()) +
+                                " (gid " + std::to_string(connection->peer_gid()) + ")";
+        TP_LOG(kWarning) << "refusing connection from pid " << connection->peer_pid()
+                         << ", " << who << ": not in --allow-users/--allow-groups";
+        connection->SendErrorAndClose(
+            ErrorCode::kPermissionDenied,
+            who + " may not use this taskpoold; allow it with taskpoold "
+                  "--allow-users or --allow-groups");
+      } else if (connections_.size() >= config_.max_connections) {
         TP_LOG(kWarning) << "refusing connection from pid "
                          << connection->peer_pid() << ": already "
                          << connections_.size() << " connections";
@@ -74,7 +102,8 @@ void Server::StopListening() {
   listening_ = false;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  unlink(config_.socket_path.c_str());
+  // An activated socket stays: systemd listens on it again for the next start.
+  if (config_.listen_fd < 0) unlink(config_.socket_path.c_str());
 }
 
 void Server::CloseAllAfterFlush() {

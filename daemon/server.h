@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "daemon/access_policy.h"
 #include "daemon/connection.h"
 #include "daemon/daemon_config.h"
 
@@ -22,10 +23,12 @@ class Server {
          ConnectionHost& host);
 
   // Binds and listens on config.socket_path (which must not exist: the
-  // caller removed any stale one) with config.socket_mode.
+  // caller removed any stale one) with config.socket_mode; or, when
+  // socket-activated (config.listen_fd), serves systemd's socket as is.
   Status Listen();
 
-  // Stops accepting and removes the socket file. Connections stay open.
+  // Stops accepting and removes the socket file (unless systemd owns it).
+  // Connections stay open.
   void StopListening();
 
   // Closes every connection once its queued output is written.
@@ -42,6 +45,7 @@ class Server {
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
   ConnectionHost& host_;
+  const AccessPolicy access_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
   uint64_t next_connection_id_ = 1;

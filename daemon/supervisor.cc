@@ -23,7 +23,9 @@ Supervisor::Supervisor(const DaemonConfig& config, const TaskRegistry& registry)
       registry_(registry),
       started_(std::chrono::steady_clock::now()),
       signals_(io_),
-      shutdown_timer_(io_) {}
+      shutdown_timer_(io_),
+      ready_timer_(io_),
+      systemd_(io_) {}
 
 Supervisor::~Supervisor() = default;
 
@@ -40,6 +42,8 @@ int Supervisor::Run() {
 }
 
 Status Supervisor::Start() {
+  // Pings start at once: forking and attaching the workers counts too.
+  systemd_.StartWatchdog();
   QueueGeometry geometry;
   geometry.capacity = config_.queue_capacity;
   geometry.max_workers = WorkerPool::EntriesFor(config_.workers);
@@ -84,7 +88,45 @@ Status Supervisor::Start() {
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
                 << ", max payload " << config_.max_payload_bytes << " bytes)";
+  NotifyReadyWhenWorkersUp();
   return Status::Ok();
+}
+
+bool Supervisor::AllWorkersUp() {
+  for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kSpare) continue;
+    if (entry.state != WorkerEntry::State::kRunning) return false;
+    if (queue_->activity(entry.index).pid != entry.pid) return false;  // attaching
+  }
+  return true;
+}
+
+void Supervisor::NotifyReadyWhenWorkersUp() {
+  if (!systemd_.enabled() || phase_ != Phase::kServing) return;
+  if (AllWorkersUp()) {
+    systemd_.Ready([this] { return DescribeForSystemd(); });
+    return;
+  }
+  // Workers attach within milliseconds of the fork; polling is simpler
+  // than a notification channel used once.
+  ready_timer_.expires_after(std::chrono::milliseconds(10));
+  ready_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) NotifyReadyWhenWorkersUp();
+  });
+}
+
+std::string Supervisor::DescribeForSystemd() {
+  v1::StatusReply status;
+  FillStatus(&status);
+  uint32_t up = 0;
+  for (const v1::WorkerStatus& worker : status.workers()) {
+    if (worker.state() == "idle" || worker.state() == "busy") ++up;
+  }
+  return std::to_string(up) + "/" + std::to_string(config_.workers) + " workers, " +
+         std::to_string(status.queue_depth()) + " queued, " +
+         std::to_string(status.running()) + " running, " +
+         std::to_string(status.tasks_succeeded() + status.tasks_failed()) + " done, " +
+         std::to_string(status.connections()) + " clients";
 }
 
 void Supervisor::WaitForSignal() {
@@ -245,6 +287,9 @@ void Supervisor::ReplaceNextWorker() {
 
 void Supervisor::BeginShutdown(const char* why) {
   phase_ = Phase::kDraining;
+  ready_timer_.cancel();
+  systemd_.Stopping(std::string("stopping (") + why + "): draining " +
+                    std::to_string(router_->in_flight()) + " tasks");
   server_->StopListening();
   router_->StopAccepting();
   TP_LOG(kInfo) << why << ": no longer accepting tasks; waiting for "
@@ -283,6 +328,7 @@ void Supervisor::FinishShutdown() {
   signals_.cancel(ignored);
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
+  systemd_.Stop();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) io_.stop();  // a client that never reads must not hold us

@@ -31,6 +31,7 @@
 #include "daemon/daemon_config.h"
 #include "daemon/respawn_policy.h"
 #include "daemon/server.h"
+#include "daemon/systemd_notifier.h"
 #include "daemon/task_registry.h"
 #include "daemon/task_router.h"
 #include "daemon/worker_pool.h"
@@ -61,6 +62,12 @@ class Supervisor : private ConnectionHost {
   void BeginRollingRestart();
   void ReplaceNextWorker();
 
+  // READY=1 waits until every worker has attached to the queue.
+  void NotifyReadyWhenWorkersUp();
+  bool AllWorkersUp();
+  // The STATUS= line: workers, queued, running, done.
+  std::string DescribeForSystemd();
+
   void BeginShutdown(const char* why);
   void ForceShutdown(const char* why);
   void StopWorkersIfDrained();
@@ -84,6 +91,8 @@ class Supervisor : private ConnectionHost {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer ready_timer_;
+  SystemdNotifier systemd_;
   std::unique_ptr<TaskQueue> queue_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<RespawnPolicy> respawn_policy_;

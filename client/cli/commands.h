@@ -24,12 +24,14 @@ int RunCall(GlobalOptions global, const std::vector<std::string>& args);
 int RunMap(GlobalOptions global, const std::vector<std::string>& args);
 int RunStatus(GlobalOptions global, const std::vector<std::string>& args);
 int RunPing(GlobalOptions global, const std::vector<std::string>& args);
+int RunMetrics(GlobalOptions global, const std::vector<std::string>& args);
 
 inline constexpr Command kCommands[] = {
     {"call", "run one task and print its output", RunCall},
     {"map", "run a function over many inputs, one line per result", RunMap},
     {"status", "show the daemon's workers, queue and counters", RunStatus},
     {"ping", "check that the daemon answers", RunPing},
+    {"metrics", "print the daemon's counters in Prometheus text format", RunMetrics},
 };
 
 }  // namespace taskpool::cli

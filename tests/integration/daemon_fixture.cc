@@ -53,23 +53,40 @@ int WaitWithTimeout(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args) {
+DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args,
+                             std::vector<std::string> extra_env,
+                             std::vector<std::string> wrapper) {
   char pattern[] = "/tmp/taskpool-test-XXXXXX";
   directory_ = mkdtemp(pattern);
   socket_path_ = directory_ + "/taskpoold.sock";
   log_path_ = directory_ + "/taskpoold.log";
 
-  std::vector<std::string> args = {DaemonBinary(), "--socket", socket_path_,
-                                   "--workers", std::to_string(workers)};
+  auto expand = [this](std::string text) {
+    for (const auto& [name, value] : {std::pair<std::string, std::string>{"@SOCKET@", socket_path_},
+                                      {"@DIR@", directory_}}) {
+      for (size_t at; (at = text.find(name)) != std::string::npos;) {
+        text.replace(at, name.size(), value);
+      }
+    }
+    return text;
+  };
+  std::vector<std::string> args;
+  for (const std::string& arg : wrapper) args.push_back(expand(arg));
+  args.insert(args.end(), {DaemonBinary(), "--socket", socket_path_, "--workers",
+                           std::to_string(workers)});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv = ToArgv(args);
+  std::vector<std::string> env_strings;
+  for (char** entry = environ; *entry != nullptr; ++entry) env_strings.push_back(*entry);
+  for (const std::string& entry : extra_env) env_strings.push_back(expand(entry));
+  std::vector<char*> envp = ToArgv(env_strings);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  const int error = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  const int error = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) {
     ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(error);

@@ -16,7 +16,14 @@ class DaemonProcess {
   // Starts `taskpoold --socket DIR/taskpoold.sock --workers N extra...` and
   // waits until it answers a ping. Aborts the test (ADD_FAILURE + throws)
   // if it does not come up within 10 s.
-  explicit DaemonProcess(int workers = 2, std::vector<std::string> extra_args = {});
+  //
+  // `extra_env` ("NAME=VALUE") is added to the daemon's environment.
+  // `wrapper`, if not empty, is a command that execs taskpoold (e.g.
+  // systemd-socket-activate -l @SOCKET@), so pid() is still the daemon's.
+  // In both, "@SOCKET@" and "@DIR@" stand for socket_path() and directory().
+  explicit DaemonProcess(int workers = 2, std::vector<std::string> extra_args = {},
+                         std::vector<std::string> extra_env = {},
+                         std::vector<std::string> wrapper = {});
   // Kills the daemon if still running and removes the directory.
   ~DaemonProcess();
 

@@ -36,6 +36,7 @@ enum class ErrorCode : int {
   kTooManyConnections = 24,
   kTooManyInFlight = 25,
   kIdleTimeout = 26,        // the daemon closed an idle connection
+  kPermissionDenied = 27,   // the peer's uid/groups are not allowed
   kInternal = 30,           // a bug in taskpool
   // Client-side only.
   kDaemonNotRunning = 100,  // nothing listens on the socket
