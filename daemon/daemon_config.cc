@@ -39,6 +39,7 @@ struct RawOptions {
   std::string socket_mode;
   std::string log_level;
   std::string config_file;
+  std::vector<std::string> plugins;
 };
 
 po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) {
@@ -100,6 +101,11 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        po::value(&raw.crash_rate_threshold)->default_value(0)->value_name("N"),
        "log an alarm when more than N workers die within a minute; "
        "0: 10 x the number of workers")
+      ("plugin",
+       po::value(&raw.plugins)->composing()->value_name("PATH"),
+       "load task functions from the shared library PATH (built with "
+       "<taskpool/plugin.hpp>) before forking; repeatable, and config-file "
+       "`plugin =` lines add to the ones given as flags")
       ("enable-test-tasks", po::bool_switch(&raw.enable_test_tasks),
        "register the `crash` and `alloc` task functions (for testing fault "
        "handling; never in production)")
@@ -155,6 +161,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   config.enable_test_tasks = raw.enable_test_tasks;
   config.socket_mode = static_cast<uint32_t>(mode);
   config.config_file = raw.config_file;
+  config.plugins = raw.plugins;
   return "";
 }
 

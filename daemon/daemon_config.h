@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "common/log.h"
 
@@ -29,6 +30,7 @@ struct DaemonConfig {
   uint32_t socket_mode = 0660;
   LogLevel log_level = LogLevel::kInfo;
   std::string config_file;          // empty: none read
+  std::vector<std::string> plugins;  // shared libraries to load, in order
 
   // The frame limit: a whole payload plus room for the envelope.
   uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }
