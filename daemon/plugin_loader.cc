@@ -41,7 +41,7 @@ ContextualTaskFunction WrapFunction(const taskpool_function_v1& function,
              std::string_view payload, const TaskContext& context) {
     CallHost host{&tag, {}, false};
     const taskpool_call_v1 call = {context.task_id, context.attempt, &host,
-                                   &LogFromPlugin, &NeverCancelled, &Finish};
+                                   &LogFromPlugin,  &NeverCancelled, &Finish};
     call_fn(payload.data(), payload.size(), &call);
     if (!host.finished) {
       return TaskOutcome::Error(ErrorCode::kInternal,
@@ -55,24 +55,29 @@ std::function<Status()> WrapHook(taskpool_hook_v1_fn hook) {
   return [hook] {
     char reason[512] = {};
     if (hook(reason, sizeof reason) == 0) return Status::Ok();
-    return Status(ErrorCode::kTaskFailed, reason[0] != '\0' ? reason : "no reason given");
+    return Status(ErrorCode::kTaskFailed,
+                  reason[0] != '\0' ? reason : "no reason given");
   };
 }
 
 Status LoadOne(const std::string& path, TaskRegistry& registry) {
   const auto error = [&](std::string message) {
-    return Status(ErrorCode::kInvalidArgument, "plugin " + path + ": " + message);
+    return Status(ErrorCode::kInvalidArgument,
+                  "plugin " + path + ": " + message);
   };
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* reason = dlerror();
-    return error(std::string("cannot load: ") + (reason ? reason : "unknown error"));
+    return error(std::string("cannot load: ") +
+                 (reason ? reason : "unknown error"));
   }
   // Never dlclose()d: see the header.
   using EntryFn = const taskpool_plugin_v1* (*)();
-  auto entry = reinterpret_cast<EntryFn>(dlsym(handle, TASKPOOL_PLUGIN_ENTRY_SYMBOL));
+  auto entry =
+      reinterpret_cast<EntryFn>(dlsym(handle, TASKPOOL_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr) {
-    return error(std::string("not a taskpool plugin: no ") + TASKPOOL_PLUGIN_ENTRY_SYMBOL +
+    return error(std::string("not a taskpool plugin: no ") +
+                 TASKPOOL_PLUGIN_ENTRY_SYMBOL +
                  " symbol (define functions with TASKPOOL_FUNCTION from "
                  "<taskpool/plugin.hpp>)");
   }
@@ -81,10 +86,11 @@ Status LoadOne(const std::string& path, TaskRegistry& registry) {
   if (plugin->abi_version != TASKPOOL_PLUGIN_ABI_VERSION) {
     // Only abi_version is known to be laid out alike in every version; the
     // version string is read only when the ABI matches or is ours.
-    return error("built for plugin ABI version " + std::to_string(plugin->abi_version) +
-                 ", but this taskpoold (" TASKPOOL_VERSION ") loads ABI version " +
-                 std::to_string(TASKPOOL_PLUGIN_ABI_VERSION) +
-                 "; rebuild the plugin against taskpool " TASKPOOL_VERSION);
+    return error(
+        "built for plugin ABI version " + std::to_string(plugin->abi_version) +
+        ", but this taskpoold (" TASKPOOL_VERSION ") loads ABI version " +
+        std::to_string(TASKPOOL_PLUGIN_ABI_VERSION) +
+        "; rebuild the plugin against taskpool " TASKPOOL_VERSION);
   }
   if (plugin->function_count == 0 && plugin->on_worker_start == nullptr &&
       plugin->on_worker_exit == nullptr) {
@@ -96,24 +102,29 @@ Status LoadOne(const std::string& path, TaskRegistry& registry) {
       return error("function table entry " + std::to_string(i) + " is empty");
     }
     Status status = registry.Register(
-        function.name, WrapFunction(function, std::string("plugin ") + path +
-                                                  " function " + function.name));
+        function.name,
+        WrapFunction(function, std::string("plugin ") + path + " function " +
+                                   function.name));
     if (!status.ok()) return error(status.message());
   }
   if (plugin->on_worker_start != nullptr) {
-    registry.AddWorkerStartHook({"plugin " + path, WrapHook(plugin->on_worker_start)});
+    registry.AddWorkerStartHook(
+        {"plugin " + path, WrapHook(plugin->on_worker_start)});
   }
   if (plugin->on_worker_exit != nullptr) {
-    registry.AddWorkerExitHook({"plugin " + path, WrapHook(plugin->on_worker_exit)});
+    registry.AddWorkerExitHook(
+        {"plugin " + path, WrapHook(plugin->on_worker_exit)});
   }
-  TP_LOG(kInfo) << "loaded plugin " << path << " (taskpool " << plugin->taskpool_version
-                << ", " << plugin->function_count << " functions)";
+  TP_LOG(kInfo) << "loaded plugin " << path << " (taskpool "
+                << plugin->taskpool_version << ", " << plugin->function_count
+                << " functions)";
   return Status::Ok();
 }
 
 }  // namespace
 
-Status LoadPlugins(const std::vector<std::string>& paths, TaskRegistry& registry) {
+Status LoadPlugins(const std::vector<std::string>& paths,
+                   TaskRegistry& registry) {
   for (const std::string& path : paths) {
     Status status = LoadOne(path, registry);
     if (!status.ok()) return status;

@@ -20,6 +20,7 @@ namespace taskpool {
 // taskpool_plugin_entry symbol, an ABI version other than ours (both
 // named), or a function name already registered.
 // REQUIRES: called before the first fork; single-threaded.
-Status LoadPlugins(const std::vector<std::string>& paths, TaskRegistry& registry);
+Status LoadPlugins(const std::vector<std::string>& paths,
+                   TaskRegistry& registry);
 
 }  // namespace taskpool

@@ -51,7 +51,8 @@ taskpool::plugin::Output WordCount(std::string_view payload,
 TASKPOOL_FUNCTION("word_count", WordCount)
 
 // Shows how an exception becomes a TASK_FAILED result.
-taskpool::plugin::Output Explode(std::string_view payload, taskpool::plugin::Context&) {
+taskpool::plugin::Output Explode(std::string_view payload,
+                                 taskpool::plugin::Context&) {
   throw std::runtime_error("exploded on '" + std::string(payload) + "'");
 }
 TASKPOOL_FUNCTION("explode", Explode)

@@ -97,7 +97,7 @@ struct taskpool_function_v1 {
 typedef int (*taskpool_hook_v1_fn)(char* error, size_t error_size);
 
 struct taskpool_plugin_v1 {
-  uint32_t abi_version;  // first, so any version can read it
+  uint32_t abi_version;          // first, so any version can read it
   const char* taskpool_version;  // of the headers the plugin was built with
   size_t function_count;
   const taskpool_function_v1* functions;
@@ -134,7 +134,8 @@ class Output {
   const std::string& data() const { return data_; }
 
  private:
-  Output(ErrorCode code, std::string data) : code_(code), data_(std::move(data)) {}
+  Output(ErrorCode code, std::string data)
+      : code_(code), data_(std::move(data)) {}
   ErrorCode code_;
   std::string data_;
 };
@@ -179,7 +180,8 @@ struct Registrations {
 }
 
 template <Function F>
-void Trampoline(const char* payload, size_t size, const taskpool_call_v1* call) {
+void Trampoline(const char* payload, size_t size,
+                const taskpool_call_v1* call) {
   // Nothing may unwind into the daemon's C frames.
   try {
     Context context(*call);
@@ -191,13 +193,15 @@ void Trampoline(const char* payload, size_t size, const taskpool_call_v1* call) 
     call->finish(call->host, static_cast<int>(ErrorCode::kTaskFailed),
                  what.data(), what.size());
   } catch (...) {
-    const std::string_view what = "plugin function threw a non-standard exception";
+    const std::string_view what =
+        "plugin function threw a non-standard exception";
     call->finish(call->host, static_cast<int>(ErrorCode::kTaskFailed),
                  what.data(), what.size());
   }
 }
 
-inline int RunHooks(const std::vector<Hook>& hooks, char* error, size_t error_size) {
+inline int RunHooks(const std::vector<Hook>& hooks, char* error,
+                    size_t error_size) {
   std::string reason;
   try {
     for (Hook hook : hooks) hook();
@@ -214,10 +218,12 @@ inline int RunHooks(const std::vector<Hook>& hooks, char* error, size_t error_si
   }
   return 1;
 }
-[[gnu::visibility("hidden")]] inline int RunStartHooks(char* error, size_t size) {
+[[gnu::visibility("hidden")]] inline int RunStartHooks(char* error,
+                                                       size_t size) {
   return RunHooks(registrations().on_worker_start, error, size);
 }
-[[gnu::visibility("hidden")]] inline int RunExitHooks(char* error, size_t size) {
+[[gnu::visibility("hidden")]] inline int RunExitHooks(char* error,
+                                                      size_t size) {
   return RunHooks(registrations().on_worker_exit, error, size);
 }
 
@@ -229,12 +235,14 @@ struct Registrar {
     Touch();
   }
   Registrar(Hook hook, bool at_start) {
-    (at_start ? registrations().on_worker_start : registrations().on_worker_exit)
+    (at_start ? registrations().on_worker_start
+              : registrations().on_worker_exit)
         .push_back(hook);
     Touch();
   }
   static void Touch() {
-    static const taskpool_plugin_v1* (*volatile entry)() = &taskpool_plugin_entry;
+    static const taskpool_plugin_v1* (*volatile entry)() =
+        &taskpool_plugin_entry;
     (void)entry;
   }
 };
@@ -262,17 +270,17 @@ taskpool_plugin_entry() {
 #define TASKPOOL_PLUGIN_CONCAT(a, b) TASKPOOL_PLUGIN_CONCAT_INNER(a, b)
 
 // Registers `Output fn(std::string_view, Context&)` under `name`.
-#define TASKPOOL_FUNCTION(name, fn)                                         \
-  static const ::taskpool::plugin::internal::Registrar                      \
-      TASKPOOL_PLUGIN_CONCAT(taskpool_function_registrar_, __LINE__)(       \
-          name, &::taskpool::plugin::internal::Trampoline<&fn>);
+#define TASKPOOL_FUNCTION(name, fn)                                            \
+  static const ::taskpool::plugin::internal::Registrar TASKPOOL_PLUGIN_CONCAT( \
+      taskpool_function_registrar_, __LINE__)(                                 \
+      name, &::taskpool::plugin::internal::Trampoline<&fn>);
 
 // Runs `void fn()` once in each worker after fork, before its first task.
-#define TASKPOOL_ON_WORKER_START(fn)                                        \
-  static const ::taskpool::plugin::internal::Registrar                      \
-      TASKPOOL_PLUGIN_CONCAT(taskpool_start_hook_registrar_, __LINE__)(&fn, true);
+#define TASKPOOL_ON_WORKER_START(fn)                                           \
+  static const ::taskpool::plugin::internal::Registrar TASKPOOL_PLUGIN_CONCAT( \
+      taskpool_start_hook_registrar_, __LINE__)(&fn, true);
 
 // Runs `void fn()` when a worker retires itself.
-#define TASKPOOL_ON_WORKER_EXIT(fn)                                         \
-  static const ::taskpool::plugin::internal::Registrar                      \
-      TASKPOOL_PLUGIN_CONCAT(taskpool_exit_hook_registrar_, __LINE__)(&fn, false);
+#define TASKPOOL_ON_WORKER_EXIT(fn)                                            \
+  static const ::taskpool::plugin::internal::Registrar TASKPOOL_PLUGIN_CONCAT( \
+      taskpool_exit_hook_registrar_, __LINE__)(&fn, false);

@@ -3,7 +3,8 @@
 #include <taskpool/plugin.hpp>
 
 namespace {
-taskpool::plugin::Output Echo(std::string_view payload, taskpool::plugin::Context&) {
+taskpool::plugin::Output Echo(std::string_view payload,
+                              taskpool::plugin::Context&) {
   return taskpool::plugin::Output::Ok(std::string(payload));
 }
 TASKPOOL_FUNCTION("abi_mismatch_echo", Echo)

@@ -5,7 +5,9 @@
 #include <taskpool/plugin.hpp>
 
 namespace {
-void FailToStart() { throw std::runtime_error("cannot reach the license server"); }
+void FailToStart() {
+  throw std::runtime_error("cannot reach the license server");
+}
 TASKPOOL_ON_WORKER_START(FailToStart)
 
 taskpool::plugin::Output Never(std::string_view, taskpool::plugin::Context&) {
