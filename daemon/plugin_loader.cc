@@ -30,8 +30,20 @@ int NeverCancelled(void*) { return 0; }
 
 void Finish(void* host, int code, const char* data, size_t size) {
   auto* call = static_cast<CallHost*>(host);
-  call->outcome.code = static_cast<ErrorCode>(code);
   call->outcome.data.assign(data, size);
+  // The other codes describe what the daemon did to a task (TIMEOUT,
+  // WORKER_DIED, ...); a plugin claiming one would mislead the client.
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::kOk:
+    case ErrorCode::kTaskFailed:
+    case ErrorCode::kInvalidArgument:
+      call->outcome.code = static_cast<ErrorCode>(code);
+      break;
+    default:
+      call->outcome.code = ErrorCode::kTaskFailed;
+      call->outcome.data = "plugin function reported error code " +
+                           std::to_string(code) + ": " + call->outcome.data;
+  }
   call->finished = true;
 }
 

@@ -103,6 +103,16 @@ TEST(Plugin, ExceptionBecomesTaskFailed) {
   EXPECT_TRUE(client->call("word_count", "still here").ok());
 }
 
+TEST(Plugin, DaemonOnlyErrorCodeBecomesTaskFailed) {
+  DaemonProcess daemon(1, {"--plugin", ODD_CODE_PLUGIN_PATH});
+  auto client = ConnectTo(daemon.socket_path());
+  ASSERT_NE(client, nullptr);
+  const TaskResult result = client->call("claims_timeout", "");
+  EXPECT_EQ(result.code, ErrorCode::kTaskFailed);
+  EXPECT_EQ(result.error,
+            "plugin function reported error code 6: pretending to time out");
+}
+
 TEST(Plugin, LoadedFromConfigFile) {
   char path_template[] = "/tmp/taskpool-plugin-conf-XXXXXX";
   const int fd = mkstemp(path_template);

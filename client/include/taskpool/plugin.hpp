@@ -122,8 +122,9 @@ class Output {
   static Output Ok(std::string bytes) {
     return Output(ErrorCode::kOk, std::move(bytes));
   }
-  // REQUIRES: code != ErrorCode::kOk. Typical codes: kInvalidArgument for
-  // bad input, kTaskFailed for everything else.
+  // REQUIRES: code is kInvalidArgument (bad input) or kTaskFailed
+  // (everything else). Any other code arrives as TASK_FAILED with the code
+  // named in the message: the rest describe what the daemon did to a task.
   static Output Error(ErrorCode code, std::string message) {
     return Output(code, std::move(message));
   }
