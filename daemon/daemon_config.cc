@@ -52,6 +52,7 @@ struct RawOptions {
   std::string log_level;
   std::string config_file;
   bool test_config = false;
+  std::vector<std::string> plugins;
 };
 
 po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) {
@@ -119,6 +120,11 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("limit", po::value(&raw.limits)->composing()->value_name("NAME=N"),
        "at most N tasks of function NAME queued or running at once "
        "(repeatable)")
+      ("plugin",
+       po::value(&raw.plugins)->composing()->value_name("PATH"),
+       "load task functions from the shared library PATH (built with "
+       "<taskpool/plugin.hpp>) before forking; repeatable, and config-file "
+       "`plugin =` lines add to the ones given as flags")
       ("enable-test-tasks", po::bool_switch(&raw.enable_test_tasks),
        "register the `crash` and `alloc` task functions (for testing fault "
        "handling; never in production)")
@@ -222,6 +228,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     config.allowed_groups = std::move(groups.value());
   }
   config.config_file = raw.config_file;
+  config.plugins = raw.plugins;
   return "";
 }
 

@@ -44,6 +44,7 @@ struct DaemonConfig {
   // Not an option: the listening socket systemd passed (socket activation),
   // served instead of binding socket_path; -1 when not activated.
   int listen_fd = -1;
+  std::vector<std::string> plugins;  // shared libraries to load, in order
 
   // The frame limit: a whole payload plus room for the envelope.
   uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }

@@ -6,6 +6,7 @@
 #include "daemon/daemon_config.h"
 #include "daemon/instance_lock.h"
 #include "daemon/socket_activation.h"
+#include "daemon/plugin_loader.h"
 #include "daemon/supervisor.h"
 #include "daemon/task_registry.h"
 #include "daemon/test_tasks.h"
@@ -48,6 +49,12 @@ int main(int argc, char** argv) {
   if (config.enable_test_tasks) {
     RegisterTestTasks(registry);
     TP_LOG(kWarning) << "test tasks `crash` and `alloc` are enabled (--enable-test-tasks)";
+  }
+  // Before the supervisor forks, so workers inherit the loaded code. A
+  // plugin that cannot be used is a configuration error, like a bad flag.
+  if (Status status = LoadPlugins(config.plugins, registry); !status.ok()) {
+    TP_LOG(kError) << status.message();
+    return 2;
   }
 
   for (const auto& [function, limit] : config.function_limits) {

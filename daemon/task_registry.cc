@@ -65,6 +65,15 @@ void MakeValidUtf8(std::string& text) {
 }  // namespace
 
 Status TaskRegistry::Register(std::string name, TaskFunction function) {
+  if (!function) return Register(std::move(name), ContextualTaskFunction());
+  return Register(std::move(name),
+                  [function = std::move(function)](std::string_view payload,
+                                                   const TaskContext&) {
+                    return function(payload);
+                  });
+}
+
+Status TaskRegistry::Register(std::string name, ContextualTaskFunction function) {
   if (name.empty()) {
     return Status(ErrorCode::kInvalidArgument,
                   "task function name must not be empty");
@@ -115,7 +124,8 @@ const std::string& TaskRegistry::name(uint32_t index) const {
   return entries_.at(index).name;
 }
 
-TaskOutcome TaskRegistry::Run(uint32_t index, std::string_view payload) const {
+TaskOutcome TaskRegistry::Run(uint32_t index, std::string_view payload,
+                             const TaskContext& context) const {
   if (index >= entries_.size()) {
     return TaskOutcome::Error(
         ErrorCode::kInternal,
@@ -126,7 +136,7 @@ TaskOutcome TaskRegistry::Run(uint32_t index, std::string_view payload) const {
   // module boundaries); a throwing function is just a failed task.
   TaskOutcome outcome;
   try {
-    outcome = entry.function(payload);
+    outcome = entry.function(payload, context);
   } catch (const std::exception& e) {
     outcome = TaskOutcome::Error(ErrorCode::kTaskFailed, e.what());
   } catch (...) {
@@ -138,6 +148,43 @@ TaskOutcome TaskRegistry::Run(uint32_t index, std::string_view payload) const {
   // error message has to be text.
   if (outcome.code != ErrorCode::kOk) MakeValidUtf8(outcome.data);
   return outcome;
+}
+
+namespace {
+
+// Hooks are plugin code: like task functions, they must not let an
+// exception escape into the worker.
+Status RunHook(const WorkerHook& hook, std::string_view when) {
+  Status status;
+  try {
+    status = hook.run();
+  } catch (const std::exception& e) {
+    status = Status(ErrorCode::kTaskFailed, e.what());
+  } catch (...) {
+    status = Status(ErrorCode::kTaskFailed, "threw a non-standard exception");
+  }
+  if (status.ok()) return status;
+  return Status(status.code(), std::string(when) + " hook of " + hook.owner +
+                                   " failed: " + status.message());
+}
+
+}  // namespace
+
+Status TaskRegistry::RunWorkerStartHooks() const {
+  for (const WorkerHook& hook : start_hooks_) {
+    Status status = RunHook(hook, "on_worker_start");
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Status TaskRegistry::RunWorkerExitHooks() const {
+  Status first_failure;
+  for (const WorkerHook& hook : exit_hooks_) {
+    Status status = RunHook(hook, "on_worker_exit");
+    if (!status.ok() && first_failure.ok()) first_failure = std::move(status);
+  }
+  return first_failure;
 }
 
 std::vector<std::string> TaskRegistry::names() const {

@@ -32,13 +32,39 @@ struct TaskOutcome {
   }
 };
 
+// What a worker knows about the task it is running, for functions that ask
+// (plugins). task_id is slot-based: unique among tasks in flight only.
+struct TaskContext {
+  uint64_t task_id = 0;
+  uint32_t attempt = 1;
+};
+
 using TaskFunction = std::function<TaskOutcome(std::string_view payload)>;
+using ContextualTaskFunction =
+    std::function<TaskOutcome(std::string_view payload, const TaskContext& context)>;
+
+// Code a plugin wants run in each worker (after fork, or when it retires).
+// `owner` names it in logs; `run` reports failure as a Status.
+struct WorkerHook {
+  std::string owner;
+  std::function<Status()> run;
+};
 
 class TaskRegistry {
  public:
   // Adds `function` under `name`. Fails (INVALID_ARGUMENT) if the name is
   // taken or empty.
   Status Register(std::string name, TaskFunction function);
+  // The same, for a function that wants its TaskContext.
+  Status Register(std::string name, ContextualTaskFunction function);
+
+  // Hooks run by every worker, in registration order.
+  void AddWorkerStartHook(WorkerHook hook) { start_hooks_.push_back(std::move(hook)); }
+  void AddWorkerExitHook(WorkerHook hook) { exit_hooks_.push_back(std::move(hook)); }
+  // Runs them all; stops at the first failure and returns it, naming the
+  // hook's owner. Exit hooks all run; failures are only returned.
+  Status RunWorkerStartHooks() const;
+  Status RunWorkerExitHooks() const;
 
   // The index of `name`, or UNKNOWN_FUNCTION whose message lists the known
   // names: "unknown function 'foo'; known functions: echo, fail, ...".
@@ -47,7 +73,8 @@ class TaskRegistry {
   // REQUIRES: index < size()
   const std::string& name(uint32_t index) const;
   // Runs function `index`, turning an exception into TASK_FAILED.
-  TaskOutcome Run(uint32_t index, std::string_view payload) const;
+  TaskOutcome Run(uint32_t index, std::string_view payload,
+                  const TaskContext& context = {}) const;
 
   size_t size() const { return entries_.size(); }
   // Sorted names, for error messages and --help.
@@ -56,9 +83,11 @@ class TaskRegistry {
  private:
   struct Entry {
     std::string name;
-    TaskFunction function;
+    ContextualTaskFunction function;
   };
   std::vector<Entry> entries_;
+  std::vector<WorkerHook> start_hooks_;
+  std::vector<WorkerHook> exit_hooks_;
 };
 
 // Adds is_prime, sleep, echo, sha256 and fail.

@@ -115,6 +115,14 @@ void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
             std::to_string(getpid()) + "]");
   queue.AttachWorker(worker_index, getpid());
 
+  // Plugins' on_worker_start hooks (Pool's initializer). A worker whose
+  // set-up failed cannot run tasks; the fatal code keeps the supervisor
+  // from respawning it in a loop.
+  if (Status status = registry.RunWorkerStartHooks(); !status.ok()) {
+    TP_LOG(kError) << status.message() << "; this worker cannot start";
+    _exit(kWorkerFatalExitCode);
+  }
+
   // SIGTERM (retire) may act only while idle; see the header.
   sigset_t idle_mask, busy_mask;
   sigemptyset(&idle_mask);
@@ -126,9 +134,16 @@ void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
   for (;;) {
     std::optional<ClaimedTask> task = queue.WaitAndClaim(worker_index, &idle_mask);
     if (!task) continue;  // interrupted by a signal
-    TaskOutcome outcome = registry.Run(task->function_index, task->input);
+    const TaskContext context{
+        (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt};
+    TaskOutcome outcome = registry.Run(task->function_index, task->input, context);
     queue.Complete(worker_index, *task, outcome.code, outcome.data);
-    if (ShouldRecycle(limits, ++tasks_done)) _exit(kWorkerRecycledExitCode);
+    if (ShouldRecycle(limits, ++tasks_done)) {
+      if (Status status = registry.RunWorkerExitHooks(); !status.ok()) {
+        TP_LOG(kError) << status.message();
+      }
+      _exit(kWorkerRecycledExitCode);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace taskpool {
 namespace {
@@ -120,6 +121,48 @@ TEST(TaskRegistryTest, OutputBytesPassThroughUntouched) {
 TEST(TaskRegistryTest, OutOfRangeIndexIsInternalError) {
   TaskRegistry registry;
   EXPECT_EQ(registry.Run(7, "").code, ErrorCode::kInternal);
+}
+
+TEST(TaskRegistryTest, ContextualFunctionSeesTaskContext) {
+  TaskRegistry registry;
+  ASSERT_TRUE(registry
+                  .Register("attempt",
+                            ContextualTaskFunction([](std::string_view,
+                                                      const TaskContext& context) {
+                              return TaskOutcome::Ok(std::to_string(context.task_id) + "/" +
+                                                     std::to_string(context.attempt));
+                            }))
+                  .ok());
+  EXPECT_EQ(registry.Run(0, "", TaskContext{42, 3}).data, "42/3");
+}
+
+TEST(TaskRegistryTest, StartHooksRunInOrderAndStopAtTheFirstFailure) {
+  TaskRegistry registry;
+  std::vector<std::string> ran;
+  registry.AddWorkerStartHook({"a", [&] { ran.push_back("a"); return Status::Ok(); }});
+  registry.AddWorkerStartHook({"b", [&]() -> Status {
+                                 ran.push_back("b");
+                                 throw std::runtime_error("no license");
+                               }});
+  registry.AddWorkerStartHook({"c", [&] { ran.push_back("c"); return Status::Ok(); }});
+  const Status status = registry.RunWorkerStartHooks();
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "on_worker_start hook of b failed: no license");
+  EXPECT_THAT(ran, ElementsAre("a", "b"));
+}
+
+TEST(TaskRegistryTest, ExitHooksAllRunAndReportTheFirstFailure) {
+  TaskRegistry registry;
+  std::vector<std::string> ran;
+  registry.AddWorkerExitHook({"a", [&] {
+                                ran.push_back("a");
+                                return Status(ErrorCode::kTaskFailed, "flush failed");
+                              }});
+  registry.AddWorkerExitHook({"b", [&] { ran.push_back("b"); return Status::Ok(); }});
+  EXPECT_EQ(registry.RunWorkerExitHooks().message(),
+            "on_worker_exit hook of a failed: flush failed");
+  EXPECT_THAT(ran, ElementsAre("a", "b"));
+  EXPECT_TRUE(TaskRegistry().RunWorkerStartHooks().ok());
 }
 
 }  // namespace

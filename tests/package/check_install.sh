@@ -88,7 +88,10 @@ grep -q DAEMON_NOT_RUNNING "$work/run.err" ||
 
 step "run the consumer against the installed taskpoold"
 socket="$work/taskpoold.sock"
-"$prefix/bin/taskpoold" --socket "$socket" --workers 2 2>"$work/daemon.log" &
+plugin="$work/consumer-build/libconsumer_plugin.so"
+[[ -f "$plugin" ]] || fail "no consumer plugin at $plugin"
+"$prefix/bin/taskpoold" --socket "$socket" --workers 2 --plugin "$plugin" \
+  2>"$work/daemon.log" &
 daemon_pid=$!
 stop_daemon() { kill -TERM "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null || true; }
 for _ in $(seq 100); do
@@ -97,7 +100,12 @@ for _ in $(seq 100); do
 done
 status=0
 TASKPOOL_SOCKET="$socket" timeout 60 "$consumer" >"$work/run.out" 2>"$work/run.err" || status=$?
+reversed="$("$prefix/bin/taskpool" --socket "$socket" call consumer_reverse abc 2>&1)" || true
 stop_daemon
+[[ "$reversed" == "cba" ]] || {
+  cat "$work/daemon.log" >&2
+  fail "plugin built against the installed package: got '$reversed', want 'cba'"
+}
 cat "$work/run.out"
 [[ $status -eq 0 ]] || {
   cat "$work/run.err" "$work/daemon.log" >&2
@@ -107,4 +115,4 @@ cat "$work/run.out"
   fail "consumer did not print three results with worker pids"
 grep -q '^true (worker' "$work/run.out" || fail "454577 should be prime"
 
-echo "PASS: installed package builds and links a consumer that runs tasks"
+echo "PASS: installed package builds and links a consumer that runs tasks, and a plugin"

@@ -1,0 +1,287 @@
+// Your own task functions, in a shared library that taskpoold loads with
+// `--plugin PATH` (or `plugin = PATH` lines in its config file).
+//
+//   #include <taskpool/plugin.hpp>
+//
+//   taskpool::plugin::Output Shout(std::string_view payload,
+//                                  taskpool::plugin::Context& context) {
+//     if (payload.empty()) {
+//       return taskpool::plugin::Output::Error(
+//           taskpool::ErrorCode::kInvalidArgument, "nothing to shout");
+//     }
+//     context.log("shouting " + std::to_string(payload.size()) + " bytes");
+//     std::string out(payload);
+//     for (char& c : out) c = static_cast<char>(std::toupper(c));
+//     return taskpool::plugin::Output::Ok(std::move(out));
+//   }
+//   TASKPOOL_FUNCTION("shout", Shout)
+//
+//   void Connect() { /* open a database handle, warm a cache, ... */ }
+//   TASKPOOL_ON_WORKER_START(Connect)
+//
+// Build it as a SHARED library linked to `taskpool::plugin` (from
+// find_package(taskpool)), with the same compiler and flags as taskpoold.
+//
+// How it runs. The daemon dlopen()s every plugin before it forks its
+// workers, so each worker inherits the loaded code. Functions run in
+// workers, one task at a time per worker; a function may keep per-worker
+// state in globals without locking. An exception thrown by a function
+// becomes a TASK_FAILED result carrying its what(). A crash (segfault,
+// abort) takes down only that worker and its task ends WORKER_DIED.
+//
+// Hooks. TASKPOOL_ON_WORKER_START(fn) runs `void fn()` once in each worker
+// right after fork, before its first task (Python Pool's `initializer`);
+// TASKPOOL_ON_WORKER_EXIT(fn) runs when a worker retires itself
+// (--max-tasks-per-worker, --max-worker-rss-mib). A start hook that throws
+// is logged with its message and the worker exits as unable to start; the
+// daemon stays up and does not respawn that worker.
+//
+// The boundary between daemon and plugin is plain C (the taskpool_*_v1
+// structs below) so exceptions and C++ objects never cross it; the macros
+// generate it. A plugin built against another ABI version is refused at
+// start with a message naming both versions.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "taskpool/status.hpp"
+#include "taskpool/version.hpp"
+
+// ---------------------------------------------------------------------------
+// The C boundary. Changing any struct below means bumping the ABI version.
+
+// The ABI this header describes. Tests build a plugin with a wrong one
+// through TASKPOOL_TEST_PLUGIN_ABI_VERSION; nothing else should set it.
+#define TASKPOOL_PLUGIN_ABI_VERSION 1
+#ifdef TASKPOOL_TEST_PLUGIN_ABI_VERSION
+#define TASKPOOL_PLUGIN_BUILT_ABI_VERSION TASKPOOL_TEST_PLUGIN_ABI_VERSION
+#else
+#define TASKPOOL_PLUGIN_BUILT_ABI_VERSION TASKPOOL_PLUGIN_ABI_VERSION
+#endif
+
+extern "C" {
+
+// What the daemon hands a function for one task. Owned by the daemon,
+// valid for the duration of the call.
+struct taskpool_call_v1 {
+  uint64_t task_id;  // slot-based: unique among tasks in flight, then reused
+  uint32_t attempt;  // 1 for the first run, 2 after one retry, ...
+  void* host;        // opaque; passed back to the callbacks below
+  // Writes one line to the daemon's log, tagged with plugin and function.
+  void (*log)(void* host, const char* message, size_t size);
+  // Nonzero once the task should stop early.
+  int (*cancelled)(void* host);
+  // Reports the result: code 0 and the output bytes, or an error code
+  // (taskpool::ErrorCode) and a message. Called exactly once; the daemon
+  // copies the bytes.
+  void (*finish)(void* host, int code, const char* data, size_t size);
+};
+
+typedef void (*taskpool_function_v1_fn)(const char* payload, size_t size,
+                                        const taskpool_call_v1* call);
+
+struct taskpool_function_v1 {
+  const char* name;
+  taskpool_function_v1_fn call;
+};
+
+// Returns 0 on success; otherwise writes a NUL-terminated reason into
+// `error` (at most `error_size` bytes) and returns nonzero.
+typedef int (*taskpool_hook_v1_fn)(char* error, size_t error_size);
+
+struct taskpool_plugin_v1 {
+  uint32_t abi_version;          // first, so any version can read it
+  const char* taskpool_version;  // of the headers the plugin was built with
+  size_t function_count;
+  const taskpool_function_v1* functions;
+  taskpool_hook_v1_fn on_worker_start;  // may be null
+  taskpool_hook_v1_fn on_worker_exit;   // may be null
+};
+
+// The one symbol taskpoold looks up in a plugin.
+#define TASKPOOL_PLUGIN_ENTRY_SYMBOL "taskpool_plugin_entry"
+inline const taskpool_plugin_v1* taskpool_plugin_entry();
+
+}  // extern "C"
+
+// ---------------------------------------------------------------------------
+// The C++ side a plugin author uses.
+
+namespace taskpool::plugin {
+
+// What a function returns: output bytes, or an error code and a message.
+class Output {
+ public:
+  static Output Ok(std::string bytes) {
+    return Output(ErrorCode::kOk, std::move(bytes));
+  }
+  // REQUIRES: code is kInvalidArgument (bad input) or kTaskFailed
+  // (everything else). Any other code arrives as TASK_FAILED with the code
+  // named in the message: the rest describe what the daemon did to a task.
+  static Output Error(ErrorCode code, std::string message) {
+    return Output(code, std::move(message));
+  }
+
+  bool ok() const { return code_ == ErrorCode::kOk; }
+  ErrorCode code() const { return code_; }
+  // The output when ok(), the message otherwise.
+  const std::string& data() const { return data_; }
+
+ private:
+  Output(ErrorCode code, std::string data)
+      : code_(code), data_(std::move(data)) {}
+  ErrorCode code_;
+  std::string data_;
+};
+
+// What a function knows about the task it runs. Valid during the call only.
+class Context {
+ public:
+  explicit Context(const taskpool_call_v1& call) : call_(call) {}
+
+  // Slot-based: unique among the tasks in flight, reused afterwards; it is
+  // not the id the client chose.
+  uint64_t task_id() const { return call_.task_id; }
+  // 1 on the first run; higher when a retry follows a worker death.
+  uint32_t attempt() const { return call_.attempt; }
+  // Whether the task should stop early. Not wired yet: always false in this
+  // version (a cancel that kills still stops the task, by killing the worker).
+  bool cancelled() const { return call_.cancelled(call_.host) != 0; }
+  // One line in the daemon's log (stderr), tagged with the function.
+  void log(std::string_view message) const {
+    call_.log(call_.host, message.data(), message.size());
+  }
+
+ private:
+  const taskpool_call_v1& call_;
+};
+
+using Function = Output (*)(std::string_view payload, Context& context);
+using Hook = void (*)();
+
+namespace internal {
+
+// Per shared library (hidden visibility): two plugins loaded side by side
+// must not share, or merge, their lists.
+struct Registrations {
+  std::vector<taskpool_function_v1> functions;
+  std::vector<Hook> on_worker_start;
+  std::vector<Hook> on_worker_exit;
+};
+[[gnu::visibility("hidden")]] inline Registrations& registrations() {
+  static Registrations instance;
+  return instance;
+}
+
+template <Function F>
+void Trampoline(const char* payload, size_t size,
+                const taskpool_call_v1* call) {
+  // Nothing may unwind into the daemon's C frames.
+  try {
+    Context context(*call);
+    const Output output = F(std::string_view(payload, size), context);
+    call->finish(call->host, static_cast<int>(output.code()),
+                 output.data().data(), output.data().size());
+  } catch (const std::exception& e) {
+    const std::string_view what = e.what();
+    call->finish(call->host, static_cast<int>(ErrorCode::kTaskFailed),
+                 what.data(), what.size());
+  } catch (...) {
+    const std::string_view what =
+        "plugin function threw a non-standard exception";
+    call->finish(call->host, static_cast<int>(ErrorCode::kTaskFailed),
+                 what.data(), what.size());
+  }
+}
+
+inline int RunHooks(const std::vector<Hook>& hooks, char* error,
+                    size_t error_size) {
+  std::string reason;
+  try {
+    for (Hook hook : hooks) hook();
+    return 0;
+  } catch (const std::exception& e) {
+    reason = e.what();
+  } catch (...) {
+    reason = "hook threw a non-standard exception";
+  }
+  if (error_size > 0) {
+    const size_t n = std::min(reason.size(), error_size - 1);
+    reason.copy(error, n);
+    error[n] = '\0';
+  }
+  return 1;
+}
+[[gnu::visibility("hidden")]] inline int RunStartHooks(char* error,
+                                                       size_t size) {
+  return RunHooks(registrations().on_worker_start, error, size);
+}
+[[gnu::visibility("hidden")]] inline int RunExitHooks(char* error,
+                                                      size_t size) {
+  return RunHooks(registrations().on_worker_exit, error, size);
+}
+
+// Static initializers in the plugin fill the lists; the entry point is
+// odr-used from each registration so the linker always emits it.
+struct Registrar {
+  Registrar(const char* name, taskpool_function_v1_fn call) {
+    registrations().functions.push_back({name, call});
+    Touch();
+  }
+  Registrar(Hook hook, bool at_start) {
+    (at_start ? registrations().on_worker_start
+              : registrations().on_worker_exit)
+        .push_back(hook);
+    Touch();
+  }
+  static void Touch() {
+    static const taskpool_plugin_v1* (*volatile entry)() =
+        &taskpool_plugin_entry;
+    (void)entry;
+  }
+};
+
+}  // namespace internal
+}  // namespace taskpool::plugin
+
+// Called by the daemon after dlopen, i.e. after the plugin's static
+// initializers have filled the registration lists.
+extern "C" [[gnu::visibility("default")]] inline const taskpool_plugin_v1*
+taskpool_plugin_entry() {
+  using namespace taskpool::plugin::internal;
+  static const taskpool_plugin_v1 plugin = {
+      TASKPOOL_PLUGIN_BUILT_ABI_VERSION,
+      TASKPOOL_HEADERS_VERSION,
+      registrations().functions.size(),
+      registrations().functions.data(),
+      registrations().on_worker_start.empty() ? nullptr : &RunStartHooks,
+      registrations().on_worker_exit.empty() ? nullptr : &RunExitHooks,
+  };
+  return &plugin;
+}
+
+#define TASKPOOL_PLUGIN_CONCAT_INNER(a, b) a##b
+#define TASKPOOL_PLUGIN_CONCAT(a, b) TASKPOOL_PLUGIN_CONCAT_INNER(a, b)
+
+// Registers `Output fn(std::string_view, Context&)` under `name`.
+#define TASKPOOL_FUNCTION(name, fn)                                            \
+  static const ::taskpool::plugin::internal::Registrar TASKPOOL_PLUGIN_CONCAT( \
+      taskpool_function_registrar_, __LINE__)(                                 \
+      name, &::taskpool::plugin::internal::Trampoline<&fn>);
+
+// Runs `void fn()` once in each worker after fork, before its first task.
+#define TASKPOOL_ON_WORKER_START(fn)                                           \
+  static const ::taskpool::plugin::internal::Registrar TASKPOOL_PLUGIN_CONCAT( \
+      taskpool_start_hook_registrar_, __LINE__)(&fn, true);
+
+// Runs `void fn()` when a worker retires itself.
+#define TASKPOOL_ON_WORKER_EXIT(fn)                                            \
+  static const ::taskpool::plugin::internal::Registrar TASKPOOL_PLUGIN_CONCAT( \
+      taskpool_exit_hook_registrar_, __LINE__)(&fn, false);

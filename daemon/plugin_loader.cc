@@ -1,0 +1,147 @@
+#include "daemon/plugin_loader.h"
+
+#include <dlfcn.h>
+
+#include <string_view>
+
+#include "common/log.h"
+#include "taskpool/plugin.hpp"
+
+namespace taskpool {
+namespace {
+
+// Lives in the worker's stack frame for one call; the plugin sees it as the
+// opaque `host` pointer of taskpool_call_v1.
+struct CallHost {
+  const std::string* tag;
+  TaskOutcome outcome;
+  bool finished = false;
+};
+
+void LogFromPlugin(void* host, const char* message, size_t size) {
+  const auto* call = static_cast<const CallHost*>(host);
+  TP_LOG(kInfo) << *call->tag << ": " << std::string_view(message, size);
+}
+
+// Cancellation is not delivered to running tasks yet (a cancel that kills
+// stops them by killing the worker), so the flag a function polls is never
+// set.
+int NeverCancelled(void*) { return 0; }
+
+void Finish(void* host, int code, const char* data, size_t size) {
+  auto* call = static_cast<CallHost*>(host);
+  call->outcome.data.assign(data, size);
+  // The other codes describe what the daemon did to a task (TIMEOUT,
+  // WORKER_DIED, ...); a plugin claiming one would mislead the client.
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::kOk:
+    case ErrorCode::kTaskFailed:
+    case ErrorCode::kInvalidArgument:
+      call->outcome.code = static_cast<ErrorCode>(code);
+      break;
+    default:
+      call->outcome.code = ErrorCode::kTaskFailed;
+      call->outcome.data = "plugin function reported error code " +
+                           std::to_string(code) + ": " + call->outcome.data;
+  }
+  call->finished = true;
+}
+
+ContextualTaskFunction WrapFunction(const taskpool_function_v1& function,
+                                    std::string tag) {
+  return [call_fn = function.call, tag = std::move(tag)](
+             std::string_view payload, const TaskContext& context) {
+    CallHost host{&tag, {}, false};
+    const taskpool_call_v1 call = {context.task_id, context.attempt, &host,
+                                   &LogFromPlugin,  &NeverCancelled, &Finish};
+    call_fn(payload.data(), payload.size(), &call);
+    if (!host.finished) {
+      return TaskOutcome::Error(ErrorCode::kInternal,
+                                tag + " returned without a result");
+    }
+    return std::move(host.outcome);
+  };
+}
+
+std::function<Status()> WrapHook(taskpool_hook_v1_fn hook) {
+  return [hook] {
+    char reason[512] = {};
+    if (hook(reason, sizeof reason) == 0) return Status::Ok();
+    return Status(ErrorCode::kTaskFailed,
+                  reason[0] != '\0' ? reason : "no reason given");
+  };
+}
+
+Status LoadOne(const std::string& path, TaskRegistry& registry) {
+  const auto error = [&](std::string message) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "plugin " + path + ": " + message);
+  };
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* reason = dlerror();
+    return error(std::string("cannot load: ") +
+                 (reason ? reason : "unknown error"));
+  }
+  // Never dlclose()d: see the header.
+  using EntryFn = const taskpool_plugin_v1* (*)();
+  auto entry =
+      reinterpret_cast<EntryFn>(dlsym(handle, TASKPOOL_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr) {
+    return error(std::string("not a taskpool plugin: no ") +
+                 TASKPOOL_PLUGIN_ENTRY_SYMBOL +
+                 " symbol (define functions with TASKPOOL_FUNCTION from "
+                 "<taskpool/plugin.hpp>)");
+  }
+  const taskpool_plugin_v1* plugin = entry();
+  if (plugin == nullptr) return error("taskpool_plugin_entry returned nothing");
+  if (plugin->abi_version != TASKPOOL_PLUGIN_ABI_VERSION) {
+    // Only abi_version is known to be laid out alike in every version; the
+    // version string is read only when the ABI matches or is ours.
+    return error(
+        "built for plugin ABI version " + std::to_string(plugin->abi_version) +
+        ", but this taskpoold (" TASKPOOL_VERSION ") loads ABI version " +
+        std::to_string(TASKPOOL_PLUGIN_ABI_VERSION) +
+        "; rebuild the plugin against taskpool " TASKPOOL_VERSION);
+  }
+  if (plugin->function_count == 0 && plugin->on_worker_start == nullptr &&
+      plugin->on_worker_exit == nullptr) {
+    return error("defines no task functions and no hooks");
+  }
+  for (size_t i = 0; i < plugin->function_count; ++i) {
+    const taskpool_function_v1& function = plugin->functions[i];
+    if (function.name == nullptr || function.call == nullptr) {
+      return error("function table entry " + std::to_string(i) + " is empty");
+    }
+    Status status = registry.Register(
+        function.name,
+        WrapFunction(function, std::string("plugin ") + path + " function " +
+                                   function.name));
+    if (!status.ok()) return error(status.message());
+  }
+  if (plugin->on_worker_start != nullptr) {
+    registry.AddWorkerStartHook(
+        {"plugin " + path, WrapHook(plugin->on_worker_start)});
+  }
+  if (plugin->on_worker_exit != nullptr) {
+    registry.AddWorkerExitHook(
+        {"plugin " + path, WrapHook(plugin->on_worker_exit)});
+  }
+  TP_LOG(kInfo) << "loaded plugin " << path << " (taskpool "
+                << plugin->taskpool_version << ", " << plugin->function_count
+                << " functions)";
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadPlugins(const std::vector<std::string>& paths,
+                   TaskRegistry& registry) {
+  for (const std::string& path : paths) {
+    Status status = LoadOne(path, registry);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+}  // namespace taskpool
