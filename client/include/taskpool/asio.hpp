@@ -74,10 +74,20 @@ struct AsyncCallInitiation {
 template <typename CompletionToken>
 auto async_call(Client& client, std::string_view function,
                 std::string_view payload, CompletionToken&& token,
-                const SubmitOptions& options = {}) {
+                const SubmitOptions& options) {
   return boost::asio::async_initiate<CompletionToken, void(TaskResult)>(
       asio_detail::AsyncCallInitiation{}, token, &client, std::string(function),
       std::string(payload), options);
+}
+
+// As above with default options. An overload, not a default argument: GCC
+// 12 destroys a default-argument temporary inside `co_await` twice.
+template <typename CompletionToken>
+auto async_call(Client& client, std::string_view function,
+                std::string_view payload, CompletionToken&& token) {
+  static const SubmitOptions kDefaults;
+  return async_call(client, function, payload,
+                    std::forward<CompletionToken>(token), kDefaults);
 }
 
 }  // namespace taskpool
