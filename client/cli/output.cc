@@ -43,13 +43,14 @@ std::string JsonLine(const nlohmann::json& value) {
 
 void PrintStatusTable(const PoolStatus& status, std::ostream& out) {
   out << std::left << std::setw(7) << "INDEX" << std::setw(9) << "PID"
-      << std::setw(10) << "STATE" << std::setw(9) << "TASKS"
-      << "CURRENT\n";
+      << std::setw(10) << "STATE" << std::setw(9) << "TASKS" << std::setw(10)
+      << "RESTARTS" << std::setw(16) << "CURRENT" << "LAST EXIT\n";
   for (const WorkerInfo& worker : status.workers) {
     out << std::setw(7) << worker.index << std::setw(9) << worker.pid
         << std::setw(10) << worker.state << std::setw(9) << worker.tasks_done
+        << std::setw(10) << worker.restarts << std::setw(16)
         << (worker.current_function.empty() ? "-" : worker.current_function)
-        << "\n";
+        << (worker.last_exit.empty() ? "-" : worker.last_exit) << "\n";
   }
   out << "\nqueue: " << status.queue_depth << "/" << status.queue_capacity
       << "  running: " << status.running
