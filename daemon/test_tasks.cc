@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -53,7 +54,9 @@ constexpr size_t kOomMaxBlocks = 256;  // x 4 MiB = 1 GiB
 
 TaskOutcome Crash(std::string_view how) {
   if (how == "segv") {
-    volatile int* invalid = nullptr;
+    // An unmapped, aligned, non-null address: a real SIGSEGV, not a null
+    // dereference that UndefinedBehaviorSanitizer would stop first.
+    volatile int* invalid = reinterpret_cast<volatile int*>(uintptr_t{16});
     *invalid = 1;
   } else if (how == "abort") {
     std::abort();
