@@ -56,7 +56,9 @@ TaskOutcome Crash(std::string_view how) {
   if (how == "segv") {
     // An unmapped, aligned, non-null address: a real SIGSEGV, not a null
     // dereference that UndefinedBehaviorSanitizer would stop first.
-    volatile int* invalid = reinterpret_cast<volatile int*>(uintptr_t{16});
+    // Read through a volatile so the compiler cannot see the address.
+    static volatile uintptr_t unmapped_address = 16;
+    volatile int* invalid = reinterpret_cast<volatile int*>(unmapped_address);
     *invalid = 1;
   } else if (how == "abort") {
     std::abort();
