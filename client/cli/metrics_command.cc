@@ -18,13 +18,8 @@ int RunMetrics(GlobalOptions global, const std::vector<std::string>& args) {
                    .positionals = {}};
   if (!ParseCommand(spec, args, &global)) return kExitOk;
 
-  std::unique_ptr<Client> client = ConnectOrReport(global);
-  if (client == nullptr) return kExitFailure;
-  Result<PoolStatus> status = client->status();
-  if (!status.ok()) {
-    ReportError("metrics: " + status.status().ToString());
-    return kExitFailure;
-  }
+  std::optional<PoolStatus> status = FetchStatusOrReport(global, "metrics");
+  if (!status) return kExitFailure;
   std::cout << FormatPrometheus(*status);
   return kExitOk;
 }

@@ -26,6 +26,18 @@ std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
   return std::move(client).value();
 }
 
+std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
+                                              const std::string& command) {
+  std::unique_ptr<Client> client = ConnectOrReport(global);
+  if (client == nullptr) return std::nullopt;
+  Result<PoolStatus> status = client->status();
+  if (!status.ok()) {
+    ReportError(command + ": " + status.status().ToString());
+    return std::nullopt;
+  }
+  return std::move(status).value();
+}
+
 void AddTaskOptions(po::options_description* options) {
   // clang-format off
   options->add_options()

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "client/cli/cli_options.h"
 #include "taskpool/client.hpp"
@@ -12,6 +14,11 @@ namespace taskpool::cli {
 // Connects to global.socket. On failure prints the status's message to
 // stderr and returns null; the caller exits with kExitFailure.
 std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global);
+
+// Connects and asks for the daemon's status; on failure reports it as
+// "COMMAND: reason" and returns nullopt.
+std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
+                                              const std::string& command);
 
 // "taskpool: " + message, on stderr.
 void ReportError(const std::string& message);

@@ -17,13 +17,8 @@ int RunStatus(GlobalOptions global, const std::vector<std::string>& args) {
                    .positionals = {}};
   if (!ParseCommand(spec, args, &global)) return kExitOk;
 
-  std::unique_ptr<Client> client = ConnectOrReport(global);
-  if (client == nullptr) return kExitFailure;
-  Result<PoolStatus> status = client->status();
-  if (!status.ok()) {
-    ReportError("status: " + status.status().ToString());
-    return kExitFailure;
-  }
+  std::optional<PoolStatus> status = FetchStatusOrReport(global, "status");
+  if (!status) return kExitFailure;
   if (global.json) {
     std::cout << JsonLine(StatusJson(*status)) << "\n";
   } else {

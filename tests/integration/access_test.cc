@@ -24,13 +24,6 @@ extern char** environ;
 namespace taskpool::testing {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 // Connects as this test process; returns the status Connect gives.
 Status ConnectAs(const std::string& socket_path) {
   ClientOptions options;

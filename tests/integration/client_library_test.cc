@@ -20,13 +20,7 @@ class ClientLibraryTest : public ::testing::Test {
     client_ = Connect();
   }
 
-  std::unique_ptr<Client> Connect() {
-    ClientOptions options;
-    options.socket_path = daemon_->socket_path();
-    auto client = Client::Connect(options);
-    EXPECT_TRUE(client.ok()) << client.status().ToString();
-    return client.ok() ? std::move(client.value()) : nullptr;
-  }
+  std::unique_ptr<Client> Connect() { return ConnectTo(daemon_->socket_path()); }
 
   std::unique_ptr<DaemonProcess> daemon_;
   std::unique_ptr<Client> client_;

@@ -25,13 +25,6 @@ namespace taskpool::testing {
 
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 std::vector<char*> ToArgv(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -52,6 +45,21 @@ int WaitWithTimeout(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::unique_ptr<Client> ConnectTo(const std::string& socket) {
+  ClientOptions options;
+  options.socket_path = socket;
+  auto client = Client::Connect(options);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  return client.ok() ? std::move(client.value()) : nullptr;
+}
 
 DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args,
                              std::vector<std::string> extra_env,

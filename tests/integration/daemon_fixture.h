@@ -5,8 +5,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "taskpool/client.hpp"
 
 namespace taskpool::testing {
 
@@ -51,6 +54,13 @@ struct CommandResult {
   std::string out;
   std::string err;
 };
+
+// A Client connected to `socket`; records a test failure (and returns
+// nullptr) if it cannot connect.
+std::unique_ptr<Client> ConnectTo(const std::string& socket);
+
+// The whole file, or "" if it cannot be read.
+std::string ReadFile(const std::string& path);
 
 // Runs `argv` (argv[0] a path) to completion, feeding `stdin_text`.
 CommandResult RunCommand(const std::vector<std::string>& argv,

@@ -32,13 +32,7 @@ class FaultToleranceTest : public ::testing::Test {
     client_ = Connect();
   }
 
-  std::unique_ptr<Client> Connect() {
-    ClientOptions options;
-    options.socket_path = daemon_->socket_path();
-    auto client = Client::Connect(options);
-    EXPECT_TRUE(client.ok()) << client.status().ToString();
-    return client.ok() ? std::move(client.value()) : nullptr;
-  }
+  std::unique_ptr<Client> Connect() { return ConnectTo(daemon_->socket_path()); }
 
   std::set<int> WorkerPids() {
     std::set<int> pids;

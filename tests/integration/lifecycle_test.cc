@@ -17,14 +17,6 @@
 namespace taskpool::testing {
 namespace {
 
-std::unique_ptr<Client> ConnectTo(const std::string& socket) {
-  ClientOptions options;
-  options.socket_path = socket;
-  auto client = Client::Connect(options);
-  EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return client.ok() ? std::move(client.value()) : nullptr;
-}
-
 TEST(Lifecycle, SigtermExitsZeroAndRemovesSocketAndSharedMemory) {
   DaemonProcess daemon(2);
   const std::string queue_name = QueueNameForSocket(daemon.socket_path());

@@ -20,14 +20,6 @@
 namespace taskpool::testing {
 namespace {
 
-std::unique_ptr<Client> ConnectTo(const std::string& socket) {
-  ClientOptions options;
-  options.socket_path = socket;
-  auto client = Client::Connect(options);
-  EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return client.ok() ? std::move(client.value()) : nullptr;
-}
-
 // Runs taskpoold with `args` on a private socket and expects it to refuse
 // to start: exit 2 with stderr containing every string in `expected`.
 void ExpectRefusedAtStart(const std::vector<std::string>& args,
