@@ -164,10 +164,12 @@ Result<Handshake> OpenAndGreet(const std::string& socket_path,
       !s.ok()) {
     return s;
   }
-  if (Status s = SendHello(client_name, handshake.socket.get()); !s.ok()) {
-    return s;
-  }
+  // A daemon that refuses us (PERMISSION_DENIED, TOO_MANY_CONNECTIONS)
+  // sends its reason and closes at once, possibly before our hello is
+  // written: a failed write must not hide the reason, so read it anyway.
+  const Status sent = SendHello(client_name, handshake.socket.get());
   Result<v1::ServerMessage> reply = ReadReply(handshake.socket.get(), deadline);
+  if (!sent.ok() && !(reply.ok() && reply->has_error())) return sent;
   if (!reply.ok()) return reply.status();
   if (reply->has_error()) {
     // VERSION_MISMATCH (or TOO_MANY_CONNECTIONS...) is passed on as is: the
