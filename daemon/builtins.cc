@@ -1,12 +1,12 @@
 #include "daemon/builtins.h"
 
-#include <openssl/evp.h>
-
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <thread>
+
+#include "daemon/sha256.h"
 
 namespace taskpool {
 namespace builtins {
@@ -135,22 +135,12 @@ TaskOutcome EchoTask(std::string_view payload) {
 }
 
 TaskOutcome Sha256Task(std::string_view payload) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  // One-shot EVP_Digest: no context to leak on an early return.
-  if (EVP_Digest(payload.data(), payload.size(), digest, &digest_size,
-                 EVP_sha256(), nullptr) != 1) {
+  std::optional<std::string> hex = Sha256Hex(payload);
+  if (!hex) {
     return TaskOutcome::Error(ErrorCode::kInternal,
                               "sha256: EVP_Digest failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * digest_size);
-  for (unsigned int i = 0; i < digest_size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return TaskOutcome::Ok(std::move(hex));
+  return TaskOutcome::Ok(std::move(*hex));
 }
 
 TaskOutcome FailTask(std::string_view payload) {

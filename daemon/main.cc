@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "daemon/daemon_config.h"
 #include "daemon/instance_lock.h"
+#include "daemon/named_lock.h"
 #include "daemon/socket_activation.h"
 #include "daemon/plugin_loader.h"
 #include "daemon/supervisor.h"
@@ -44,6 +45,15 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Context::lock() in plugin code: one directory per daemon, beside the
+  // socket, removed when main returns.
+  Result<std::unique_ptr<NamedLockDirectory>> lock_directory =
+      NamedLockDirectory::Create(config.socket_path);
+  if (!lock_directory.ok()) {
+    TP_LOG(kError) << lock_directory.status().message();
+    return 1;
+  }
+
   TaskRegistry registry;
   RegisterBuiltins(registry);
   if (config.enable_test_tasks) {
@@ -52,7 +62,7 @@ int main(int argc, char** argv) {
   }
   // Before the supervisor forks, so workers inherit the loaded code. A
   // plugin that cannot be used is a configuration error, like a bad flag.
-  if (Status status = LoadPlugins(config.plugins, registry); !status.ok()) {
+  if (Status status = LoadPlugins(config.plugins, (*lock_directory)->path(), registry); !status.ok()) {
     TP_LOG(kError) << status.message();
     return 2;
   }

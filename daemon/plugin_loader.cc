@@ -2,20 +2,36 @@
 
 #include <dlfcn.h>
 
+#include <cstring>
+#include <map>
 #include <string_view>
 
 #include "common/log.h"
+#include "daemon/named_lock.h"
 #include "taskpool/plugin.hpp"
 
 namespace taskpool {
 namespace {
 
+// A named lock the running function holds, by the handle it was given.
+struct HeldLock {
+  std::string name;
+  HeldNamedLock lock;
+};
+
 // Lives in the worker's stack frame for one call; the plugin sees it as the
-// opaque `host` pointer of taskpool_call_v1.
+// opaque `host` pointer of taskpool_call_v1. Destroying it releases any
+// lock the function did not, so no lock outlives its task.
 struct CallHost {
+  CallHost(const std::string* tag, const std::string* lock_directory)
+      : tag(tag), lock_directory(lock_directory) {}
+
   const std::string* tag;
+  const std::string* lock_directory;
   TaskOutcome outcome;
   bool finished = false;
+  std::map<uint64_t, HeldLock> locks;
+  uint64_t next_lock_handle = 1;
 };
 
 void LogFromPlugin(void* host, const char* message, size_t size) {
@@ -27,6 +43,43 @@ void LogFromPlugin(void* host, const char* message, size_t size) {
 // stops them by killing the worker), so the flag a function polls is never
 // set.
 int NeverCancelled(void*) { return 0; }
+
+void CopyReason(std::string_view reason, char* error, size_t error_size) {
+  if (error_size == 0) return;
+  const size_t n = std::min(reason.size(), error_size - 1);
+  std::memcpy(error, reason.data(), n);
+  error[n] = '\0';
+}
+
+int Lock(void* host, const char* name_data, size_t name_size,
+         int64_t timeout_ms, uint64_t* handle, char* error,
+         size_t error_size) {
+  auto* call = static_cast<CallHost*>(host);
+  const std::string_view name(name_data, name_size);
+  for (const auto& [unused, held] : call->locks) {
+    if (held.name == name) {
+      // flock is per open file: a second descriptor would wait for the
+      // first, i.e. for ever.
+      CopyReason("lock '" + held.name + "' is already held by this task",
+                 error, error_size);
+      return 2;
+    }
+  }
+  Result<HeldNamedLock> lock = AcquireNamedLock(
+      *call->lock_directory, name, std::chrono::milliseconds(timeout_ms));
+  if (!lock.ok()) {
+    if (lock.status().code() == ErrorCode::kWaitTimeout) return 1;
+    CopyReason(lock.status().message(), error, error_size);
+    return 2;
+  }
+  *handle = call->next_lock_handle++;
+  call->locks.emplace(*handle, HeldLock{std::string(name), std::move(*lock)});
+  return 0;
+}
+
+void Unlock(void* host, uint64_t handle) {
+  static_cast<CallHost*>(host)->locks.erase(handle);
+}
 
 void Finish(void* host, int code, const char* data, size_t size) {
   auto* call = static_cast<CallHost*>(host);
@@ -48,12 +101,14 @@ void Finish(void* host, int code, const char* data, size_t size) {
 }
 
 ContextualTaskFunction WrapFunction(const taskpool_function_v1& function,
-                                    std::string tag) {
-  return [call_fn = function.call, tag = std::move(tag)](
+                                    std::string tag,
+                                    const std::string& lock_directory) {
+  return [call_fn = function.call, tag = std::move(tag), lock_directory](
              std::string_view payload, const TaskContext& context) {
-    CallHost host{&tag, {}, false};
-    const taskpool_call_v1 call = {context.task_id, context.attempt, &host,
-                                   &LogFromPlugin,  &NeverCancelled, &Finish};
+    CallHost host{&tag, &lock_directory};
+    const taskpool_call_v1 call = {
+        context.task_id, context.attempt, &host,   &LogFromPlugin,
+        &NeverCancelled, &Finish,         &Lock,   &Unlock};
     call_fn(payload.data(), payload.size(), &call);
     if (!host.finished) {
       return TaskOutcome::Error(ErrorCode::kInternal,
@@ -72,7 +127,8 @@ std::function<Status()> WrapHook(taskpool_hook_v1_fn hook) {
   };
 }
 
-Status LoadOne(const std::string& path, TaskRegistry& registry) {
+Status LoadOne(const std::string& path, const std::string& lock_directory,
+               TaskRegistry& registry) {
   const auto error = [&](std::string message) {
     return Status(ErrorCode::kInvalidArgument,
                   "plugin " + path + ": " + message);
@@ -115,8 +171,10 @@ Status LoadOne(const std::string& path, TaskRegistry& registry) {
     }
     Status status = registry.Register(
         function.name,
-        WrapFunction(function, std::string("plugin ") + path + " function " +
-                                   function.name));
+        WrapFunction(function,
+                     std::string("plugin ") + path + " function " +
+                         function.name,
+                     lock_directory));
     if (!status.ok()) return error(status.message());
   }
   if (plugin->on_worker_start != nullptr) {
@@ -136,9 +194,9 @@ Status LoadOne(const std::string& path, TaskRegistry& registry) {
 }  // namespace
 
 Status LoadPlugins(const std::vector<std::string>& paths,
-                   TaskRegistry& registry) {
+                   const std::string& lock_directory, TaskRegistry& registry) {
   for (const std::string& path : paths) {
-    Status status = LoadOne(path, registry);
+    Status status = LoadOne(path, lock_directory, registry);
     if (!status.ok()) return status;
   }
   return Status::Ok();

@@ -18,9 +18,11 @@ namespace taskpool {
 // Stops at the first problem, with a message naming the path: a library
 // that cannot be loaded (with dlerror's text), one without the
 // taskpool_plugin_entry symbol, an ABI version other than ours (both
-// named), or a function name already registered.
+// named), or a function name already registered. Context::lock() in the
+// plugins' functions takes its locks in `lock_directory` (a
+// NamedLockDirectory's path).
 // REQUIRES: called before the first fork; single-threaded.
 Status LoadPlugins(const std::vector<std::string>& paths,
-                   TaskRegistry& registry);
+                   const std::string& lock_directory, TaskRegistry& registry);
 
 }  // namespace taskpool

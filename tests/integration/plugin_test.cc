@@ -135,7 +135,7 @@ TEST(Plugin, LibraryWithoutEntryPointExitsTwo) {
 TEST(Plugin, AbiMismatchExitsTwoNamingBothVersions) {
   ExpectRefusedAtStart(
       {"--plugin", ABI_MISMATCH_PLUGIN_PATH},
-      {ABI_MISMATCH_PLUGIN_PATH, "ABI version 999", "ABI version 1"});
+      {ABI_MISMATCH_PLUGIN_PATH, "ABI version 999", "ABI version 2"});
 }
 
 TEST(Plugin, DuplicateFunctionNameExitsTwo) {

@@ -29,6 +29,15 @@
 // becomes a TASK_FAILED result carrying its what(). A crash (segfault,
 // abort) takes down only that worker and its task ends WORKER_DIED.
 //
+// Named locks. `auto guard = context.lock("db")` waits until no other task
+// (in any worker of this daemon) holds the lock "db", and holds it until
+// the guard is destroyed (Python's multiprocessing.Lock). A worker that dies
+// holding a lock releases it; so does a function that returns holding one.
+//
+// Errors. Throwing taskpool::plugin::TaskError(code, message) ends the
+// task like Output::Error; typed functions (<taskpool/plugin_proto.hpp>)
+// report INVALID_ARGUMENT that way.
+//
 // Hooks. TASKPOOL_ON_WORKER_START(fn) runs `void fn()` once in each worker
 // right after fork, before its first task (Python Pool's `initializer`);
 // TASKPOOL_ON_WORKER_EXIT(fn) runs when a worker retires itself
@@ -43,9 +52,11 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,11 +66,13 @@
 #include "taskpool/version.hpp"
 
 // ---------------------------------------------------------------------------
-// The C boundary. Changing any struct below means bumping the ABI version.
+// The C boundary. Changing any struct below means bumping the ABI version
+// (the _v1 suffix names the family of structs; abi_version is what the
+// daemon checks). Version 2 added the named-lock callbacks.
 
 // The ABI this header describes. Tests build a plugin with a wrong one
 // through TASKPOOL_TEST_PLUGIN_ABI_VERSION; nothing else should set it.
-#define TASKPOOL_PLUGIN_ABI_VERSION 1
+#define TASKPOOL_PLUGIN_ABI_VERSION 2
 #ifdef TASKPOOL_TEST_PLUGIN_ABI_VERSION
 #define TASKPOOL_PLUGIN_BUILT_ABI_VERSION TASKPOOL_TEST_PLUGIN_ABI_VERSION
 #else
@@ -82,6 +95,16 @@ struct taskpool_call_v1 {
   // (taskpool::ErrorCode) and a message. Called exactly once; the daemon
   // copies the bytes.
   void (*finish)(void* host, int code, const char* data, size_t size);
+  // Takes the named lock `name` (any bytes), waiting at most timeout_ms
+  // (negative: no limit; 0: try once). Returns 0 and sets *handle when
+  // taken, 1 when the wait ran out, 2 on error with a NUL-terminated reason
+  // in `error` (at most `error_size` bytes).
+  int (*lock)(void* host, const char* name, size_t name_size,
+              int64_t timeout_ms, uint64_t* handle, char* error,
+              size_t error_size);
+  // Releases a lock taken by `lock`. Locks still held when the function
+  // returns are released by the daemon then.
+  void (*unlock)(void* host, uint64_t handle);
 };
 
 typedef void (*taskpool_function_v1_fn)(const char* payload, size_t size,
@@ -141,6 +164,56 @@ class Output {
   std::string data_;
 };
 
+// Ends the task with `code` and `message` when thrown from a function, as
+// returning Output::Error would (same rules for the code).
+class TaskError : public std::runtime_error {
+ public:
+  TaskError(ErrorCode code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+// Holds a named lock from Context::lock until destroyed, unlock()ed or
+// moved from; an empty guard (from a failed try_lock) holds nothing.
+// REQUIRES: destroyed before the function returns (the daemon releases
+// whatever is still held then; a guard kept past the call would refer to a
+// finished task).
+class LockGuard {
+ public:
+  LockGuard() = default;
+  LockGuard(LockGuard&& other) noexcept
+      : call_(std::exchange(other.call_, nullptr)), handle_(other.handle_) {}
+  LockGuard& operator=(LockGuard&& other) noexcept {
+    if (this != &other) {
+      unlock();
+      call_ = std::exchange(other.call_, nullptr);
+      handle_ = other.handle_;
+    }
+    return *this;
+  }
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+  ~LockGuard() { unlock(); }
+
+  bool owns_lock() const { return call_ != nullptr; }
+  explicit operator bool() const { return owns_lock(); }
+  void unlock() {
+    if (const taskpool_call_v1* call = std::exchange(call_, nullptr)) {
+      call->unlock(call->host, handle_);
+    }
+  }
+
+ private:
+  friend class Context;
+  LockGuard(const taskpool_call_v1* call, uint64_t handle)
+      : call_(call), handle_(handle) {}
+  const taskpool_call_v1* call_ = nullptr;
+  uint64_t handle_ = 0;
+};
+
 // What a function knows about the task it runs. Valid during the call only.
 class Context {
  public:
@@ -159,7 +232,39 @@ class Context {
     call_.log(call_.host, message.data(), message.size());
   }
 
+  // Named interprocess lock among all the daemon's workers: waits until
+  // `name` is free, then holds it until the guard goes. Not recursive:
+  // taking a name this task already holds throws TaskError, as does a
+  // failure to lock at all (TASK_FAILED with the reason). A task timeout
+  // or a cancel that kills still stops a task waiting here.
+  LockGuard lock(std::string_view name) {
+    return Acquire(name, std::chrono::milliseconds(-1));
+  }
+  // As lock(), but gives up at once (empty guard) if another task holds it.
+  LockGuard try_lock(std::string_view name) {
+    return Acquire(name, std::chrono::milliseconds(0));
+  }
+  // As lock(), but gives up after `timeout` (empty guard).
+  LockGuard try_lock_for(std::string_view name,
+                         std::chrono::milliseconds timeout) {
+    return Acquire(name, std::max(timeout, std::chrono::milliseconds(0)));
+  }
+
  private:
+  LockGuard Acquire(std::string_view name, std::chrono::milliseconds timeout) {
+    uint64_t handle = 0;
+    char error[256] = {};
+    switch (call_.lock(call_.host, name.data(), name.size(), timeout.count(),
+                       &handle, error, sizeof error)) {
+      case 0:
+        return LockGuard(&call_, handle);
+      case 1:
+        return LockGuard();
+      default:
+        throw TaskError(ErrorCode::kTaskFailed, error);
+    }
+  }
+
   const taskpool_call_v1& call_;
 };
 
@@ -189,6 +294,10 @@ void Trampoline(const char* payload, size_t size,
     const Output output = F(std::string_view(payload, size), context);
     call->finish(call->host, static_cast<int>(output.code()),
                  output.data().data(), output.data().size());
+  } catch (const TaskError& e) {
+    const std::string_view what = e.what();
+    call->finish(call->host, static_cast<int>(e.code()), what.data(),
+                 what.size());
   } catch (const std::exception& e) {
     const std::string_view what = e.what();
     call->finish(call->host, static_cast<int>(ErrorCode::kTaskFailed),
@@ -251,11 +360,12 @@ struct Registrar {
 }  // namespace internal
 }  // namespace taskpool::plugin
 
-// Called by the daemon after dlopen, i.e. after the plugin's static
-// initializers have filled the registration lists.
-extern "C" [[gnu::visibility("default")]] inline const taskpool_plugin_v1*
-taskpool_plugin_entry() {
-  using namespace taskpool::plugin::internal;
+namespace taskpool::plugin::internal {
+// The table lives in a hidden function: a static local of an exported
+// inline function is a STB_GNU_UNIQUE symbol, which the dynamic linker
+// shares among all loaded libraries even under RTLD_LOCAL, so a second
+// plugin would be handed the first one's table.
+[[gnu::visibility("hidden")]] inline const taskpool_plugin_v1* Describe() {
   static const taskpool_plugin_v1 plugin = {
       TASKPOOL_PLUGIN_BUILT_ABI_VERSION,
       TASKPOOL_HEADERS_VERSION,
@@ -265,6 +375,14 @@ taskpool_plugin_entry() {
       registrations().on_worker_exit.empty() ? nullptr : &RunExitHooks,
   };
   return &plugin;
+}
+}  // namespace taskpool::plugin::internal
+
+// Called by the daemon after dlopen, i.e. after the plugin's static
+// initializers have filled the registration lists.
+extern "C" [[gnu::visibility("default")]] inline const taskpool_plugin_v1*
+taskpool_plugin_entry() {
+  return taskpool::plugin::internal::Describe();
 }
 
 #define TASKPOOL_PLUGIN_CONCAT_INNER(a, b) a##b
