@@ -115,6 +115,10 @@ struct ServerInfo {
 };
 
 class ResultStream;
+template <typename Response>
+struct TypedResult;
+template <typename Response>
+class TypedResultStream;
 
 class Client {
  public:
@@ -202,6 +206,55 @@ class Client {
                               size_t chunksize = 1, size_t window = 0,
                               const SubmitOptions& options = {});
 
+  // Typed forms of the calls above over protobuf messages, defined in
+  // <taskpool/typed.hpp> (included below): the request is serialized as the
+  // payload and a successful output is parsed as `Response`; one that does
+  // not parse ends INVALID_ARGUMENT naming the type.
+  //   auto r = client->call<example::ResizeResponse>("resize", request);
+  template <typename Response, typename Request>
+  TypedResult<Response> call(std::string_view function, const Request& request,
+                             const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  TypedResult<Response> call_for(std::string_view function,
+                                 const Request& request,
+                                 std::chrono::milliseconds wait,
+                                 const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  std::future<TypedResult<Response>> submit(std::string_view function,
+                                            const Request& request,
+                                            const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  uint64_t submit(std::string_view function, const Request& request,
+                  std::function<void(TypedResult<Response>)> on_result,
+                  const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  std::vector<TypedResult<Response>> map(std::string_view function,
+                                         const std::vector<Request>& inputs,
+                                         size_t chunksize = 1,
+                                         const SubmitOptions& options = {});
+  // The source form needs both types spelled out:
+  // imap<Response, Request>(function, source).
+  template <typename Response, typename Request>
+  TypedResultStream<Response> imap(std::string_view function,
+                                   const std::vector<Request>& inputs,
+                                   size_t chunksize = 1, size_t window = 0,
+                                   const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  TypedResultStream<Response> imap(
+      std::string_view function,
+      std::function<std::optional<Request>()> inputs, size_t chunksize = 1,
+      size_t window = 0, const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  TypedResultStream<Response> imap_unordered(
+      std::string_view function, const std::vector<Request>& inputs,
+      size_t chunksize = 1, size_t window = 0,
+      const SubmitOptions& options = {});
+  template <typename Response, typename Request>
+  TypedResultStream<Response> imap_unordered(
+      std::string_view function,
+      std::function<std::optional<Request>()> inputs, size_t chunksize = 1,
+      size_t window = 0, const SubmitOptions& options = {});
+
   // Asks the daemon for its workers, queue and counters.
   Result<PoolStatus> status(std::chrono::milliseconds wait = std::chrono::seconds(10));
 
@@ -262,3 +315,6 @@ class ResultStream {
 };
 
 }  // namespace taskpool
+
+// The typed member templates declared in Client.
+#include "taskpool/typed.hpp"
