@@ -105,6 +105,17 @@ TEST(Plugin, DaemonOnlyErrorCodeBecomesTaskFailed) {
             "plugin function reported error code 6: pretending to time out");
 }
 
+TEST(Plugin, TwoPluginsKeepTheirOwnFunctions) {
+  // Each plugin's table is its own, however the dynamic linker shares
+  // symbols between libraries built from the same header.
+  DaemonProcess daemon(1, {"--plugin", WORD_COUNT_PLUGIN_PATH, "--plugin",
+                           ODD_CODE_PLUGIN_PATH});
+  auto client = ConnectTo(daemon.socket_path());
+  ASSERT_NE(client, nullptr);
+  EXPECT_TRUE(client->call("word_count", "a b").ok());
+  EXPECT_EQ(client->call("claims_timeout", "").code, ErrorCode::kTaskFailed);
+}
+
 TEST(Plugin, LoadedFromConfigFile) {
   char path_template[] = "/tmp/taskpool-plugin-conf-XXXXXX";
   const int fd = mkstemp(path_template);
