@@ -66,7 +66,7 @@ TEST(NamedLock, DifferentNamesRunTogether) {
   // Long holds, so that even on a loaded machine the four workers pick
   // their tasks up while the others still hold theirs.
   const std::vector<Interval> intervals = HoldIntervals(client->map(
-      "hold_lock", {"a 1000", "b 1000", "c 1000", "d 1000"}));
+      "hold_lock", {"a 2000", "b 2000", "c 2000", "d 2000"}));
   ASSERT_EQ(intervals.size(), 4u);
   bool overlapped = false;
   for (size_t i = 1; i < intervals.size(); ++i) {
