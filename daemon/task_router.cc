@@ -230,13 +230,14 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   Task task;
   task.connection = connection;
   task.uid = connection->peer_uid();
-  task.client_pid = connection->peer_pid();
   task.connection_id = connection->id();
   task.client_id = submit.id();
   task.slot = *slot;
   task.accepted_ns = accepted_ns;
   task.max_retries = submit.max_retries();
   task.function = submit.function();
+  task.function_index = function_index;
+  task.client_pid = connection->peer_pid();
   task.pass = std::move(pass);
   if (submit.deadline_ms() != 0) {
     task.deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
@@ -406,6 +407,29 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
     }
     return true;
   });
+}
+
+void TaskRouter::FillUsers(v1::StatusReply* status) const {
+  struct Counts {
+    uint32_t in_flight = 0;
+    uint32_t held = 0;
+  };
+  std::map<uid_t, Counts> users;
+  for (const std::optional<Task>& task : tasks_) {
+    if (task) ++users[task->uid].in_flight;
+  }
+  for (const WaitingTask& task : waiting_) ++users[task.uid].in_flight;
+  for (const WaitingTask& task : gated_) {
+    Counts& counts = users[task.uid];
+    ++(HeldForUserShare(task) ? counts.held : counts.in_flight);
+  }
+  for (const auto& [uid, counts] : users) {
+    v1::UserStatus* user = status->add_users();
+    user->set_uid(uid);
+    user->set_name(UserName(uid));
+    user->set_in_flight(counts.in_flight);
+    user->set_held(counts.held);
+  }
 }
 
 void TaskRouter::AdmitWaiting() {
@@ -585,29 +609,6 @@ void TaskRouter::Deliver(Connection* connection, v1::Result&& result) {
     ++counters_.failed;
   }
   if (connection != nullptr) connection->SendResult(std::move(result));
-}
-
-void TaskRouter::FillUsers(v1::StatusReply* status) const {
-  struct Counts {
-    uint32_t in_flight = 0;
-    uint32_t held = 0;
-  };
-  std::map<uid_t, Counts> users;
-  for (const std::optional<Task>& task : tasks_) {
-    if (task) ++users[task->uid].in_flight;
-  }
-  for (const WaitingTask& task : waiting_) ++users[task.uid].in_flight;
-  for (const WaitingTask& task : gated_) {
-    Counts& counts = users[task.uid];
-    ++(HeldForUserShare(task) ? counts.held : counts.in_flight);
-  }
-  for (const auto& [uid, counts] : users) {
-    v1::UserStatus* user = status->add_users();
-    user->set_uid(uid);
-    user->set_name(UserName(uid));
-    user->set_in_flight(counts.in_flight);
-    user->set_held(counts.held);
-  }
 }
 
 TaskRouter::Task* TaskRouter::FindTask(SlotRef slot) {

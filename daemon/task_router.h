@@ -90,29 +90,31 @@ class TaskRouter {
   // Ends every task not yet running with CANCELLED naming `reason`.
   void CancelNotRunning(const std::string& reason);
 
+  // One entry per client user with tasks accepted and not yet answered,
+  // sorted by uid.
+  void FillUsers(v1::StatusReply* status) const;
+
   // Tasks accepted and not yet answered (queued, waiting or running).
   size_t in_flight() const {
     return tasks_in_queue_ + waiting_.size() + gated_.size();
   }
   size_t waiting() const { return waiting_.size() + gated_.size(); }
   const TaskCounters& counters() const { return counters_; }
-  // One entry per client user with tasks accepted and not yet answered,
-  // sorted by uid.
-  void FillUsers(v1::StatusReply* status) const;
 
  private:
   // A task that has a queue slot.
   struct Task {
     std::weak_ptr<Connection> connection;
     uid_t uid = 0;              // the connection's peer, for fair share
-    pid_t client_pid = 0;       // for the slow log
-    uint64_t connection_id = 0;
+    uint64_t connection_id = 0;  // for the slow log
     uint64_t client_id = 0;
     SlotRef slot;
     int64_t accepted_ns = 0;  // CLOCK_MONOTONIC when the daemon read it
     uint32_t attempts = 1;
     uint32_t max_retries = 0;
     std::string function;  // for messages
+    uint32_t function_index = 0;
+    pid_t client_pid = 0;  // for status
     int64_t deadline_ns = 0;      // absolute CLOCK_MONOTONIC; 0: none
     int64_t timeout_ns = 0;       // running-time limit; 0: none
     // Set when we killed its worker on purpose: the outcome to report when
