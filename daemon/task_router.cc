@@ -350,7 +350,7 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
       continue;
     }
     if (task->slow_logged) {
-      LogSlowEnd(*task, "ended when its worker " + cause, MonotonicNanos() - task->slow_started_ns,
+      LogSlowEnd(*task, "ended (worker " + cause + ")", MonotonicNanos() - task->slow_started_ns,
                  pid);
     }
     if (task->kill_outcome) {  // we killed it on purpose

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
@@ -50,6 +52,25 @@ TEST(SlowlogTest, LogsTheSlowTaskWhileRunningAndAtItsEndButNotTheFastOne) {
       << log;
   EXPECT_EQ(log.find("(echo"), std::string::npos) << log;
   EXPECT_EQ(log.find("secret-payload"), std::string::npos) << log;
+}
+
+TEST(SlowlogTest, ATaskKilledForItsTimeoutGetsItsEndLineToo) {
+  DaemonProcess daemon(1, {"--slowlog-ms", "100"});
+  auto client = ConnectTo(daemon.socket_path());
+  ASSERT_NE(client, nullptr);
+  SubmitOptions options;
+  options.timeout = std::chrono::milliseconds(500);
+  const TaskResult result = client->submit("sleep", "5000", options).get();
+  ASSERT_EQ(result.code, ErrorCode::kTimeout) << result.error;
+  // The end line is written when the killed worker is reaped, which may
+  // come just after the client has its result.
+  std::string log;
+  for (int i = 0; i < 500 && Count(log, "slowlog: ") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log = daemon.log();
+  }
+  EXPECT_EQ(Count(log, "still running after "), 1u) << log;
+  EXPECT_EQ(Count(log, ") ended (worker killed by signal 9 (SIGKILL)) after a run of "), 1u) << log;
 }
 
 TEST(SlowlogTest, OffByDefault) {
