@@ -7,6 +7,12 @@ namespace taskpool {
 
 namespace {
 
+LatencyInfo FromWireLatency(const v1::LatencySummary& summary) {
+  return {summary.count(), std::chrono::microseconds(summary.p50_us()),
+          std::chrono::microseconds(summary.p90_us()), std::chrono::microseconds(summary.p99_us()),
+          std::chrono::microseconds(summary.max_us())};
+}
+
 // The wire carries milliseconds as uint32; clamp instead of wrapping so a
 // huge timeout stays huge.
 uint32_t ClampMs(std::chrono::milliseconds ms) {
@@ -50,6 +56,9 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     info.current_run_time = std::chrono::milliseconds(worker.current_run_ms());
     info.restarts = worker.restarts();
     info.last_exit = worker.last_exit();
+    info.rss_bytes = worker.rss_bytes();
+    info.cpu_user = std::chrono::milliseconds(worker.cpu_user_ms());
+    info.cpu_system = std::chrono::milliseconds(worker.cpu_system_ms());
     out.workers.push_back(std::move(info));
   }
   out.queue_depth = reply.queue_depth();
@@ -63,6 +72,23 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
   out.workers_died = reply.workers_died();
   out.server_version = reply.server_version();
   out.daemon_pid = reply.daemon_pid();
+  for (const v1::FunctionStatus& function : reply.functions()) {
+    FunctionInfo info;
+    info.name = function.name();
+    info.submitted = function.submitted();
+    info.succeeded = function.succeeded();
+    for (const v1::ErrorCount& failed : function.failed()) {
+      info.failed.emplace_back(static_cast<ErrorCode>(failed.code()), failed.count());
+    }
+    info.queue_wait = FromWireLatency(function.queue_wait());
+    info.run_time = FromWireLatency(function.run_time());
+    out.functions.push_back(std::move(info));
+  }
+  for (const v1::UserStatus& user : reply.users()) {
+    out.users.push_back({user.uid(), user.name(), user.in_flight(), user.held()});
+  }
+  out.max_in_flight_per_user = reply.max_in_flight_per_user();
+  out.slowlog_ms = reply.slowlog_ms();
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "daemon/concurrency_gates.h"
 
+#include <algorithm>
+
 namespace taskpool {
 
 ConcurrencyGates::Pass::Pass(Pass&& other) noexcept
@@ -29,9 +31,22 @@ void ConcurrencyGates::SetLimit(const std::string& key, uint32_t limit) {
   limits_[key] = limit;
 }
 
+void ConcurrencyGates::SetPrefixLimit(const std::string& prefix, uint32_t limit) {
+  prefix_limits_.emplace_back(prefix, limit);
+}
+
+bool ConcurrencyGates::HasLimit(const std::string& key) const {
+  if (limits_.contains(key)) return true;
+  return std::any_of(prefix_limits_.begin(), prefix_limits_.end(),
+                     [&](const auto& prefix) { return key.starts_with(prefix.first); });
+}
+
 uint32_t ConcurrencyGates::LimitOf(const std::string& key) const {
-  const auto limit = limits_.find(key);
-  return limit == limits_.end() ? 1 : limit->second;
+  if (const auto limit = limits_.find(key); limit != limits_.end()) return limit->second;
+  for (const auto& [prefix, limit] : prefix_limits_) {
+    if (key.starts_with(prefix)) return limit;
+  }
+  return 1;
 }
 
 uint32_t ConcurrencyGates::active(const std::string& key) const {

@@ -1,9 +1,10 @@
 // Caps how many tasks sharing a key may be queued or running at once.
 //
-// Two kinds of key use it: a submission's lock key ("lock/KEY", limit 1:
-// tasks with the same key never run at the same time, in any worker) and a
+// Three kinds of key use it: a submission's lock key ("lock/KEY", limit 1:
+// tasks with the same key never run at the same time, in any worker), a
 // function with a concurrency limit ("function/NAME", from --limit
-// NAME=N). A task enters all its gates at once or waits; its Pass gives
+// NAME=N) and a client user under fair share ("user/UID", from
+// --max-in-flight-per-user, one limit for every key with that prefix). A task enters all its gates at once or waits; its Pass gives
 // the places back when destroyed, so a task that ends in any way (result,
 // death of its worker, cancellation, expiry) releases its keys.
 //
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace taskpool {
@@ -41,7 +43,11 @@ class ConcurrencyGates {
   // Sets how many tasks with `key` may be in at once (keys without a limit
   // have 1, which makes them locks).
   void SetLimit(const std::string& key, uint32_t limit);
-  bool HasLimit(const std::string& key) const { return limits_.contains(key); }
+  // Sets the limit of every key starting with `prefix` that has no limit
+  // of its own.
+  void SetPrefixLimit(const std::string& prefix, uint32_t limit);
+  bool HasLimit(const std::string& key) const;
+  uint32_t LimitOf(const std::string& key) const;
 
   // A pass through every gate in `keys`, or nullopt (and nothing taken) if
   // any is full.
@@ -51,10 +57,10 @@ class ConcurrencyGates {
   uint32_t active(const std::string& key) const;
 
  private:
-  uint32_t LimitOf(const std::string& key) const;
   void Leave(const std::vector<std::string>& keys);
 
   std::unordered_map<std::string, uint32_t> limits_;
+  std::vector<std::pair<std::string, uint32_t>> prefix_limits_;  // few
   std::unordered_map<std::string, uint32_t> active_;
 };
 

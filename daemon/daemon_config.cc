@@ -45,6 +45,8 @@ struct RawOptions {
   uint32_t crash_rate_threshold = 0;
   bool enable_test_tasks = false;
   std::vector<std::string> limits;
+  uint32_t max_in_flight_per_user = 0;
+  uint32_t slowlog_ms = 0;
   std::string socket_mode;
   std::string socket_group;
   std::string allow_users;
@@ -120,6 +122,17 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("limit", po::value(&raw.limits)->composing()->value_name("NAME=N"),
        "at most N tasks of function NAME queued or running at once "
        "(repeatable)")
+      ("max-in-flight-per-user",
+       po::value(&raw.max_in_flight_per_user)->default_value(0)->value_name("N"),
+       "fair share across users: at most N tasks of one client user (uid, "
+       "from SO_PEERCRED) queued or running at once; more are held in the "
+       "daemon, not rejected, and other users' tasks go ahead of them; "
+       "0: no limit")
+      ("slowlog-ms",
+       po::value(&raw.slowlog_ms)->default_value(0)->value_name("MS"),
+       "log a task still running after MS milliseconds (function, task id, "
+       "client pid, worker pid, time so far), and its total run time when "
+       "it ends; never its payload; 0: off")
       ("plugin",
        po::value(&raw.plugins)->composing()->value_name("PATH"),
        "load task functions from the shared library PATH (built with "
@@ -204,6 +217,8 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     }
     config.function_limits.emplace_back(name, static_cast<uint32_t>(count));
   }
+  config.max_in_flight_per_user = raw.max_in_flight_per_user;
+  config.slowlog = std::chrono::milliseconds(raw.slowlog_ms);
   config.socket_mode = static_cast<uint32_t>(mode);
   if (!raw.socket_group.empty()) {
     Result<std::vector<gid_t>> group = ParseGroupList(raw.socket_group);

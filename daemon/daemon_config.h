@@ -33,6 +33,11 @@ struct DaemonConfig {
   bool enable_test_tasks = false;     // register crash and alloc
   // --limit NAME=N: at most N tasks of function NAME queued or running.
   std::vector<std::pair<std::string, uint32_t>> function_limits;
+  // Fair share: at most N tasks of one client uid queued or running; more
+  // are held in the daemon until that user's tasks finish. 0: no limit.
+  uint32_t max_in_flight_per_user = 0;
+  // Log a task still running after this long, and its end; 0: off.
+  std::chrono::milliseconds slowlog{0};
   uint32_t socket_mode = 0660;
   std::optional<gid_t> socket_group;  // chgrp the socket to it; none: keep ours
   // Peers allowed to connect: by uid, or by any of their groups. Neither

@@ -409,6 +409,9 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
           std::chrono::steady_clock::now() - started_)
           .count()));
   status->set_connections(static_cast<uint32_t>(server_->connection_count()));
+  router_->FillUsers(status);
+  status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
+  status->set_slowlog_ms(static_cast<uint32_t>(config_.slowlog.count()));
   const TaskCounters& counters = router_->counters();
   status->set_tasks_submitted(counters.submitted);
   status->set_tasks_succeeded(counters.succeeded);

@@ -1,8 +1,12 @@
 #include "daemon/task_router.h"
 
+#include <pwd.h>
 #include <time.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "daemon/connection.h"
@@ -17,6 +21,21 @@ int64_t MonotonicNanos() {
 }
 
 namespace {
+
+constexpr char kUserKeyPrefix[] = "user/";
+
+std::string UserKey(uid_t uid) { return kUserKeyPrefix + std::to_string(uid); }
+
+// The user database's name for `uid`, or "" if it has none.
+std::string UserName(uid_t uid) {
+  passwd entry {};
+  passwd* found = nullptr;
+  std::array<char, 4096> buffer {};
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return "";
+  }
+  return found->pw_name;
+}
 
 // How often timeouts and deadlines are checked while any task has one.
 constexpr std::chrono::milliseconds kTimerTick{10};
@@ -47,14 +66,42 @@ TaskRouter::TaskRouter(boost::asio::io_context& io, TaskQueue& queue,
   for (const auto& [function, limit] : config.function_limits) {
     gates_.SetLimit("function/" + function, limit);
   }
+  if (config.max_in_flight_per_user != 0) {
+    gates_.SetPrefixLimit(kUserKeyPrefix, config.max_in_flight_per_user);
+  }
 }
 
-std::vector<std::string> TaskRouter::GateKeys(const v1::Submit& submit) const {
+std::vector<std::string> TaskRouter::GateKeys(const Connection& connection,
+                                              const v1::Submit& submit) const {
   std::vector<std::string> keys;
   if (!submit.lock().empty()) keys.push_back("lock/" + submit.lock());
   std::string function_key = "function/" + submit.function();
   if (gates_.HasLimit(function_key)) keys.push_back(std::move(function_key));
+  if (config_.max_in_flight_per_user != 0) keys.push_back(UserKey(connection.peer_uid()));
   return keys;
+}
+
+void TaskRouter::Hold(WaitingTask task) {
+  for (const std::string& key : task.keys) ++held_keys_[key];
+  gated_.push_back(std::move(task));
+}
+
+bool TaskRouter::AnyHeldWith(const std::vector<std::string>& keys) const {
+  return std::any_of(keys.begin(), keys.end(),
+                     [&](const std::string& key) { return held_keys_.contains(key); });
+}
+
+void TaskRouter::Unhold(const WaitingTask& task) {
+  for (const std::string& key : task.keys) {
+    auto count = held_keys_.find(key);
+    if (count != held_keys_.end() && --count->second == 0) held_keys_.erase(count);
+  }
+}
+
+bool TaskRouter::HeldForUserShare(const WaitingTask& task) const {
+  if (config_.max_in_flight_per_user == 0) return false;
+  const std::string key = UserKey(task.uid);
+  return gates_.active(key) >= gates_.LimitOf(key);
 }
 
 void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
@@ -86,16 +133,18 @@ void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
                " bytes (taskpoold --max-payload-bytes)");
     return;
   }
-  std::optional<ConcurrencyGates::Pass> pass = gates_.TryEnter(GateKeys(submit));
-  // Tasks with the same key keep their order: none overtakes a gated one.
-  const bool key_has_queue = pass && !gated_.empty() && !GateKeys(submit).empty();
-  if (!pass || key_has_queue) {
-    pass.reset();
+  std::vector<std::string> keys = GateKeys(*connection, submit);
+  std::optional<ConcurrencyGates::Pass> pass;
+  // Tasks sharing a key keep their order: none overtakes a held one. (A
+  // held task whose gates opened was let go when they opened, so there is
+  // nothing to re-check here.)
+  if (!AnyHeldWith(keys)) pass = gates_.TryEnter(keys);
+  if (!pass) {
     connection->in_flight().emplace(submit.id(), std::nullopt);
-    gated_.push_back({connection, submit, *function, accepted_ns, {}});
+    Hold({connection, connection->peer_uid(), submit, *function, accepted_ns, {},
+          std::move(keys)});
     if (submit.deadline_ms() != 0) ArmTimerTick();
     PauseIfOverLimit(*connection);
-    AdmitGated();
     return;
   }
   Admit(connection, submit, *function, accepted_ns, std::move(*pass));
@@ -118,7 +167,8 @@ void TaskRouter::Admit(const std::shared_ptr<Connection>& connection,
     return;
   }
   connection->in_flight()[submit.id()] = std::nullopt;
-  waiting_.push_back({connection, submit, function_index, accepted_ns, std::move(pass)});
+  waiting_.push_back(
+      {connection, connection->peer_uid(), submit, function_index, accepted_ns, std::move(pass), {}});
   if (submit.deadline_ms() != 0) ArmTimerTick();
   if (!connection->reading_paused()) {
     connection->PauseReading();
@@ -127,17 +177,29 @@ void TaskRouter::Admit(const std::shared_ptr<Connection>& connection,
 }
 
 void TaskRouter::AdmitGated() {
+  // Keys of tasks still held earlier in the order: later tasks with any of
+  // them must not overtake (and need no TryEnter, which keeps a long queue
+  // of one flooding user cheap to walk).
+  std::unordered_set<std::string> blocked;
   for (auto entry = gated_.begin(); entry != gated_.end();) {
     const std::shared_ptr<Connection> connection = entry->connection.lock();
     if (connection == nullptr || connection->closed()) {
+      Unhold(*entry);
       entry = gated_.erase(entry);
       continue;
     }
-    std::optional<ConcurrencyGates::Pass> pass = gates_.TryEnter(GateKeys(entry->submit));
+    const std::vector<std::string>& keys = entry->keys;
+    std::optional<ConcurrencyGates::Pass> pass;
+    if (std::none_of(keys.begin(), keys.end(),
+                     [&](const std::string& key) { return blocked.contains(key); })) {
+      pass = gates_.TryEnter(keys);
+    }
     if (!pass) {
+      blocked.insert(keys.begin(), keys.end());
       ++entry;
       continue;
     }
+    Unhold(*entry);
     WaitingTask admitted = std::move(*entry);
     entry = gated_.erase(entry);
     Admit(connection, admitted.submit, admitted.function_index, admitted.accepted_ns,
@@ -148,7 +210,11 @@ void TaskRouter::AdmitGated() {
 template <typename Predicate>
 void TaskRouter::DropWaiting(Predicate drop) {
   std::erase_if(waiting_, drop);
-  std::erase_if(gated_, drop);
+  std::erase_if(gated_, [&](const WaitingTask& task) {
+    if (!drop(task)) return false;
+    Unhold(task);
+    return true;
+  });
 }
 
 bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
@@ -163,11 +229,15 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   }
   Task task;
   task.connection = connection;
+  task.uid = connection->peer_uid();
+  task.connection_id = connection->id();
   task.client_id = submit.id();
   task.slot = *slot;
   task.accepted_ns = accepted_ns;
   task.max_retries = submit.max_retries();
   task.function = submit.function();
+  task.function_index = function_index;
+  task.client_pid = connection->peer_pid();
   task.pass = std::move(pass);
   if (submit.deadline_ms() != 0) {
     task.deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
@@ -176,7 +246,7 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
                                   ? submit.timeout_ms()
                                   : static_cast<uint64_t>(config_.task_timeout.count());
   task.timeout_ns = static_cast<int64_t>(timeout_ms) * 1'000'000;
-  if (task.deadline_ns != 0 || task.timeout_ns != 0) {
+  if (NeedsTimer(task)) {
     timed_slots_.push_back(slot->index);
     ArmTimerTick();
   }
@@ -260,6 +330,10 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   result.set_started_unix_us(static_cast<uint64_t>(completed.started_unix_us));
   result.set_finished_unix_us(static_cast<uint64_t>(completed.finished_unix_us));
 
+  if (task->slow_logged) {
+    LogSlowEnd(*task, std::string("ended ") + std::string(ErrorCodeName(completed.code)),
+               completed.finished_ns - completed.started_ns, completed.worker_pid);
+  }
   const std::shared_ptr<Connection> connection = task->connection.lock();
   ForgetTask(completed.slot);
   if (connection != nullptr) connection->in_flight().erase(result.id());
@@ -274,6 +348,10 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
     if (task == nullptr) {
       queue_.Release(slot);
       continue;
+    }
+    if (task->slow_logged) {
+      LogSlowEnd(*task, "ended (worker " + cause + ")", MonotonicNanos() - task->slow_started_ns,
+                 pid);
     }
     if (task->kill_outcome) {  // we killed it on purpose
       queue_.Release(slot);
@@ -293,6 +371,11 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
         ForgetTask(slot);
         ++moved.attempts;
         moved.slot = *requeued;
+        moved.slow_logged = false;  // a new run, watched afresh
+        if (NeedsTimer(moved)) {
+          timed_slots_.push_back(requeued->index);
+          ArmTimerTick();
+        }
         connection->in_flight()[moved.client_id] = *requeued;
         tasks_[requeued->index] = std::move(moved);
         ++tasks_in_queue_;
@@ -324,6 +407,29 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
     }
     return true;
   });
+}
+
+void TaskRouter::FillUsers(v1::StatusReply* status) const {
+  struct Counts {
+    uint32_t in_flight = 0;
+    uint32_t held = 0;
+  };
+  std::map<uid_t, Counts> users;
+  for (const std::optional<Task>& task : tasks_) {
+    if (task) ++users[task->uid].in_flight;
+  }
+  for (const WaitingTask& task : waiting_) ++users[task.uid].in_flight;
+  for (const WaitingTask& task : gated_) {
+    Counts& counts = users[task.uid];
+    ++(HeldForUserShare(task) ? counts.held : counts.in_flight);
+  }
+  for (const auto& [uid, counts] : users) {
+    v1::UserStatus* user = status->add_users();
+    user->set_uid(uid);
+    user->set_name(UserName(uid));
+    user->set_in_flight(counts.in_flight);
+    user->set_held(counts.held);
+  }
 }
 
 void TaskRouter::AdmitWaiting() {
@@ -374,7 +480,7 @@ void TaskRouter::CheckTimers() {
   const int64_t now_ns = MonotonicNanos();
   std::erase_if(timed_slots_, [&](uint32_t index) {
     std::optional<Task>& task = tasks_[index];
-    if (!task || (task->deadline_ns == 0 && task->timeout_ns == 0)) return true;
+    if (!task || !NeedsTimer(*task)) return true;
     CheckTimer(*task, now_ns);
     return !tasks_[index].has_value();  // settled by the check
   });
@@ -404,6 +510,10 @@ void TaskRouter::CheckTimer(Task& task, int64_t now_ns) {
     return;
   }
   const WorkerActivity activity = queue_.activity(*worker);
+  if (config_.slowlog.count() != 0 && !task.slow_logged && activity.busy &&
+      now_ns - activity.started_ns >= config_.slowlog.count() * 1'000'000) {
+    LogSlowStart(task, *worker, activity, now_ns);
+  }
   if (task.timeout_ns != 0 && activity.busy &&
       now_ns - activity.started_ns >= task.timeout_ns) {
     KillRunning(task, ErrorCode::kTimeout,
@@ -436,6 +546,34 @@ void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
     }
     return true;
   });
+}
+
+bool TaskRouter::NeedsTimer(const Task& task) const {
+  return task.deadline_ns != 0 || task.timeout_ns != 0 ||
+         (config_.slowlog.count() != 0 && !task.slow_logged);
+}
+
+// Like PHP-FPM's slowlog: who asked, what runs where, for how long. Never
+// the payload.
+void TaskRouter::LogSlowStart(Task& task, uint32_t worker, const WorkerActivity& activity,
+                              int64_t now_ns) {
+  task.slow_logged = true;
+  task.slow_started_ns = activity.started_ns;
+  TP_LOG(kWarning) << "slowlog: task " << task.client_id << " (" << task.function
+                   << ", connection " << task.connection_id << ", client pid "
+                   << task.client_pid << ") still running after "
+                   << (now_ns - activity.started_ns) / 1'000'000 << " ms on worker " << worker
+                   << " (pid " << activity.pid << "; --slowlog-ms "
+                   << config_.slowlog.count() << ")";
+}
+
+void TaskRouter::LogSlowEnd(const Task& task, const std::string& outcome, int64_t run_ns,
+                            pid_t worker_pid) {
+  TP_LOG(kWarning) << "slowlog: task " << task.client_id << " (" << task.function
+                   << ", connection " << task.connection_id << ", client pid "
+                   << task.client_pid << ") " << outcome << " after a run of "
+                   << std::max<int64_t>(run_ns, 0) / 1'000'000 << " ms on worker pid "
+                   << worker_pid;
 }
 
 bool TaskRouter::KillRunning(Task& task, ErrorCode code, std::string message) {

@@ -6,9 +6,15 @@
 // Invariant: every task accepted here ends in exactly one Result sent to
 // its connection (or dropped because the connection is gone).
 //
-// Concurrency: a submission's lock key and its function's --limit are
-// gates (ConcurrencyGates); a task that cannot pass them yet waits here,
-// in submission order, without holding a queue slot or blocking others.
+// Concurrency: a submission's lock key, its function's --limit and its
+// client user's share (--max-in-flight-per-user) are gates
+// (ConcurrencyGates); a task that cannot pass them yet is held here
+// without a queue slot. Tasks sharing a gate key keep their submission
+// order; tasks with other keys go ahead of them, so one user flooding the
+// pool waits behind its own share while other users' tasks are queued.
+//
+// Slow log (--slowlog-ms): a task still running past the threshold is
+// logged once by the timer tick, and once more when it ends.
 //
 // Backpressure: when the queue is full, a submission waits in a FIFO here
 // and its connection stops being read, so the client blocks in its socket
@@ -27,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/task_queue.h"
@@ -83,6 +90,10 @@ class TaskRouter {
   // Ends every task not yet running with CANCELLED naming `reason`.
   void CancelNotRunning(const std::string& reason);
 
+  // One entry per client user with tasks accepted and not yet answered,
+  // sorted by uid.
+  void FillUsers(v1::StatusReply* status) const;
+
   // Tasks accepted and not yet answered (queued, waiting or running).
   size_t in_flight() const {
     return tasks_in_queue_ + waiting_.size() + gated_.size();
@@ -94,27 +105,35 @@ class TaskRouter {
   // A task that has a queue slot.
   struct Task {
     std::weak_ptr<Connection> connection;
+    uid_t uid = 0;              // the connection's peer, for fair share
+    uint64_t connection_id = 0;  // for the slow log
     uint64_t client_id = 0;
     SlotRef slot;
     int64_t accepted_ns = 0;  // CLOCK_MONOTONIC when the daemon read it
     uint32_t attempts = 1;
     uint32_t max_retries = 0;
     std::string function;  // for messages
+    uint32_t function_index = 0;
+    pid_t client_pid = 0;  // for status
     int64_t deadline_ns = 0;      // absolute CLOCK_MONOTONIC; 0: none
     int64_t timeout_ns = 0;       // running-time limit; 0: none
     // Set when we killed its worker on purpose: the outcome to report when
     // the death arrives, instead of WORKER_DIED (and no retry).
     std::optional<std::pair<ErrorCode, std::string>> kill_outcome;
-    ConcurrencyGates::Pass pass;  // its lock key and function limit
+    ConcurrencyGates::Pass pass;  // its lock key, function limit, user share
+    bool slow_logged = false;     // the slow log reported it running
+    int64_t slow_started_ns = 0;  // its run's start, once slow_logged
   };
   // A task accepted but not yet queued: waiting for its gates (pass empty)
   // or, past them, for room in the queue.
   struct WaitingTask {
     std::weak_ptr<Connection> connection;
+    uid_t uid = 0;
     v1::Submit submit;
     uint32_t function_index = 0;
     int64_t accepted_ns = 0;
     ConcurrencyGates::Pass pass;
+    std::vector<std::string> keys;  // its gate keys, while in gated_
   };
 
   // Timeouts and deadlines: a tick runs while any task has one.
@@ -124,9 +143,23 @@ class TaskRouter {
   void CheckWaitingDeadlines(int64_t now_ns);
   // Kills the worker running `task` and reports `code`/`message` for it.
   bool KillRunning(Task& task, ErrorCode code, std::string message);
+  // Whether the tick must watch `task` (timeout, deadline, slow log).
+  bool NeedsTimer(const Task& task) const;
+  void LogSlowStart(Task& task, uint32_t worker, const WorkerActivity& activity,
+                    int64_t now_ns);
+  void LogSlowEnd(const Task& task, const std::string& outcome, int64_t run_ns,
+                  pid_t worker_pid);
 
-  // The gates `submit` must pass: its lock key, its function's limit.
-  std::vector<std::string> GateKeys(const v1::Submit& submit) const;
+  // The gates `submit` must pass: its lock key, its function's limit, its
+  // user's share.
+  std::vector<std::string> GateKeys(const Connection& connection,
+                                    const v1::Submit& submit) const;
+  // gated_ and the count of its tasks per key.
+  void Hold(WaitingTask task);
+  bool AnyHeldWith(const std::vector<std::string>& keys) const;
+  void Unhold(const WaitingTask& task);
+  // Whether a held task waits for its user's share (not a lock or limit).
+  bool HeldForUserShare(const WaitingTask& task) const;
   // Queues a task that passed its gates, or makes it wait for room.
   void Admit(const std::shared_ptr<Connection>& connection, const v1::Submit& submit,
              uint32_t function_index, int64_t accepted_ns, ConcurrencyGates::Pass pass);
@@ -167,7 +200,8 @@ class TaskRouter {
   std::vector<std::optional<Task>> tasks_;  // by slot index
   size_t tasks_in_queue_ = 0;               // engaged entries of tasks_
   std::deque<WaitingTask> waiting_;  // past their gates, queue full
-  std::deque<WaitingTask> gated_;    // waiting for a lock key or a limit
+  std::deque<WaitingTask> gated_;    // waiting for a lock key, a limit or a share
+  std::unordered_map<std::string, uint32_t> held_keys_;  // gate key -> tasks in gated_
   std::vector<std::weak_ptr<Connection>> paused_;
   TaskCounters counters_;
 };

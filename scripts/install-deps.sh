@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev
   libsystemd-dev
   nlohmann-json3-dev
+  libncurses-dev
   python3 procps
   clang libclang-rt-14-dev
 )

@@ -25,6 +25,7 @@ int RunMap(GlobalOptions global, const std::vector<std::string>& args);
 int RunStatus(GlobalOptions global, const std::vector<std::string>& args);
 int RunPing(GlobalOptions global, const std::vector<std::string>& args);
 int RunMetrics(GlobalOptions global, const std::vector<std::string>& args);
+int RunTop(GlobalOptions global, const std::vector<std::string>& args);
 
 inline constexpr Command kCommands[] = {
     {"call", "run one task and print its output", RunCall},
@@ -32,6 +33,7 @@ inline constexpr Command kCommands[] = {
     {"status", "show the daemon's workers, queue and counters", RunStatus},
     {"ping", "check that the daemon answers", RunPing},
     {"metrics", "print the daemon's counters in Prometheus text format", RunMetrics},
+    {"top", "show the workers, queue and functions live, refreshed in place", RunTop},
 };
 
 }  // namespace taskpool::cli

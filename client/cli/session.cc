@@ -13,11 +13,15 @@ void ReportError(const std::string& message) {
   std::cerr << "taskpool: " << message << "\n";
 }
 
-std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
+Result<std::unique_ptr<Client>> Connect(const GlobalOptions& global) {
   ClientOptions options;
   options.socket_path = global.socket;
   options.client_name = "taskpool-cli/" TASKPOOL_VERSION;
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
+  return Client::Connect(options);
+}
+
+std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
+  Result<std::unique_ptr<Client>> client = Connect(global);
   if (!client.ok()) {
     // The message already names the socket and what to do about it.
     ReportError(client.status().message());

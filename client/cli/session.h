@@ -11,6 +11,9 @@
 
 namespace taskpool::cli {
 
+// Connects to global.socket as the CLI.
+Result<std::unique_ptr<Client>> Connect(const GlobalOptions& global);
+
 // Connects to global.socket. On failure prints the status's message to
 // stderr and returns null; the caller exits with kExitFailure.
 std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global);

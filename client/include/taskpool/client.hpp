@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "taskpool/status.hpp"
@@ -89,6 +90,37 @@ struct WorkerInfo {
   std::chrono::milliseconds current_run_time{0};
   uint32_t restarts = 0;
   std::string last_exit;
+  uint64_t rss_bytes = 0;  // resident memory of the worker process
+  std::chrono::milliseconds cpu_user{0};    // CPU time it has used
+  std::chrono::milliseconds cpu_system{0};
+};
+
+// A latency distribution over every task since the daemon started.
+struct LatencyInfo {
+  uint64_t count = 0;
+  std::chrono::microseconds p50{0};
+  std::chrono::microseconds p90{0};
+  std::chrono::microseconds p99{0};
+  std::chrono::microseconds max{0};
+};
+
+// Counters and latencies of one function.
+struct FunctionInfo {
+  std::string name;
+  uint64_t submitted = 0;
+  uint64_t succeeded = 0;
+  // Finished tasks that did not succeed, by error code.
+  std::vector<std::pair<ErrorCode, uint64_t>> failed;
+  LatencyInfo queue_wait;  // accepted -> started
+  LatencyInfo run_time;    // started -> finished
+};
+
+// One client user's tasks (fair share, taskpoold --max-in-flight-per-user).
+struct UserInfo {
+  uint32_t uid = 0;
+  std::string name;        // from the daemon's user database; "" if none
+  uint32_t in_flight = 0;  // accepted, not held, not yet finished
+  uint32_t held = 0;       // held back because the user is at its limit
 };
 
 struct PoolStatus {
@@ -104,6 +136,12 @@ struct PoolStatus {
   uint64_t workers_died = 0;
   std::string server_version;
   int daemon_pid = 0;
+  // Functions called at least once, by name.
+  std::vector<FunctionInfo> functions;
+  // Users with tasks in flight or held, by uid.
+  std::vector<UserInfo> users;
+  uint32_t max_in_flight_per_user = 0;  // 0: no per-user limit
+  uint32_t slowlog_ms = 0;              // 0: slow log off
 };
 
 // What the daemon said in its hello reply.
