@@ -13,6 +13,8 @@
 // worker), and never concurrently with itself.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -55,5 +57,11 @@ inline constexpr std::chrono::milliseconds kTerminateGrace{1000};
 // 'gzipp': No such file or directory (searched PATH=/usr/bin:/bin)";
 // INTERNAL when pipes or fork fail.
 Result<ChildOutcome> RunChild(const ChildCommand& command);
+
+// SIGKILLs every process group led by a child of `parent` (the commands a
+// worker runs lead their own groups). For the supervisor, just before it
+// kills that worker: the worker's death kills the command itself
+// (PR_SET_PDEATHSIG) but not what the command started in the background.
+void KillProcessGroupsLedByChildrenOf(pid_t parent);
 
 }  // namespace taskpool

@@ -186,6 +186,17 @@ TEST_F(ExecTest, CommandDiesWithAWorkerKilledForTheTaskTimeout) {
   EXPECT_TRUE(PidInFileDies(pid_file));
 }
 
+TEST_F(ExecTest, TaskTimeoutAlsoKillsTheCommandsBackgroundProcesses) {
+  const std::string pid_file = daemon_->directory() + "/background.pid";
+  const v1::ExecRequest request =
+      Command({"sh", "-c", "sleep 30 & echo $! > " + pid_file + "; wait"});
+  SubmitOptions options;
+  options.timeout = std::chrono::milliseconds(500);
+  const TaskResult result = client_->call("exec", request.SerializeAsString(), options);
+  EXPECT_EQ(result.code, ErrorCode::kTimeout) << result.status().ToString();
+  EXPECT_TRUE(PidInFileDies(pid_file));
+}
+
 TEST_F(ExecTest, CommandNotFoundNamesTheCommandAndTheReason) {
   const TaskResult result = client_->call(
       "exec", Command({"no-such-command-4711", "x"}).SerializeAsString());
