@@ -176,25 +176,18 @@ TEST_F(ExecTest, TimeoutKillsTheWholeProcessGroup) {
 }
 
 TEST_F(ExecTest, CommandDiesWithAWorkerKilledForTheTaskTimeout) {
-  const std::string pid_file = daemon_->directory() + "/command.pid";
-  const v1::ExecRequest request =
-      Command({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 30"});
-  SubmitOptions options;
-  options.timeout = std::chrono::milliseconds(500);
-  const TaskResult result = client_->call("exec", request.SerializeAsString(), options);
-  EXPECT_EQ(result.code, ErrorCode::kTimeout) << result.status().ToString();
-  EXPECT_TRUE(PidInFileDies(pid_file));
-}
-
-TEST_F(ExecTest, TaskTimeoutAlsoKillsTheCommandsBackgroundProcesses) {
-  const std::string pid_file = daemon_->directory() + "/background.pid";
-  const v1::ExecRequest request =
-      Command({"sh", "-c", "sleep 30 & echo $! > " + pid_file + "; wait"});
-  SubmitOptions options;
-  options.timeout = std::chrono::milliseconds(500);
-  const TaskResult result = client_->call("exec", request.SerializeAsString(), options);
-  EXPECT_EQ(result.code, ErrorCode::kTimeout) << result.status().ToString();
-  EXPECT_TRUE(PidInFileDies(pid_file));
+  // `script` writes the pid to watch into $PID_FILE, then waits.
+  for (const std::string script : {"echo $$ > \"$PID_FILE\"; exec sleep 30",
+                                   "sleep 30 & echo $! > \"$PID_FILE\"; wait"}) {
+    const std::string pid_file = daemon_->directory() + "/watched.pid";
+    v1::ExecRequest request = Command({"sh", "-c", script});
+    request.add_env("PID_FILE=" + pid_file);
+    SubmitOptions options;
+    options.timeout = std::chrono::milliseconds(500);
+    const TaskResult result = client_->call("exec", request.SerializeAsString(), options);
+    EXPECT_EQ(result.code, ErrorCode::kTimeout) << script << ": " << result.status().ToString();
+    EXPECT_TRUE(PidInFileDies(pid_file)) << script;
+  }
 }
 
 TEST_F(ExecTest, CommandNotFoundNamesTheCommandAndTheReason) {
