@@ -124,7 +124,7 @@ int PrintResults(ResultStream& stream, InputsInFlight& inputs,
   // Ctrl-C: closing the connection makes the daemon cancel every queued
   // task of ours; running ones finish and their results are dropped.
   std::signal(SIGINT, OnInterrupt);
-  size_t failed = 0, total = 0;
+  size_t failed = 0;
   while (std::optional<ResultStream::Item> item =
              NextFlushingBeforeWait(stream)) {
     if (item->result.code == ErrorCode::kConnectionLost) {
@@ -133,7 +133,6 @@ int PrintResults(ResultStream& stream, InputsInFlight& inputs,
       ReportError(item->result.error);
       return kExitFailure;
     }
-    ++total;
     if (!print(inputs.Take(item->index), *item)) ++failed;
   }
   std::cout.flush();
@@ -177,6 +176,11 @@ int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
   const size_t chunksize = (*vm)["chunksize"].as<size_t>();
   if (chunksize == 0) throw UsageError("map: --chunksize must be at least 1");
   const bool shell_jobs = vm->count("exec") != 0;
+  for (const char* option : {"cwd", "env", "clear-env", "timeout-ms", "max-output-bytes"}) {
+    if (!shell_jobs && vm->count(option)) {
+      throw UsageError(std::string("map: --") + option + " only applies with --exec");
+    }
+  }
   // With --exec there is no FN: the first word is already an input.
   std::vector<std::string> arg_list;
   if (shell_jobs) arg_list.push_back((*vm)["FN"].as<std::string>());

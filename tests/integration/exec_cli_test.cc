@@ -56,6 +56,7 @@ TEST_F(ExecCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Cli({"exec"}).exit_code, 2);
   EXPECT_EQ(Cli({"exec", "--env", "NOVALUE", "--", "true"}).exit_code, 2);
   EXPECT_EQ(Cli({"map", "--exec", "true {}"}).exit_code, 2);
+  EXPECT_EQ(Cli({"map", "--cwd", "/tmp", "echo", "a"}).exit_code, 2);
 }
 
 TEST_F(ExecCliTest, ForwardsStdinEnvCwdAndReportsTruncation) {
