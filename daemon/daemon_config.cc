@@ -44,6 +44,7 @@ struct RawOptions {
   uint32_t idle_timeout_ms = 0;
   uint32_t crash_rate_threshold = 0;
   bool enable_test_tasks = false;
+  bool enable_exec = false;
   std::vector<std::string> limits;
   uint32_t max_in_flight_per_user = 0;
   uint32_t slowlog_ms = 0;
@@ -141,6 +142,10 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("enable-test-tasks", po::bool_switch(&raw.enable_test_tasks),
        "register the `crash` and `alloc` task functions (for testing fault "
        "handling; never in production)")
+      ("enable-exec", po::bool_switch(&raw.enable_exec),
+       "register the `exec` task function (shell jobs): every peer the "
+       "access policy admits can then run any command as this daemon's "
+       "user; see README, Shell jobs")
       ("socket-mode", po::value(&raw.socket_mode)->default_value("0660")->value_name("OCTAL"),
        "permissions of the socket file")
       ("socket-group", po::value(&raw.socket_group)->value_name("GROUP"),
@@ -201,6 +206,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
                                     ? raw.crash_rate_threshold
                                     : 10 * config.workers;
   config.enable_test_tasks = raw.enable_test_tasks;
+  config.enable_exec = raw.enable_exec;
   for (const std::string& limit : raw.limits) {
     const size_t equals = limit.find('=');
     const std::string name = limit.substr(0, equals);

@@ -31,6 +31,7 @@ struct DaemonConfig {
   std::chrono::milliseconds idle_timeout{300000};  // close idle connections; 0: never
   uint32_t crash_rate_threshold = 0;  // deaths per minute worth an alarm; 0: 10 x workers
   bool enable_test_tasks = false;     // register crash and alloc
+  bool enable_exec = false;           // register exec (shell jobs)
   // --limit NAME=N: at most N tasks of function NAME queued or running.
   std::vector<std::pair<std::string, uint32_t>> function_limits;
   // Fair share: at most N tasks of one client uid queued or running; more

@@ -1,9 +1,12 @@
 // taskpoold: the supervisor daemon. See daemon/supervisor.h.
+#include <unistd.h>
+
 #include <iostream>
 #include <variant>
 
 #include "common/log.h"
 #include "daemon/daemon_config.h"
+#include "daemon/exec_task.h"
 #include "daemon/instance_lock.h"
 #include "daemon/named_lock.h"
 #include "daemon/socket_activation.h"
@@ -59,6 +62,12 @@ int main(int argc, char** argv) {
   if (config.enable_test_tasks) {
     RegisterTestTasks(registry);
     TP_LOG(kWarning) << "test tasks `crash` and `alloc` are enabled (--enable-test-tasks)";
+  }
+  RegisterExec(registry, config.enable_exec, config.max_payload_bytes);
+  if (config.enable_exec) {
+    TP_LOG(kWarning) << "exec is enabled (--enable-exec): every peer the access policy "
+                        "admits can run any command as uid "
+                     << geteuid();
   }
   // Before the supervisor forks, so workers inherit the loaded code. A
   // plugin that cannot be used is a configuration error, like a bad flag.

@@ -92,11 +92,18 @@ Status TaskRegistry::Register(std::string name, ContextualTaskFunction function)
   return Status::Ok();
 }
 
+void TaskRegistry::Refuse(std::string name, Status why) {
+  refusals_.emplace_back(std::move(name), std::move(why));
+}
+
 Result<uint32_t> TaskRegistry::Find(std::string_view name) const {
   // A linear scan: registries hold a handful of names and lookups happen once
   // per submission in the supervisor, never on a worker's hot path.
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (entries_[i].name == name) return static_cast<uint32_t>(i);
+  }
+  for (const auto& [refused, why] : refusals_) {
+    if (refused == name) return why;
   }
   std::string message = "unknown function '";
   // The name comes from a client; keep an absurdly long one from flooding

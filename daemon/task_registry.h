@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "taskpool/status.hpp"
@@ -66,8 +67,15 @@ class TaskRegistry {
   Status RunWorkerStartHooks() const;
   Status RunWorkerExitHooks() const;
 
-  // The index of `name`, or UNKNOWN_FUNCTION whose message lists the known
-  // names: "unknown function 'foo'; known functions: echo, fail, ...".
+  // Makes Find(name) fail with `why` rather than UNKNOWN_FUNCTION: for a
+  // built-in that the configuration turned off, so its callers learn how to
+  // turn it on. Has no effect once `name` is registered.
+  // REQUIRES: !why.ok()
+  void Refuse(std::string name, Status why);
+
+  // The index of `name`; the Status given to Refuse(name); or
+  // UNKNOWN_FUNCTION whose message lists the known names:
+  // "unknown function 'foo'; known functions: echo, fail, ...".
   Result<uint32_t> Find(std::string_view name) const;
 
   // REQUIRES: index < size()
@@ -86,6 +94,7 @@ class TaskRegistry {
     ContextualTaskFunction function;
   };
   std::vector<Entry> entries_;
+  std::vector<std::pair<std::string, Status>> refusals_;
   std::vector<WorkerHook> start_hooks_;
   std::vector<WorkerHook> exit_hooks_;
 };

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "daemon/child_process.h"
 #include "daemon/worker_main.h"
 
 namespace taskpool {
@@ -148,7 +149,11 @@ void WorkerPool::StopAll(int signal_number) {
 
 void WorkerPool::Kill(uint32_t index) {
   WorkerEntry& entry = entries_.at(index);
-  if (HasProcess(entry)) kill(entry.pid, SIGKILL);
+  if (!HasProcess(entry)) return;
+  // A shell job (exec) dies with its worker, but what it started in the
+  // background would not: stop its whole process group first.
+  KillProcessGroupsLedByChildrenOf(entry.pid);
+  kill(entry.pid, SIGKILL);
 }
 
 size_t WorkerPool::live_count() const {

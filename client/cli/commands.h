@@ -22,6 +22,7 @@ struct Command {
 
 int RunCall(GlobalOptions global, const std::vector<std::string>& args);
 int RunMap(GlobalOptions global, const std::vector<std::string>& args);
+int RunExec(GlobalOptions global, const std::vector<std::string>& args);
 int RunStatus(GlobalOptions global, const std::vector<std::string>& args);
 int RunPing(GlobalOptions global, const std::vector<std::string>& args);
 int RunMetrics(GlobalOptions global, const std::vector<std::string>& args);
@@ -30,6 +31,7 @@ int RunTop(GlobalOptions global, const std::vector<std::string>& args);
 inline constexpr Command kCommands[] = {
     {"call", "run one task and print its output", RunCall},
     {"map", "run a function over many inputs, one line per result", RunMap},
+    {"exec", "run a command in a worker (taskpoold --enable-exec)", RunExec},
     {"status", "show the daemon's workers, queue and counters", RunStatus},
     {"ping", "check that the daemon answers", RunPing},
     {"metrics", "print the daemon's counters in Prometheus text format", RunMetrics},

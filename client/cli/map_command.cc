@@ -1,9 +1,11 @@
 // taskpool map FN ARG... | taskpool map FN -
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <unordered_map>
 
 #include "client/cli/commands.h"
+#include "client/cli/exec_job.h"
 #include "client/cli/output.h"
 #include "client/cli/session.h"
 
@@ -33,17 +35,23 @@ Client::InputSource ArgInputs(const std::vector<std::string>& args) {
 // Keeps each input's text from when the stream pulls it until its result
 // is printed, so memory stays bounded by the stream's window even when the
 // inputs come from an endless stdin.
+//
+// `to_payload`, if given, turns each input into the task's payload (for
+// --exec); the input itself is what Take returns.
 class InputsInFlight {
  public:
-  explicit InputsInFlight(Client::InputSource source)
-      : source_(std::move(source)) {}
+  using ToPayload = std::function<std::string(const std::string& input)>;
+
+  explicit InputsInFlight(Client::InputSource source, ToPayload to_payload = {})
+      : source_(std::move(source)), to_payload_(std::move(to_payload)) {}
 
   // REQUIRES: `this` outlives the returned source.
   Client::InputSource Source() {
     return [this]() -> std::optional<std::string> {
       std::optional<std::string> input = source_();
-      if (input) in_flight_.emplace(next_index_++, *input);
-      return input;
+      if (!input) return input;
+      in_flight_.emplace(next_index_++, *input);
+      return to_payload_ ? to_payload_(*input) : input;
     };
   }
 
@@ -54,6 +62,7 @@ class InputsInFlight {
 
  private:
   Client::InputSource source_;
+  ToPayload to_payload_;
   size_t next_index_ = 0;
   std::unordered_map<size_t, std::string> in_flight_;
 };
@@ -80,7 +89,11 @@ std::optional<ResultStream::Item> NextFlushingBeforeWait(ResultStream& stream) {
   return item;
 }
 
-void PrintItem(const GlobalOptions& global, const std::string& input,
+// Shows one result; returns false if its task failed.
+using ItemPrinter =
+    std::function<bool(const std::string& input, const ResultStream::Item& item)>;
+
+bool PrintItem(const GlobalOptions& global, const std::string& input,
                const ResultStream::Item& item) {
   if (global.json) {
     nlohmann::json line = ResultJson(item.result);
@@ -90,50 +103,28 @@ void PrintItem(const GlobalOptions& global, const std::string& input,
   } else {
     std::cout << MapLine(input, item.result) << "\n";
   }
+  return item.result.ok();
 }
 
-}  // namespace
+// --exec: the job's own output, and on stderr which job failed and why.
+bool PrintExecItem(const GlobalOptions& global, const std::string& input,
+                   const ResultStream::Item& item) {
+  const std::string who =
+      "job " + std::to_string(item.index + 1) + " (" + input + ")";
+  const std::string why = ShowExecResult(
+      global, item.result, who, {{"index", item.index}, {"input", input}});
+  if (why.empty()) return true;
+  if (!global.json) ReportError(who + " " + why);
+  return false;
+}
 
-int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
-  CommandSpec spec{
-      .name = "map",
-      .synopsis = "map [--chunksize N] [--unordered] FN ARG... | FN -",
-      .summary =
-          "Runs FN on every ARG (or on every line of stdin, given -) "
-          "and prints one line per input, in input order:\n"
-          "  ARG: OUTPUT (worker PID)\n"
-          "  ARG: error CODE: MESSAGE (worker PID)\n"
-          "Exits 1 if any task failed.",
-      .positionals = {{"FN"}, {"ARG", true}}};
-  // clang-format off
-  spec.options.add_options()
-      ("chunksize", po::value<size_t>()->default_value(1)->value_name("N"),
-       "send inputs to the daemon in batches of N")
-      ("unordered", "print results as they finish, not in input order");
-  // clang-format on
-  AddTaskOptions(&spec.options);
-  auto vm = ParseCommand(spec, args, &global);
-  if (!vm) return kExitOk;
-  const size_t chunksize = (*vm)["chunksize"].as<size_t>();
-  if (chunksize == 0) throw UsageError("map: --chunksize must be at least 1");
-  const std::string function = (*vm)["FN"].as<std::string>();
-  const auto& arg_list = (*vm)["ARG"].as<std::vector<std::string>>();
-  const bool from_stdin = arg_list.size() == 1 && arg_list[0] == "-";
-
-  std::unique_ptr<Client> client = ConnectOrReport(global);
-  if (client == nullptr) return kExitFailure;
-  InputsInFlight inputs(from_stdin ? StdinLines() : ArgInputs(arg_list));
-  const SubmitOptions options = ReadTaskOptions(*vm);
-  ResultStream stream =
-      vm->count("unordered")
-          ? client->imap_unordered(function, inputs.Source(), chunksize, 0,
-                                   options)
-          : client->imap(function, inputs.Source(), chunksize, 0, options);
-
+// Prints every result of `stream` as it comes; the exit code.
+int PrintResults(ResultStream& stream, InputsInFlight& inputs,
+                 const ItemPrinter& print) {
   // Ctrl-C: closing the connection makes the daemon cancel every queued
   // task of ours; running ones finish and their results are dropped.
   std::signal(SIGINT, OnInterrupt);
-  bool any_failed = false;
+  size_t failed = 0;
   while (std::optional<ResultStream::Item> item =
              NextFlushingBeforeWait(stream)) {
     if (item->result.code == ErrorCode::kConnectionLost) {
@@ -142,15 +133,95 @@ int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
       ReportError(item->result.error);
       return kExitFailure;
     }
-    any_failed |= !item->result.ok();
-    PrintItem(global, inputs.Take(item->index), *item);
+    if (!print(inputs.Take(item->index), *item)) ++failed;
   }
+  std::cout.flush();
   if (g_interrupted) {
-    std::cout.flush();
     ReportError("interrupted; the tasks not yet finished are cancelled");
     return kExitInterrupted;
   }
-  return any_failed ? kExitFailure : kExitOk;
+  return failed != 0 ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
+  CommandSpec spec{
+      .name = "map",
+      .synopsis = "map [OPTIONS] FN ARG... | FN - | --exec TEMPLATE FILE... | --exec TEMPLATE -",
+      .summary =
+          "Runs FN on every ARG (or on every line of stdin, given -) "
+          "and prints one line per input, in input order:\n"
+          "  ARG: OUTPUT (worker PID)\n"
+          "  ARG: error CODE: MESSAGE (worker PID)\n"
+          "With --exec, runs the shell command TEMPLATE once per FILE "
+          "(/bin/sh -c, {} replaced by the shell-quoted FILE) and prints "
+          "each job's stdout and stderr, in input order.\n"
+          "Exits 1 if any task failed.",
+      .positionals = {{"FN"}, {"ARG", true, false}}};
+  // clang-format off
+  spec.options.add_options()
+      ("chunksize", po::value<size_t>()->default_value(1)->value_name("N"),
+       "send inputs to the daemon in batches of N")
+      ("unordered", "print results as they finish, not in input order")
+      ("exec", po::value<std::string>()->value_name("TEMPLATE"),
+       "run shell jobs (like GNU parallel): every argument is a FILE, and "
+       "the job runs TEMPLATE with {} replaced by it (appended if TEMPLATE "
+       "has no {}); needs taskpoold --enable-exec");
+  // clang-format on
+  AddTaskOptions(&spec.options);
+  AddExecOptions(&spec.options);
+  auto vm = ParseCommand(spec, args, &global);
+  if (!vm) return kExitOk;
+  const size_t chunksize = (*vm)["chunksize"].as<size_t>();
+  if (chunksize == 0) throw UsageError("map: --chunksize must be at least 1");
+  const bool shell_jobs = vm->count("exec") != 0;
+  for (const char* option : {"cwd", "env", "clear-env", "timeout-ms", "max-output-bytes"}) {
+    if (!shell_jobs && vm->count(option)) {
+      throw UsageError(std::string("map: --") + option + " only applies with --exec");
+    }
+  }
+  // With --exec there is no FN: the first word is already an input.
+  std::vector<std::string> arg_list;
+  if (shell_jobs) arg_list.push_back((*vm)["FN"].as<std::string>());
+  if (vm->count("ARG")) {
+    const auto& rest = (*vm)["ARG"].as<std::vector<std::string>>();
+    arg_list.insert(arg_list.end(), rest.begin(), rest.end());
+  }
+  if (arg_list.empty()) throw UsageError("map: missing ARG");
+  const std::string function = shell_jobs ? "exec" : (*vm)["FN"].as<std::string>();
+  const bool from_stdin = arg_list.size() == 1 && arg_list[0] == "-";
+
+  InputsInFlight::ToPayload to_payload;
+  ItemPrinter print = [&global](const std::string& input, const ResultStream::Item& item) {
+    return PrintItem(global, input, item);
+  };
+  if (shell_jobs) {
+    to_payload = [request = ReadExecOptions(*vm),
+                  command_template = (*vm)["exec"].as<std::string>()](
+                     const std::string& file) mutable {
+      request.clear_argv();
+      request.add_argv("/bin/sh");
+      request.add_argv("-c");
+      request.add_argv(ExpandTemplate(command_template, file));
+      return request.SerializeAsString();
+    };
+    print = [&global](const std::string& input, const ResultStream::Item& item) {
+      return PrintExecItem(global, input, item);
+    };
+  }
+
+  std::unique_ptr<Client> client = ConnectOrReport(global);
+  if (client == nullptr) return kExitFailure;
+  InputsInFlight inputs(from_stdin ? StdinLines() : ArgInputs(arg_list),
+                        std::move(to_payload));
+  const SubmitOptions options = ReadTaskOptions(*vm);
+  ResultStream stream =
+      vm->count("unordered")
+          ? client->imap_unordered(function, inputs.Source(), chunksize, 0,
+                                   options)
+          : client->imap(function, inputs.Source(), chunksize, 0, options);
+  return PrintResults(stream, inputs, print);
 }
 
 }  // namespace taskpool::cli

@@ -71,6 +71,21 @@ TEST(TaskRegistryTest, UnknownFunctionListsKnownOnes) {
             "sha256, sleep");
 }
 
+TEST(TaskRegistryTest, RefusedNameFailsWithItsOwnStatus) {
+  TaskRegistry registry;
+  registry.Refuse("exec", Status(ErrorCode::kPermissionDenied, "exec is off"));
+  Result<uint32_t> found = registry.Find("exec");
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(found.status().message(), "exec is off");
+  EXPECT_TRUE(registry.names().empty());  // not listed as a known function
+  // A registered function of that name wins over the refusal.
+  ASSERT_TRUE(registry.Register("exec", [](std::string_view) {
+    return TaskOutcome::Ok("");
+  }).ok());
+  EXPECT_TRUE(registry.Find("exec").ok());
+}
+
 TEST(TaskRegistryTest, UnknownFunctionMessageTruncatesLongNames) {
   TaskRegistry registry;
   Result<uint32_t> found = registry.Find(std::string(10000, 'x'));

@@ -1,0 +1,120 @@
+// `taskpool exec` and `taskpool map --exec` against the real daemon.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/daemon_fixture.h"
+
+namespace taskpool::testing {
+namespace {
+
+class ExecCliTest : public ::testing::Test {
+ protected:
+  // Three workers, so three jobs run at once in the ordering test.
+  void SetUp() override {
+    daemon_ = std::make_unique<DaemonProcess>(3, std::vector<std::string>{"--enable-exec"});
+  }
+  CommandResult Cli(const std::vector<std::string>& args, const std::string& in = "") {
+    return RunCli(daemon_->socket_path(), args, in);
+  }
+  // A file in the daemon's directory holding `text`; its path.
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = daemon_->directory() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(ExecCliTest, PassesOutputThroughAndExitsZeroOnSuccess) {
+  const CommandResult result =
+      Cli({"exec", "--", "sh", "-c", "echo to-out; echo to-err >&2"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "to-out\n");
+  EXPECT_EQ(result.err, "to-err\n");
+}
+
+TEST_F(ExecCliTest, ExitsOneSayingTheStatusOrSignal) {
+  CommandResult result = Cli({"exec", "--", "sh", "-c", "exit 3"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("exited with status 3"), std::string::npos) << result.err;
+
+  result = Cli({"exec", "--timeout-ms", "200", "--", "sleep", "30"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("timed out"), std::string::npos) << result.err;
+
+  result = Cli({"exec", "--", "no-such-command-4711"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("'no-such-command-4711'"), std::string::npos) << result.err;
+}
+
+TEST_F(ExecCliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Cli({"exec"}).exit_code, 2);
+  EXPECT_EQ(Cli({"exec", "--env", "NOVALUE", "--", "true"}).exit_code, 2);
+  EXPECT_EQ(Cli({"map", "--exec", "true {}"}).exit_code, 2);
+  EXPECT_EQ(Cli({"map", "--cwd", "/tmp", "echo", "a"}).exit_code, 2);
+}
+
+TEST_F(ExecCliTest, ForwardsStdinEnvCwdAndReportsTruncation) {
+  CommandResult result = Cli({"exec", "--", "tr", "a-z", "A-Z"}, "hello\n");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "HELLO\n");
+
+  const std::string input = WriteFile("input.txt", "from a file\n");
+  result = Cli({"exec", "--stdin", input, "--env", "X=1", "--cwd", daemon_->directory(),
+                "--", "sh", "-c", "cat; echo $X; pwd"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "from a file\n1\n" + daemon_->directory() + "\n");
+
+  result = Cli({"exec", "--max-output-bytes", "4", "--", "echo", "truncated"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "trun");
+  EXPECT_NE(result.err.find("stdout truncated to 4 bytes"), std::string::npos) << result.err;
+}
+
+TEST_F(ExecCliTest, JsonCarriesTheDecodedResponse) {
+  const CommandResult result = Cli({"--json", "exec", "--", "sh", "-c", "echo hi; exit 2"});
+  EXPECT_EQ(result.exit_code, 1);
+  const auto line = nlohmann::json::parse(result.out);
+  EXPECT_EQ(line.at("exit_code"), 2);
+  EXPECT_EQ(line.at("stdout"), "hi\n");
+  EXPECT_FALSE(line.contains("output"));
+}
+
+TEST_F(ExecCliTest, MapExecPrintsInInputOrderAndQuotesNames) {
+  // The first job sleeps longest, so they finish in reverse order.
+  const std::vector<std::string> files = {
+      WriteFile("slow one.txt", "1.5"),
+      WriteFile("it's \"quoted\" $HOME `x`.txt", "0.8"),
+      WriteFile("fast.txt", "0.1"),
+  };
+  std::vector<std::string> args = {"map", "--exec", "sleep \"$(cat {})\"; printf '%s\\n' {}"};
+  args.insert(args.end(), files.begin(), files.end());
+  const CommandResult result = Cli(args);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, files[0] + "\n" + files[1] + "\n" + files[2] + "\n");
+}
+
+TEST_F(ExecCliTest, MapExecSaysWhichJobFailed) {
+  const CommandResult result =
+      Cli({"map", "--exec", "test {} != bad && echo ok:{}", "good", "bad", "fine"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.out, "ok:good\nok:fine\n");
+  EXPECT_NE(result.err.find("job 2 (bad) exited with status 1"), std::string::npos)
+      << result.err;
+}
+
+TEST(ExecCliDisabledTest, SaysHowToEnableIt) {
+  DaemonProcess daemon(1);
+  const CommandResult result = RunCli(daemon.socket_path(), {"exec", "--", "true"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("PERMISSION_DENIED"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("--enable-exec"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace taskpool::testing
