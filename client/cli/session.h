@@ -8,6 +8,7 @@
 
 #include "client/cli/cli_options.h"
 #include "taskpool/client.hpp"
+#include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::cli {
 
@@ -19,6 +20,10 @@ std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global);
 // "COMMAND: reason" and returns nullopt.
 std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
                                               const std::string& command);
+// The same, as the daemon sent it: what the renderers shared with the
+// daemon (common/prometheus_text.h) and the status output read.
+std::optional<v1::StatusReply> FetchStatusReplyOrReport(const GlobalOptions& global,
+                                                        const std::string& command);
 
 // "taskpool: " + message, on stderr.
 void ReportError(const std::string& message);
