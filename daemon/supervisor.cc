@@ -5,6 +5,7 @@
 
 
 #include "common/log.h"
+#include "common/prometheus_text.h"
 #include "common/socket_path.h"
 #include "daemon/process_stats.h"
 #include "daemon/worker_main.h"
@@ -85,11 +86,29 @@ Status Supervisor::Start() {
   server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));
   Status listening = server_->Listen();
   if (!listening.ok()) return listening;
+  if (Status metrics = ServeMetrics(); !metrics.ok()) return metrics;
   TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
                 << ", max payload " << config_.max_payload_bytes << " bytes)";
   NotifyReadyWhenWorkersUp();
+  return Status::Ok();
+}
+
+Status Supervisor::ServeMetrics() {
+  if (!config_.metrics_listen) return Status::Ok();
+  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] {
+    v1::StatusReply status;
+    FillStatus(&status);
+    return RenderPrometheusText(status);
+  });
+  Status listening = metrics_server_->Listen(*config_.metrics_listen);
+  if (!listening.ok()) return listening;
+  const boost::asio::ip::tcp::endpoint bound = metrics_server_->local_endpoint();
+  // The real port, when 0 was asked for: scrape configs and tests read it here.
+  TP_LOG(kInfo) << "serving metrics on http://"
+                << ListenAddress{bound.address().to_string(), bound.port()}.ToString()
+                << "/metrics";
   return Status::Ok();
 }
 
@@ -329,6 +348,7 @@ void Supervisor::FinishShutdown() {
   signals_.cancel(ignored);
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
+  if (metrics_server_) metrics_server_->Stop();
   systemd_.Stop();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
