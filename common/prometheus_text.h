@@ -17,7 +17,8 @@
 namespace taskpool {
 
 // The MIME type a scrape must be answered with.
-inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr char kPrometheusContentType[] =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 std::string RenderPrometheusText(const v1::StatusReply& status);
 

@@ -19,7 +19,8 @@ void FillLatency(const LatencyHistogram& histogram, v1::LatencySummary* out) {
 
 }  // namespace
 
-FunctionStats::FunctionStats(size_t function_count) : entries_(function_count) {}
+FunctionStats::FunctionStats(size_t function_count)
+    : entries_(function_count) {}
 
 FunctionStats::Entry* FunctionStats::EntryFor(uint32_t function) {
   if (function >= entries_.size()) return nullptr;
@@ -42,15 +43,17 @@ void FunctionStats::OnFinished(uint32_t function, ErrorCode code) {
   }
 }
 
-void FunctionStats::OnRan(uint32_t function, uint64_t queue_us, uint64_t run_us) {
+void FunctionStats::OnRan(uint32_t function, uint64_t queue_us,
+                          uint64_t run_us) {
   Entry* entry = EntryFor(function);
   if (entry == nullptr) return;
   entry->queue_wait.Record(queue_us);
   entry->run_time.Record(run_us);
 }
 
-void FunctionStats::Fill(const TaskRegistry& registry,
-                         google::protobuf::RepeatedPtrField<v1::FunctionStatus>* out) const {
+void FunctionStats::Fill(
+    const TaskRegistry& registry,
+    google::protobuf::RepeatedPtrField<v1::FunctionStatus>* out) const {
   const int first = out->size();
   for (uint32_t function = 0; function < entries_.size(); ++function) {
     const Entry* entry = entries_[function].get();

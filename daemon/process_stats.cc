@@ -17,7 +17,8 @@ std::optional<uint64_t> NextNumber(std::string_view text, size_t* position) {
   while (*position < text.size() && text[*position] == ' ') ++*position;
   uint64_t value = 0;
   const char* begin = text.data() + *position;
-  const auto [end, error] = std::from_chars(begin, text.data() + text.size(), value);
+  const auto [end, error] =
+      std::from_chars(begin, text.data() + text.size(), value);
   if (error != std::errc() || end == begin) return std::nullopt;
   *position += static_cast<size_t>(end - begin);
   return value;
@@ -42,7 +43,9 @@ Result<std::string> ReadSmallFile(const std::string& path) {
 uint64_t TicksToMillis(uint64_t ticks) {
   // sysconf never changes while we run; ask once.
   static const long ticks_per_second = sysconf(_SC_CLK_TCK);
-  return ticks_per_second > 0 ? ticks * 1000 / static_cast<uint64_t>(ticks_per_second) : 0;
+  return ticks_per_second > 0
+             ? ticks * 1000 / static_cast<uint64_t>(ticks_per_second)
+             : 0;
 }
 
 Result<ProcessStats> ReadStatsUnder(const std::string& directory) {
@@ -51,9 +54,11 @@ Result<ProcessStats> ReadStatsUnder(const std::string& directory) {
   Result<std::string> stat = ReadSmallFile(directory + "/stat");
   if (!stat.ok()) return stat.status();
   const std::optional<uint64_t> pages = ParseStatmResidentPages(*statm);
-  if (!pages) return Status(ErrorCode::kInternal, "cannot parse " + directory + "/statm");
+  if (!pages)
+    return Status(ErrorCode::kInternal, "cannot parse " + directory + "/statm");
   const std::optional<CpuTicks> ticks = ParseStatCpuTicks(*stat);
-  if (!ticks) return Status(ErrorCode::kInternal, "cannot parse " + directory + "/stat");
+  if (!ticks)
+    return Status(ErrorCode::kInternal, "cannot parse " + directory + "/stat");
   static const long page_size = sysconf(_SC_PAGESIZE);
   ProcessStats stats;
   stats.rss_bytes = *pages * static_cast<uint64_t>(page_size);
@@ -91,6 +96,8 @@ Result<ProcessStats> ReadProcessStats(pid_t pid) {
   return ReadStatsUnder("/proc/" + std::to_string(pid));
 }
 
-Result<ProcessStats> ReadOwnProcessStats() { return ReadStatsUnder("/proc/self"); }
+Result<ProcessStats> ReadOwnProcessStats() {
+  return ReadStatsUnder("/proc/self");
+}
 
 }  // namespace taskpool

@@ -6,7 +6,6 @@
 #include "client/cli/cli_options.h"
 #include "client/connection.h"
 #include "client/handshake.h"
-#include "client/wire_convert.h"
 #include "common/socket_path.h"
 
 namespace taskpool::cli {
@@ -35,13 +34,6 @@ std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
     return nullptr;
   }
   return std::move(client).value();
-}
-
-std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
-                                              const std::string& command) {
-  std::optional<v1::StatusReply> reply = FetchStatusReplyOrReport(global, command);
-  if (!reply) return std::nullopt;
-  return FromWireStatus(*reply);
 }
 
 std::optional<v1::StatusReply> FetchStatusReplyOrReport(const GlobalOptions& global,

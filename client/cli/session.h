@@ -17,11 +17,9 @@ namespace taskpool::cli {
 std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global);
 
 // Connects and asks for the daemon's status; on failure reports it as
-// "COMMAND: reason" and returns nullopt.
-std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
-                                              const std::string& command);
-// The same, as the daemon sent it: what the renderers shared with the
-// daemon (common/prometheus_text.h) and the status output read.
+// "COMMAND: reason" and returns nullopt. The wire message, not the
+// library's PoolStatus: the renderer shared with the daemon
+// (common/prometheus_text.h) reads it, and so does the status output.
 std::optional<v1::StatusReply> FetchStatusReplyOrReport(const GlobalOptions& global,
                                                         const std::string& command);
 

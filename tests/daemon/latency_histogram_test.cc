@@ -29,8 +29,9 @@ TEST(LatencyHistogramTest, SmallValuesAreExact) {
 }
 
 TEST(LatencyHistogramTest, EveryValueFallsInABucketThatHoldsIt) {
-  for (uint64_t value : {0ull, 1ull, 31ull, 32ull, 33ull, 63ull, 64ull, 65ull, 1000ull,
-                         123456ull, (1ull << 35) + 12345, (1ull << 36) - 1}) {
+  for (uint64_t value :
+       {0ull, 1ull, 31ull, 32ull, 33ull, 63ull, 64ull, 65ull, 1000ull,
+        123456ull, (1ull << 35) + 12345, (1ull << 36) - 1}) {
     const size_t bucket = LatencyHistogram::BucketOf(value);
     ASSERT_LT(bucket, LatencyHistogram::kBucketCount);
     EXPECT_GE(LatencyHistogram::UpperBound(bucket), value) << value;
@@ -42,7 +43,8 @@ TEST(LatencyHistogramTest, EveryValueFallsInABucketThatHoldsIt) {
 
 TEST(LatencyHistogramTest, BucketsAreWithinThreePercent) {
   for (uint64_t value = 32; value < (1ull << 36); value = value * 3 / 2 + 7) {
-    const uint64_t bound = LatencyHistogram::UpperBound(LatencyHistogram::BucketOf(value));
+    const uint64_t bound =
+        LatencyHistogram::UpperBound(LatencyHistogram::BucketOf(value));
     EXPECT_LE(static_cast<double>(bound - value), value / 32.0 + 1) << value;
   }
 }
@@ -58,10 +60,12 @@ TEST(LatencyHistogramTest, PercentilesOfARandomSampleAreAccurate) {
   }
   std::sort(values.begin(), values.end());
   for (double quantile : {0.5, 0.9, 0.99}) {
-    const uint64_t exact = values[static_cast<size_t>(quantile * values.size()) - 1];
+    const uint64_t exact =
+        values[static_cast<size_t>(quantile * values.size()) - 1];
     const uint64_t estimate = histogram.Percentile(quantile);
     EXPECT_GE(estimate, exact) << quantile;  // an upper bound ...
-    EXPECT_LE(static_cast<double>(estimate), exact * 1.04 + 1) << quantile;  // ... within 4%
+    EXPECT_LE(static_cast<double>(estimate), exact * 1.04 + 1)
+        << quantile;  // ... within 4%
   }
   EXPECT_EQ(histogram.max(), values.back());
   EXPECT_EQ(histogram.Percentile(1.0), values.back());
@@ -71,7 +75,8 @@ TEST(LatencyHistogramTest, HugeValuesReadBackAsTheMaximum) {
   LatencyHistogram histogram;
   histogram.Record(1ull << 40);
   histogram.Record((1ull << 40) + 5);
-  EXPECT_EQ(LatencyHistogram::BucketOf(1ull << 50), LatencyHistogram::kBucketCount - 1);
+  EXPECT_EQ(LatencyHistogram::BucketOf(1ull << 50),
+            LatencyHistogram::kBucketCount - 1);
   EXPECT_EQ(histogram.Percentile(0.5), (1ull << 40) + 5);
   EXPECT_EQ(histogram.max(), (1ull << 40) + 5);
 }

@@ -17,7 +17,8 @@ TEST(ProcessStatsTest, ParsesResidentPagesFromStatm) {
 
 TEST(ProcessStatsTest, ParsesCpuTicksFromStat) {
   const std::optional<CpuTicks> ticks = ParseStatCpuTicks(
-      "4242 (taskpoold) S 1 4242 4242 0 -1 4194560 1203 0 0 0 17 5 0 0 20 0 1 0 "
+      "4242 (taskpoold) S 1 4242 4242 0 -1 4194560 1203 0 0 0 17 5 0 0 20 0 1 "
+      "0 "
       "1234 22003712 1405 18446744073709551615\n");
   ASSERT_TRUE(ticks.has_value());
   EXPECT_EQ(ticks->user, 17u);
@@ -33,7 +34,8 @@ TEST(ProcessStatsTest, CommandNameWithSpacesAndParenthesesDoesNotShiftFields) {
 }
 
 TEST(ProcessStatsTest, TruncatedStatIsRejected) {
-  EXPECT_FALSE(ParseStatCpuTicks("7 (x) R 1 7 7 0 -1 0 0 0 0 0 300").has_value());
+  EXPECT_FALSE(
+      ParseStatCpuTicks("7 (x) R 1 7 7 0 -1 0 0 0 0 0 300").has_value());
   EXPECT_FALSE(ParseStatCpuTicks("no parenthesis at all").has_value());
 }
 
@@ -55,7 +57,8 @@ TEST(ProcessStatsTest, GoneProcessIsAnErrorNamingTheFile) {
   // Pids are at most 2^22 on Linux; this one cannot exist.
   const Result<ProcessStats> stats = ReadProcessStats(1 << 23);
   ASSERT_FALSE(stats.ok());
-  EXPECT_NE(stats.status().message().find("/proc/8388608/statm"), std::string::npos)
+  EXPECT_NE(stats.status().message().find("/proc/8388608/statm"),
+            std::string::npos)
       << stats.status().message();
 }
 

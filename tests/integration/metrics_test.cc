@@ -14,9 +14,14 @@ namespace {
 class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(RunCli(daemon_.socket_path(), {"map", "is_prime", "7", "8", "9"}).exit_code, 0);
-    ASSERT_EQ(RunCli(daemon_.socket_path(), {"call", "fail", "boom"}).exit_code, 1);
-    ASSERT_EQ(RunCli(daemon_.socket_path(), {"call", "no_such_function", "x"}).exit_code, 1);
+    ASSERT_EQ(RunCli(daemon_.socket_path(), {"map", "is_prime", "7", "8", "9"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(RunCli(daemon_.socket_path(), {"call", "fail", "boom"}).exit_code,
+              1);
+    ASSERT_EQ(RunCli(daemon_.socket_path(), {"call", "no_such_function", "x"})
+                  .exit_code,
+              1);
     const CommandResult result = RunCli(daemon_.socket_path(), {"metrics"});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     metrics_ = ParsePrometheusText(result.out);
@@ -38,28 +43,42 @@ TEST_F(MetricsTest, Totals) {
 }
 
 TEST_F(MetricsTest, PerWorkerMemoryAndCpu) {
-  EXPECT_EQ(metrics_.types.at("taskpool_worker_resident_memory_bytes"), "gauge");
+  EXPECT_EQ(metrics_.types.at("taskpool_worker_resident_memory_bytes"),
+            "gauge");
   EXPECT_EQ(metrics_.types.at("taskpool_worker_cpu_seconds_total"), "counter");
   for (const std::string worker : {"0", "1"}) {
-    const std::optional<double> rss =
-        metrics_.Value("taskpool_worker_resident_memory_bytes", {{"worker", worker}});
+    const std::optional<double> rss = metrics_.Value(
+        "taskpool_worker_resident_memory_bytes", {{"worker", worker}});
     ASSERT_TRUE(rss.has_value()) << worker;
     EXPECT_GT(*rss, 0) << worker;
-    EXPECT_TRUE(metrics_.Value("taskpool_worker_cpu_seconds_total",
-                               {{"worker", worker}, {"mode", "user"}}).has_value());
-    EXPECT_TRUE(metrics_.Value("taskpool_worker_cpu_seconds_total",
-                               {{"worker", worker}, {"mode", "system"}}).has_value());
+    EXPECT_TRUE(metrics_
+                    .Value("taskpool_worker_cpu_seconds_total",
+                           {{"worker", worker}, {"mode", "user"}})
+                    .has_value());
+    EXPECT_TRUE(metrics_
+                    .Value("taskpool_worker_cpu_seconds_total",
+                           {{"worker", worker}, {"mode", "system"}})
+                    .has_value());
   }
 }
 
 TEST_F(MetricsTest, PerFunctionCountersByErrorCode) {
-  const auto value = [&](const std::string& name, std::map<std::string, std::string> labels) {
+  const auto value = [&](const std::string& name,
+                         std::map<std::string, std::string> labels) {
     return metrics_.Value(name, labels);
   };
-  EXPECT_EQ(value("taskpool_function_tasks_submitted_total", {{"function", "is_prime"}}), 3);
-  EXPECT_EQ(value("taskpool_function_tasks_succeeded_total", {{"function", "is_prime"}}), 3);
-  EXPECT_EQ(value("taskpool_function_tasks_submitted_total", {{"function", "fail"}}), 1);
-  EXPECT_EQ(value("taskpool_function_tasks_succeeded_total", {{"function", "fail"}}), 0);
+  EXPECT_EQ(value("taskpool_function_tasks_submitted_total",
+                  {{"function", "is_prime"}}),
+            3);
+  EXPECT_EQ(value("taskpool_function_tasks_succeeded_total",
+                  {{"function", "is_prime"}}),
+            3);
+  EXPECT_EQ(
+      value("taskpool_function_tasks_submitted_total", {{"function", "fail"}}),
+      1);
+  EXPECT_EQ(
+      value("taskpool_function_tasks_succeeded_total", {{"function", "fail"}}),
+      0);
   EXPECT_EQ(value("taskpool_function_tasks_failed_total",
                   {{"function", "fail"}, {"code", "TASK_FAILED"}}),
             1);
@@ -69,19 +88,21 @@ TEST_F(MetricsTest, PerFunctionCountersByErrorCode) {
 }
 
 TEST_F(MetricsTest, LatencySummariesPerFunction) {
-  for (const std::string family :
-       {"taskpool_function_queue_wait_seconds", "taskpool_function_run_seconds"}) {
+  for (const std::string family : {"taskpool_function_queue_wait_seconds",
+                                   "taskpool_function_run_seconds"}) {
     EXPECT_EQ(metrics_.types.at(family), "summary");
     for (const std::string quantile : {"0.5", "0.9", "0.99"}) {
-      const std::optional<double> seconds =
-          metrics_.Value(family, {{"function", "is_prime"}, {"quantile", quantile}});
+      const std::optional<double> seconds = metrics_.Value(
+          family, {{"function", "is_prime"}, {"quantile", quantile}});
       ASSERT_TRUE(seconds.has_value()) << family << " " << quantile;
       EXPECT_GE(*seconds, 0);
     }
     EXPECT_EQ(metrics_.Value(family + "_count", {{"function", "is_prime"}}), 3);
     EXPECT_EQ(metrics_.Value(family + "_count", {{"function", "fail"}}), 1);
-    EXPECT_TRUE(metrics_.Value(family + "_sum", {{"function", "is_prime"}}).has_value());
-    EXPECT_TRUE(metrics_.Value(family + "_max", {{"function", "is_prime"}}).has_value());
+    EXPECT_TRUE(metrics_.Value(family + "_sum", {{"function", "is_prime"}})
+                    .has_value());
+    EXPECT_TRUE(metrics_.Value(family + "_max", {{"function", "is_prime"}})
+                    .has_value());
   }
 }
 

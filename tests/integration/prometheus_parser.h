@@ -17,7 +17,8 @@ struct PrometheusSample {
 };
 
 struct PrometheusText {
-  std::map<std::string, std::string> types;  // family -> counter, gauge, summary
+  std::map<std::string, std::string>
+      types;  // family -> counter, gauge, summary
   std::vector<PrometheusSample> samples;
   // Every violation of the format, one per offending line.
   std::vector<std::string> errors;
@@ -25,8 +26,9 @@ struct PrometheusText {
   std::set<std::string> families() const;
   // The one sample named `name` whose labels include all of `labels`;
   // nullopt if there is none or more than one.
-  std::optional<double> Value(const std::string& name,
-                              const std::map<std::string, std::string>& labels = {}) const;
+  std::optional<double> Value(
+      const std::string& name,
+      const std::map<std::string, std::string>& labels = {}) const;
   // How many samples are named `name`.
   size_t Count(const std::string& name) const;
 };

@@ -1,12 +1,11 @@
 // `taskpool status` and `status --json`: per-worker resources and current
 // task, per-function counters and latency percentiles.
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -18,15 +17,19 @@ namespace {
 using ::testing::HasSubstr;
 
 nlohmann::json StatusJson(const DaemonProcess& daemon) {
-  const CommandResult result = RunCli(daemon.socket_path(), {"status", "--json"});
+  const CommandResult result =
+      RunCli(daemon.socket_path(), {"status", "--json"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return nlohmann::json::parse(result.out);
 }
 
 TEST(StatusCommandTest, JsonHasPerFunctionCountersAndLatencies) {
   DaemonProcess daemon(2);
-  ASSERT_EQ(RunCli(daemon.socket_path(), {"map", "is_prime", "7", "8", "9"}).exit_code, 0);
-  ASSERT_EQ(RunCli(daemon.socket_path(), {"call", "fail", "boom"}).exit_code, 1);
+  ASSERT_EQ(RunCli(daemon.socket_path(), {"map", "is_prime", "7", "8", "9"})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCli(daemon.socket_path(), {"call", "fail", "boom"}).exit_code,
+            1);
   const nlohmann::json status = StatusJson(daemon);
 
   ASSERT_EQ(status["functions"].size(), 2u) << status.dump();
@@ -43,9 +46,12 @@ TEST(StatusCommandTest, JsonHasPerFunctionCountersAndLatencies) {
   for (const char* latency : {"queue_wait", "run_time"}) {
     const nlohmann::json& summary = is_prime[latency];
     EXPECT_EQ(summary["count"], 3) << latency;
-    EXPECT_LE(summary["p50_us"].get<uint64_t>(), summary["p90_us"].get<uint64_t>());
-    EXPECT_LE(summary["p90_us"].get<uint64_t>(), summary["p99_us"].get<uint64_t>());
-    EXPECT_LE(summary["p99_us"].get<uint64_t>(), summary["max_us"].get<uint64_t>());
+    EXPECT_LE(summary["p50_us"].get<uint64_t>(),
+              summary["p90_us"].get<uint64_t>());
+    EXPECT_LE(summary["p90_us"].get<uint64_t>(),
+              summary["p99_us"].get<uint64_t>());
+    EXPECT_LE(summary["p99_us"].get<uint64_t>(),
+              summary["max_us"].get<uint64_t>());
   }
   for (const nlohmann::json& worker : status["workers"]) {
     EXPECT_GT(worker["rss_bytes"].get<uint64_t>(), 0u) << worker.dump();
@@ -62,7 +68,8 @@ TEST(StatusCommandTest, BusyWorkerShowsItsTaskAndClient) {
   ASSERT_NE(id, 0u);
 
   nlohmann::json worker;
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < give_up) {
     worker = StatusJson(daemon)["workers"][0];
     if (worker["state"] == "busy") break;
@@ -76,14 +83,15 @@ TEST(StatusCommandTest, BusyWorkerShowsItsTaskAndClient) {
   const CommandResult table = RunCli(daemon.socket_path(), {"status"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr("RSS MiB"));
-  EXPECT_THAT(table.out,
-              HasSubstr("#" + std::to_string(id) + " pid " + std::to_string(getpid())));
+  EXPECT_THAT(table.out, HasSubstr("#" + std::to_string(id) + " pid " +
+                                   std::to_string(getpid())));
   client->cancel(id, /*kill_running=*/true);
 }
 
 TEST(StatusCommandTest, TableListsFunctions) {
   DaemonProcess daemon(1);
-  ASSERT_EQ(RunCli(daemon.socket_path(), {"call", "fail", "boom"}).exit_code, 1);
+  ASSERT_EQ(RunCli(daemon.socket_path(), {"call", "fail", "boom"}).exit_code,
+            1);
   const CommandResult table = RunCli(daemon.socket_path(), {"status"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr("FUNCTION"));
