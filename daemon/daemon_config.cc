@@ -53,6 +53,7 @@ struct RawOptions {
   std::string allow_users;
   std::string allow_groups;
   std::string log_level;
+  std::string metrics_listen;
   std::string config_file;
   bool test_config = false;
   std::vector<std::string> plugins;
@@ -159,7 +160,12 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "comma-separated groups (names or gids): a peer whose primary or "
        "supplementary group is listed is allowed")
       ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
-       "debug, info, warning or error");
+       "debug, info, warning or error")
+      ("metrics-listen", po::value(&raw.metrics_listen)->value_name("HOST:PORT"),
+       "also serve the metrics of `taskpool metrics` over HTTP at "
+       "http://HOST:PORT/metrics for a Prometheus scrape; HOST is an IP "
+       "address ([::1] for IPv6), PORT 0 picks a free one (logged). Off by "
+       "default; there is no authentication, so keep it on a private address");
   return options;
 }
 
@@ -247,6 +253,11 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     Result<std::vector<gid_t>> groups = ParseGroupList(raw.allow_groups);
     if (!groups.ok()) return "--allow-groups: " + groups.status().message();
     config.allowed_groups = std::move(groups.value());
+  }
+  if (!raw.metrics_listen.empty()) {
+    Result<ListenAddress> address = ParseListenAddress(raw.metrics_listen);
+    if (!address.ok()) return "--metrics-listen: " + address.status().message();
+    config.metrics_listen = std::move(address.value());
   }
   config.config_file = raw.config_file;
   config.plugins = raw.plugins;

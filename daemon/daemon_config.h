@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "daemon/listen_address.h"
 
 namespace taskpool {
 
@@ -46,6 +47,8 @@ struct DaemonConfig {
   std::vector<uid_t> allowed_users;
   std::vector<gid_t> allowed_groups;
   LogLevel log_level = LogLevel::kInfo;
+  // --metrics-listen: serve Prometheus metrics over HTTP there; none: off.
+  std::optional<ListenAddress> metrics_listen;
   std::string config_file;          // empty: none read
   // Not an option: the listening socket systemd passed (socket activation),
   // served instead of binding socket_path; -1 when not activated.

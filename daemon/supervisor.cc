@@ -5,7 +5,9 @@
 
 
 #include "common/log.h"
+#include "common/prometheus_text.h"
 #include "common/socket_path.h"
+#include "daemon/process_stats.h"
 #include "daemon/worker_main.h"
 
 namespace taskpool {
@@ -84,11 +86,29 @@ Status Supervisor::Start() {
   server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));
   Status listening = server_->Listen();
   if (!listening.ok()) return listening;
+  if (Status metrics = ServeMetrics(); !metrics.ok()) return metrics;
   TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
                 << ", max payload " << config_.max_payload_bytes << " bytes)";
   NotifyReadyWhenWorkersUp();
+  return Status::Ok();
+}
+
+Status Supervisor::ServeMetrics() {
+  if (!config_.metrics_listen) return Status::Ok();
+  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] {
+    v1::StatusReply status;
+    FillStatus(&status);
+    return RenderPrometheusText(status);
+  });
+  Status listening = metrics_server_->Listen(*config_.metrics_listen);
+  if (!listening.ok()) return listening;
+  const boost::asio::ip::tcp::endpoint bound = metrics_server_->local_endpoint();
+  // The real port, when 0 was asked for: scrape configs and tests read it here.
+  TP_LOG(kInfo) << "serving metrics on http://"
+                << ListenAddress{bound.address().to_string(), bound.port()}.ToString()
+                << "/metrics";
   return Status::Ok();
 }
 
@@ -328,6 +348,7 @@ void Supervisor::FinishShutdown() {
   signals_.cancel(ignored);
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
+  if (metrics_server_) metrics_server_->Stop();
   systemd_.Stop();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -376,6 +397,7 @@ void Supervisor::OnClosed(Connection& connection) {
 void Supervisor::FillStatus(v1::StatusReply* status) {
   const int64_t now_ns = MonotonicNanos();
   uint32_t running = 0;
+  const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
   for (const WorkerEntry& entry : workers_->entries()) {
     if (entry.state == WorkerEntry::State::kSpare) continue;
     v1::WorkerStatus* worker = status->add_workers();
@@ -385,6 +407,15 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
     worker->set_last_exit(entry.last_exit);
     const WorkerActivity activity = queue_->activity(entry.index);
     worker->set_tasks_done(activity.tasks_done);
+    if (entry.state != WorkerEntry::State::kExited) {
+      // Not yet reaped, so the pid is still ours; a failure (it just
+      // exited) leaves the numbers 0.
+      if (Result<ProcessStats> usage = ReadProcessStats(entry.pid); usage.ok()) {
+        worker->set_rss_bytes(usage->rss_bytes);
+        worker->set_cpu_user_ms(usage->cpu_user_ms);
+        worker->set_cpu_system_ms(usage->cpu_system_ms);
+      }
+    }
     if (entry.state == WorkerEntry::State::kExited) {
       worker->set_state("dead");  // waiting for its respawn (or fatal)
     } else if (activity.pid != entry.pid) {
@@ -397,6 +428,10 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
       }
       worker->set_current_run_ms(
           static_cast<uint64_t>(std::max<int64_t>(0, now_ns - activity.started_ns) / 1'000'000));
+      if (auto task = tasks.find(entry.index); task != tasks.end()) {
+        worker->set_current_task_id(task->second.id);
+        worker->set_current_client_pid(task->second.client_pid);
+      }
     } else {
       worker->set_state("idle");
     }
@@ -419,6 +454,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->set_workers_died(counters.workers_died);
   status->set_server_version(TASKPOOL_VERSION);
   status->set_daemon_pid(getpid());
+  router_->function_stats().Fill(registry_, status->mutable_functions());
 }
 
 }  // namespace taskpool

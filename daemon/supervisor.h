@@ -29,6 +29,7 @@
 #include "common/task_queue.h"
 #include "daemon/connection.h"
 #include "daemon/daemon_config.h"
+#include "daemon/metrics_server.h"
 #include "daemon/respawn_policy.h"
 #include "daemon/server.h"
 #include "daemon/systemd_notifier.h"
@@ -48,6 +49,8 @@ class Supervisor : private ConnectionHost {
 
  private:
   Status Start();
+  // Starts the --metrics-listen HTTP endpoint, if configured.
+  Status ServeMetrics();
   void WaitForSignal();
   void OnSignal(int signal_number);
   void WaitForResults();
@@ -104,6 +107,7 @@ class Supervisor : private ConnectionHost {
   std::optional<uint32_t> retiring_;
   std::unique_ptr<TaskRouter> router_;
   std::unique_ptr<Server> server_;
+  std::unique_ptr<MetricsServer> metrics_server_;  // with --metrics-listen
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;
   Phase phase_ = Phase::kServing;
 };

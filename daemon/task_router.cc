@@ -62,7 +62,8 @@ TaskRouter::TaskRouter(boost::asio::io_context& io, TaskQueue& queue,
       config_(config),
       kill_worker_(std::move(kill_worker)),
       timer_tick_(io),
-      tasks_(queue.geometry().capacity) {
+      tasks_(queue.geometry().capacity),
+      function_stats_(registry.size()) {
   for (const auto& [function, limit] : config.function_limits) {
     gates_.SetLimit("function/" + function, limit);
   }
@@ -108,25 +109,28 @@ void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
                         const v1::Submit& submit) {
   ++counters_.submitted;
   const int64_t accepted_ns = MonotonicNanos();
+  Result<uint32_t> function = registry_.Find(submit.function());
+  const uint32_t function_index =
+      function.ok() ? *function : FunctionStats::kUnknownFunction;
+  function_stats_.OnSubmitted(function_index);
   if (!accepting_) {
-    Reject(*connection, submit.id(), ErrorCode::kShuttingDown,
+    Reject(*connection, function_index, submit.id(), ErrorCode::kShuttingDown,
            "taskpoold is shutting down and accepts no new tasks");
     return;
   }
   if (connection->in_flight().contains(submit.id())) {
-    Reject(*connection, submit.id(), ErrorCode::kDuplicateId,
+    Reject(*connection, function_index, submit.id(), ErrorCode::kDuplicateId,
            "task id " + std::to_string(submit.id()) +
                " is already in flight on this connection");
     return;
   }
-  Result<uint32_t> function = registry_.Find(submit.function());
   if (!function.ok()) {
-    Reject(*connection, submit.id(), function.status().code(),
+    Reject(*connection, function_index, submit.id(), function.status().code(),
            function.status().message());
     return;
   }
   if (submit.payload().size() > config_.max_payload_bytes) {
-    Reject(*connection, submit.id(), ErrorCode::kPayloadTooLarge,
+    Reject(*connection, function_index, submit.id(), ErrorCode::kPayloadTooLarge,
            "payload of " + std::to_string(submit.payload().size()) +
                " bytes exceeds the limit of " +
                std::to_string(config_.max_payload_bytes) +
@@ -161,7 +165,7 @@ void TaskRouter::Admit(const std::shared_ptr<Connection>& connection,
   }
   if (submit.fail_if_full()) {
     connection->in_flight().erase(submit.id());
-    Reject(*connection, submit.id(), ErrorCode::kQueueFull,
+    Reject(*connection, function_index, submit.id(), ErrorCode::kQueueFull,
            "the queue is full (" + std::to_string(queue_.geometry().capacity) +
                " tasks; taskpoold --queue-capacity)");
     return;
@@ -223,7 +227,7 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   Result<SlotRef> slot = queue_.Enqueue(function_index, submit.payload());
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
-    Reject(*connection, submit.id(), slot.status().code(),
+    Reject(*connection, function_index, submit.id(), slot.status().code(),
            slot.status().message());
     return true;
   }
@@ -268,12 +272,16 @@ void TaskRouter::PauseIfOverLimit(Connection& connection) {
 void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
   auto entry = connection.in_flight().find(cancel.id());
   if (entry == connection.in_flight().end()) return;  // finished already
+  uint32_t function_index = FunctionStats::kUnknownFunction;
   if (!entry->second) {  // still waiting for its gates or for room
     DropWaiting([&](const WaitingTask& task) {
-      return task.submit.id() == cancel.id() &&
-             task.connection.lock().get() == &connection;
+      const bool cancelled = task.submit.id() == cancel.id() &&
+                             task.connection.lock().get() == &connection;
+      if (cancelled) function_index = task.function_index;
+      return cancelled;
     });
   } else if (queue_.TryWithdraw(*entry->second)) {
+    if (const Task* task = FindTask(*entry->second)) function_index = task->function_index;
     ForgetTask(*entry->second);
   } else {
     // Running: it finishes and its result is delivered, unless asked to kill.
@@ -286,7 +294,8 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
     return;
   }
   connection.in_flight().erase(entry);
-  Deliver(&connection, MakeResult(cancel.id(), ErrorCode::kCancelled,
+  Deliver(&connection, function_index,
+          MakeResult(cancel.id(), ErrorCode::kCancelled,
                                   "cancelled by the client before it ran"));
   AdmitWaiting();
 }
@@ -329,6 +338,8 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   result.set_attempts(task->attempts);
   result.set_started_unix_us(static_cast<uint64_t>(completed.started_unix_us));
   result.set_finished_unix_us(static_cast<uint64_t>(completed.finished_unix_us));
+  const uint32_t function_index = task->function_index;
+  function_stats_.OnRan(function_index, result.queue_us(), result.run_us());
 
   if (task->slow_logged) {
     LogSlowEnd(*task, std::string("ended ") + std::string(ErrorCodeName(completed.code)),
@@ -337,7 +348,7 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   const std::shared_ptr<Connection> connection = task->connection.lock();
   ForgetTask(completed.slot);
   if (connection != nullptr) connection->in_flight().erase(result.id());
-  Deliver(connection.get(), std::move(result));
+  Deliver(connection.get(), function_index, std::move(result));
 }
 
 void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
@@ -402,7 +413,7 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
   DropWaiting([&](const WaitingTask& waiting) {
     if (const std::shared_ptr<Connection> connection = waiting.connection.lock()) {
       connection->in_flight().erase(waiting.submit.id());
-      Deliver(connection.get(),
+      Deliver(connection.get(), waiting.function_index,
               MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason));
     }
     return true;
@@ -537,7 +548,7 @@ void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
     }
     if (const auto connection = waiting.connection.lock()) {
       connection->in_flight().erase(waiting.submit.id());
-      Deliver(connection.get(),
+      Deliver(connection.get(), waiting.function_index,
               MakeResult(waiting.submit.id(), ErrorCode::kExpired,
                          "deadline of " + std::to_string(deadline_ms) +
                              " ms passed while the task waited to be queued "
@@ -590,25 +601,38 @@ bool TaskRouter::KillRunning(Task& task, ErrorCode code, std::string message) {
 void TaskRouter::FailTask(Task& task, ErrorCode code, std::string message) {
   const std::shared_ptr<Connection> connection = task.connection.lock();
   const uint64_t id = task.client_id;
+  const uint32_t function_index = task.function_index;
   v1::Result result = MakeResult(id, code, std::move(message));
   result.set_attempts(task.attempts);
   ForgetTask(task.slot);
   if (connection != nullptr) connection->in_flight().erase(id);
-  Deliver(connection.get(), std::move(result));
+  Deliver(connection.get(), function_index, std::move(result));
 }
 
-void TaskRouter::Reject(Connection& connection, uint64_t id, ErrorCode code,
-                        std::string message) {
-  Deliver(&connection, MakeResult(id, code, std::move(message)));
+void TaskRouter::Reject(Connection& connection, uint32_t function, uint64_t id,
+                        ErrorCode code, std::string message) {
+  Deliver(&connection, function, MakeResult(id, code, std::move(message)));
 }
 
-void TaskRouter::Deliver(Connection* connection, v1::Result&& result) {
+void TaskRouter::Deliver(Connection* connection, uint32_t function, v1::Result&& result) {
+  function_stats_.OnFinished(function, static_cast<ErrorCode>(result.code()));
   if (result.code() == v1::OK) {
     ++counters_.succeeded;
   } else {
     ++counters_.failed;
   }
   if (connection != nullptr) connection->SendResult(std::move(result));
+}
+
+std::unordered_map<uint32_t, TaskRouter::RunningTask> TaskRouter::RunningTasks() const {
+  std::unordered_map<uint32_t, RunningTask> running;
+  for (const std::optional<Task>& task : tasks_) {
+    if (!task) continue;
+    if (const std::optional<uint32_t> worker = queue_.RunningWorker(task->slot)) {
+      running[*worker] = {task->client_id, task->client_pid};
+    }
+  }
+  return running;
 }
 
 TaskRouter::Task* TaskRouter::FindTask(SlotRef slot) {

@@ -39,6 +39,7 @@
 #include "common/task_queue.h"
 #include "daemon/concurrency_gates.h"
 #include "daemon/daemon_config.h"
+#include "daemon/function_stats.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool {
@@ -100,6 +101,16 @@ class TaskRouter {
   }
   size_t waiting() const { return waiting_.size() + gated_.size(); }
   const TaskCounters& counters() const { return counters_; }
+  const FunctionStats& function_stats() const { return function_stats_; }
+
+  // What a busy worker is running: the task's id (as its client chose it)
+  // and the client's pid.
+  struct RunningTask {
+    uint64_t id = 0;
+    pid_t client_pid = 0;
+  };
+  // The running task of each busy worker, by worker index.
+  std::unordered_map<uint32_t, RunningTask> RunningTasks() const;
 
  private:
   // A task that has a queue slot.
@@ -178,9 +189,10 @@ class TaskRouter {
   void ResumePausedConnections();
   void PauseIfOverLimit(Connection& connection);
   void OnCompleted(const CompletedTask& completed);
-  // Sends `result` for a task whose bookkeeping is already removed.
-  void Deliver(Connection* connection, v1::Result&& result);
-  void Reject(Connection& connection, uint64_t id, ErrorCode code,
+  // Sends `result` for a task of `function` (a registry index, or
+  // FunctionStats::kUnknownFunction) whose bookkeeping is already removed.
+  void Deliver(Connection* connection, uint32_t function, v1::Result&& result);
+  void Reject(Connection& connection, uint32_t function, uint64_t id, ErrorCode code,
               std::string message);
   void FailTask(Task& task, ErrorCode code, std::string message);
   Task* FindTask(SlotRef slot);
@@ -204,6 +216,7 @@ class TaskRouter {
   std::unordered_map<std::string, uint32_t> held_keys_;  // gate key -> tasks in gated_
   std::vector<std::weak_ptr<Connection>> paused_;
   TaskCounters counters_;
+  FunctionStats function_stats_;
 };
 
 // CLOCK_MONOTONIC in nanoseconds, the clock the queue's timestamps use.

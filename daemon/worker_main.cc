@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/task_queue.h"
+#include "daemon/process_stats.h"
 #include "daemon/task_registry.h"
 
 namespace taskpool {
@@ -68,14 +69,10 @@ void CloseInheritedDescriptors() {
   }
 }
 
-// Resident set size in MiB, from /proc/self/statm.
+// Resident set size in MiB; 0 if /proc cannot tell.
 uint64_t ResidentMib() {
-  long pages = 0, resident = 0;
-  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(statm);
-  }
-  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) >> 20;
+  const Result<ProcessStats> stats = ReadOwnProcessStats();
+  return stats.ok() ? stats->rss_bytes >> 20 : 0;
 }
 
 // True when the worker should make way for a fresh process.

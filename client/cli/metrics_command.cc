@@ -3,8 +3,8 @@
 
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
-#include "client/cli/prometheus.h"
 #include "client/cli/session.h"
+#include "common/prometheus_text.h"
 
 namespace taskpool::cli {
 
@@ -18,9 +18,9 @@ int RunMetrics(GlobalOptions global, const std::vector<std::string>& args) {
                    .positionals = {}};
   if (!ParseCommand(spec, args, &global)) return kExitOk;
 
-  std::optional<PoolStatus> status = FetchStatusOrReport(global, "metrics");
+  std::optional<v1::StatusReply> status = FetchStatusReplyOrReport(global, "metrics");
   if (!status) return kExitFailure;
-  std::cout << FormatPrometheus(*status);
+  std::cout << RenderPrometheusText(*status);
   return kExitOk;
 }
 

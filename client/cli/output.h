@@ -7,6 +7,7 @@
 #include <string>
 
 #include "taskpool/client.hpp"
+#include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::cli {
 
@@ -22,7 +23,9 @@ nlohmann::json ResultJson(const TaskResult& result);
 // sequences become U+FFFD rather than aborting the output.
 std::string JsonLine(const nlohmann::json& value);
 
-void PrintStatusTable(const PoolStatus& status, std::ostream& out);
-nlohmann::json StatusJson(const PoolStatus& status);
+// The workers (with RSS, CPU time and the task each one runs), the
+// per-function counters and latency percentiles, then the totals.
+void PrintStatusTable(const v1::StatusReply& status, std::ostream& out);
+nlohmann::json StatusJson(const v1::StatusReply& status);
 
 }  // namespace taskpool::cli

@@ -4,6 +4,9 @@
 #include <iostream>
 
 #include "client/cli/cli_options.h"
+#include "client/connection.h"
+#include "client/handshake.h"
+#include "common/socket_path.h"
 
 namespace taskpool::cli {
 
@@ -13,10 +16,17 @@ void ReportError(const std::string& message) {
   std::cerr << "taskpool: " << message << "\n";
 }
 
+namespace {
+
+constexpr char kClientName[] = "taskpool-cli/" TASKPOOL_VERSION;
+constexpr std::chrono::seconds kStatusWait{10};
+
+}  // namespace
+
 Result<std::unique_ptr<Client>> Connect(const GlobalOptions& global) {
   ClientOptions options;
   options.socket_path = global.socket;
-  options.client_name = "taskpool-cli/" TASKPOOL_VERSION;
+  options.client_name = kClientName;
   return Client::Connect(options);
 }
 
@@ -30,16 +40,26 @@ std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
   return std::move(client).value();
 }
 
-std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
-                                              const std::string& command) {
-  std::unique_ptr<Client> client = ConnectOrReport(global);
-  if (client == nullptr) return std::nullopt;
-  Result<PoolStatus> status = client->status();
-  if (!status.ok()) {
-    ReportError(command + ": " + status.status().ToString());
+std::optional<v1::StatusReply> FetchStatusReplyOrReport(const GlobalOptions& global,
+                                                        const std::string& command) {
+  // The public Client hands out PoolStatus only; the wire message comes
+  // from the same connection code underneath it.
+  Result<Handshake> handshake = OpenAndGreet(ResolveSocketPath(global.socket), kClientName,
+                                             ClientOptions{}.connect_timeout);
+  if (!handshake.ok()) {
+    // The message already names the socket and what to do about it.
+    ReportError(handshake.status().message());
     return std::nullopt;
   }
-  return std::move(status).value();
+  Connection connection(std::move(handshake).value());
+  v1::ClientMessage request;
+  request.mutable_status();
+  Result<v1::ServerMessage> reply = connection.Request(request, kStatusWait);
+  if (!reply.ok()) {
+    ReportError(command + ": " + reply.status().ToString());
+    return std::nullopt;
+  }
+  return std::move(*reply->mutable_status());
 }
 
 void AddTaskOptions(po::options_description* options) {

@@ -8,6 +8,7 @@
 
 #include "client/cli/cli_options.h"
 #include "taskpool/client.hpp"
+#include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::cli {
 
@@ -19,9 +20,11 @@ Result<std::unique_ptr<Client>> Connect(const GlobalOptions& global);
 std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global);
 
 // Connects and asks for the daemon's status; on failure reports it as
-// "COMMAND: reason" and returns nullopt.
-std::optional<PoolStatus> FetchStatusOrReport(const GlobalOptions& global,
-                                              const std::string& command);
+// "COMMAND: reason" and returns nullopt. The wire message, not the
+// library's PoolStatus: the renderer shared with the daemon
+// (common/prometheus_text.h) reads it, and so does the status output.
+std::optional<v1::StatusReply> FetchStatusReplyOrReport(const GlobalOptions& global,
+                                                        const std::string& command);
 
 // "taskpool: " + message, on stderr.
 void ReportError(const std::string& message);

@@ -12,12 +12,13 @@ int RunStatus(GlobalOptions global, const std::vector<std::string>& args) {
                    .synopsis = "status",
                    .summary =
                        "Shows the daemon's workers (index, pid, state, "
-                       "tasks done, current function), its queue and "
-                       "counters.",
+                       "tasks done, RSS, CPU time, the task each one runs), "
+                       "per-function counters and latency percentiles, its "
+                       "queue and totals.",
                    .positionals = {}};
   if (!ParseCommand(spec, args, &global)) return kExitOk;
 
-  std::optional<PoolStatus> status = FetchStatusOrReport(global, "status");
+  std::optional<v1::StatusReply> status = FetchStatusReplyOrReport(global, "status");
   if (!status) return kExitFailure;
   if (global.json) {
     std::cout << JsonLine(StatusJson(*status)) << "\n";

@@ -1,61 +1,109 @@
 // `taskpool metrics`: the Prometheus text exposition format, line by line.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <regex>
-#include <set>
-#include <sstream>
 #include <string>
 
 #include "tests/integration/daemon_fixture.h"
+#include "tests/integration/prometheus_parser.h"
 
 namespace taskpool::testing {
 namespace {
 
-TEST(MetricsTest, PrintsPrometheusTextFormat) {
-  DaemonProcess daemon(2);
-  ASSERT_EQ(RunCli(daemon.socket_path(), {"map", "is_prime", "7", "8", "9"}).exit_code, 0);
-  ASSERT_EQ(RunCli(daemon.socket_path(), {"call", "fail", "boom"}).exit_code, 1);
-  const CommandResult result = RunCli(daemon.socket_path(), {"metrics"});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-
-  const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*)");
-  const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge))");
-  const std::regex sample(
-      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")"
-      R"((,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (-?[0-9.e+]+))");
-  std::set<std::string> helped, typed;
-  std::map<std::string, double> unlabelled;
-  std::map<std::string, int> labelled_count;
-  std::istringstream lines(result.out);
-  std::string current_family;
-  for (std::string line; std::getline(lines, line);) {
-    std::smatch match;
-    if (std::regex_match(line, match, help)) {
-      helped.insert(match[1]);
-      current_family = match[1];
-    } else if (std::regex_match(line, match, type)) {
-      EXPECT_EQ(match[1], current_family) << "TYPE must follow its HELP: " << line;
-      EXPECT_TRUE(typed.insert(match[1]).second) << "TYPE repeated: " << line;
-    } else if (std::regex_match(line, match, sample)) {
-      EXPECT_EQ(match[1], current_family) << "sample outside its family: " << line;
-      if (match[2].matched) {
-        ++labelled_count[match[1]];
-      } else {
-        unlabelled[match[1]] = std::stod(match[4]);
-      }
-    } else {
-      ADD_FAILURE() << "not Prometheus text format: '" << line << "'";
-    }
+// The metrics of a daemon that ran three is_prime tasks, one failing task
+// and one call of a function that does not exist.
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(RunCli(daemon_.socket_path(), {"map", "is_prime", "7", "8", "9"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(RunCli(daemon_.socket_path(), {"call", "fail", "boom"}).exit_code,
+              1);
+    ASSERT_EQ(RunCli(daemon_.socket_path(), {"call", "no_such_function", "x"})
+                  .exit_code,
+              1);
+    const CommandResult result = RunCli(daemon_.socket_path(), {"metrics"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    metrics_ = ParsePrometheusText(result.out);
+    for (const std::string& error : metrics_.errors) ADD_FAILURE() << error;
   }
-  EXPECT_EQ(helped, typed);
-  EXPECT_EQ(unlabelled["taskpool_tasks_submitted_total"], 4);
-  EXPECT_EQ(unlabelled["taskpool_tasks_succeeded_total"], 3);
-  EXPECT_EQ(unlabelled["taskpool_tasks_failed_total"], 1);
-  EXPECT_EQ(unlabelled["taskpool_queue_capacity"], 1024);
-  EXPECT_EQ(unlabelled.count("taskpool_uptime_seconds"), 1u);
-  EXPECT_EQ(labelled_count["taskpool_worker_tasks_done_total"], 2);
-  EXPECT_EQ(labelled_count["taskpool_worker_restarts_total"], 2);
+
+  DaemonProcess daemon_{2};
+  PrometheusText metrics_;
+};
+
+TEST_F(MetricsTest, Totals) {
+  EXPECT_EQ(metrics_.Value("taskpool_tasks_submitted_total"), 5);
+  EXPECT_EQ(metrics_.Value("taskpool_tasks_succeeded_total"), 3);
+  EXPECT_EQ(metrics_.Value("taskpool_tasks_failed_total"), 2);
+  EXPECT_EQ(metrics_.Value("taskpool_queue_capacity"), 1024);
+  EXPECT_TRUE(metrics_.Value("taskpool_uptime_seconds").has_value());
+  EXPECT_EQ(metrics_.Count("taskpool_worker_tasks_done_total"), 2u);
+  EXPECT_EQ(metrics_.Count("taskpool_worker_restarts_total"), 2u);
+}
+
+TEST_F(MetricsTest, PerWorkerMemoryAndCpu) {
+  EXPECT_EQ(metrics_.types.at("taskpool_worker_resident_memory_bytes"),
+            "gauge");
+  EXPECT_EQ(metrics_.types.at("taskpool_worker_cpu_seconds_total"), "counter");
+  for (const std::string worker : {"0", "1"}) {
+    const std::optional<double> rss = metrics_.Value(
+        "taskpool_worker_resident_memory_bytes", {{"worker", worker}});
+    ASSERT_TRUE(rss.has_value()) << worker;
+    EXPECT_GT(*rss, 0) << worker;
+    EXPECT_TRUE(metrics_
+                    .Value("taskpool_worker_cpu_seconds_total",
+                           {{"worker", worker}, {"mode", "user"}})
+                    .has_value());
+    EXPECT_TRUE(metrics_
+                    .Value("taskpool_worker_cpu_seconds_total",
+                           {{"worker", worker}, {"mode", "system"}})
+                    .has_value());
+  }
+}
+
+TEST_F(MetricsTest, PerFunctionCountersByErrorCode) {
+  const auto value = [&](const std::string& name,
+                         std::map<std::string, std::string> labels) {
+    return metrics_.Value(name, labels);
+  };
+  EXPECT_EQ(value("taskpool_function_tasks_submitted_total",
+                  {{"function", "is_prime"}}),
+            3);
+  EXPECT_EQ(value("taskpool_function_tasks_succeeded_total",
+                  {{"function", "is_prime"}}),
+            3);
+  EXPECT_EQ(
+      value("taskpool_function_tasks_submitted_total", {{"function", "fail"}}),
+      1);
+  EXPECT_EQ(
+      value("taskpool_function_tasks_succeeded_total", {{"function", "fail"}}),
+      0);
+  EXPECT_EQ(value("taskpool_function_tasks_failed_total",
+                  {{"function", "fail"}, {"code", "TASK_FAILED"}}),
+            1);
+  // Unknown names count in the totals only: no series per made-up name.
+  EXPECT_EQ(metrics_.Count("taskpool_function_tasks_submitted_total"), 2u);
+  EXPECT_EQ(metrics_.Count("taskpool_function_tasks_failed_total"), 1u);
+}
+
+TEST_F(MetricsTest, LatencySummariesPerFunction) {
+  for (const std::string family : {"taskpool_function_queue_wait_seconds",
+                                   "taskpool_function_run_seconds"}) {
+    EXPECT_EQ(metrics_.types.at(family), "summary");
+    for (const std::string quantile : {"0.5", "0.9", "0.99"}) {
+      const std::optional<double> seconds = metrics_.Value(
+          family, {{"function", "is_prime"}, {"quantile", quantile}});
+      ASSERT_TRUE(seconds.has_value()) << family << " " << quantile;
+      EXPECT_GE(*seconds, 0);
+    }
+    EXPECT_EQ(metrics_.Value(family + "_count", {{"function", "is_prime"}}), 3);
+    EXPECT_EQ(metrics_.Value(family + "_count", {{"function", "fail"}}), 1);
+    EXPECT_TRUE(metrics_.Value(family + "_sum", {{"function", "is_prime"}})
+                    .has_value());
+    EXPECT_TRUE(metrics_.Value(family + "_max", {{"function", "is_prime"}})
+                    .has_value());
+  }
 }
 
 }  // namespace
