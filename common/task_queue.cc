@@ -379,6 +379,7 @@ struct TaskQueue::Impl {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (Atomic(header->results_signalled)
             .exchange(1, std::memory_order_seq_cst) == 0) {
+      CrashIfAt(internal::TestCrashPoint::kAfterResultsFlagged);
       SignalResults();
     }
   }

@@ -107,6 +107,9 @@ enum class TestCrashPoint {
   // In Complete: after DONE is published in the slot, before the slot is
   // pushed to the worker's completion ring.
   kAfterDonePublished,
+  // In Complete: after claiming the right to wake the supervisor
+  // (results_signalled set), before writing the results eventfd.
+  kAfterResultsFlagged,
 };
 void SetTestCrashPoint(TaskQueue& queue, TestCrashPoint point);
 }  // namespace internal
