@@ -1,6 +1,9 @@
 #include "common/task_queue.h"
 
+#include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +31,7 @@ namespace {
 namespace bip = boost::interprocess;
 
 constexpr uint64_t kMagic = 0x4C4F4F504B534154;  // "TASKPOOL", little-endian
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 constexpr size_t kCacheLine = 64;
 
 // ------------------------------------------------------------ atomics
@@ -41,6 +44,8 @@ static_assert(AtomicWord::is_always_lock_free,
               "shared words must be lock-free to be safe across processes");
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(AtomicWord::required_alignment <= alignof(uint64_t));
+// The one 32-bit shared word: the futex idle workers sleep on.
+static_assert(std::atomic_ref<uint32_t>::is_always_lock_free);
 
 AtomicWord Atomic(uint64_t& word) { return AtomicWord(word); }
 uint64_t Load(uint64_t& word, std::memory_order order) {
@@ -114,6 +119,21 @@ struct ShmHeader {
   // Next ticket position to write. Written by the supervisor only (release
   // after the entry); workers read it (acquire).
   alignas(kCacheLine) uint64_t ticket_tail;
+  // Workers that are (about to be) asleep on `task_wake`. A worker adds 1
+  // before its last look at the ring and subtracts 1 after waking; the
+  // supervisor wakes one only while it is non-zero. It may over-count (a
+  // worker that died in between: only costs a spare wake), never
+  // under-count, which would leave a task unclaimed.
+  alignas(kCacheLine) uint64_t sleeping_workers;
+  // The futex idle workers sleep on: the supervisor bumps it, then wakes
+  // one waiter, per ticket pushed while someone sleeps. 32 bits because a
+  // futex is; accessed through std::atomic_ref<uint32_t>.
+  uint32_t task_wake;
+  uint32_t reserved_task_wake;
+  // 1 once a worker has written the results eventfd since the supervisor's
+  // last CollectCompleted; later completions skip the write(). Workers set
+  // it (exchange), the supervisor clears it after reading the eventfd.
+  alignas(kCacheLine) uint64_t results_signalled;
 };
 
 struct alignas(kCacheLine) ShmSlot {
@@ -153,6 +173,11 @@ struct alignas(kCacheLine) ShmWorker {
   uint64_t function_index;
   uint64_t started_ns;
   uint64_t tasks_done;
+  // 1 while this worker counts itself in ShmHeader::sleeping_workers (set
+  // after its increment, cleared before its decrement), so RecoverDeadWorker
+  // can take back exactly a dead worker's share. Written by the worker, and
+  // by the supervisor once the worker is reaped.
+  uint64_t sleeping;
   // Completion ring producer index: written by the worker (release, after
   // the entry), read by the supervisor. Survives respawns of the index.
   alignas(kCacheLine) uint64_t completion_tail;
@@ -163,7 +188,7 @@ struct alignas(kCacheLine) ShmWorker {
 static_assert(std::is_trivially_copyable_v<ShmHeader>);
 static_assert(std::is_trivially_copyable_v<ShmSlot>);
 static_assert(std::is_trivially_copyable_v<ShmWorker>);
-// Pinned by ABI version 1 (common/task_queue.md).
+// Pinned by ABI version 2 (common/task_queue.md).
 static_assert(sizeof(ShmSlot) == 128);
 static_assert(sizeof(ShmWorker) == 192);
 
@@ -200,15 +225,26 @@ std::string TooLargeMessage(std::string_view what, uint64_t size,
 
 // Writes `bytes` into a new shm object `blob_name` (replacing any leftover)
 // and closes it; the reader maps it by name. The object is never held open,
-// so no descriptor leaks into forked children.
+// so no descriptor leaks into forked children. write() rather than
+// mmap+memcpy: tmpfs then fills each page in one pass, where a fresh
+// mapping takes a page fault and a zero-fill per 4 KiB before the copy.
 Status WriteBlob(const std::string& blob_name, std::string_view bytes) {
   try {
     bip::shared_memory_object::remove(blob_name.c_str());
     bip::shared_memory_object blob(bip::create_only, blob_name.c_str(),
                                    bip::read_write);
-    blob.truncate(static_cast<bip::offset_t>(bytes.size()));
-    bip::mapped_region region(blob, bip::read_write);
-    std::memcpy(region.get_address(), bytes.data(), bytes.size());
+    const int fd = blob.get_mapping_handle().handle;
+    size_t written = 0;
+    while (written < bytes.size()) {
+      const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int error = n < 0 ? errno : ENOSPC;
+        bip::shared_memory_object::remove(blob_name.c_str());
+        return ErrnoStatus("write blob " + blob_name, error);
+      }
+      written += static_cast<size_t>(n);
+    }
     return Status::Ok();
   } catch (const bip::interprocess_exception& e) {
     bip::shared_memory_object::remove(blob_name.c_str());
@@ -218,7 +254,8 @@ Status WriteBlob(const std::string& blob_name, std::string_view bytes) {
 }
 
 // Maps blob `blob_name` read-only; `expected_bytes` guards against a
-// truncated object.
+// truncated object. MAP_POPULATE maps every page in the one mmap call
+// instead of one page fault per 4 KiB on first read.
 Result<bip::mapped_region> MapBlob(const std::string& blob_name,
                                    uint64_t expected_bytes) {
   try {
@@ -228,7 +265,8 @@ Result<bip::mapped_region> MapBlob(const std::string& blob_name,
     if (!blob.get_size(size) || static_cast<uint64_t>(size) < expected_bytes) {
       return Status(ErrorCode::kInternal, "blob " + blob_name + " is short");
     }
-    return bip::mapped_region(blob, bip::read_only, 0, expected_bytes);
+    return bip::mapped_region(blob, bip::read_only, 0, expected_bytes, nullptr,
+                              MAP_POPULATE);
   } catch (const bip::interprocess_exception& e) {
     return Status(ErrorCode::kInternal,
                   "cannot map blob " + blob_name + ": " + e.what());
@@ -252,7 +290,6 @@ struct TaskQueue::Impl {
   QueueGeometry geometry;
   pid_t creator_pid = 0;
   bip::mapped_region region;
-  int task_fd = -1;     // semaphore eventfd: one token per pushed ticket
   int results_fd = -1;  // counter eventfd: "completion rings have entries"
 
   // Views into `region`.
@@ -286,7 +323,6 @@ struct TaskQueue::Impl {
   internal::TestCrashPoint crash_point = internal::TestCrashPoint::kNone;
 
   ~Impl() {
-    if (task_fd >= 0) close(task_fd);
     if (results_fd >= 0) close(results_fd);
   }
 
@@ -312,14 +348,40 @@ struct TaskQueue::Impl {
   }
 
   // ---------------------------------------------------------- wake-ups
-  void AddTaskTokens(uint64_t count) {
-    if (count == 0) return;
-    // Only fails on counter overflow (2^64 tokens), which cannot happen.
-    [[maybe_unused]] ssize_t written = write(task_fd, &count, sizeof count);
+  // Bumps the futex word and wakes one sleeping worker. A futex (not a
+  // semaphore eventfd) because it wakes exactly one waiter: every blocked
+  // reader of an eventfd wakes on each write, so with N idle workers a task
+  // cost N wake-ups. A waiter that dies simply leaves the futex queue.
+  void WakeOneWorker() {
+    std::atomic_ref<uint32_t>(header->task_wake)
+        .fetch_add(1, std::memory_order_seq_cst);
+    syscall(SYS_futex, &header->task_wake, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
+  // A wake-up only helps a worker that is asleep (or about to sleep);
+  // busy workers look at the ring before they sleep. Called after the
+  // ticket is published: with the fences, either the supervisor sees the
+  // sleeper's count or the sleeper's last look sees the ticket (Dekker).
+  void WakeSleepingWorker() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (Load(header->sleeping_workers, std::memory_order_relaxed) != 0) {
+      WakeOneWorker();
+    }
   }
   void SignalResults() {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t written = write(results_fd, &one, sizeof one);
+  }
+  // Worker side, after publishing a completion: one write() per collection
+  // round is enough, the supervisor drains every ring when it wakes. A
+  // worker killed between the exchange and the write leaves the flag set
+  // without a wake-up; RecoverDeadWorker signals for it.
+  void SignalResultsOnce() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (Atomic(header->results_signalled)
+            .exchange(1, std::memory_order_seq_cst) == 0) {
+      CrashIfAt(internal::TestCrashPoint::kAfterResultsFlagged);
+      SignalResults();
+    }
   }
 
   // ---------------------------------------------------------- tickets
@@ -340,7 +402,7 @@ struct TaskQueue::Impl {
     Store(ticket_entry(tail), PackRef(ref), std::memory_order_relaxed);
     Store(header->ticket_tail, tail + 1, std::memory_order_release);
     ticket_position[ref.index] = tail;
-    AddTaskTokens(1);  // after the ticket is visible, so no token is wasted
+    WakeSleepingWorker();  // after the ticket is visible
   }
 
   void PushTicket(SlotRef ref) {
@@ -609,7 +671,7 @@ struct TaskQueue::Impl {
     Store(completion_entry(worker, tail), PackRef(ref),
           std::memory_order_relaxed);
     Store(record.completion_tail, tail + 1, std::memory_order_release);
-    SignalResults();
+    SignalResultsOnce();
   }
 };
 
@@ -714,9 +776,8 @@ Result<std::unique_ptr<TaskQueue>> TaskQueue::Create(
       reinterpret_cast<uint64_t*>(base + plan.completions_offset);
   impl->payloads = base + plan.payloads_offset;
 
-  impl->task_fd = eventfd(0, EFD_SEMAPHORE | EFD_CLOEXEC);
   impl->results_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl->task_fd < 0 || impl->results_fd < 0) {
+  if (impl->results_fd < 0) {
     Status failed = ErrnoStatus("eventfd", errno);
     const std::string removed = impl->name;
     impl.reset();
@@ -845,6 +906,11 @@ size_t TaskQueue::CollectCompleted(
   uint64_t signalled = 0;
   [[maybe_unused]] ssize_t read_bytes =
       read(q.results_fd, &signalled, sizeof signalled);
+  // Only after the read: a worker that finds the flag clear writes the
+  // eventfd, and that write must survive until the next wake-up. The
+  // drain below then sees every completion published before the clear.
+  Atomic(q.header->results_signalled).store(0, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 
   q.FlushOverflowTickets();
   size_t delivered = 0;
@@ -869,7 +935,6 @@ std::vector<SlotRef> TaskQueue::RecoverDeadWorker(uint32_t worker) {
   if (worker >= q.geometry.max_workers) return running;
 
   const uint64_t head = Load(q.header->ticket_head, std::memory_order_acquire);
-  bool late_found = false;
   for (uint32_t i = 0; i < q.geometry.capacity; ++i) {
     const uint64_t word = q.state(i).load(std::memory_order_acquire);
     const SlotRef ref{i, GenerationOf(word)};
@@ -884,7 +949,6 @@ std::vector<SlotRef> TaskQueue::RecoverDeadWorker(uint32_t worker) {
         // Maybe published DONE but died before its completion ring entry.
         if (OwnerOf(word) != worker) break;
         q.late_completions.push_back({ref, worker});
-        late_found = true;
         break;
       case SlotState::kQueued:
         // Its ticket was taken but the slot never claimed: the dead worker
@@ -892,21 +956,30 @@ std::vector<SlotRef> TaskQueue::RecoverDeadWorker(uint32_t worker) {
         // gets a harmless duplicate: only one CAS can win.)
         if (q.ticket_position[i] != Impl::kNoTicket &&
             q.ticket_position[i] < head) {
-          q.PushTicket(ref);  // writes its own wake-up token
+          q.PushTicket(ref);  // wakes a sleeper for it
         }
         break;
       case SlotState::kFree:
         break;
     }
   }
-  // The dead worker may have consumed a token without claiming anything.
-  q.AddTaskTokens(1);
-  // Have the event loop call CollectCompleted for the late completions.
-  if (late_found) q.SignalResults();
-
   // No other writer exists for a dead worker's record; the next AttachWorker
   // for this index resets the rest.
   ShmWorker& record = q.workers[worker];
+  // It died counted as sleeping: take its share back, or every later
+  // ticket would pay for a futex wake no one needs.
+  if (Load(record.sleeping, std::memory_order_acquire) != 0) {
+    Store(record.sleeping, 0, std::memory_order_relaxed);
+    Atomic(q.header->sleeping_workers).fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // The dead worker may have been woken for a task it never claimed.
+  q.WakeOneWorker();
+  // Have the event loop call CollectCompleted: for the late completions,
+  // and because the worker may have died between setting
+  // results_signalled and writing the eventfd, which would leave every
+  // later completion unsignalled.
+  q.SignalResults();
+
   Store(record.busy, 0, std::memory_order_relaxed);
   Store(record.pid, 0, std::memory_order_relaxed);
   return running;
@@ -987,20 +1060,42 @@ std::optional<ClaimedTask> TaskQueue::TryClaim(uint32_t worker) {
 std::optional<ClaimedTask> TaskQueue::WaitAndClaim(uint32_t worker,
                                                    const sigset_t* idle_mask) {
   Impl& q = *impl_;
+  ShmWorker& record = q.workers[worker];
+  AtomicWord sleepers = Atomic(q.header->sleeping_workers);
+  std::atomic_ref<uint32_t> wake(q.header->task_wake);
   for (;;) {
     if (auto task = TryClaim(worker)) return task;
-    // One token per pushed ticket; a token may find the ring already empty
-    // (another worker took the task without sleeping), then sleep again.
-    // EINTR lets the worker's signal handling run; any other error would
-    // repeat forever, so it is reported the same way. A signal acting
-    // between the read and the restored mask costs at most a token, which
-    // RecoverDeadWorker gives back.
-    sigset_t busy_mask;
-    if (idle_mask != nullptr) pthread_sigmask(SIG_SETMASK, idle_mask, &busy_mask);
-    uint64_t token = 0;
-    const ssize_t got = read(q.task_fd, &token, sizeof token);
-    if (idle_mask != nullptr) pthread_sigmask(SIG_SETMASK, &busy_mask, nullptr);
-    if (got < 0) return std::nullopt;
+    // Read the futex word, count ourselves as sleeping, then look once
+    // more: a ticket pushed after that look finds the count, and its wake
+    // either finds us waiting or changes the word so FUTEX_WAIT returns at
+    // once (see WakeSleepingWorker).
+    const uint32_t seen = wake.load(std::memory_order_seq_cst);
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    Store(record.sleeping, 1, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::optional<ClaimedTask> task = TryClaim(worker);
+    bool interrupted = false;
+    if (!task) {
+      // A wake may find the ring already empty (another worker took the
+      // task), then we sleep again. EINTR lets the worker's signal handling
+      // run. A signal acting between the wait and the restored mask costs
+      // at most a wake, which RecoverDeadWorker gives back.
+      sigset_t busy_mask;
+      if (idle_mask != nullptr) {
+        pthread_sigmask(SIG_SETMASK, idle_mask, &busy_mask);
+      }
+      const long waited = syscall(SYS_futex, &q.header->task_wake, FUTEX_WAIT,
+                                  seen, nullptr, nullptr, 0);
+      interrupted = waited < 0 && errno == EINTR;
+      if (idle_mask != nullptr) {
+        pthread_sigmask(SIG_SETMASK, &busy_mask, nullptr);
+      }
+    }
+    // Flag first, count second: a death in between over-counts (harmless).
+    Store(record.sleeping, 0, std::memory_order_release);
+    sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    if (task) return task;
+    if (interrupted) return std::nullopt;
   }
 }
 

@@ -13,9 +13,10 @@
 //   * a ring of slot tickets (supervisor is the single producer; workers
 //     advance the shared head with CAS) giving FIFO order;
 //   * one single-producer/single-consumer completion ring per worker;
-//   * a semaphore-mode eventfd with one token per queued task that idle
-//     workers block on, and one eventfd the supervisor's event loop watches
-//     for "results ready";
+//   * a futex in the segment that idle workers sleep on (woken one at a
+//     time, and only when someone sleeps), and one eventfd the supervisor's
+//     event loop watches for "results ready" (written only when the
+//     supervisor has not been told already);
 //   * an inline payload area per slot; payloads above it go to a per-task
 //     blob (its own shared-memory object) written by exactly one process.
 //
@@ -106,6 +107,9 @@ enum class TestCrashPoint {
   // In Complete: after DONE is published in the slot, before the slot is
   // pushed to the worker's completion ring.
   kAfterDonePublished,
+  // In Complete: after claiming the right to wake the supervisor
+  // (results_signalled set), before writing the results eventfd.
+  kAfterResultsFlagged,
 };
 void SetTestCrashPoint(TaskQueue& queue, TestCrashPoint point);
 }  // namespace internal
@@ -166,7 +170,7 @@ class TaskQueue {
   // After worker `w` has been reaped: returns the slots it was RUNNING (the
   // caller decides: Requeue or Release), collects nothing, and makes sure no
   // queued task was left unclaimable by the death (a claim interrupted
-  // halfway, a wake-up token consumed but not used).
+  // halfway, a wake-up taken but not used).
   std::vector<SlotRef> RecoverDeadWorker(uint32_t worker);
 
   // The worker running `slot`, or nullopt if it is not RUNNING at that
@@ -190,8 +194,7 @@ class TaskQueue {
   void AttachWorker(uint32_t worker, pid_t pid);
 
   // Blocks until a task is available and claims it for worker `w`.
-  // Returns nullopt only if interrupted by a signal (EINTR) without a task
-  // (or if the wake-up eventfd fails, which does not happen in practice).
+  // Returns nullopt only if interrupted by a signal (EINTR) without a task.
   // With `idle_mask`, the calling thread's signal mask is `*idle_mask`
   // while it sleeps and restored before it claims: a signal that stays
   // blocked while a task runs (a request to retire) can then act only

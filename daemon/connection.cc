@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <google/protobuf/arena.h>
 
 #include "common/log.h"
 
@@ -12,6 +13,9 @@ namespace taskpool {
 namespace {
 // Bytes asked for per read: enough for many small frames at once.
 constexpr size_t kReadChunk = 64 * 1024;
+// Arena for parsed client messages (see ProcessFrames).
+constexpr size_t kArenaBlockBytes = 32 * 1024;
+constexpr size_t kArenaResetBytes = 256 * 1024;
 }  // namespace
 
 Connection::Connection(Socket socket, ConnectionHost& host,
@@ -94,9 +98,20 @@ void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
 
 bool Connection::ProcessFrames() {
   bool submitted = false;
+  // Parsed messages live in an arena: a batch of N submits is then a few
+  // block allocations instead of ~3N mallocs and frees (callgrind put the
+  // parse/destroy pair at a fifth of the supervisor's per-task cost). What
+  // the router keeps, it copies. Reset once it holds more than a few
+  // frames' worth, so a long burst does not grow it.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = kArenaBlockBytes;
+  arena_options.max_block_size = kArenaBlockBytes;
+  google::protobuf::Arena arena(arena_options);
   // Stop early when paused: frames already buffered wait for ResumeReading.
   while (!paused_ && !closed_ && phase_ != Phase::kClosing) {
-    v1::ClientMessage message;
+    if (arena.SpaceAllocated() > kArenaResetBytes) arena.Reset();
+    v1::ClientMessage& message =
+        *google::protobuf::Arena::CreateMessage<v1::ClientMessage>(&arena);
     Status error;
     const FrameDecoder::Outcome outcome = decoder_.NextMessage(&message, &error);
     if (outcome == FrameDecoder::Outcome::kNeedMore) break;

@@ -160,6 +160,27 @@ std::vector<Finished> WaitForCompletions(TaskQueue& queue, size_t count) {
   return finished;
 }
 
+// Like WaitForCompletions, but collects only once the results eventfd is
+// readable, so a completion that forgot to wake the supervisor fails the
+// test instead of being picked up by a periodic collection.
+std::vector<Finished> CollectWhenSignalled(TaskQueue& queue, size_t count) {
+  std::vector<Finished> finished;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (finished.size() < count &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd ready{queue.results_ready_fd(), POLLIN, 0};
+    if (poll(&ready, 1, 100) != 1) continue;
+    queue.CollectCompleted([&](const CompletedTask& task) {
+      finished.push_back({task.slot, task.worker, task.worker_pid, task.code,
+                          std::string(task.output), task.enqueued_ns,
+                          task.started_ns, task.finished_ns});
+    });
+  }
+  EXPECT_EQ(finished.size(), count) << "a completion was never signalled";
+  return finished;
+}
+
 // Waits until worker `worker` says it is running a task.
 void WaitUntilBusy(TaskQueue& queue, uint32_t worker) {
   const auto deadline =
@@ -493,6 +514,73 @@ TEST(TaskQueueTest, WorkerDiedAfterCompletionRingPushIsDeliveredOnce) {
   }
   EXPECT_EQ(delivered, 1u);
   EXPECT_EQ(queue->in_use(), 0u);
+}
+
+// ------------------------------------------------------------ wake-ups
+
+TEST(TaskQueueTest, SleepingWorkersAreWokenForEachTaskAndSignalEachResult) {
+  auto queue = MakeQueue(SmallGeometry());
+  std::vector<pid_t> workers;
+  for (uint32_t w = 0; w < 3; ++w) workers.push_back(Spawn(*queue, w));
+  // One task at a time, so the workers are asleep whenever one is pushed
+  // and the supervisor has collected (cleared the flag) before each result.
+  for (int round = 0; round < 30; ++round) {
+    if (round % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(queue->Enqueue(kEcho, std::to_string(round)).ok());
+    auto finished = CollectWhenSignalled(*queue, 1);
+    ASSERT_EQ(finished.size(), 1u) << "round " << round;
+    EXPECT_EQ(finished[0].output, std::to_string(round));
+  }
+  for (pid_t worker : workers) KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, WorkerKilledWhileSleepingDoesNotStopWakeUps) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t sleeper = Spawn(*queue, 0);
+  // Let it reach its futex wait (if it has not, the test still holds).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  KillAndReap(sleeper);
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  CollectWhenSignalled(*queue, 0);  // recovery's own signal, nothing to deliver
+
+  const pid_t survivor = Spawn(*queue, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(queue->Enqueue(kEcho, "after").ok());
+  auto finished = CollectWhenSignalled(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].output, "after");
+  KillAndReap(survivor);
+}
+
+TEST(TaskQueueTest, WorkerKilledBeforeWakingSupervisorIsRecovered) {
+  auto queue = MakeQueue(SmallGeometry());
+  ASSERT_TRUE(queue->Enqueue(kEcho, "first").ok());
+  // Completes fully (DONE, ring entry), takes the right to signal, and
+  // dies before the eventfd write: no wake-up is pending, and every later
+  // completion would skip its own.
+  const pid_t doomed = Spawn(*queue, 0, [&] {
+    auto task = queue->TryClaim(0);
+    if (!task) _exit(4);
+    internal::SetTestCrashPoint(*queue,
+                                internal::TestCrashPoint::kAfterResultsFlagged);
+    queue->Complete(0, *task, ErrorCode::kOk, task->input);
+    _exit(3);
+  });
+  ASSERT_EQ(ExitCodeOf(doomed), 0);
+  pollfd ready{queue->results_ready_fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&ready, 1, 0), 0) << "the crash point did not hold";
+
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  auto first = CollectWhenSignalled(*queue, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].output, "first");
+
+  const pid_t survivor = Spawn(*queue, 1);
+  ASSERT_TRUE(queue->Enqueue(kEcho, "second").ok());
+  auto second = CollectWhenSignalled(*queue, 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].output, "second");
+  KillAndReap(survivor);
 }
 
 TEST(TaskQueueTest, StaleSegmentFromCrashedCreatorIsRemoved) {
