@@ -119,6 +119,18 @@ pid_t Spawn(TaskQueue& queue, uint32_t worker,
   _exit(0);
 }
 
+// Forks worker 0, which claims one task and completes it with a crash
+// point armed: the process dies at that point inside Complete().
+pid_t SpawnCompletingUntil(TaskQueue& queue, internal::TestCrashPoint point) {
+  return Spawn(queue, 0, [&] {
+    auto task = queue.TryClaim(0);
+    if (!task) _exit(4);
+    internal::SetTestCrashPoint(queue, point);
+    queue.Complete(0, *task, ErrorCode::kOk, task->input);
+    _exit(3);  // not reached if the crash point works
+  });
+}
+
 void KillAndReap(pid_t pid) {
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
@@ -475,14 +487,8 @@ TEST(TaskQueueTest, WorkerDiedAfterDoneIsDeliveredOnce) {
   auto ref = queue->Enqueue(kEcho, "late");
   ASSERT_TRUE(ref.ok());
   // Publishes DONE, then dies before the completion ring entry.
-  const pid_t doomed = Spawn(*queue, 0, [&] {
-    auto task = queue->TryClaim(0);
-    if (!task) _exit(4);
-    internal::SetTestCrashPoint(*queue,
-                                internal::TestCrashPoint::kAfterDonePublished);
-    queue->Complete(0, *task, ErrorCode::kOk, task->input);
-    _exit(3);
-  });
+  const pid_t doomed =
+      SpawnCompletingUntil(*queue, internal::TestCrashPoint::kAfterDonePublished);
   ASSERT_EQ(ExitCodeOf(doomed), 0);
   auto ignore = [](const CompletedTask&) {};
   EXPECT_EQ(queue->CollectCompleted(ignore), 0u) << "not in the ring";
@@ -558,14 +564,8 @@ TEST(TaskQueueTest, WorkerKilledBeforeWakingSupervisorIsRecovered) {
   // Completes fully (DONE, ring entry), takes the right to signal, and
   // dies before the eventfd write: no wake-up is pending, and every later
   // completion would skip its own.
-  const pid_t doomed = Spawn(*queue, 0, [&] {
-    auto task = queue->TryClaim(0);
-    if (!task) _exit(4);
-    internal::SetTestCrashPoint(*queue,
-                                internal::TestCrashPoint::kAfterResultsFlagged);
-    queue->Complete(0, *task, ErrorCode::kOk, task->input);
-    _exit(3);
-  });
+  const pid_t doomed =
+      SpawnCompletingUntil(*queue, internal::TestCrashPoint::kAfterResultsFlagged);
   ASSERT_EQ(ExitCodeOf(doomed), 0);
   pollfd ready{queue->results_ready_fd(), POLLIN, 0};
   EXPECT_EQ(poll(&ready, 1, 0), 0) << "the crash point did not hold";
