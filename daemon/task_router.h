@@ -70,13 +70,14 @@ class TaskRouter {
   void Submit(const std::shared_ptr<Connection>& connection,
               const v1::Submit& submit);
 
-  // Cancels a queued or waiting task (CANCELLED). A running task is left to
-  // finish, unless the cancel asks to kill it: then its worker is killed
-  // and replaced, and the task ends CANCELLED.
+  // Cancels a queued or waiting task (CANCELLED). A running task is asked
+  // to stop early (Context::cancelled() turns true) and its result, whatever
+  // the function returns, is delivered; unless the cancel asks to kill it:
+  // then its worker is killed and replaced, and the task ends CANCELLED.
   void Cancel(Connection& connection, const v1::Cancel& cancel);
 
-  // Withdraws the connection's queued tasks; its running tasks finish and
-  // their results are dropped.
+  // Withdraws the connection's queued tasks; its running tasks are asked to
+  // stop early (Context::cancelled()) and their results are dropped.
   void ConnectionClosed(Connection& connection);
 
   // Delivers every finished task, then admits waiting submissions.
@@ -90,6 +91,8 @@ class TaskRouter {
   void StopAccepting() { accepting_ = false; }
   // Ends every task not yet running with CANCELLED naming `reason`.
   void CancelNotRunning(const std::string& reason);
+  // Asks every running task to stop early (Context::cancelled()).
+  void RequestCancelRunning();
 
   // One entry per client user with tasks accepted and not yet answered,
   // sorted by uid.
