@@ -311,8 +311,8 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
       KillRunning(*task, ErrorCode::kCancelled,
                   "cancelled by the client while running; its worker was "
                   "killed and replaced");
-    } else {
-      queue_.RequestCancel(*entry->second);
+    } else if (task != nullptr) {
+      task->cancel_requested = queue_.RequestCancel(task->slot);
     }
     return;
   }
@@ -401,7 +401,8 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
     }
     const std::shared_ptr<Connection> connection = task->connection.lock();
     const bool wanted = connection != nullptr && !connection->closed();
-    if (wanted && accepting_ && task->attempts <= task->max_retries) {
+    if (wanted && accepting_ && !task->cancel_requested &&
+        task->attempts <= task->max_retries) {
       Result<SlotRef> requeued = queue_.Requeue(slot, task->attempts + 1);
       if (requeued.ok()) {
         TP_LOG(kInfo) << "retrying task " << task->client_id << " ("

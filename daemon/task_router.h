@@ -134,6 +134,9 @@ class TaskRouter {
     // Set when we killed its worker on purpose: the outcome to report when
     // the death arrives, instead of WORKER_DIED (and no retry).
     std::optional<std::pair<ErrorCode, std::string>> kill_outcome;
+    // Its client cancelled it while running, without kill: a worker death
+    // then ends it rather than retrying it.
+    bool cancel_requested = false;
     ConcurrencyGates::Pass pass;  // its lock key, function limit, user share
     bool slow_logged = false;     // the slow log reported it running
     int64_t slow_started_ns = 0;  // its run's start, once slow_logged

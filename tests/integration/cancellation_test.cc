@@ -78,6 +78,26 @@ TEST(Cancellation, DisconnectSetsTheFlagOfARunningTask) {
   EXPECT_EQ(next.output, "no");
 }
 
+TEST(Cancellation, CancelledTaskWhoseWorkerDiesIsNotRetried) {
+  DaemonProcess daemon(1, {"--plugin", CANCELLATION_PLUGIN_PATH});
+  auto client = ConnectTo(daemon.socket_path());
+  ASSERT_NE(client, nullptr);
+  std::promise<TaskResult> ended;
+  SubmitOptions retry;
+  retry.max_retries = 3;
+  const uint64_t id = client->submit(
+      "crash_when_cancelled", "", [&](TaskResult result) { ended.set_value(std::move(result)); },
+      retry);
+  ASSERT_NE(id, 0u);
+  ASSERT_TRUE(LogShows(daemon, "polling cancelled()")) << daemon.log();
+  client->cancel(id);
+  std::future<TaskResult> future = ended.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  const TaskResult result = future.get();
+  EXPECT_EQ(result.code, ErrorCode::kWorkerDied) << result.status().ToString();
+  EXPECT_EQ(result.attempts, 1u);
+}
+
 TEST(Cancellation, DeadlineIsTheEarlierOfDeadlineAndTimeout) {
   DaemonProcess daemon(1, {"--plugin", CANCELLATION_PLUGIN_PATH});
   auto client = ConnectTo(daemon.socket_path());
