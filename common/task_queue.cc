@@ -31,7 +31,7 @@ namespace {
 namespace bip = boost::interprocess;
 
 constexpr uint64_t kMagic = 0x4C4F4F504B534154;  // "TASKPOOL", little-endian
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 constexpr size_t kCacheLine = 64;
 
 // ------------------------------------------------------------ atomics
@@ -151,6 +151,18 @@ struct alignas(kCacheLine) ShmSlot {
   uint32_t input_in_blob;          // 1: input is in "<name>.in.<i>.<g>"
   uint32_t input_blob_generation;  // <g> of that blob (kept by Requeue)
   int64_t enqueued_ns;
+  // When the task must be done, for Context::deadline(): the submission's
+  // deadline as CLOCK_REALTIME microseconds (0: none) and its running-time
+  // limit (0: none), which the worker adds to its start. Supervisor, with
+  // the fields above.
+  int64_t deadline_unix_us;
+  int64_t timeout_us;
+  // 1 once the supervisor asks the running task to stop early (a cancel
+  // without kill, its client gone, shutdown); the worker polls it. Written
+  // by the supervisor: 0 before publishing QUEUED, 1 while RUNNING (a
+  // store that lands after the worker's DONE is harmless: the next
+  // Enqueue/Requeue clears it before anyone reads it again).
+  uint64_t cancel_requested;
   // The outcome. Written by the claiming worker while RUNNING, before the
   // release CAS to DONE; read by the supervisor after an acquire load.
   int32_t worker_pid;
@@ -188,7 +200,7 @@ struct alignas(kCacheLine) ShmWorker {
 static_assert(std::is_trivially_copyable_v<ShmHeader>);
 static_assert(std::is_trivially_copyable_v<ShmSlot>);
 static_assert(std::is_trivially_copyable_v<ShmWorker>);
-// Pinned by ABI version 2 (common/task_queue.md).
+// Pinned by ABI version 3 (common/task_queue.md).
 static_assert(sizeof(ShmSlot) == 128);
 static_assert(sizeof(ShmWorker) == 192);
 
@@ -574,6 +586,13 @@ struct TaskQueue::Impl {
     task.slot = ref;
     task.function_index = s.function_index;
     task.attempt = s.attempt;
+    task.deadline_unix_us = s.deadline_unix_us;
+    if (s.timeout_us != 0) {
+      const int64_t timeout_end = s.started_unix_us + s.timeout_us;
+      if (task.deadline_unix_us == 0 || timeout_end < task.deadline_unix_us) {
+        task.deadline_unix_us = timeout_end;
+      }
+    }
     if (s.input_in_blob) {
       auto mapped =
           MapBlob(InputBlobName(name, ref.index, s.input_blob_generation),
@@ -819,7 +838,8 @@ const std::string& TaskQueue::name() const { return impl_->name; }
 // ============================================================ supervisor
 
 Result<SlotRef> TaskQueue::Enqueue(uint32_t function_index,
-                                   std::string_view input, uint32_t attempt) {
+                                   std::string_view input, uint32_t attempt,
+                                   const TaskTimeLimits& limits) {
   Impl& q = *impl_;
   if (input.size() > q.geometry.max_payload_bytes) {
     return Status(
@@ -844,6 +864,9 @@ Result<SlotRef> TaskQueue::Enqueue(uint32_t function_index,
   s.function_index = function_index;
   s.attempt = attempt;
   s.enqueued_ns = MonotonicNs();
+  s.deadline_unix_us = limits.deadline_unix_us;
+  s.timeout_us = limits.timeout_us;
+  Store(s.cancel_requested, 0, std::memory_order_relaxed);
   s.output_bytes = 0;
   s.output_in_blob = 0;
   return q.Publish(index, generation);
@@ -867,6 +890,7 @@ Result<SlotRef> TaskQueue::Requeue(SlotRef slot, uint32_t attempt) {
   ShmSlot& s = q.slot(slot.index);
   s.attempt = attempt;
   s.enqueued_ns = MonotonicNs();
+  Store(s.cancel_requested, 0, std::memory_order_relaxed);  // a fresh run
   s.output_bytes = 0;
   s.output_in_blob = 0;
   // The input (inline or blob, whose name keeps its own generation) stays.
@@ -1108,6 +1132,19 @@ std::optional<uint32_t> TaskQueue::RunningWorker(SlotRef slot) const {
     return std::nullopt;
   }
   return OwnerOf(word);
+}
+
+bool TaskQueue::RequestCancel(SlotRef slot) {
+  if (!RunningWorker(slot)) return false;
+  // Only the supervisor frees or reuses a slot, so it is still this task's
+  // run here; if the worker finishes meanwhile the flag is simply unread.
+  Store(impl_->slot(slot.index).cancel_requested, 1, std::memory_order_release);
+  return true;
+}
+
+bool TaskQueue::CancelRequested(const ClaimedTask& task) const {
+  return Load(impl_->slot(task.slot.index).cancel_requested,
+              std::memory_order_acquire) != 0;
 }
 
 void TaskQueue::Complete(uint32_t worker, const ClaimedTask& task,

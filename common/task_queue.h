@@ -65,6 +65,17 @@ struct ClaimedTask {
   uint32_t function_index = 0;
   std::string_view input;  // valid until Complete()
   uint32_t attempt = 1;
+  // When the task must be done, CLOCK_REALTIME microseconds; 0: never. The
+  // earlier of the submission's deadline and the claim time plus its
+  // running-time limit.
+  int64_t deadline_unix_us = 0;
+};
+
+// The time limits of a task, for the code it runs (the supervisor enforces
+// them on its own).
+struct TaskTimeLimits {
+  int64_t deadline_unix_us = 0;  // CLOCK_REALTIME microseconds; 0: none
+  int64_t timeout_us = 0;        // running time, from the claim; 0: none
 };
 
 // What the supervisor sees of a finished task.
@@ -141,9 +152,11 @@ class TaskQueue {
   // Copies `input` into a free slot and makes it claimable, waking one
   // worker. Errors: QUEUE_FULL when no slot is free, PAYLOAD_TOO_LARGE above
   // max_payload_bytes, INTERNAL if a blob cannot be created.
-  // `attempt` starts at 1 and is passed through to the worker.
+  // `attempt` starts at 1 and is passed through to the worker, as are the
+  // `limits` (kept by Requeue).
   Result<SlotRef> Enqueue(uint32_t function_index, std::string_view input,
-                          uint32_t attempt = 1);
+                          uint32_t attempt = 1,
+                          const TaskTimeLimits& limits = {});
 
   // Re-queues a slot whose worker died while RUNNING it (after
   // RecoverDeadWorker returned it), keeping its input, for a retry.
@@ -178,6 +191,11 @@ class TaskQueue {
   // state word, so it is exact, not advisory.
   std::optional<uint32_t> RunningWorker(SlotRef slot) const;
 
+  // Asks the worker running `slot` to stop early: sets the flag that its
+  // CancelRequested() reads. False (nothing set) unless the slot is RUNNING
+  // at that generation. The flag is cleared when the slot is queued again.
+  bool RequestCancel(SlotRef slot);
+
   // Tasks QUEUED and not yet claimed.
   uint32_t depth() const;
   // Slots not FREE (queued + running + finished but not yet collected).
@@ -204,6 +222,10 @@ class TaskQueue {
 
   // Claims a task if one is queued; never blocks.
   std::optional<ClaimedTask> TryClaim(uint32_t worker);
+
+  // Whether the supervisor asked for `task` to stop early (RequestCancel).
+  // Cheap (one atomic load); task code may poll it.
+  bool CancelRequested(const ClaimedTask& task) const;
 
   // Publishes the outcome of a claimed task (output on success, message on
   // failure) and wakes the supervisor. An output above max_payload_bytes is

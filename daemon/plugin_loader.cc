@@ -23,11 +23,13 @@ struct HeldLock {
 // opaque `host` pointer of taskpool_call_v1. Destroying it releases any
 // lock the function did not, so no lock outlives its task.
 struct CallHost {
-  CallHost(const std::string* tag, const std::string* lock_directory)
-      : tag(tag), lock_directory(lock_directory) {}
+  CallHost(const std::string* tag, const std::string* lock_directory,
+           const TaskContext* context)
+      : tag(tag), lock_directory(lock_directory), context(context) {}
 
   const std::string* tag;
   const std::string* lock_directory;
+  const TaskContext* context;
   TaskOutcome outcome;
   bool finished = false;
   std::map<uint64_t, HeldLock> locks;
@@ -39,10 +41,12 @@ void LogFromPlugin(void* host, const char* message, size_t size) {
   TP_LOG(kInfo) << *call->tag << ": " << std::string_view(message, size);
 }
 
-// Cancellation is not delivered to running tasks yet (a cancel that kills
-// stops them by killing the worker), so the flag a function polls is never
-// set.
-int NeverCancelled(void*) { return 0; }
+// The flag in the task's queue slot, set by the supervisor (see
+// TaskQueue::RequestCancel).
+int Cancelled(void* host) {
+  const TaskContext& context = *static_cast<const CallHost*>(host)->context;
+  return context.cancelled && context.cancelled() ? 1 : 0;
+}
 
 void CopyReason(std::string_view reason, char* error, size_t error_size) {
   if (error_size == 0) return;
@@ -90,6 +94,7 @@ void Finish(void* host, int code, const char* data, size_t size) {
     case ErrorCode::kOk:
     case ErrorCode::kTaskFailed:
     case ErrorCode::kInvalidArgument:
+    case ErrorCode::kCancelled:  // stopped early on Context::cancelled()
       call->outcome.code = static_cast<ErrorCode>(code);
       break;
     default:
@@ -105,10 +110,11 @@ ContextualTaskFunction WrapFunction(const taskpool_function_v1& function,
                                     const std::string& lock_directory) {
   return [call_fn = function.call, tag = std::move(tag), lock_directory](
              std::string_view payload, const TaskContext& context) {
-    CallHost host{&tag, &lock_directory};
+    CallHost host{&tag, &lock_directory, &context};
     const taskpool_call_v1 call = {
-        context.task_id, context.attempt, &host,   &LogFromPlugin,
-        &NeverCancelled, &Finish,         &Lock,   &Unlock};
+        context.task_id, context.attempt, &host,  &LogFromPlugin,
+        &Cancelled,      &Finish,         &Lock,  &Unlock,
+        context.deadline_unix_us};
     call_fn(payload.data(), payload.size(), &call);
     if (!host.finished) {
       return TaskOutcome::Error(ErrorCode::kInternal,

@@ -327,6 +327,9 @@ void Supervisor::ForceShutdown(const char* why) {
   if (phase_ == Phase::kServing) BeginShutdown(why);
   TP_LOG(kWarning) << why << ": cancelling queued tasks and killing workers";
   router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")");
+  // Tell task code too (Context::cancelled()), for what it does on the way
+  // down; the kill below does not wait for it.
+  router_->RequestCancelRunning();
   phase_ = Phase::kStoppingWorkers;
   // The running tasks end WORKER_DIED when their workers are reaped.
   workers_->StopAll(SIGKILL);

@@ -38,6 +38,10 @@ struct TaskOutcome {
 struct TaskContext {
   uint64_t task_id = 0;
   uint32_t attempt = 1;
+  // When the task must be done, CLOCK_REALTIME microseconds; 0: never.
+  int64_t deadline_unix_us = 0;
+  // Whether the supervisor asked the task to stop early; empty: never.
+  std::function<bool()> cancelled;
 };
 
 using TaskFunction = std::function<TaskOutcome(std::string_view payload)>;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <unordered_set>
 
@@ -39,6 +40,21 @@ std::string UserName(uid_t uid) {
 
 // How often timeouts and deadlines are checked while any task has one.
 constexpr std::chrono::milliseconds kTimerTick{10};
+
+// What the task's code is told of its limits (Context::deadline()): the
+// monotonic deadline we enforce, as wall-clock time.
+TaskTimeLimits TimeLimitsForTask(int64_t deadline_ns, int64_t timeout_ns) {
+  TaskTimeLimits limits;
+  limits.timeout_us = timeout_ns / 1000;
+  if (deadline_ns != 0) {
+    const int64_t now_unix_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    limits.deadline_unix_us = now_unix_us + (deadline_ns - MonotonicNanos()) / 1000;
+  }
+  return limits;
+}
 
 uint64_t NanosToMicros(int64_t nanos) {
   return nanos > 0 ? static_cast<uint64_t>(nanos / 1000) : 0;
@@ -224,7 +240,16 @@ void TaskRouter::DropWaiting(Predicate drop) {
 bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
                          const v1::Submit& submit, uint32_t function_index,
                          int64_t accepted_ns, ConcurrencyGates::Pass& pass) {
-  Result<SlotRef> slot = queue_.Enqueue(function_index, submit.payload());
+  int64_t deadline_ns = 0;
+  if (submit.deadline_ms() != 0) {
+    deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
+  }
+  const uint64_t timeout_ms = submit.timeout_ms() != 0
+                                  ? submit.timeout_ms()
+                                  : static_cast<uint64_t>(config_.task_timeout.count());
+  const int64_t timeout_ns = static_cast<int64_t>(timeout_ms) * 1'000'000;
+  Result<SlotRef> slot = queue_.Enqueue(function_index, submit.payload(), 1,
+                                        TimeLimitsForTask(deadline_ns, timeout_ns));
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
     Reject(*connection, function_index, submit.id(), slot.status().code(),
@@ -243,13 +268,8 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   task.function_index = function_index;
   task.client_pid = connection->peer_pid();
   task.pass = std::move(pass);
-  if (submit.deadline_ms() != 0) {
-    task.deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
-  }
-  const uint64_t timeout_ms = submit.timeout_ms() != 0
-                                  ? submit.timeout_ms()
-                                  : static_cast<uint64_t>(config_.task_timeout.count());
-  task.timeout_ns = static_cast<int64_t>(timeout_ms) * 1'000'000;
+  task.deadline_ns = deadline_ns;
+  task.timeout_ns = timeout_ns;
   if (NeedsTimer(task)) {
     timed_slots_.push_back(slot->index);
     ArmTimerTick();
@@ -284,12 +304,15 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
     if (const Task* task = FindTask(*entry->second)) function_index = task->function_index;
     ForgetTask(*entry->second);
   } else {
-    // Running: it finishes and its result is delivered, unless asked to kill.
+    // Running: unless asked to kill, it is asked to stop early
+    // (Context::cancelled()) and its result, whatever it is, is delivered.
     Task* task = FindTask(*entry->second);
     if (cancel.kill_running() && task != nullptr) {
       KillRunning(*task, ErrorCode::kCancelled,
                   "cancelled by the client while running; its worker was "
                   "killed and replaced");
+    } else if (task != nullptr) {
+      task->cancel_requested = queue_.RequestCancel(task->slot);
     }
     return;
   }
@@ -302,8 +325,14 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
 
 void TaskRouter::ConnectionClosed(Connection& connection) {
   for (const auto& [id, slot] : connection.in_flight()) {
-    if (slot && queue_.TryWithdraw(*slot)) ForgetTask(*slot);
-    // Running tasks finish; their results find the connection closed.
+    if (!slot) continue;
+    if (queue_.TryWithdraw(*slot)) {
+      ForgetTask(*slot);
+    } else {
+      // Running: nobody wants its result, so it may stop early; whatever
+      // it returns finds the connection closed.
+      queue_.RequestCancel(*slot);
+    }
   }
   DropWaiting([&](const WaitingTask& task) {
     const auto owner = task.connection.lock();
@@ -372,7 +401,8 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
     }
     const std::shared_ptr<Connection> connection = task->connection.lock();
     const bool wanted = connection != nullptr && !connection->closed();
-    if (wanted && accepting_ && task->attempts <= task->max_retries) {
+    if (wanted && accepting_ && !task->cancel_requested &&
+        task->attempts <= task->max_retries) {
       Result<SlotRef> requeued = queue_.Requeue(slot, task->attempts + 1);
       if (requeued.ok()) {
         TP_LOG(kInfo) << "retrying task " << task->client_id << " ("
@@ -418,6 +448,12 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
     }
     return true;
   });
+}
+
+void TaskRouter::RequestCancelRunning() {
+  for (const std::optional<Task>& task : tasks_) {
+    if (task) queue_.RequestCancel(task->slot);
+  }
 }
 
 void TaskRouter::FillUsers(v1::StatusReply* status) const {

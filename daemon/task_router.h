@@ -70,13 +70,14 @@ class TaskRouter {
   void Submit(const std::shared_ptr<Connection>& connection,
               const v1::Submit& submit);
 
-  // Cancels a queued or waiting task (CANCELLED). A running task is left to
-  // finish, unless the cancel asks to kill it: then its worker is killed
-  // and replaced, and the task ends CANCELLED.
+  // Cancels a queued or waiting task (CANCELLED). A running task is asked
+  // to stop early (Context::cancelled() turns true) and its result, whatever
+  // the function returns, is delivered; unless the cancel asks to kill it:
+  // then its worker is killed and replaced, and the task ends CANCELLED.
   void Cancel(Connection& connection, const v1::Cancel& cancel);
 
-  // Withdraws the connection's queued tasks; its running tasks finish and
-  // their results are dropped.
+  // Withdraws the connection's queued tasks; its running tasks are asked to
+  // stop early (Context::cancelled()) and their results are dropped.
   void ConnectionClosed(Connection& connection);
 
   // Delivers every finished task, then admits waiting submissions.
@@ -90,6 +91,8 @@ class TaskRouter {
   void StopAccepting() { accepting_ = false; }
   // Ends every task not yet running with CANCELLED naming `reason`.
   void CancelNotRunning(const std::string& reason);
+  // Asks every running task to stop early (Context::cancelled()).
+  void RequestCancelRunning();
 
   // One entry per client user with tasks accepted and not yet answered,
   // sorted by uid.
@@ -131,6 +134,9 @@ class TaskRouter {
     // Set when we killed its worker on purpose: the outcome to report when
     // the death arrives, instead of WORKER_DIED (and no retry).
     std::optional<std::pair<ErrorCode, std::string>> kill_outcome;
+    // Its client cancelled it while running, without kill: a worker death
+    // then ends it rather than retrying it.
+    bool cancel_requested = false;
     ConcurrencyGates::Pass pass;  // its lock key, function limit, user share
     bool slow_logged = false;     // the slow log reported it running
     int64_t slow_started_ns = 0;  // its run's start, once slow_logged

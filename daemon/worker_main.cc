@@ -132,7 +132,8 @@ void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
     std::optional<ClaimedTask> task = queue.WaitAndClaim(worker_index, &idle_mask);
     if (!task) continue;  // interrupted by a signal
     const TaskContext context{
-        (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt};
+        (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt,
+        task->deadline_unix_us, [&queue, &task] { return queue.CancelRequested(*task); }};
     TaskOutcome outcome = registry.Run(task->function_index, task->input, context);
     queue.Complete(worker_index, *task, outcome.code, outcome.data);
     if (ShouldRecycle(limits, ++tasks_done)) {

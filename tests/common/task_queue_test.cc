@@ -384,6 +384,60 @@ TEST(TaskQueueTest, WithdrawAfterClaimFails) {
   KillAndReap(worker);
 }
 
+int64_t UnixMicrosNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(TaskQueueTest, CancelFlagReachesTheRunningTaskAndIsClearedOnReuse) {
+  auto queue = MakeQueue(SmallGeometry());
+  auto waiting = queue->Enqueue(kHang, "wait", 1, {.deadline_unix_us = 12345});
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_FALSE(queue->RequestCancel(*waiting)) << "queued, not running";
+  // The worker reports the flag as each task starts and as it ends (the
+  // first task waits for it, at most 10 s), and the deadline it was given.
+  const pid_t worker = Spawn(*queue, 0, [&] {
+    for (int i = 0; i < 2; ++i) {
+      std::optional<ClaimedTask> task;
+      while (!task) task = queue->WaitAndClaim(0);
+      const bool at_start = queue->CancelRequested(*task);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (task->input == "wait" && !queue->CancelRequested(*task) &&
+             std::chrono::steady_clock::now() < give_up) {
+        usleep(1000);
+      }
+      const std::string report = std::string(at_start ? "set" : "clear") + "," +
+                                 (queue->CancelRequested(*task) ? "set" : "clear") + "," +
+                                 std::to_string(task->deadline_unix_us);
+      queue->Complete(0, *task, ErrorCode::kOk, report);
+    }
+    _exit(0);
+  });
+  WaitUntilBusy(*queue, 0);
+  EXPECT_TRUE(queue->RequestCancel(*waiting));
+  auto first = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].output, "clear,set,12345");
+
+  // The freed slot is reused, without the flag; the deadline is the claim
+  // time plus the timeout when that is earlier than the deadline.
+  const int64_t before_us = UnixMicrosNow();
+  auto next = queue->Enqueue(kEcho, "quick", 1,
+                             {.deadline_unix_us = before_us + 60'000'000,
+                              .timeout_us = 5'000'000});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->index, waiting->index);
+  auto second = WaitForCompletions(*queue, 1);
+  const int64_t after_us = UnixMicrosNow();
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].output.rfind("clear,clear,", 0), 0u) << second[0].output;
+  const int64_t deadline_us = std::stoll(second[0].output.substr(12));
+  EXPECT_GE(deadline_us, before_us + 5'000'000);
+  EXPECT_LE(deadline_us, after_us + 5'000'000);
+  EXPECT_EQ(ExitCodeOf(worker), 0);
+}
+
 TEST(TaskQueueTest, TicketsOverflowingARingFullOfStaleEntriesStillRun) {
   QueueGeometry geometry = SmallGeometry();
   geometry.capacity = 2;  // ticket ring of 4

@@ -148,7 +148,10 @@ TEST(TaskRegistryTest, ContextualFunctionSeesTaskContext) {
                                                      std::to_string(context.attempt));
                             }))
                   .ok());
-  EXPECT_EQ(registry.Run(0, "", TaskContext{42, 3}).data, "42/3");
+  TaskContext context;
+  context.task_id = 42;
+  context.attempt = 3;
+  EXPECT_EQ(registry.Run(0, "", context).data, "42/3");
 }
 
 TEST(TaskRegistryTest, StartHooksRunInOrderAndStopAtTheFirstFailure) {

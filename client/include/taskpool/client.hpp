@@ -200,9 +200,10 @@ class Client {
                   const SubmitOptions& options = {});
 
   // Cancels the task with `id` (from submit): if still queued it never
-  // runs and ends CANCELLED; if running it finishes normally, unless
-  // `kill_running`, which kills its worker (the daemon replaces it) and
-  // ends the task CANCELLED. The task's callback still runs exactly once.
+  // runs and ends CANCELLED; if running it is asked to stop early (a plugin
+  // function sees Context::cancelled()) and its result is whatever it
+  // returns, unless `kill_running`, which kills its worker (the daemon
+  // replaces it) and ends the task CANCELLED. The task's callback still runs exactly once.
   // A task that already finished is not affected.
   void cancel(uint64_t id, bool kill_running = false);
 

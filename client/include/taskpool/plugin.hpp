@@ -68,7 +68,8 @@
 // ---------------------------------------------------------------------------
 // The C boundary. Changing any struct below means bumping the ABI version
 // (the _v1 suffix names the family of structs; abi_version is what the
-// daemon checks). Version 2 added the named-lock callbacks.
+// daemon checks). Version 2 added the named-lock callbacks and
+// deadline_unix_us.
 
 // The ABI this header describes. Tests build a plugin with a wrong one
 // through TASKPOOL_TEST_PLUGIN_ABI_VERSION; nothing else should set it.
@@ -89,7 +90,8 @@ struct taskpool_call_v1 {
   void* host;        // opaque; passed back to the callbacks below
   // Writes one line to the daemon's log, tagged with plugin and function.
   void (*log)(void* host, const char* message, size_t size);
-  // Nonzero once the task should stop early.
+  // Nonzero once the task should stop early: its client cancelled it
+  // without kill, or disconnected, or the daemon is force-stopping.
   int (*cancelled)(void* host);
   // Reports the result: code 0 and the output bytes, or an error code
   // (taskpool::ErrorCode) and a message. Called exactly once; the daemon
@@ -105,6 +107,11 @@ struct taskpool_call_v1 {
   // Releases a lock taken by `lock`. Locks still held when the function
   // returns are released by the daemon then.
   void (*unlock)(void* host, uint64_t handle);
+  // When the task must be done, in microseconds since the Unix epoch
+  // (CLOCK_REALTIME); 0: no limit. The earlier of the submission's deadline
+  // and the task's start plus its timeout; past it the daemon kills the
+  // worker and the task ends TIMEOUT.
+  int64_t deadline_unix_us;
 };
 
 typedef void (*taskpool_function_v1_fn)(const char* payload, size_t size,
@@ -145,9 +152,11 @@ class Output {
   static Output Ok(std::string bytes) {
     return Output(ErrorCode::kOk, std::move(bytes));
   }
-  // REQUIRES: code is kInvalidArgument (bad input) or kTaskFailed
-  // (everything else). Any other code arrives as TASK_FAILED with the code
-  // named in the message: the rest describe what the daemon did to a task.
+  // REQUIRES: code is kInvalidArgument (bad input), kCancelled (stopped
+  // early because Context::cancelled() said so: the convention) or
+  // kTaskFailed (everything else). Any other code arrives as TASK_FAILED
+  // with the code named in the message: the rest describe what the daemon
+  // did to a task.
   static Output Error(ErrorCode code, std::string message) {
     return Output(code, std::move(message));
   }
@@ -224,9 +233,35 @@ class Context {
   uint64_t task_id() const { return call_.task_id; }
   // 1 on the first run; higher when a retry follows a worker death.
   uint32_t attempt() const { return call_.attempt; }
-  // Whether the task should stop early. Not wired yet: always false in this
-  // version (a cancel that kills still stops the task, by killing the worker).
+  // Whether the task should stop early: its client cancelled it without
+  // kill (Client::cancel(id)), or disconnected, or the daemon is
+  // force-stopping. Cheap; poll it in long loops. Stopping is up to the
+  // function: whatever it returns is the task's one result (by convention
+  // Output::Error(ErrorCode::kCancelled, ...), which arrives as CANCELLED).
+  // A cancel that kills, a timeout or a deadline does not wait for this.
   bool cancelled() const { return call_.cancelled(call_.host) != 0; }
+
+  // When the task must be done: the earlier of the submission's deadline
+  // (counted from submission) and its start here plus its timeout (its own
+  // or taskpoold --task-timeout-ms). Past it the daemon kills the worker and
+  // the task ends TIMEOUT. time_point::max() when there is no limit.
+  std::chrono::system_clock::time_point deadline() const {
+    if (call_.deadline_unix_us == 0) {
+      return std::chrono::system_clock::time_point::max();
+    }
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::microseconds(call_.deadline_unix_us)));
+  }
+  bool has_deadline() const { return call_.deadline_unix_us != 0; }
+  // Time left until deadline(): zero once past, milliseconds::max() when
+  // there is no limit.
+  std::chrono::milliseconds remaining() const {
+    if (!has_deadline()) return std::chrono::milliseconds::max();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline() - std::chrono::system_clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+  }
   // One line in the daemon's log (stderr), tagged with the function.
   void log(std::string_view message) const {
     call_.log(call_.host, message.data(), message.size());
