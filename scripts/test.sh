@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds taskpool twice and runs the whole test suite on each build:
-#   build/       RelWithDebInfo
-#   build-asan/  RelWithDebInfo with AddressSanitizer + UBSan
+#   build/       RelWithDebInfo (-O2, line-table debug info)
+#   build-asan/  the same with AddressSanitizer + UBSan
 # then fuzzes the frame parser for 60 s (scripts/fuzz.sh, build-fuzz/).
 # Exits non-zero if any step fails; prints a summary either way.
 set -euo pipefail
@@ -29,7 +29,11 @@ run_suite() {
   order+=("$name")
   echo
   echo "=== $name: configure $dir"
-  if ! cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"; then
+  # -g1 (line tables only) is enough for sanitizer and crash backtraces
+  # and compiles about 15% faster than full debug info.
+  if ! cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+      -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" "$@"; then
     result[$name]="configure FAILED"
     return 1
   fi
