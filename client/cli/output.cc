@@ -68,14 +68,26 @@ std::string CurrentTask(const v1::WorkerStatus& worker) {
   return text;
 }
 
-// "0.12/0.4/1.9 ms": p50/p90/p99 to two significant digits.
+// Milliseconds to about two significant digits, never in exponent form:
+// "0.055", "5.1", "300", "12000".
+std::string Millis(uint64_t micros) {
+  const double millis = static_cast<double>(micros) / 1000.0;
+  std::ostringstream text;
+  if (millis >= 10) {
+    text << std::fixed << std::setprecision(0) << millis;
+  } else if (millis >= 1) {
+    text << std::fixed << std::setprecision(1) << millis;
+  } else {
+    text << std::setprecision(2) << millis;
+  }
+  return text.str();
+}
+
+// "0.12/0.4/1.9 ms": p50/p90/p99.
 std::string Percentiles(const v1::LatencySummary& latency) {
   if (latency.count() == 0) return "-";
-  const auto millis = [](uint64_t micros) { return static_cast<double>(micros) / 1000.0; };
-  std::ostringstream text;
-  text << std::setprecision(2) << millis(latency.p50_us()) << '/' << millis(latency.p90_us())
-       << '/' << millis(latency.p99_us()) << " ms";
-  return text.str();
+  return Millis(latency.p50_us()) + '/' + Millis(latency.p90_us()) + '/' +
+         Millis(latency.p99_us()) + " ms";
 }
 
 // "TASK_FAILED=2 TIMEOUT=1", or "-".
