@@ -3,6 +3,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "client/cli/top_view.h"
+
 namespace taskpool::cli {
 
 namespace {
@@ -68,26 +70,14 @@ std::string CurrentTask(const v1::WorkerStatus& worker) {
   return text;
 }
 
-// Milliseconds to about two significant digits, never in exponent form:
-// "0.055", "5.1", "300", "12000".
-std::string Millis(uint64_t micros) {
-  const double millis = static_cast<double>(micros) / 1000.0;
-  std::ostringstream text;
-  if (millis >= 10) {
-    text << std::fixed << std::setprecision(0) << millis;
-  } else if (millis >= 1) {
-    text << std::fixed << std::setprecision(1) << millis;
-  } else {
-    text << std::setprecision(2) << millis;
-  }
-  return text.str();
-}
-
-// "0.12/0.4/1.9 ms": p50/p90/p99.
+// "55 us/1.2 ms/3.4 ms": p50/p90/p99, in the units `taskpool top` uses.
 std::string Percentiles(const v1::LatencySummary& latency) {
+  const auto format = [&](uint64_t micros) {
+    return FormatLatency(std::chrono::microseconds(micros), latency.count());
+  };
   if (latency.count() == 0) return "-";
-  return Millis(latency.p50_us()) + '/' + Millis(latency.p90_us()) + '/' +
-         Millis(latency.p99_us()) + " ms";
+  return format(latency.p50_us()) + '/' + format(latency.p90_us()) + '/' +
+         format(latency.p99_us());
 }
 
 // "TASK_FAILED=2 TIMEOUT=1", or "-".
@@ -117,12 +107,12 @@ void PrintWorkerTable(const v1::StatusReply& status, std::ostream& out) {
 void PrintFunctionTable(const v1::StatusReply& status, std::ostream& out) {
   if (status.functions().empty()) return;
   out << "\n" << std::left << std::setw(16) << "FUNCTION" << std::setw(11) << "SUBMITTED"
-      << std::setw(11) << "SUCCEEDED" << std::setw(26) << "FAILED" << std::setw(24)
+      << std::setw(11) << "SUCCEEDED" << std::setw(26) << "FAILED" << std::setw(27)
       << "QUEUE p50/p90/p99" << "RUN p50/p90/p99\n";
   for (const v1::FunctionStatus& function : status.functions()) {
     out << std::setw(16) << function.name() << std::setw(11) << function.submitted()
         << std::setw(11) << function.succeeded() << std::setw(26) << Failures(function)
-        << std::setw(24) << Percentiles(function.queue_wait())
+        << std::setw(27) << Percentiles(function.queue_wait())
         << Percentiles(function.run_time()) << "\n";
   }
 }

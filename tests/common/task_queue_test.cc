@@ -193,6 +193,18 @@ std::vector<Finished> CollectWhenSignalled(TaskQueue& queue, size_t count) {
   return finished;
 }
 
+// Starts a fresh worker 1, lets it fall asleep, enqueues one echo of
+// `text` and checks that its completion is signalled and delivered.
+void ExpectWorkerOneEchoes(TaskQueue& queue, const std::string& text) {
+  const pid_t survivor = Spawn(queue, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(queue.Enqueue(kEcho, text).ok());
+  auto finished = CollectWhenSignalled(queue, 1);
+  KillAndReap(survivor);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].output, text);
+}
+
 // Waits until worker `worker` says it is running a task.
 void WaitUntilBusy(TaskQueue& queue, uint32_t worker) {
   const auto deadline =
@@ -603,13 +615,7 @@ TEST(TaskQueueTest, WorkerKilledWhileSleepingDoesNotStopWakeUps) {
   EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
   CollectWhenSignalled(*queue, 0);  // recovery's own signal, nothing to deliver
 
-  const pid_t survivor = Spawn(*queue, 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_TRUE(queue->Enqueue(kEcho, "after").ok());
-  auto finished = CollectWhenSignalled(*queue, 1);
-  ASSERT_EQ(finished.size(), 1u);
-  EXPECT_EQ(finished[0].output, "after");
-  KillAndReap(survivor);
+  ExpectWorkerOneEchoes(*queue, "after");
 }
 
 TEST(TaskQueueTest, WorkerKilledBeforeWakingSupervisorIsRecovered) {
@@ -629,12 +635,7 @@ TEST(TaskQueueTest, WorkerKilledBeforeWakingSupervisorIsRecovered) {
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].output, "first");
 
-  const pid_t survivor = Spawn(*queue, 1);
-  ASSERT_TRUE(queue->Enqueue(kEcho, "second").ok());
-  auto second = CollectWhenSignalled(*queue, 1);
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(second[0].output, "second");
-  KillAndReap(survivor);
+  ExpectWorkerOneEchoes(*queue, "second");
 }
 
 TEST(TaskQueueTest, StaleSegmentFromCrashedCreatorIsRemoved) {
