@@ -104,30 +104,15 @@ void Connection::Cancel(uint64_t id, bool kill_running) {
 }
 
 uint64_t Connection::SubmitFrame(std::string_view function,
-                             std::span<const std::string_view> payloads,
-                             std::span<const size_t> positions,
-                             const SubmitOptions& options,
-                             const std::shared_ptr<BatchCallback>& callback) {
-  uint64_t first_id = 0;
-  {
-    std::unique_lock lock(mutex_);
-    WaitForInFlightRoom(positions.size(), lock);
-    if (broken_) {
-      const std::string reason = broken_reason_;
-      lock.unlock();
-      for (size_t position : positions) {
-        (*callback)(position, FailedResult(ErrorCode::kConnectionLost, reason));
-      }
-      return 0;
-    }
-    // Registered before the frame is written, so a result can never arrive
-    // for an id we do not know yet.
-    first_id = next_id_;
-    next_id_ += positions.size();
-    for (size_t i = 0; i < positions.size(); ++i) {
-      pending_.emplace(first_id + i, Pending{callback, positions[i]});
-    }
-  }
+                                 std::span<const std::string_view> payloads,
+                                 std::span<const size_t> positions,
+                                 const SubmitOptions& options,
+                                 const std::shared_ptr<BatchCallback>& callback) {
+  std::vector<Pending> tasks;
+  tasks.reserve(positions.size());
+  for (size_t position : positions) tasks.push_back({callback, position});
+  const uint64_t first_id = Register(std::move(tasks));
+  if (first_id == 0) return 0;
 
   v1::ClientMessage message;
   for (size_t i = 0; i < positions.size(); ++i) {
@@ -139,6 +124,44 @@ uint64_t Connection::SubmitFrame(std::string_view function,
   }
   Write(message, nullptr);
   return first_id;
+}
+
+void Connection::SubmitChunk(std::string_view function,
+                             std::span<const std::string_view> payloads,
+                             const SubmitOptions& options, BatchCallback on_result) {
+  v1::ClientMessage message;
+  v1::Submit* submit = message.mutable_submit();
+  if (payloads.size() > 1) ToWireChunk(function, payloads, options, submit);
+  if (payloads.size() <= 1 || submit->payload().size() > max_payload_bytes_) {
+    Submit(function, payloads, options, std::move(on_result));
+    return;
+  }
+  auto callback = std::make_shared<BatchCallback>(std::move(on_result));
+  const uint64_t id = Register({Pending{callback, 0, payloads.size(), true}});
+  if (id == 0) return;
+  submit->set_id(id);
+  Write(message, nullptr);
+}
+
+uint64_t Connection::Register(std::vector<Pending> tasks) {
+  std::unique_lock lock(mutex_);
+  WaitForInFlightRoom(tasks.size(), lock);
+  if (broken_) {
+    const TaskResult lost = FailedResult(ErrorCode::kConnectionLost, broken_reason_);
+    lock.unlock();
+    for (const Pending& task : tasks) CompleteAll(task, lost);
+    return 0;
+  }
+  const uint64_t first_id = next_id_;
+  next_id_ += tasks.size();
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    pending_.emplace(first_id + i, std::move(tasks[i]));
+  }
+  return first_id;
+}
+
+void Connection::CompleteAll(const Pending& task, const TaskResult& result) {
+  for (size_t i = 0; i < task.items; ++i) (*task.callback)(task.position + i, result);
 }
 
 Result<v1::ServerMessage> Connection::Request(const v1::ClientMessage& request,
@@ -275,7 +298,14 @@ void Connection::Complete(const v1::Result& result) {
     pending_.erase(it);
   }
   changed_.notify_all();
-  (*pending.callback)(pending.position, FromWireResult(result));
+  if (!pending.chunk) {
+    (*pending.callback)(pending.position, FromWireResult(result));
+    return;
+  }
+  std::vector<TaskResult> items = FromWireChunkResult(result, pending.items);
+  for (size_t i = 0; i < items.size(); ++i) {
+    (*pending.callback)(pending.position + i, std::move(items[i]));
+  }
 }
 
 void Connection::AnswerRequest(const v1::ServerMessage& message) {
@@ -304,9 +334,8 @@ void Connection::Fail(ErrorCode code, const std::string& why) {
   // Wakes the reader (EOF) and any writer blocked on a full socket. A bare
   // shutdown(2) leaves the descriptor valid for them, unlike close().
   ::shutdown(socket_->native_handle(), SHUT_RDWR);
-  for (auto& [id, task] : pending) {
-    (*task.callback)(task.position, FailedResult(code, why));
-  }
+  const TaskResult failed = FailedResult(code, why);
+  for (const auto& [id, task] : pending) CompleteAll(task, failed);
   for (auto& waiter : replies) waiter->set_value(Status(code, why));
 }
 

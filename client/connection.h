@@ -57,6 +57,15 @@ class Connection {
                   std::span<const std::string_view> payloads,
                   const SubmitOptions& options, BatchCallback on_result);
 
+  // Sends `payloads` as one chunk task (Submit.chunk): one worker runs
+  // `function` on each in turn and the results come back together, far
+  // cheaper per payload than separate tasks. `on_result` is still called
+  // once per payload. Payloads that together exceed the daemon's payload
+  // limit, or a single one, go as separate tasks (Submit) instead.
+  void SubmitChunk(std::string_view function,
+                   std::span<const std::string_view> payloads,
+                   const SubmitOptions& options, BatchCallback on_result);
+
   // Asks the daemon to cancel task `id` (see Client::cancel). No-op once
   // the connection is broken.
   void Cancel(uint64_t id, bool kill_running);
@@ -73,9 +82,13 @@ class Connection {
   void Close();
 
  private:
+  // One task sent: its callback gets positions [position, position +
+  // items), more than one for a chunk.
   struct Pending {
     std::shared_ptr<BatchCallback> callback;
-    size_t position;
+    size_t position = 0;
+    size_t items = 1;
+    bool chunk = false;
   };
   using ReplyPromise = std::promise<Result<v1::ServerMessage>>;
 
@@ -86,6 +99,13 @@ class Connection {
                    std::span<const size_t> positions,
                    const SubmitOptions& options,
                    const std::shared_ptr<BatchCallback>& callback);
+  // Registers `tasks` under consecutive ids (before their frame is
+  // written, so no result can arrive for an id we do not know yet), after
+  // waiting for in-flight room. Returns the first id; 0 if the connection
+  // is broken, after failing every one of them.
+  uint64_t Register(std::vector<Pending> tasks);
+  // Calls the callback of `task` with `result` for each of its positions.
+  static void CompleteAll(const Pending& task, const TaskResult& result);
   void ReadLoop(size_t max_frame_bytes);
   void Dispatch(const v1::ServerMessage& message);
   void Complete(const v1::Result& result);

@@ -108,7 +108,7 @@ struct ResultStream::State {
     const size_t first = next_input;
     next_input += chunk.size();
     outstanding += chunk.size();
-    impl->connection.Submit(
+    impl->connection.SubmitChunk(
         function, payloads, options,
         [inbox = inbox, first](size_t position, TaskResult result) {
           inbox->Deliver(first + position, std::move(result));

@@ -43,6 +43,31 @@ TaskResult FromWireResult(const v1::Result& result) {
   return out;
 }
 
+std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items) {
+  TaskResult chunk = FromWireResult(result);
+  if (!chunk.ok()) return std::vector<TaskResult>(items, chunk);
+  v1::ChunkOutput output;
+  if (!output.ParseFromString(result.output()) ||
+      static_cast<size_t>(output.items_size()) != items) {
+    return std::vector<TaskResult>(
+        items, FailedResult(ErrorCode::kInternal,
+                            "taskpoold answered a chunk of " + std::to_string(items) +
+                                " items with an output that does not hold one "
+                                "outcome per item"));
+  }
+  chunk.output.clear();
+  std::vector<TaskResult> results;
+  results.reserve(items);
+  for (v1::ItemResult& item : *output.mutable_items()) {
+    TaskResult& out = results.emplace_back(chunk);
+    out.code = FromWireCode(item.code());
+    out.error = std::move(*item.mutable_error());
+    out.output = std::move(*item.mutable_output());
+    out.run_time = std::chrono::microseconds(item.run_us());
+  }
+  return results;
+}
+
 PoolStatus FromWireStatus(const v1::StatusReply& reply) {
   PoolStatus out;
   out.workers.reserve(reply.workers_size());
@@ -110,6 +135,15 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
   submit->set_deadline_ms(ClampMs(options.deadline));
   submit->set_max_retries(options.max_retries);
   submit->set_fail_if_full(options.fail_if_full);
+}
+
+void ToWireChunk(std::string_view function, std::span<const std::string_view> items,
+                 const SubmitOptions& options, v1::Submit* submit) {
+  ToWireSubmit(function, {}, options, submit);
+  v1::ChunkPayload chunk;
+  for (std::string_view item : items) chunk.add_items(item.data(), item.size());
+  chunk.SerializeToString(submit->mutable_payload());
+  submit->set_chunk(true);
 }
 
 TaskResult FailedResult(ErrorCode code, std::string message) {

@@ -2,6 +2,10 @@
 // types of client.hpp. Pure functions, no I/O.
 #pragma once
 
+#include <span>
+#include <string_view>
+#include <vector>
+
 #include "taskpool/client.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -11,12 +15,20 @@ namespace taskpool {
 ErrorCode FromWireCode(int wire_code);
 
 TaskResult FromWireResult(const v1::Result& result);
+// The `items` results of a chunk task (Submit.chunk), in item order: each
+// item's own outcome when the chunk ran, otherwise the chunk's failure for
+// every item. An output that does not hold `items` outcomes makes every
+// item INTERNAL.
+std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items);
 PoolStatus FromWireStatus(const v1::StatusReply& reply);
 ServerInfo FromWireHello(const v1::HelloReply& reply);
 
 // Fills everything of `submit` but the id.
 void ToWireSubmit(std::string_view function, std::string_view payload,
                   const SubmitOptions& options, v1::Submit* submit);
+// The same for one chunk task running `function` on each of `items`.
+void ToWireChunk(std::string_view function, std::span<const std::string_view> items,
+                 const SubmitOptions& options, v1::Submit* submit);
 
 // A result for a task that never reached (or never came back from) a worker.
 TaskResult FailedResult(ErrorCode code, std::string message);

@@ -31,7 +31,7 @@ namespace {
 namespace bip = boost::interprocess;
 
 constexpr uint64_t kMagic = 0x4C4F4F504B534154;  // "TASKPOOL", little-endian
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 constexpr size_t kCacheLine = 64;
 
 // ------------------------------------------------------------ atomics
@@ -157,6 +157,9 @@ struct alignas(kCacheLine) ShmSlot {
   // the fields above.
   int64_t deadline_unix_us;
   int64_t timeout_us;
+  // 1: the input is a chunk of items (v1::ChunkPayload) for the worker to
+  // run one by one; the queue itself treats it like any input.
+  uint64_t chunk;
   // 1 once the supervisor asks the running task to stop early (a cancel
   // without kill, its client gone, shutdown); the worker polls it. Written
   // by the supervisor: 0 before publishing QUEUED, 1 while RUNNING (a
@@ -587,6 +590,8 @@ struct TaskQueue::Impl {
     task.function_index = s.function_index;
     task.attempt = s.attempt;
     task.deadline_unix_us = s.deadline_unix_us;
+    task.limits = {s.deadline_unix_us, s.timeout_us};
+    task.chunk = s.chunk != 0;
     if (s.timeout_us != 0) {
       const int64_t timeout_end = s.started_unix_us + s.timeout_us;
       if (task.deadline_unix_us == 0 || timeout_end < task.deadline_unix_us) {
@@ -639,14 +644,14 @@ struct TaskQueue::Impl {
   }
 
   void Finish(uint32_t worker, const ClaimedTask& task, ErrorCode code,
-              std::string_view output) {
-    PublishResult(worker, task.slot, code, output);
+              std::string_view output, uint32_t tasks_done = 1) {
+    PublishResult(worker, task.slot, code, output, tasks_done);
     // Only now: `output` may point into the task's input blob (an echo).
     input_blobs.erase(task.slot.index);
   }
 
   void PublishResult(uint32_t worker, SlotRef ref, ErrorCode code,
-                     std::string_view output) {
+                     std::string_view output, uint32_t tasks_done) {
     ShmSlot& s = slot(ref.index);
 
     std::string replacement;
@@ -669,7 +674,7 @@ struct TaskQueue::Impl {
     ShmWorker& record = workers[worker];
     Store(record.busy, 0, std::memory_order_relaxed);
     Store(record.tasks_done,
-          Load(record.tasks_done, std::memory_order_relaxed) + 1,
+          Load(record.tasks_done, std::memory_order_relaxed) + tasks_done,
           std::memory_order_relaxed);
 
     // CAS rather than store: if the supervisor took the slot away (a
@@ -839,7 +844,7 @@ const std::string& TaskQueue::name() const { return impl_->name; }
 
 Result<SlotRef> TaskQueue::Enqueue(uint32_t function_index,
                                    std::string_view input, uint32_t attempt,
-                                   const TaskTimeLimits& limits) {
+                                   const TaskTimeLimits& limits, bool chunk) {
   Impl& q = *impl_;
   if (input.size() > q.geometry.max_payload_bytes) {
     return Status(
@@ -866,6 +871,7 @@ Result<SlotRef> TaskQueue::Enqueue(uint32_t function_index,
   s.enqueued_ns = MonotonicNs();
   s.deadline_unix_us = limits.deadline_unix_us;
   s.timeout_us = limits.timeout_us;
+  s.chunk = chunk ? 1 : 0;
   Store(s.cancel_requested, 0, std::memory_order_relaxed);
   s.output_bytes = 0;
   s.output_in_blob = 0;
@@ -1147,9 +1153,14 @@ bool TaskQueue::CancelRequested(const ClaimedTask& task) const {
               std::memory_order_acquire) != 0;
 }
 
+void TaskQueue::MarkItemStarted(uint32_t worker) {
+  Store(impl_->workers[worker].started_ns, static_cast<uint64_t>(MonotonicNs()),
+        std::memory_order_relaxed);
+}
+
 void TaskQueue::Complete(uint32_t worker, const ClaimedTask& task,
-                         ErrorCode code, std::string_view output) {
-  impl_->Finish(worker, task, code, output);
+                         ErrorCode code, std::string_view output, uint32_t tasks_done) {
+  impl_->Finish(worker, task, code, output, tasks_done);
 }
 
 namespace internal {

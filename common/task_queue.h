@@ -59,6 +59,13 @@ struct SlotRef {
   bool operator==(const SlotRef&) const = default;
 };
 
+// The time limits of a task, for the code it runs (the supervisor enforces
+// them on its own).
+struct TaskTimeLimits {
+  int64_t deadline_unix_us = 0;  // CLOCK_REALTIME microseconds; 0: none
+  int64_t timeout_us = 0;        // running time, from the claim; 0: none
+};
+
 // What a worker sees of a claimed task.
 struct ClaimedTask {
   SlotRef slot;
@@ -69,13 +76,10 @@ struct ClaimedTask {
   // earlier of the submission's deadline and the claim time plus its
   // running-time limit.
   int64_t deadline_unix_us = 0;
-};
-
-// The time limits of a task, for the code it runs (the supervisor enforces
-// them on its own).
-struct TaskTimeLimits {
-  int64_t deadline_unix_us = 0;  // CLOCK_REALTIME microseconds; 0: none
-  int64_t timeout_us = 0;        // running time, from the claim; 0: none
+  // The limits as enqueued, for a chunk whose items each get the timeout.
+  TaskTimeLimits limits;
+  // The input is a chunk of items to run one by one (see Enqueue).
+  bool chunk = false;
 };
 
 // What the supervisor sees of a finished task.
@@ -153,10 +157,12 @@ class TaskQueue {
   // worker. Errors: QUEUE_FULL when no slot is free, PAYLOAD_TOO_LARGE above
   // max_payload_bytes, INTERNAL if a blob cannot be created.
   // `attempt` starts at 1 and is passed through to the worker, as are the
-  // `limits` (kept by Requeue).
+  // `limits` and `chunk` (kept by Requeue). `chunk` tells the worker that
+  // the input holds several items to run one by one (v1::ChunkPayload); to
+  // the queue it is one task like any other.
   Result<SlotRef> Enqueue(uint32_t function_index, std::string_view input,
                           uint32_t attempt = 1,
-                          const TaskTimeLimits& limits = {});
+                          const TaskTimeLimits& limits = {}, bool chunk = false);
 
   // Re-queues a slot whose worker died while RUNNING it (after
   // RecoverDeadWorker returned it), keeping its input, for a retry.
@@ -227,11 +233,17 @@ class TaskQueue {
   // Cheap (one atomic load); task code may poll it.
   bool CancelRequested(const ClaimedTask& task) const;
 
+  // A chunk's next item starts now: the worker's activity (its run time in
+  // status, the supervisor's timeout and slow-log clock) restarts, so those
+  // limits apply per item.
+  void MarkItemStarted(uint32_t worker);
+
   // Publishes the outcome of a claimed task (output on success, message on
   // failure) and wakes the supervisor. An output above max_payload_bytes is
-  // replaced by a PAYLOAD_TOO_LARGE error.
+  // replaced by a PAYLOAD_TOO_LARGE error. `tasks_done` is what the task
+  // adds to the worker's count (a chunk: its items).
   void Complete(uint32_t worker, const ClaimedTask& task, ErrorCode code,
-                std::string_view output);
+                std::string_view output, uint32_t tasks_done = 1);
 
  private:
   friend void internal::SetTestCrashPoint(TaskQueue& queue,

@@ -29,17 +29,17 @@ FunctionStats::Entry* FunctionStats::EntryFor(uint32_t function) {
   return entry.get();
 }
 
-void FunctionStats::OnSubmitted(uint32_t function) {
-  if (Entry* entry = EntryFor(function)) ++entry->submitted;
+void FunctionStats::OnSubmitted(uint32_t function, uint64_t tasks) {
+  if (Entry* entry = EntryFor(function)) entry->submitted += tasks;
 }
 
-void FunctionStats::OnFinished(uint32_t function, ErrorCode code) {
+void FunctionStats::OnFinished(uint32_t function, ErrorCode code, uint64_t tasks) {
   Entry* entry = EntryFor(function);
   if (entry == nullptr) return;
   if (code == ErrorCode::kOk) {
-    ++entry->succeeded;
+    entry->succeeded += tasks;
   } else {
-    ++entry->failed[code];
+    entry->failed[code] += tasks;
   }
 }
 

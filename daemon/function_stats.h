@@ -32,9 +32,10 @@ class FunctionStats {
 
   explicit FunctionStats(size_t function_count);
 
-  void OnSubmitted(uint32_t function);
+  // `tasks` counts a chunk's items, each a task of its own here.
+  void OnSubmitted(uint32_t function, uint64_t tasks = 1);
   // A terminal result, whatever produced it (rejection, worker, timeout).
-  void OnFinished(uint32_t function, ErrorCode code);
+  void OnFinished(uint32_t function, ErrorCode code, uint64_t tasks = 1);
   // A worker started the task `queue_us` after it was accepted and returned
   // its result `run_us` later.
   void OnRan(uint32_t function, uint64_t queue_us, uint64_t run_us);

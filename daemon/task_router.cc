@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "daemon/chunk_task.h"
 #include "daemon/connection.h"
 #include "daemon/task_registry.h"
 
@@ -58,6 +59,14 @@ TaskTimeLimits TimeLimitsForTask(int64_t deadline_ns, int64_t timeout_ns) {
 
 uint64_t NanosToMicros(int64_t nanos) {
   return nanos > 0 ? static_cast<uint64_t>(nanos / 1000) : 0;
+}
+
+// How many tasks a submission counts as in the statistics: a chunk's
+// items (a malformed chunk, rejected, counts as one).
+uint32_t TasksIn(const v1::Submit& submit) {
+  if (!submit.chunk()) return 1;
+  const Result<uint32_t> items = CountChunkItems(submit.payload());
+  return items.ok() ? *items : 1;
 }
 
 v1::Result MakeResult(uint64_t id, ErrorCode code, std::string error) {
@@ -123,30 +132,39 @@ bool TaskRouter::HeldForUserShare(const WaitingTask& task) const {
 
 void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
                         const v1::Submit& submit) {
-  ++counters_.submitted;
+  // A chunk counts as its items; a malformed one (rejected below) as one.
+  const Result<uint32_t> chunk_items =
+      submit.chunk() ? CountChunkItems(submit.payload()) : Result<uint32_t>(1u);
+  const uint32_t tasks = chunk_items.ok() ? *chunk_items : 1;
+  counters_.submitted += tasks;
   const int64_t accepted_ns = MonotonicNanos();
   Result<uint32_t> function = registry_.Find(submit.function());
   const uint32_t function_index =
       function.ok() ? *function : FunctionStats::kUnknownFunction;
-  function_stats_.OnSubmitted(function_index);
+  function_stats_.OnSubmitted(function_index, tasks);
   if (!accepting_) {
-    Reject(*connection, function_index, submit.id(), ErrorCode::kShuttingDown,
+    Reject(*connection, function_index, submit, ErrorCode::kShuttingDown,
            "taskpoold is shutting down and accepts no new tasks");
     return;
   }
   if (connection->in_flight().contains(submit.id())) {
-    Reject(*connection, function_index, submit.id(), ErrorCode::kDuplicateId,
+    Reject(*connection, function_index, submit, ErrorCode::kDuplicateId,
            "task id " + std::to_string(submit.id()) +
                " is already in flight on this connection");
     return;
   }
   if (!function.ok()) {
-    Reject(*connection, function_index, submit.id(), function.status().code(),
+    Reject(*connection, function_index, submit, function.status().code(),
            function.status().message());
     return;
   }
+  if (!chunk_items.ok()) {
+    Reject(*connection, function_index, submit, chunk_items.status().code(),
+           chunk_items.status().message());
+    return;
+  }
   if (submit.payload().size() > config_.max_payload_bytes) {
-    Reject(*connection, function_index, submit.id(), ErrorCode::kPayloadTooLarge,
+    Reject(*connection, function_index, submit, ErrorCode::kPayloadTooLarge,
            "payload of " + std::to_string(submit.payload().size()) +
                " bytes exceeds the limit of " +
                std::to_string(config_.max_payload_bytes) +
@@ -181,7 +199,7 @@ void TaskRouter::Admit(const std::shared_ptr<Connection>& connection,
   }
   if (submit.fail_if_full()) {
     connection->in_flight().erase(submit.id());
-    Reject(*connection, function_index, submit.id(), ErrorCode::kQueueFull,
+    Reject(*connection, function_index, submit, ErrorCode::kQueueFull,
            "the queue is full (" + std::to_string(queue_.geometry().capacity) +
                " tasks; taskpoold --queue-capacity)");
     return;
@@ -248,11 +266,12 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
                                   ? submit.timeout_ms()
                                   : static_cast<uint64_t>(config_.task_timeout.count());
   const int64_t timeout_ns = static_cast<int64_t>(timeout_ms) * 1'000'000;
-  Result<SlotRef> slot = queue_.Enqueue(function_index, submit.payload(), 1,
-                                        TimeLimitsForTask(deadline_ns, timeout_ns));
+  Result<SlotRef> slot =
+      queue_.Enqueue(function_index, submit.payload(), 1,
+                     TimeLimitsForTask(deadline_ns, timeout_ns), submit.chunk());
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
-    Reject(*connection, function_index, submit.id(), slot.status().code(),
+    Reject(*connection, function_index, submit, slot.status().code(),
            slot.status().message());
     return true;
   }
@@ -270,6 +289,8 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   task.pass = std::move(pass);
   task.deadline_ns = deadline_ns;
   task.timeout_ns = timeout_ns;
+  task.chunk = submit.chunk();
+  task.items = TasksIn(submit);
   if (NeedsTimer(task)) {
     timed_slots_.push_back(slot->index);
     ArmTimerTick();
@@ -293,15 +314,22 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
   auto entry = connection.in_flight().find(cancel.id());
   if (entry == connection.in_flight().end()) return;  // finished already
   uint32_t function_index = FunctionStats::kUnknownFunction;
+  uint32_t tasks = 1;
   if (!entry->second) {  // still waiting for its gates or for room
     DropWaiting([&](const WaitingTask& task) {
       const bool cancelled = task.submit.id() == cancel.id() &&
                              task.connection.lock().get() == &connection;
-      if (cancelled) function_index = task.function_index;
+      if (cancelled) {
+        function_index = task.function_index;
+        tasks = TasksIn(task.submit);
+      }
       return cancelled;
     });
   } else if (queue_.TryWithdraw(*entry->second)) {
-    if (const Task* task = FindTask(*entry->second)) function_index = task->function_index;
+    if (const Task* task = FindTask(*entry->second)) {
+      function_index = task->function_index;
+      tasks = task->items;
+    }
     ForgetTask(*entry->second);
   } else {
     // Running: unless asked to kill, it is asked to stop early
@@ -318,8 +346,8 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
   }
   connection.in_flight().erase(entry);
   Deliver(&connection, function_index,
-          MakeResult(cancel.id(), ErrorCode::kCancelled,
-                                  "cancelled by the client before it ran"));
+          MakeResult(cancel.id(), ErrorCode::kCancelled, "cancelled by the client before it ran"),
+          tasks);
   AdmitWaiting();
 }
 
@@ -368,7 +396,15 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   result.set_started_unix_us(static_cast<uint64_t>(completed.started_unix_us));
   result.set_finished_unix_us(static_cast<uint64_t>(completed.finished_unix_us));
   const uint32_t function_index = task->function_index;
-  function_stats_.OnRan(function_index, result.queue_us(), result.run_us());
+  // A chunk that ran counts item by item; one that failed as a whole (its
+  // output too large, say) counts as its items failing.
+  const bool chunk_ran = task->chunk && completed.code == ErrorCode::kOk;
+  if (chunk_ran) {
+    CountChunkOutcomes(*task, completed.output, result.queue_us());
+  } else {
+    function_stats_.OnRan(function_index, result.queue_us(), result.run_us());
+  }
+  const uint32_t tasks = chunk_ran ? 0 : task->items;
 
   if (task->slow_logged) {
     LogSlowEnd(*task, std::string("ended ") + std::string(ErrorCodeName(completed.code)),
@@ -377,7 +413,19 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   const std::shared_ptr<Connection> connection = task->connection.lock();
   ForgetTask(completed.slot);
   if (connection != nullptr) connection->in_flight().erase(result.id());
-  Deliver(connection.get(), function_index, std::move(result));
+  Deliver(connection.get(), function_index, std::move(result), tasks);
+}
+
+void TaskRouter::CountChunkOutcomes(const Task& chunk, std::string_view output,
+                                    uint64_t queue_us) {
+  const Status read = ForEachChunkItem(output, [&](ErrorCode code, uint64_t run_us) {
+    function_stats_.OnRan(chunk.function_index, queue_us, run_us);
+    CountOutcome(chunk.function_index, code, 1);
+  });
+  if (!read.ok()) {
+    TP_LOG(kError) << "chunk " << chunk.client_id << " (" << chunk.function
+                   << "): " << read.message();
+  }
 }
 
 void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
@@ -444,7 +492,8 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
     if (const std::shared_ptr<Connection> connection = waiting.connection.lock()) {
       connection->in_flight().erase(waiting.submit.id());
       Deliver(connection.get(), waiting.function_index,
-              MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason));
+              MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason),
+              TasksIn(waiting.submit));
     }
     return true;
   });
@@ -589,7 +638,8 @@ void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
                          "deadline of " + std::to_string(deadline_ms) +
                              " ms passed while the task waited to be queued "
                              "(for its lock key, its function's limit or "
-                             "room in the queue); it never ran"));
+                             "room in the queue); it never ran"),
+              TasksIn(waiting.submit));
     }
     return true;
   });
@@ -638,25 +688,32 @@ void TaskRouter::FailTask(Task& task, ErrorCode code, std::string message) {
   const std::shared_ptr<Connection> connection = task.connection.lock();
   const uint64_t id = task.client_id;
   const uint32_t function_index = task.function_index;
+  const uint32_t tasks = task.items;
   v1::Result result = MakeResult(id, code, std::move(message));
   result.set_attempts(task.attempts);
   ForgetTask(task.slot);
   if (connection != nullptr) connection->in_flight().erase(id);
-  Deliver(connection.get(), function_index, std::move(result));
+  Deliver(connection.get(), function_index, std::move(result), tasks);
 }
 
-void TaskRouter::Reject(Connection& connection, uint32_t function, uint64_t id,
+void TaskRouter::Reject(Connection& connection, uint32_t function, const v1::Submit& submit,
                         ErrorCode code, std::string message) {
-  Deliver(&connection, function, MakeResult(id, code, std::move(message)));
+  Deliver(&connection, function, MakeResult(submit.id(), code, std::move(message)),
+          TasksIn(submit));
 }
 
-void TaskRouter::Deliver(Connection* connection, uint32_t function, v1::Result&& result) {
-  function_stats_.OnFinished(function, static_cast<ErrorCode>(result.code()));
-  if (result.code() == v1::OK) {
-    ++counters_.succeeded;
+void TaskRouter::CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks) {
+  function_stats_.OnFinished(function, code, tasks);
+  if (code == ErrorCode::kOk) {
+    counters_.succeeded += tasks;
   } else {
-    ++counters_.failed;
+    counters_.failed += tasks;
   }
+}
+
+void TaskRouter::Deliver(Connection* connection, uint32_t function, v1::Result&& result,
+                         uint64_t tasks) {
+  CountOutcome(function, static_cast<ErrorCode>(result.code()), tasks);
   if (connection != nullptr) connection->SendResult(std::move(result));
 }
 

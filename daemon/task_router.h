@@ -140,6 +140,8 @@ class TaskRouter {
     ConcurrencyGates::Pass pass;  // its lock key, function limit, user share
     bool slow_logged = false;     // the slow log reported it running
     int64_t slow_started_ns = 0;  // its run's start, once slow_logged
+    bool chunk = false;           // Submit.chunk: its output holds items
+    uint32_t items = 1;           // tasks it counts as (a chunk's items)
   };
   // A task accepted but not yet queued: waiting for its gates (pass empty)
   // or, past them, for room in the queue.
@@ -195,11 +197,17 @@ class TaskRouter {
   void ResumePausedConnections();
   void PauseIfOverLimit(Connection& connection);
   void OnCompleted(const CompletedTask& completed);
+  // The statistics of a chunk that ran, item by item.
+  void CountChunkOutcomes(const Task& chunk, std::string_view output, uint64_t queue_us);
+  // Counts `tasks` terminal results with `code`.
+  void CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks);
   // Sends `result` for a task of `function` (a registry index, or
   // FunctionStats::kUnknownFunction) whose bookkeeping is already removed.
-  void Deliver(Connection* connection, uint32_t function, v1::Result&& result);
-  void Reject(Connection& connection, uint32_t function, uint64_t id, ErrorCode code,
-              std::string message);
+  // `tasks`: what it counts as in the statistics (a chunk: its items).
+  void Deliver(Connection* connection, uint32_t function, v1::Result&& result,
+               uint64_t tasks = 1);
+  void Reject(Connection& connection, uint32_t function, const v1::Submit& submit,
+              ErrorCode code, std::string message);
   void FailTask(Task& task, ErrorCode code, std::string message);
   Task* FindTask(SlotRef slot);
   void ForgetTask(SlotRef slot);

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/task_queue.h"
+#include "daemon/chunk_task.h"
 #include "daemon/process_stats.h"
 #include "daemon/task_registry.h"
 
@@ -134,9 +135,17 @@ void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
     const TaskContext context{
         (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt,
         task->deadline_unix_us, [&queue, &task] { return queue.CancelRequested(*task); }};
-    TaskOutcome outcome = registry.Run(task->function_index, task->input, context);
-    queue.Complete(worker_index, *task, outcome.code, outcome.data);
-    if (ShouldRecycle(limits, ++tasks_done)) {
+    ChunkOutcome ran{{}, 1};
+    if (task->chunk) {
+      ran = RunChunk(registry, task->function_index, task->input,
+                     {context, task->limits,
+                      [&queue, worker_index] { queue.MarkItemStarted(worker_index); }});
+    } else {
+      ran.outcome = registry.Run(task->function_index, task->input, context);
+    }
+    queue.Complete(worker_index, *task, ran.outcome.code, ran.outcome.data, ran.items);
+    tasks_done += ran.items;
+    if (ShouldRecycle(limits, tasks_done)) {
       if (Status status = registry.RunWorkerExitHooks(); !status.ok()) {
         TP_LOG(kError) << status.message();
       }

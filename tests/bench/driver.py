@@ -94,17 +94,23 @@ class Runner:
                       lambda: self.py("concurrent", clients=clients,
                                       count=p["conc_count"]),
                       "p50_us", "p99_us")
-        # Primes: the in-process references, then both pools.
+        # Primes: the in-process references, then both pools, each with the
+        # chunksize Pool.map picks by default (len / (4 x workers), rounded
+        # up; 25 for 200 numbers on 2 workers).
+        chunksize = -(-p["primes"] // (4 * self.workers))
         for mode, threads in (("serial", 1), ("threads", self.workers)):
             self.record(("primes", mode), run_json(
                 [self.bench, "primes", f"file={numbers}", f"mode={mode}",
                  f"threads={threads}"])[0], "seconds")
         self.record(("primes", "taskpool1"),
-                    self.tp(daemon1, "primes", file=numbers, mode="taskpool"),
+                    self.tp(daemon1, "primes", file=numbers, mode="taskpool",
+                            chunksize=chunksize),
                     "seconds")
         self.pair(rep, ("primes", "N"),
-                  lambda: self.tp(daemon, "primes", file=numbers, mode="taskpool"),
-                  lambda: self.py("primes", file=numbers), "seconds")
+                  lambda: self.tp(daemon, "primes", file=numbers, mode="taskpool",
+                                  chunksize=chunksize),
+                  lambda: self.py("primes", file=numbers, chunksize=chunksize),
+                  "seconds")
 
     def startup(self, rep):
         self.pair(rep, ("startup",),

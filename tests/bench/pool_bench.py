@@ -6,7 +6,7 @@ invocation, one JSON line per result, same arguments:
   pool_bench.py latency    size=1 count=2000 workers=2
   pool_bench.py map        items=20000 chunksize=64 size=1 workers=2
   pool_bench.py concurrent clients=16 count=200 workers=2
-  pool_bench.py primes     file=numbers.txt workers=2
+  pool_bench.py primes     file=numbers.txt workers=2 chunksize=1
   pool_bench.py startup    workers=2
   pool_bench.py footprint  workers=2
 
@@ -107,7 +107,8 @@ def primes(pool, args):
     with open(args["file"]) as f:
         numbers = [int(line) for line in f if line.strip()]
     start = time.monotonic()
-    found = sum(pool.map(is_prime, numbers, chunksize=1))
+    chunksize = int(args.get("chunksize", 1))
+    found = sum(pool.map(is_prime, numbers, chunksize=chunksize))
     emit("primes", mode="pool", threads=int(args.get("workers", 2)),
          numbers=len(numbers), primes=found,
          seconds=time.monotonic() - start)

@@ -4,7 +4,7 @@
 //   taskpool_bench latency    size=1 count=2000
 //   taskpool_bench map        items=20000 chunksize=64 size=1
 //   taskpool_bench concurrent clients=16 count=200
-//   taskpool_bench primes     file=numbers.txt mode=serial|threads|taskpool threads=2
+//   taskpool_bench primes     file=numbers.txt mode=serial|threads|taskpool threads=2 chunksize=1
 //   taskpool_bench fill       count=10000      (holds tasks queued until stdin closes)
 //   taskpool_bench startup    daemon=PATH workers=2
 //
@@ -134,7 +134,7 @@ std::vector<std::string> ReadLines(const std::string& path) {
 
 // is_prime over the numbers in `file`: in this process serially, on
 // `threads` threads (each taking the next number, like chunksize 1), or
-// through taskpoold with map(chunksize 1).
+// through taskpoold with map(`chunksize`).
 int Primes(const Args& args) {
   const std::vector<std::string> numbers = ReadLines(args.Get("file", ""));
   const std::string mode = args.Get("mode", "serial");
@@ -164,7 +164,8 @@ int Primes(const Args& args) {
     for (std::thread& thread : pool) thread.join();
     primes = found;
   } else {
-    for (const TaskResult& result : client->map("is_prime", numbers, 1)) {
+    const auto chunksize = static_cast<size_t>(args.GetInt("chunksize", 1));
+    for (const TaskResult& result : client->map("is_prime", numbers, chunksize)) {
       CheckOk(result);
       primes += result.output == "true";
     }

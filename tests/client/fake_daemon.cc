@@ -43,6 +43,17 @@ namespace {
 
 constexpr uint64_t kMaxPayloadBytes = 1 << 20;
 
+// "fail" fails with its payload as the message; anything else echoes.
+template <typename Outcome>
+void RunFunction(const std::string& function, const std::string& payload, Outcome* out) {
+  if (function == "fail") {
+    out->set_code(v1::TASK_FAILED);
+    out->set_error(payload);
+  } else {
+    out->set_output(payload);
+  }
+}
+
 v1::ServerMessage ResultFor(const v1::Submit& task) {
   v1::ServerMessage message;
   v1::Result* result = message.mutable_result();
@@ -51,12 +62,22 @@ v1::ServerMessage ResultFor(const v1::Submit& task) {
   result->set_attempts(1);
   result->set_queue_us(1500);
   result->set_run_us(2500);
-  if (task.function() == "fail") {
-    result->set_code(v1::TASK_FAILED);
-    result->set_error(task.payload());
-  } else {
-    result->set_output(task.payload());
+  if (!task.chunk()) {
+    RunFunction(task.function(), task.payload(), result);
+    return message;
   }
+  // A chunk, as a worker runs it: every item, one outcome each.
+  v1::ChunkPayload items;
+  if (!items.ParseFromString(task.payload())) {
+    result->set_code(v1::INVALID_ARGUMENT);
+    result->set_error("not a ChunkPayload");
+    return message;
+  }
+  v1::ChunkOutput output;
+  for (const std::string& item : items.items()) {
+    RunFunction(task.function(), item, output.add_items());
+  }
+  result->set_output(output.SerializeAsString());
   return message;
 }
 

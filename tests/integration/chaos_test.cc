@@ -27,8 +27,10 @@ long ResidentKib(pid_t pid, bool peak = false) {
   return -1;
 }
 
-CommandResult RunFloodClient(const std::string& socket, size_t count, int retries) {
-  return RunCommand({FLOOD_CLIENT_PATH, socket, std::to_string(count), std::to_string(retries)});
+CommandResult RunFloodClient(const std::string& socket, size_t count, int retries,
+                             size_t chunksize = 1) {
+  return RunCommand({FLOOD_CLIENT_PATH, socket, std::to_string(count), std::to_string(retries),
+                     std::to_string(chunksize)});
 }
 
 uint64_t TasksFinished(Client& client) {
@@ -44,7 +46,9 @@ class SmallQuarantine {
   ~SmallQuarantine() { unsetenv("ASAN_OPTIONS"); }
 };
 
-TEST(Chaos, RandomWorkerKillsEveryTwentyMsLoseNothing) {
+// `clients` flood clients send `tasks_per_client` echo tasks each (in
+// chunks of `chunksize`) while a worker is SIGKILLed every 20 ms.
+void RunChaos(size_t clients_count, size_t tasks_per_client, size_t chunksize) {
   SmallQuarantine quarantine;
   DaemonProcess daemon(2);
   ClientOptions options;
@@ -64,12 +68,12 @@ TEST(Chaos, RandomWorkerKillsEveryTwentyMsLoseNothing) {
     }
   });
 
-  constexpr size_t kTasksPerClient = 12'500;  // 4 clients: 50,000 tasks
-  std::vector<CommandResult> outcomes(4);
+  std::vector<CommandResult> outcomes(clients_count);
   std::vector<std::thread> clients;
   for (size_t c = 0; c < outcomes.size(); ++c) {
     clients.emplace_back([&, c] {
-      outcomes[c] = RunFloodClient(daemon.socket_path(), kTasksPerClient, /*retries=*/2);
+      outcomes[c] =
+          RunFloodClient(daemon.socket_path(), tasks_per_client, /*retries=*/2, chunksize);
     });
   }
   long rss_after_5000 = -1;
@@ -100,6 +104,16 @@ TEST(Chaos, RandomWorkerKillsEveryTwentyMsLoseNothing) {
   const long rss_at_end = ResidentKib(daemon.pid());
   EXPECT_LE(rss_at_end, rss_after_5000 + rss_after_5000 / 10)
       << "daemon RSS grew from " << rss_after_5000 << " KiB to " << rss_at_end << " KiB";
+}
+
+TEST(Chaos, RandomWorkerKillsEveryTwentyMsLoseNothing) {
+  RunChaos(4, 12'500, 1);  // 50,000 tasks
+}
+
+// A kill inside a chunk loses a whole chunk's results at once: each of its
+// items must still get exactly one (retried, or WORKER_DIED).
+TEST(Chaos, RandomWorkerKillsWhileChunksFlowLoseNothing) {
+  RunChaos(2, 200'000, 16);
 }
 
 TEST(Flood, MillionSubmissionsIntoASmallQueueKeepMemoryBounded) {

@@ -208,9 +208,15 @@ class Client {
   void cancel(uint64_t id, bool kill_running = false);
 
   // Runs `function` over every input; results in input order (Pool.map).
-  // `chunksize` inputs travel in one SubmitBatch message (split further if
-  // that frame would exceed the daemon's size limit). At most a window of
-  // tasks is in flight at once, as for imap.
+  // With `chunksize` > 1, each run of `chunksize` inputs is one task (a
+  // chunk, as in Pool.map): one worker runs the function on each input in
+  // turn and the results come back together. That removes most of the cost
+  // per input for small tasks, but a worker dying inside a chunk fails (or,
+  // with max_retries, re-runs) every input of it, and options.lock,
+  // options.deadline and cancellation apply per chunk (options.timeout
+  // still applies to each input). Each input still gets its own
+  // TaskResult. At most a window of inputs is in flight at once, as for
+  // imap.
   std::vector<TaskResult> map(std::string_view function,
                               const std::vector<std::string>& inputs,
                               size_t chunksize = 1,
@@ -227,6 +233,7 @@ class Client {
   // back for ordering count as in flight, so memory stays bounded.
   // Nothing is submitted until the first next(). The vector overloads copy
   // `inputs`, so the stream does not depend on the vector's lifetime.
+  // `chunksize` makes chunk tasks as for map().
   ResultStream imap(std::string_view function, InputSource inputs,
                     size_t chunksize = 1, size_t window = 0,
                     const SubmitOptions& options = {});

@@ -88,6 +88,7 @@ class Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
 
   // Ok() when ok(), otherwise the error.
   Status status() const {
