@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <map>
+#include <optional>
 #include <mutex>
 
 #include "client/client_impl.h"
@@ -25,7 +25,10 @@ class Inbox {
     {
       std::lock_guard lock(mutex_);
       if (ordered_) {
-        by_index_.emplace(index, std::move(result));
+        // Results arrive within the window after the next one to take.
+        const size_t offset = index - base_index_;
+        if (offset >= by_offset_.size()) by_offset_.resize(offset + 1);
+        by_offset_[offset] = std::move(result);
       } else {
         arrived_.push_back({index, std::move(result)});
       }
@@ -40,7 +43,8 @@ class Inbox {
       std::optional<std::chrono::steady_clock::time_point> deadline) {
     std::unique_lock lock(mutex_);
     auto has_next = [&] {
-      return ordered_ ? by_index_.contains(next_index) : !arrived_.empty();
+      return ordered_ ? !by_offset_.empty() && by_offset_.front().has_value()
+                      : !arrived_.empty();
     };
     if (!deadline) {
       ready_.wait(lock, has_next);
@@ -52,9 +56,9 @@ class Inbox {
       arrived_.pop_front();
       return item;
     }
-    auto it = by_index_.find(next_index);
-    ResultStream::Item item{next_index, std::move(it->second)};
-    by_index_.erase(it);
+    ResultStream::Item item{next_index, std::move(*by_offset_.front())};
+    by_offset_.pop_front();
+    ++base_index_;
     return item;
   }
 
@@ -62,7 +66,10 @@ class Inbox {
   const bool ordered_;
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::map<size_t, TaskResult> by_index_;   // ordered: waiting for turn
+  // Ordered: results waiting for their turn, by index - base_index_ (the
+  // index taken next); empty where a result has not arrived yet.
+  std::deque<std::optional<TaskResult>> by_offset_;
+  size_t base_index_ = 0;
   std::deque<ResultStream::Item> arrived_;  // unordered: completion order
 };
 

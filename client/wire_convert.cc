@@ -1,5 +1,10 @@
 #include "client/wire_convert.h"
 
+#include <google/protobuf/arena.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -46,7 +51,9 @@ TaskResult FromWireResult(const v1::Result& result) {
 std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items) {
   TaskResult chunk = FromWireResult(result);
   if (!chunk.ok()) return std::vector<TaskResult>(items, chunk);
-  v1::ChunkOutput output;
+  // An arena: one allocation for all the items' messages and strings.
+  google::protobuf::Arena arena;
+  auto& output = *google::protobuf::Arena::CreateMessage<v1::ChunkOutput>(&arena);
   if (!output.ParseFromString(result.output()) ||
       static_cast<size_t>(output.items_size()) != items) {
     return std::vector<TaskResult>(
@@ -140,9 +147,20 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
 void ToWireChunk(std::string_view function, std::span<const std::string_view> items,
                  const SubmitOptions& options, v1::Submit* submit) {
   ToWireSubmit(function, {}, options, submit);
-  v1::ChunkPayload chunk;
-  for (std::string_view item : items) chunk.add_items(item.data(), item.size());
-  chunk.SerializeToString(submit->mutable_payload());
+  // Encoded straight into the payload (a v1::ChunkPayload would copy each
+  // item into a string of its own first).
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::StringOutputStream stream(submit->mutable_payload());
+  {
+    // Flushes into the payload when it goes out of scope.
+    google::protobuf::io::CodedOutputStream out(&stream);
+    for (std::string_view item : items) {
+      WireFormatLite::WriteTag(v1::ChunkPayload::kItemsFieldNumber,
+                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &out);
+      out.WriteVarint32(static_cast<uint32_t>(item.size()));
+      out.WriteRaw(item.data(), static_cast<int>(item.size()));
+    }
+  }
   submit->set_chunk(true);
 }
 
