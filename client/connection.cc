@@ -128,16 +128,21 @@ uint64_t Connection::SubmitFrame(std::string_view function,
 
 void Connection::SubmitChunk(std::string_view function,
                              std::span<const std::string_view> payloads,
-                             const SubmitOptions& options, BatchCallback on_result) {
+                             const SubmitOptions& options, ChunkCallback on_results) {
   v1::ClientMessage message;
   v1::Submit* submit = message.mutable_submit();
   if (payloads.size() > 1) ToWireChunk(function, payloads, options, submit);
   if (payloads.size() <= 1 || submit->payload().size() > max_payload_bytes_) {
-    Submit(function, payloads, options, std::move(on_result));
+    Submit(function, payloads, options,
+           [on_results = std::move(on_results)](size_t position, TaskResult result) {
+             std::vector<TaskResult> one;
+             one.push_back(std::move(result));
+             on_results(position, std::move(one));
+           });
     return;
   }
-  auto callback = std::make_shared<BatchCallback>(std::move(on_result));
-  const uint64_t id = Register({Pending{callback, 0, payloads.size(), true}});
+  auto callback = std::make_shared<ChunkCallback>(std::move(on_results));
+  const uint64_t id = Register({Pending{nullptr, 0, payloads.size(), callback}});
   if (id == 0) return;
   submit->set_id(id);
   Write(message, nullptr);
@@ -161,7 +166,11 @@ uint64_t Connection::Register(std::vector<Pending> tasks) {
 }
 
 void Connection::CompleteAll(const Pending& task, const TaskResult& result) {
-  for (size_t i = 0; i < task.items; ++i) (*task.callback)(task.position + i, result);
+  if (task.chunk_callback != nullptr) {
+    (*task.chunk_callback)(task.position, std::vector<TaskResult>(task.items, result));
+  } else {
+    (*task.callback)(task.position, result);
+  }
 }
 
 Result<v1::ServerMessage> Connection::Request(const v1::ClientMessage& request,
@@ -298,13 +307,11 @@ void Connection::Complete(const v1::Result& result) {
     pending_.erase(it);
   }
   changed_.notify_all();
-  if (!pending.chunk) {
+  if (pending.chunk_callback != nullptr) {
+    (*pending.chunk_callback)(pending.position,
+                              FromWireChunkResult(result, pending.items));
+  } else {
     (*pending.callback)(pending.position, FromWireResult(result));
-    return;
-  }
-  std::vector<TaskResult> items = FromWireChunkResult(result, pending.items);
-  for (size_t i = 0; i < items.size(); ++i) {
-    (*pending.callback)(pending.position + i, std::move(items[i]));
   }
 }
 

@@ -36,6 +36,10 @@ class Connection {
   // Called exactly once per task with the task's position in the payloads
   // of the Submit call that created it.
   using BatchCallback = std::function<void(size_t position, TaskResult)>;
+  // Called once per chunk with the results of its payloads, in order,
+  // the first being at `first_position`.
+  using ChunkCallback =
+      std::function<void(size_t first_position, std::vector<TaskResult> results)>;
 
   // Takes over a greeted socket and starts the reader thread.
   explicit Connection(Handshake handshake);
@@ -59,12 +63,13 @@ class Connection {
 
   // Sends `payloads` as one chunk task (Submit.chunk): one worker runs
   // `function` on each in turn and the results come back together, far
-  // cheaper per payload than separate tasks. `on_result` is still called
-  // once per payload. Payloads that together exceed the daemon's payload
-  // limit, or a single one, go as separate tasks (Submit) instead.
+  // cheaper per payload than separate tasks; `on_results` gets their
+  // results together. Payloads that together exceed the daemon's payload
+  // limit, or a single one, go as separate tasks (Submit) instead, each
+  // result then on its own.
   void SubmitChunk(std::string_view function,
                    std::span<const std::string_view> payloads,
-                   const SubmitOptions& options, BatchCallback on_result);
+                   const SubmitOptions& options, ChunkCallback on_results);
 
   // Asks the daemon to cancel task `id` (see Client::cancel). No-op once
   // the connection is broken.
@@ -82,13 +87,13 @@ class Connection {
   void Close();
 
  private:
-  // One task sent: its callback gets positions [position, position +
-  // items), more than one for a chunk.
+  // One task sent: a single payload for `callback`, or a chunk of `items`
+  // payloads for `chunk_callback`, starting at `position`.
   struct Pending {
     std::shared_ptr<BatchCallback> callback;
     size_t position = 0;
     size_t items = 1;
-    bool chunk = false;
+    std::shared_ptr<ChunkCallback> chunk_callback;
   };
   using ReplyPromise = std::promise<Result<v1::ServerMessage>>;
 
@@ -104,7 +109,7 @@ class Connection {
   // waiting for in-flight room. Returns the first id; 0 if the connection
   // is broken, after failing every one of them.
   uint64_t Register(std::vector<Pending> tasks);
-  // Calls the callback of `task` with `result` for each of its positions.
+  // Completes each of the payloads of `task` with `result`.
   static void CompleteAll(const Pending& task, const TaskResult& result);
   void ReadLoop(size_t max_frame_bytes);
   void Dispatch(const v1::ServerMessage& message);

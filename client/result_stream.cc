@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <mutex>
 
@@ -21,26 +22,33 @@ class Inbox {
  public:
   explicit Inbox(bool ordered) : ordered_(ordered) {}
 
-  void Deliver(size_t index, TaskResult result) {
+  // The results of inputs [first, first + results.size()).
+  void Deliver(size_t first, std::vector<TaskResult> results) {
     {
       std::lock_guard lock(mutex_);
       if (ordered_) {
         // Results arrive within the window after the next one to take.
-        const size_t offset = index - base_index_;
-        if (offset >= by_offset_.size()) by_offset_.resize(offset + 1);
-        by_offset_[offset] = std::move(result);
+        const size_t offset = first - base_index_;
+        if (offset + results.size() > by_offset_.size()) {
+          by_offset_.resize(offset + results.size());
+        }
+        for (size_t i = 0; i < results.size(); ++i) {
+          by_offset_[offset + i] = std::move(results[i]);
+        }
       } else {
-        arrived_.push_back({index, std::move(result)});
+        for (size_t i = 0; i < results.size(); ++i) {
+          arrived_.push_back({first + i, std::move(results[i])});
+        }
       }
     }
     ready_.notify_all();
   }
 
-  // Waits until the next item is there: input `next_index` when ordered,
-  // any when not. nullopt when `deadline` passes first.
-  std::optional<ResultStream::Item> Take(
-      size_t next_index,
-      std::optional<std::chrono::steady_clock::time_point> deadline) {
+  // Waits until the next item is there (the next input's when ordered, any
+  // when not), then moves it and every other item ready to be taken in
+  // order into `out`. False when `deadline` passes first.
+  bool TakeReady(std::optional<std::chrono::steady_clock::time_point> deadline,
+                 std::deque<ResultStream::Item>& out) {
     std::unique_lock lock(mutex_);
     auto has_next = [&] {
       return ordered_ ? !by_offset_.empty() && by_offset_.front().has_value()
@@ -49,17 +57,18 @@ class Inbox {
     if (!deadline) {
       ready_.wait(lock, has_next);
     } else if (!ready_.wait_until(lock, *deadline, has_next)) {
-      return std::nullopt;
+      return false;
     }
     if (!ordered_) {
-      ResultStream::Item item = std::move(arrived_.front());
-      arrived_.pop_front();
-      return item;
+      std::move(arrived_.begin(), arrived_.end(), std::back_inserter(out));
+      arrived_.clear();
+      return true;
     }
-    ResultStream::Item item{next_index, std::move(*by_offset_.front())};
-    by_offset_.pop_front();
-    ++base_index_;
-    return item;
+    while (!by_offset_.empty() && by_offset_.front().has_value()) {
+      out.push_back({base_index_++, std::move(*by_offset_.front())});
+      by_offset_.pop_front();
+    }
+    return true;
   }
 
  private:
@@ -88,6 +97,8 @@ struct ResultStream::State {
   size_t next_input = 0;   // index the next pulled input gets
   size_t next_output = 0;  // ordered: the index to yield next
   size_t outstanding = 0;  // submitted, not yet yielded
+  // Results taken from the inbox in one go, yielded one by one.
+  std::deque<Item> taken;
   bool inputs_done = false;
 
   // Submits chunks while the window has room for one. With nothing
@@ -117,8 +128,8 @@ struct ResultStream::State {
     outstanding += chunk.size();
     impl->connection.SubmitChunk(
         function, payloads, options,
-        [inbox = inbox, first](size_t position, TaskResult result) {
-          inbox->Deliver(first + position, std::move(result));
+        [inbox = inbox, first](size_t position, std::vector<TaskResult> results) {
+          inbox->Deliver(first + position, std::move(results));
         });
   }
 
@@ -126,13 +137,14 @@ struct ResultStream::State {
       std::optional<std::chrono::steady_clock::time_point> deadline) {
     Refill();
     if (outstanding == 0) return std::nullopt;  // Refill drained the input
-    std::optional<Item> item = inbox->Take(next_output, deadline);
-    if (!item) {
+    if (taken.empty() && !inbox->TakeReady(deadline, taken)) {
       return Item{next_output,
                   FailedResult(ErrorCode::kWaitTimeout,
                                "no result within the wait; the stream "
                                "remains usable")};
     }
+    Item item = std::move(taken.front());
+    taken.pop_front();
     --outstanding;
     if (ordered) ++next_output;
     return item;
