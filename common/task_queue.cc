@@ -1153,8 +1153,8 @@ bool TaskQueue::CancelRequested(const ClaimedTask& task) const {
               std::memory_order_acquire) != 0;
 }
 
-void TaskQueue::MarkItemStarted(uint32_t worker) {
-  Store(impl_->workers[worker].started_ns, static_cast<uint64_t>(MonotonicNs()),
+void TaskQueue::MarkItemStarted(uint32_t worker, int64_t started_ns) {
+  Store(impl_->workers[worker].started_ns, static_cast<uint64_t>(started_ns),
         std::memory_order_relaxed);
 }
 

@@ -233,10 +233,11 @@ class TaskQueue {
   // Cheap (one atomic load); task code may poll it.
   bool CancelRequested(const ClaimedTask& task) const;
 
-  // A chunk's next item starts now: the worker's activity (its run time in
+  // A chunk's next item started at `started_ns` (CLOCK_MONOTONIC, which is
+  // std::chrono::steady_clock): the worker's activity (its run time in
   // status, the supervisor's timeout and slow-log clock) restarts, so those
   // limits apply per item.
-  void MarkItemStarted(uint32_t worker);
+  void MarkItemStarted(uint32_t worker, int64_t started_ns);
 
   // Publishes the outcome of a claimed task (output on success, message on
   // failure) and wakes the supervisor. An output above max_payload_bytes is

@@ -22,9 +22,10 @@ struct ChunkEnvironment {
   TaskContext context;
   // The submission's deadline and the running-time limit of each item.
   TaskTimeLimits limits;
-  // Called as each item starts (the worker's activity clock, which the
-  // supervisor's per-item timeout reads).
-  std::function<void()> item_started;
+  // Called as each item starts, with the steady_clock time in nanoseconds
+  // (the worker's activity clock, which the supervisor's per-item timeout
+  // reads).
+  std::function<void(int64_t started_ns)> item_started;
 };
 
 struct ChunkOutcome {

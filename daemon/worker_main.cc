@@ -139,7 +139,9 @@ void RunWorker(TaskQueue& queue, const TaskRegistry& registry,
     if (task->chunk) {
       ran = RunChunk(registry, task->function_index, task->input,
                      {context, task->limits,
-                      [&queue, worker_index] { queue.MarkItemStarted(worker_index); }});
+                      [&queue, worker_index](int64_t started_ns) {
+                        queue.MarkItemStarted(worker_index, started_ns);
+                      }});
     } else {
       ran.outcome = registry.Run(task->function_index, task->input, context);
     }

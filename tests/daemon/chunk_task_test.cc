@@ -56,7 +56,7 @@ class ChunkTaskTest : public ::testing::Test {
 TEST_F(ChunkTaskTest, RunsEachItemInOrderWithItsOwnOutcome) {
   int started = 0;
   const v1::ChunkOutput output =
-      Run({"a", "bad", "c"}, {{}, {}, [&started] { ++started; }});
+      Run({"a", "bad", "c"}, {{}, {}, [&started](int64_t) { ++started; }});
   ASSERT_EQ(output.items_size(), 3);
   EXPECT_EQ(output.items(0).code(), v1::OK);
   EXPECT_EQ(output.items(0).output(), "A");
@@ -70,7 +70,7 @@ TEST_F(ChunkTaskTest, ItemsNotStartedWhenCancelledEndCancelled) {
   int started = 0;
   TaskContext context;
   context.cancelled = [&started] { return started >= 1; };
-  const v1::ChunkOutput output = Run({"a", "b", "c"}, {context, {}, [&] { ++started; }});
+  const v1::ChunkOutput output = Run({"a", "b", "c"}, {context, {}, [&](int64_t) { ++started; }});
   ASSERT_EQ(output.items_size(), 3);
   EXPECT_EQ(output.items(0).code(), v1::OK);
   EXPECT_EQ(output.items(1).code(), v1::CANCELLED);
