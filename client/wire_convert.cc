@@ -1,12 +1,9 @@
 #include "client/wire_convert.h"
 
-#include <google/protobuf/arena.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/wire_format_lite.h>
-
 #include <algorithm>
 #include <limits>
+
+#include "common/chunk_wire.h"
 
 namespace taskpool {
 
@@ -51,26 +48,23 @@ TaskResult FromWireResult(const v1::Result& result) {
 std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items) {
   TaskResult chunk = FromWireResult(result);
   if (!chunk.ok()) return std::vector<TaskResult>(items, chunk);
-  // An arena: one allocation for all the items' messages and strings.
-  google::protobuf::Arena arena;
-  auto& output = *google::protobuf::Arena::CreateMessage<v1::ChunkOutput>(&arena);
-  if (!output.ParseFromString(result.output()) ||
-      static_cast<size_t>(output.items_size()) != items) {
+  chunk.output.clear();
+  std::vector<TaskResult> results;
+  results.reserve(items);
+  const Result<uint32_t> read =
+      ForEachItemResult(result.output(), [&](const ItemResultView& item) {
+        TaskResult& out = results.emplace_back(chunk);
+        out.code = FromWireCode(static_cast<int>(item.code));
+        out.error = item.error;
+        out.output = item.output;
+        out.run_time = std::chrono::microseconds(item.run_us);
+      });
+  if (!read.ok() || results.size() != items) {
     return std::vector<TaskResult>(
         items, FailedResult(ErrorCode::kInternal,
                             "taskpoold answered a chunk of " + std::to_string(items) +
                                 " items with an output that does not hold one "
                                 "outcome per item"));
-  }
-  chunk.output.clear();
-  std::vector<TaskResult> results;
-  results.reserve(items);
-  for (v1::ItemResult& item : *output.mutable_items()) {
-    TaskResult& out = results.emplace_back(chunk);
-    out.code = FromWireCode(item.code());
-    out.error = std::move(*item.mutable_error());
-    out.output = std::move(*item.mutable_output());
-    out.run_time = std::chrono::microseconds(item.run_us());
   }
   return results;
 }
@@ -149,18 +143,11 @@ void ToWireChunk(std::string_view function, std::span<const std::string_view> it
   ToWireSubmit(function, {}, options, submit);
   // Encoded straight into the payload (a v1::ChunkPayload would copy each
   // item into a string of its own first).
-  using google::protobuf::internal::WireFormatLite;
-  google::protobuf::io::StringOutputStream stream(submit->mutable_payload());
-  {
-    // Flushes into the payload when it goes out of scope.
-    google::protobuf::io::CodedOutputStream out(&stream);
-    for (std::string_view item : items) {
-      WireFormatLite::WriteTag(v1::ChunkPayload::kItemsFieldNumber,
-                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &out);
-      out.WriteVarint32(static_cast<uint32_t>(item.size()));
-      out.WriteRaw(item.data(), static_cast<int>(item.size()));
-    }
-  }
+  size_t bytes = 0;
+  for (std::string_view item : items) bytes += item.size() + 6;  // + tag and length
+  std::string* payload = submit->mutable_payload();
+  payload->reserve(bytes);
+  for (std::string_view item : items) AppendChunkItem(item, payload);
   submit->set_chunk(true);
 }
 

@@ -40,11 +40,6 @@ struct ChunkOutcome {
 // (malformed, or no items). Walks the encoding without copying the items.
 Result<uint32_t> CountChunkItems(std::string_view payload);
 
-// Supervisor: calls `on_item` with each item's code and run time in a
-// serialized ChunkOutput, without copying outputs. INTERNAL if malformed.
-Status ForEachChunkItem(std::string_view output,
-                        const std::function<void(ErrorCode code, uint64_t run_us)>& on_item);
-
 // Worker: runs `function` on each item in order. Once the chunk is cancelled
 // (context.cancelled()), the items not yet started end CANCELLED unrun.
 ChunkOutcome RunChunk(const TaskRegistry& registry, uint32_t function,

@@ -9,6 +9,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "common/chunk_wire.h"
 #include "common/log.h"
 #include "daemon/chunk_task.h"
 #include "daemon/connection.h"
@@ -418,13 +419,13 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
 
 void TaskRouter::CountChunkOutcomes(const Task& chunk, std::string_view output,
                                     uint64_t queue_us) {
-  const Status read = ForEachChunkItem(output, [&](ErrorCode code, uint64_t run_us) {
-    function_stats_.OnRan(chunk.function_index, queue_us, run_us);
-    CountOutcome(chunk.function_index, code, 1);
+  const Result<uint32_t> read = ForEachItemResult(output, [&](const ItemResultView& item) {
+    function_stats_.OnRan(chunk.function_index, queue_us, item.run_us);
+    CountOutcome(chunk.function_index, item.code, 1);
   });
   if (!read.ok()) {
     TP_LOG(kError) << "chunk " << chunk.client_id << " (" << chunk.function
-                   << "): " << read.message();
+                   << "): " << read.status().message();
   }
 }
 

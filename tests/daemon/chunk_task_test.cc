@@ -118,48 +118,5 @@ TEST(CountChunkItemsTest, CountsItemsIncludingEmptyOnes) {
   EXPECT_EQ(*items, 3u);
 }
 
-TEST(CountChunkItemsTest, SkipsUnknownFieldsAsAParserWould) {
-  std::string payload = ChunkOf({"a", "b"});
-  payload += std::string("\x10\x05", 2);  // field 2, varint 5
-  Result<uint32_t> items = CountChunkItems(payload);
-  ASSERT_TRUE(items.ok()) << items.status().ToString();
-  EXPECT_EQ(*items, 2u);
-}
-
-TEST(CountChunkItemsTest, RejectsEmptyAndMalformedChunks) {
-  EXPECT_THAT(CountChunkItems("").status().message(), HasSubstr("at least one item"));
-  // An item whose length runs past the end.
-  const Result<uint32_t> truncated = CountChunkItems(std::string("\x0a\x05" "ab", 4));
-  EXPECT_EQ(truncated.status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_THAT(truncated.status().message(), HasSubstr("does not parse"));
-  // Field 1 with the wrong wire type (varint).
-  EXPECT_EQ(CountChunkItems(std::string("\x08\x01", 2)).status().code(),
-            ErrorCode::kInvalidArgument);
-  // A varint that never ends.
-  EXPECT_EQ(CountChunkItems("\x0a\xff\xff\xff\xff\xff\xff").status().code(),
-            ErrorCode::kInvalidArgument);
-}
-
-TEST(ForEachChunkItemTest, ReadsEachItemsCodeAndRunTime) {
-  v1::ChunkOutput output;
-  v1::ItemResult* ok = output.add_items();
-  ok->set_output(std::string(5000, 'o'));
-  ok->set_run_us(17);
-  v1::ItemResult* failed = output.add_items();
-  failed->set_code(v1::TASK_FAILED);
-  failed->set_error("no");
-  failed->set_run_us(3);
-  std::vector<std::pair<ErrorCode, uint64_t>> seen;
-  const Status read = ForEachChunkItem(output.SerializeAsString(),
-                                       [&](ErrorCode code, uint64_t run_us) {
-                                         seen.emplace_back(code, run_us);
-                                       });
-  ASSERT_TRUE(read.ok()) << read.ToString();
-  EXPECT_EQ(seen, (std::vector<std::pair<ErrorCode, uint64_t>>{{ErrorCode::kOk, 17},
-                                                               {ErrorCode::kTaskFailed, 3}}));
-  EXPECT_EQ(ForEachChunkItem("\x0a\x09", [](ErrorCode, uint64_t) {}).code(),
-            ErrorCode::kInternal);
-}
-
 }  // namespace
 }  // namespace taskpool
