@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -180,10 +181,13 @@ TEST_F(ExecTest, CommandDiesWithAWorkerKilledForTheTaskTimeout) {
   for (const std::string script : {"echo $$ > \"$PID_FILE\"; exec sleep 30",
                                    "sleep 30 & echo $! > \"$PID_FILE\"; wait"}) {
     const std::string pid_file = daemon_->directory() + "/watched.pid";
+    std::remove(pid_file.c_str());
     v1::ExecRequest request = Command({"sh", "-c", script});
     request.add_env("PID_FILE=" + pid_file);
     SubmitOptions options;
-    options.timeout = std::chrono::milliseconds(500);
+    // Long enough for the shell to start and write the pid on a loaded
+    // machine, before the timeout kills its worker.
+    options.timeout = std::chrono::milliseconds(1500);
     const TaskResult result = client_->call("exec", request.SerializeAsString(), options);
     EXPECT_EQ(result.code, ErrorCode::kTimeout) << script << ": " << result.status().ToString();
     EXPECT_TRUE(PidInFileDies(pid_file)) << script;
