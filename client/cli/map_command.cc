@@ -162,7 +162,9 @@ int RunMap(GlobalOptions global, const std::vector<std::string>& args) {
   // clang-format off
   spec.options.add_options()
       ("chunksize", po::value<size_t>()->default_value(1)->value_name("N"),
-       "send inputs to the daemon in batches of N")
+       "run inputs N at a time as one task in one worker (Pool.map's "
+       "chunksize: much faster for small tasks; a worker dying fails its "
+       "whole chunk)")
       ("unordered", "print results as they finish, not in input order")
       ("exec", po::value<std::string>()->value_name("TEMPLATE"),
        "run shell jobs (like GNU parallel): every argument is a FILE, and "
