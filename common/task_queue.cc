@@ -1,5 +1,6 @@
 #include "common/task_queue.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -811,9 +812,26 @@ Result<std::unique_ptr<TaskQueue>> TaskQueue::Create(
   return std::unique_ptr<TaskQueue>(new TaskQueue(std::move(impl)));
 }
 
+namespace {
+
+// Whether the shm object `name` exists; true also when it cannot be told
+// (e.g. EACCES), so a caller errs on the side of cleaning up.
+bool ShmObjectMayExist(const std::string& name) {
+  const int fd = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0) close(fd);
+  return fd >= 0 || errno != ENOENT;
+}
+
+}  // namespace
+
 void TaskQueue::RemoveStale(const std::string& name) {
   if (name.empty()) return;
-  bip::shared_memory_object::remove(name.c_str());
+  // The main object is created before any blob and removed after the
+  // last one, so it marks "blobs of this queue may exist". Without it (the
+  // usual start: the predecessor exited cleanly) there is nothing to find,
+  // and /dev/shm, which may hold thousands of other programs' objects, is
+  // not listed.
+  if (!ShmObjectMayExist(name)) return;
   // Blobs are "<name>.in.*" / "<name>.out.*"; Linux keeps POSIX shm in
   // /dev/shm, so that is where a crashed daemon's leftovers are found.
   const std::string prefix = name + ".";
@@ -823,6 +841,8 @@ void TaskQueue::RemoveStale(const std::string& name) {
     const std::string file = entry.path().filename().string();
     if (file.starts_with(prefix)) RemoveBlob(file);
   }
+  // Last: a crash during this clean-up leaves the mark for the next start.
+  bip::shared_memory_object::remove(name.c_str());
 }
 
 TaskQueue::~TaskQueue() {
