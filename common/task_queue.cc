@@ -1,5 +1,7 @@
 #include "common/task_queue.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -16,9 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
-#include <filesystem>
 #include <limits>
-#include <system_error>
 #include <type_traits>
 #include <unordered_map>
 
@@ -816,18 +816,46 @@ Result<std::unique_ptr<TaskQueue>> TaskQueue::Create(
   return std::unique_ptr<TaskQueue>(new TaskQueue(std::move(impl)));
 }
 
+namespace {
+
+// Whether the shm object `name` exists; true also when it cannot be told
+// (e.g. EACCES), so a caller errs on the side of cleaning up.
+bool ShmObjectMayExist(const std::string& name) {
+  const int fd = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0) close(fd);
+  return fd >= 0 || errno != ENOENT;
+}
+
+}  // namespace
+
 void TaskQueue::RemoveStale(const std::string& name) {
   if (name.empty()) return;
-  bip::shared_memory_object::remove(name.c_str());
+  // The main object is created before any blob and removed after the
+  // last one, so it marks "blobs of this queue may exist". Without it (the
+  // usual start: the predecessor exited cleanly) there is nothing to find,
+  // and /dev/shm, which may hold thousands of other programs' objects, is
+  // not listed.
+  if (!ShmObjectMayExist(name)) return;
   // Blobs are "<name>.in.*" / "<name>.out.*"; Linux keeps POSIX shm in
   // /dev/shm, so that is where a crashed daemon's leftovers are found.
+  // readdir, not std::filesystem: it compares each entry's name in place
+  // instead of building a path object per entry (0.5 M instructions for
+  // 5,800 entries, against 22 M).
   const std::string prefix = name + ".";
-  std::error_code error;
-  for (const auto& entry :
-       std::filesystem::directory_iterator("/dev/shm", error)) {
-    const std::string file = entry.path().filename().string();
-    if (file.starts_with(prefix)) RemoveBlob(file);
+  std::vector<std::string> blobs;
+  if (DIR* shm_dir = opendir("/dev/shm")) {
+    while (const dirent* entry = readdir(shm_dir)) {
+      if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) == 0) {
+        blobs.emplace_back(entry->d_name);
+      }
+    }
+    closedir(shm_dir);
   }
+  // Removed after the listing: POSIX leaves it unspecified what readdir
+  // returns once entries are unlinked under it.
+  for (const std::string& blob : blobs) RemoveBlob(blob);
+  // Last: a crash during this clean-up leaves the mark for the next start.
+  bip::shared_memory_object::remove(name.c_str());
 }
 
 TaskQueue::~TaskQueue() {

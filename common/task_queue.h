@@ -137,7 +137,9 @@ class TaskQueue {
   static Result<std::unique_ptr<TaskQueue>> Create(std::string name,
                                                    const QueueGeometry& geometry);
 
-  // Removes the named object and any blobs it left; no-op if absent.
+  // Removes the named object's blobs, then the object itself. No-op if the
+  // object is absent: it outlives its blobs, so then none can be left (and
+  // /dev/shm is not listed).
   static void RemoveStale(const std::string& name);
 
   // Unmaps. The creating process (the supervisor, identified by pid at

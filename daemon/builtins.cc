@@ -135,12 +135,12 @@ TaskOutcome EchoTask(std::string_view payload) {
 }
 
 TaskOutcome Sha256Task(std::string_view payload) {
-  std::optional<std::string> hex = Sha256Hex(payload);
-  if (!hex) {
+  Result<std::string> hex = Sha256Hex(payload);
+  if (!hex.ok()) {
     return TaskOutcome::Error(ErrorCode::kInternal,
-                              "sha256: EVP_Digest failed");
+                              "sha256: " + hex.status().message());
   }
-  return TaskOutcome::Ok(std::move(*hex));
+  return TaskOutcome::Ok(std::move(hex).value());
 }
 
 TaskOutcome FailTask(std::string_view payload) {

@@ -75,9 +75,13 @@ int LockWithin(int fd, std::chrono::milliseconds timeout) {
 Result<HeldNamedLock> AcquireNamedLock(const std::string& directory,
                                        std::string_view name,
                                        std::chrono::milliseconds timeout) {
-  const std::optional<std::string> hash = Sha256Hex(name);
-  if (!hash) return Status(ErrorCode::kInternal, "SHA-256 of a lock name failed");
-  const std::string path = directory + "/" + *hash + ".lock";
+  const Result<std::string> hash = Sha256Hex(name);
+  if (!hash.ok()) {
+    return Status(ErrorCode::kInternal, "lock '" + std::string(name) +
+                                            "': cannot hash its name: " +
+                                            hash.status().message());
+  }
+  const std::string path = directory + "/" + hash.value() + ".lock";
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return ErrnoStatus("lock '" + std::string(name) + "': cannot open " + path,

@@ -2,13 +2,17 @@
 // lock name into a safe file name.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "taskpool/status.hpp"
+
 namespace taskpool {
 
-// nullopt only if OpenSSL's digest itself fails.
-std::optional<std::string> Sha256Hex(std::string_view data);
+// OpenSSL's SHA-256. libcrypto is loaded by the first call in each process
+// (see lazy_library.h): only workers hash, so the supervisor never maps it.
+// An error only if libcrypto cannot be loaded or its digest fails.
+// Thread-safe.
+Result<std::string> Sha256Hex(std::string_view data);
 
 }  // namespace taskpool

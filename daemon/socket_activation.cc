@@ -6,14 +6,30 @@
 #include <systemd/sd-daemon.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+
+#include "daemon/libsystemd.h"
 
 namespace taskpool {
 
 Result<ActivatedSocket> TakeActivatedSocket() {
+  if (std::getenv("LISTEN_FDS") == nullptr) {
+    // Not socket-activated: nothing to take, and no reason to load
+    // libsystemd (libsystemd.h). Cleared as sd_listen_fds(1) would.
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDNAMES");
+    return ActivatedSocket{};
+  }
+  Result<decltype(&sd_listen_fds)> listen_fds =
+      Libsystemd().Function<decltype(&sd_listen_fds)>("sd_listen_fds");
+  if (!listen_fds.ok()) return listen_fds.status();
+  Result<decltype(&sd_is_socket_unix)> is_socket_unix =
+      Libsystemd().Function<decltype(&sd_is_socket_unix)>("sd_is_socket_unix");
+  if (!is_socket_unix.ok()) return is_socket_unix.status();
   // unset_environment = 1: workers and anything they run must not think
   // they were activated too.
-  const int count = sd_listen_fds(1);
+  const int count = (*listen_fds)(1);
   if (count < 0) return ErrnoStatus("sd_listen_fds", -count);
   if (count == 0) return ActivatedSocket{};
   if (count > 1) {
@@ -23,7 +39,7 @@ Result<ActivatedSocket> TakeActivatedSocket() {
                       "give taskpoold.socket a single ListenStream=");
   }
   const int fd = SD_LISTEN_FDS_START;
-  if (sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) <= 0) {
+  if ((*is_socket_unix)(fd, SOCK_STREAM, 1, nullptr, 0) <= 0) {
     return Status(ErrorCode::kInternal,
                   "the socket systemd passed (fd 3) is not a listening Unix "
                   "stream socket; use ListenStream=/path in taskpoold.socket");

@@ -7,20 +7,39 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "daemon/libsystemd.h"
 
 namespace taskpool {
 
 SystemdNotifier::SystemdNotifier(boost::asio::io_context& io)
     : enabled_(std::getenv("NOTIFY_SOCKET") != nullptr),
       status_timer_(io),
-      watchdog_timer_(io) {}
+      watchdog_timer_(io) {
+  if (!enabled_) return;  // libsystemd is not even loaded
+  Result<decltype(&sd_notify)> notify =
+      Libsystemd().Function<decltype(&sd_notify)>("sd_notify");
+  Result<decltype(&sd_watchdog_enabled)> watchdog_enabled =
+      Libsystemd().Function<decltype(&sd_watchdog_enabled)>(
+          "sd_watchdog_enabled");
+  if (!notify.ok() || !watchdog_enabled.ok()) {
+    const Status& failed =
+        notify.ok() ? watchdog_enabled.status() : notify.status();
+    TP_LOG(kError) << failed.message()
+                   << "; systemd will not be told READY=1, STATUS= or "
+                      "WATCHDOG=1 (install libsystemd0)";
+    enabled_ = false;
+    return;
+  }
+  sd_notify_ = *notify;
+  sd_watchdog_enabled_ = *watchdog_enabled;
+}
 
 void SystemdNotifier::StartWatchdog() {
   if (!enabled_) return;
   uint64_t usec = 0;
   // unset_environment = 0: $WATCHDOG_USEC stays readable for diagnostics;
   // workers never call sd_notify, so inheriting it is harmless.
-  const int enabled = sd_watchdog_enabled(0, &usec);
+  const int enabled = sd_watchdog_enabled_(0, &usec);
   if (enabled < 0) {
     TP_LOG(kWarning) << "ignoring the systemd watchdog settings: "
                      << std::strerror(-enabled);
@@ -80,7 +99,7 @@ void SystemdNotifier::Stop() {
 }
 
 void SystemdNotifier::Send(const std::string& state) {
-  const int sent = sd_notify(0, state.c_str());
+  const int sent = sd_notify_(0, state.c_str());
   if (sent < 0) {
     // Once is enough to tell the operator; the service still works.
     TP_LOG(kWarning) << "sd_notify: " << std::strerror(-sent);

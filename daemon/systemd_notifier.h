@@ -2,8 +2,9 @@
 // READY=1 once the pool serves, STATUS= lines describing it, STOPPING=1 at
 // shutdown and WATCHDOG=1 keep-alives when the unit sets WatchdogSec=.
 //
-// Without $NOTIFY_SOCKET (not started by systemd) every call is a no-op and
-// no timer runs, so the daemon behaves exactly as before.
+// Without $NOTIFY_SOCKET (not started by systemd) every call is a no-op, no
+// timer runs and libsystemd is not loaded (libsystemd.h). If it cannot be
+// loaded, the constructor logs why and the notifier stays disabled.
 //
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
@@ -12,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -45,7 +47,10 @@ class SystemdNotifier {
   void ScheduleStatus();
   void ScheduleWatchdog();
 
-  const bool enabled_;
+  bool enabled_;  // $NOTIFY_SOCKET is set and libsystemd loaded
+  // From libsystemd, loaded only when enabled_ (see libsystemd.h).
+  int (*sd_notify_)(int unset_environment, const char* state) = nullptr;
+  int (*sd_watchdog_enabled_)(int unset_environment, uint64_t* usec) = nullptr;
   boost::asio::steady_timer status_timer_;
   boost::asio::steady_timer watchdog_timer_;
   std::chrono::microseconds watchdog_interval_{0};

@@ -88,8 +88,12 @@ TaskRouter::TaskRouter(boost::asio::io_context& io, TaskQueue& queue,
       config_(config),
       kill_worker_(std::move(kill_worker)),
       timer_tick_(io),
-      tasks_(queue.geometry().capacity),
       function_stats_(registry.size()) {
+  // Reserved, not constructed: a Task is ~230 bytes, so a constructed entry
+  // per slot would write ~230 KiB at the default capacity (23 MiB at 100k)
+  // before the first task. StoreTask grows the vector within this
+  // reservation, so it never reallocates and references into it stay valid.
+  tasks_.reserve(queue.geometry().capacity);
   for (const auto& [function, limit] : config.function_limits) {
     gates_.SetLimit("function/" + function, limit);
   }
@@ -296,8 +300,7 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
     timed_slots_.push_back(slot->index);
     ArmTimerTick();
   }
-  tasks_[slot->index] = std::move(task);
-  ++tasks_in_queue_;
+  StoreTask(slot->index, std::move(task));
   connection->in_flight()[submit.id()] = *slot;
   return true;
 }
@@ -467,8 +470,7 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
           ArmTimerTick();
         }
         connection->in_flight()[moved.client_id] = *requeued;
-        tasks_[requeued->index] = std::move(moved);
-        ++tasks_in_queue_;
+        StoreTask(requeued->index, std::move(moved));
         continue;
       }
     }
@@ -729,14 +731,24 @@ std::unordered_map<uint32_t, TaskRouter::RunningTask> TaskRouter::RunningTasks()
   return running;
 }
 
+void TaskRouter::StoreTask(uint32_t index, Task task) {
+  // Slots are handed out lowest index first, so the vector grows only as
+  // far as the deepest queue so far.
+  if (index >= tasks_.size()) tasks_.resize(index + 1);
+  tasks_[index] = std::move(task);
+  ++tasks_in_queue_;
+}
+
 TaskRouter::Task* TaskRouter::FindTask(SlotRef slot) {
-  std::optional<Task>& task = tasks_.at(slot.index);
+  if (slot.index >= tasks_.size()) return nullptr;
+  std::optional<Task>& task = tasks_[slot.index];
   if (!task || task->slot.generation != slot.generation) return nullptr;
   return &*task;
 }
 
 void TaskRouter::ForgetTask(SlotRef slot) {
-  std::optional<Task>& task = tasks_.at(slot.index);
+  if (slot.index >= tasks_.size()) return;
+  std::optional<Task>& task = tasks_[slot.index];
   if (task && task->slot.generation == slot.generation) {
     task.reset();
     --tasks_in_queue_;

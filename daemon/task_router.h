@@ -209,6 +209,9 @@ class TaskRouter {
   void Reject(Connection& connection, uint32_t function, const v1::Submit& submit,
               ErrorCode code, std::string message);
   void FailTask(Task& task, ErrorCode code, std::string message);
+  // Puts `task` at slot `index` of tasks_, growing it (never beyond its
+  // reservation) if needed.
+  void StoreTask(uint32_t index, Task task);
   Task* FindTask(SlotRef slot);
   void ForgetTask(SlotRef slot);
 
@@ -223,7 +226,9 @@ class TaskRouter {
   // repeated entries; the tick prunes them).
   std::vector<uint32_t> timed_slots_;
   bool accepting_ = true;
-  std::vector<std::optional<Task>> tasks_;  // by slot index
+  // By slot index; reserved for the queue's capacity, sized up to the
+  // highest index used so far (see StoreTask).
+  std::vector<std::optional<Task>> tasks_;
   size_t tasks_in_queue_ = 0;               // engaged entries of tasks_
   std::deque<WaitingTask> waiting_;  // past their gates, queue full
   std::deque<WaitingTask> gated_;    // waiting for a lock key, a limit or a share

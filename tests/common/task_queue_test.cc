@@ -675,6 +675,26 @@ TEST(TaskQueueTest, RemoveStaleRemovesOnlyItsOwnObjects) {
   TaskQueue::RemoveStale(name);  // absent: no-op
 }
 
+// The main object marks that blobs may exist (created first, removed
+// last), so a start without it does not list /dev/shm at all.
+TEST(TaskQueueTest, RemoveStaleLooksForBlobsOnlyWhenTheMainObjectWasLeft) {
+  const std::string name = UniqueName();
+  const std::string blob = name + ".in.3.7";
+  const auto create = [](const std::string& object) {
+    const int fd = shm_open(("/" + object).c_str(), O_CREAT | O_RDWR, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  };
+  create(blob);
+  TaskQueue::RemoveStale(name);
+  EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(blob))
+      << "no main object, yet /dev/shm was searched";
+
+  create(name);
+  TaskQueue::RemoveStale(name);
+  EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
+}
+
 TEST(TaskQueueTest, WorkerCopyDestroyedRemovesNothing) {
   auto queue = MakeQueue(SmallGeometry());
   const pid_t child = fork();
