@@ -387,6 +387,19 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
     TP_LOG(kError) << "result for unknown slot " << completed.slot.index;
     return;
   }
+  if (task->kill_outcome) {
+    // We were killing its worker (timeout, cancel with kill) and it still
+    // finished in between: what it returned may be the kill's own doing (a
+    // shell job whose process group went first ends "killed by signal 9"),
+    // so the outcome stays the one the kill was for.
+    auto [code, message] = std::move(*task->kill_outcome);
+    if (task->slow_logged) {
+      LogSlowEnd(*task, std::string("ended ") + std::string(ErrorCodeName(code)),
+                 completed.finished_ns - completed.started_ns, completed.worker_pid);
+    }
+    FailTask(*task, code, std::move(message));
+    return;
+  }
   v1::Result result = MakeResult(
       task->client_id, completed.code,
       completed.code == ErrorCode::kOk ? std::string() : std::string(completed.output));
