@@ -129,13 +129,15 @@ uint64_t Connection::SubmitFrame(std::string_view function,
 void Connection::SubmitChunk(std::string_view function,
                              std::span<const std::string_view> payloads,
                              const SubmitOptions& options, BatchCallback on_result) {
-  v1::ClientMessage message;
-  v1::Submit* submit = message.mutable_submit();
-  if (payloads.size() > 1) ToWireChunk(function, payloads, options, submit);
-  if (payloads.size() <= 1 || submit->payload().size() > max_payload_bytes_) {
+  // Sized before it is encoded: a chunk of large items that cannot be one
+  // task would otherwise be copied once for nothing.
+  if (payloads.size() <= 1 || ChunkPayloadBytes(payloads) > max_payload_bytes_) {
     Submit(function, payloads, options, std::move(on_result));
     return;
   }
+  v1::ClientMessage message;
+  v1::Submit* submit = message.mutable_submit();
+  ToWireChunk(function, payloads, options, submit);
   auto callback = std::make_shared<BatchCallback>(std::move(on_result));
   const uint64_t id = Register({Pending{callback, 0, payloads.size(), true}});
   if (id == 0) return;
@@ -228,10 +230,10 @@ void Connection::ReadLoop(size_t max_frame_bytes) {
   v1::ServerMessage message;
   for (;;) {
     boost::system::error_code ec;
+    // The rest of a large result in one read, not in 64 KiB pieces.
+    const size_t size = decoder.ReadSize(kReadChunkBytes);
     const size_t n = socket_->read_some(
-        boost::asio::buffer(decoder.PrepareAppend(kReadChunkBytes),
-                            kReadChunkBytes),
-        ec);
+        boost::asio::buffer(decoder.PrepareAppend(size), size), ec);
     if (ec) {
       Fail(ErrorCode::kConnectionLost,
            ec == boost::asio::error::eof
@@ -255,13 +257,13 @@ void Connection::ReadLoop(size_t max_frame_bytes) {
   }
 }
 
-void Connection::Dispatch(const v1::ServerMessage& message) {
+void Connection::Dispatch(v1::ServerMessage& message) {
   switch (message.kind_case()) {
     case v1::ServerMessage::kResult:
-      Complete(message.result());
+      Complete(*message.mutable_result());
       break;
     case v1::ServerMessage::kResultBatch:
-      for (const v1::Result& result : message.result_batch().results()) {
+      for (v1::Result& result : *message.mutable_result_batch()->mutable_results()) {
         Complete(result);
       }
       break;
@@ -287,7 +289,7 @@ void Connection::Dispatch(const v1::ServerMessage& message) {
   }
 }
 
-void Connection::Complete(const v1::Result& result) {
+void Connection::Complete(v1::Result& result) {
   Pending pending;
   {
     std::lock_guard lock(mutex_);
@@ -299,7 +301,7 @@ void Connection::Complete(const v1::Result& result) {
   }
   changed_.notify_all();
   if (!pending.chunk) {
-    (*pending.callback)(pending.position, FromWireResult(result));
+    (*pending.callback)(pending.position, FromWireResult(std::move(result)));
     return;
   }
   std::vector<TaskResult> items = FromWireChunkResult(result, pending.items);

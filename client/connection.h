@@ -107,8 +107,9 @@ class Connection {
   // Calls the callback of `task` with `result` for each of its positions.
   static void CompleteAll(const Pending& task, const TaskResult& result);
   void ReadLoop(size_t max_frame_bytes);
-  void Dispatch(const v1::ServerMessage& message);
-  void Complete(const v1::Result& result);
+  // Both take the outputs out of `message` (no copy of a large output).
+  void Dispatch(v1::ServerMessage& message);
+  void Complete(v1::Result& result);
   void AnswerRequest(const v1::ServerMessage& message);
   // Sends one frame; a failed write breaks the connection. A non-null
   // `reply` is queued for the answer in the same order as the frame.

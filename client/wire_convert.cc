@@ -34,11 +34,13 @@ ErrorCode FromWireCode(int wire_code) {
   return static_cast<ErrorCode>(wire_code);
 }
 
-TaskResult FromWireResult(const v1::Result& result) {
+namespace {
+
+// Everything but the output.
+TaskResult FromWireEnvelope(const v1::Result& result) {
   TaskResult out;
   out.code = FromWireCode(result.code());
   out.error = result.error();
-  out.output = result.output();
   out.worker_pid = result.worker_pid();
   out.queue_time = std::chrono::microseconds(result.queue_us());
   out.run_time = std::chrono::microseconds(result.run_us());
@@ -48,8 +50,16 @@ TaskResult FromWireResult(const v1::Result& result) {
   return out;
 }
 
+}  // namespace
+
+TaskResult FromWireResult(v1::Result&& result) {
+  TaskResult out = FromWireEnvelope(result);
+  out.output = std::move(*result.mutable_output());
+  return out;
+}
+
 std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items) {
-  TaskResult chunk = FromWireResult(result);
+  TaskResult chunk = FromWireEnvelope(result);
   if (!chunk.ok()) return std::vector<TaskResult>(items, chunk);
   // An arena: one allocation for all the items' messages and strings.
   google::protobuf::Arena arena;
@@ -62,7 +72,6 @@ std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t ite
                                 " items with an output that does not hold one "
                                 "outcome per item"));
   }
-  chunk.output.clear();
   std::vector<TaskResult> results;
   results.reserve(items);
   for (v1::ItemResult& item : *output.mutable_items()) {
@@ -142,6 +151,18 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
   submit->set_deadline_ms(ClampMs(options.deadline));
   submit->set_max_retries(options.max_retries);
   submit->set_fail_if_full(options.fail_if_full);
+}
+
+uint64_t ChunkPayloadBytes(std::span<const std::string_view> items) {
+  using google::protobuf::internal::WireFormatLite;
+  uint64_t bytes = 0;
+  for (std::string_view item : items) {
+    bytes += WireFormatLite::TagSize(v1::ChunkPayload::kItemsFieldNumber,
+                                     WireFormatLite::TYPE_BYTES) +
+             google::protobuf::io::CodedOutputStream::VarintSize64(item.size()) +
+             item.size();
+  }
+  return bytes;
 }
 
 void ToWireChunk(std::string_view function, std::span<const std::string_view> items,

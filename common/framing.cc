@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace taskpool {
@@ -36,8 +37,21 @@ void FrameDecoder::Append(std::string_view bytes) {
 
 char* FrameDecoder::PrepareAppend(size_t min_size) {
   Compact();
-  if (buffer_.size() - filled_ < min_size) buffer_.resize(filled_ + min_size);
-  return buffer_.data() + filled_;
+  if (capacity_ - filled_ < min_size) Grow(filled_ + min_size);
+  return buffer_.get() + filled_;
+}
+
+// Doubles (amortised growth while a large frame arrives), but never past
+// what the largest acceptable frame plus this read can need.
+void FrameDecoder::Grow(size_t min_capacity) {
+  const size_t ceiling = max_frame_bytes_ + kMaxVarintBytes +
+                         (min_capacity > filled_ ? min_capacity - filled_ : 0);
+  const size_t capacity =
+      std::max(min_capacity, std::min(2 * capacity_, ceiling));
+  auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+  if (filled_ != 0) std::memcpy(grown.get(), buffer_.get(), filled_);
+  buffer_ = std::move(grown);
+  capacity_ = capacity;
 }
 
 void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
@@ -46,15 +60,16 @@ void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
 // plus one read.
 void FrameDecoder::Compact() {
   if (consumed_ == 0) return;
-  std::memmove(buffer_.data(), buffer_.data() + consumed_, filled_ - consumed_);
+  std::memmove(buffer_.get(), buffer_.get() + consumed_, filled_ - consumed_);
   filled_ -= consumed_;
   consumed_ = 0;
 }
 
 FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
                                          Status* error) {
+  missing_ = 0;
   const auto* begin =
-      reinterpret_cast<const uint8_t*>(buffer_.data() + consumed_);
+      reinterpret_cast<const uint8_t*>(buffer_.get() + consumed_);
   const size_t available = filled_ - consumed_;
   if (available == 0) return Outcome::kNeedMore;
 
@@ -95,9 +110,12 @@ FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
                         std::to_string(max_frame_bytes_) + " bytes");
     return Outcome::kError;
   }
-  if (available - header_size < length) return Outcome::kNeedMore;
+  if (available - header_size < length) {
+    missing_ = length - (available - header_size);
+    return Outcome::kNeedMore;
+  }
 
-  *body = std::string_view(buffer_.data() + consumed_ + header_size, length);
+  *body = std::string_view(buffer_.get() + consumed_ + header_size, length);
   consumed_ += header_size + length;
   return Outcome::kFrame;
 }
