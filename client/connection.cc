@@ -4,6 +4,9 @@
 
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <memory>
+
 #include "client/wire_convert.h"
 #include "common/framing.h"
 
@@ -20,6 +23,12 @@ constexpr uint64_t kTaskEnvelopeBytes = 64;
 // timings), so a maximal result is never mistaken for a bad frame.
 constexpr uint64_t kFrameEnvelopeBytes = 1024 * 1024;
 constexpr size_t kReadChunkBytes = 64 * 1024;
+// Submissions share a frame up to this size; a larger payload travels in a
+// frame of its own. Small enough for the write buffer to be kept (below).
+constexpr uint64_t kBatchFrameBytes = 1024 * 1024;
+// The write buffer is kept up to one frame of a 2 MiB payload; a larger
+// frame's is freed after it is written.
+constexpr size_t kKeptFrameBytes = 2 * 1024 * 1024 + 4096;
 constexpr std::chrono::seconds kReaderGrace{1};
 
 uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {
@@ -72,7 +81,9 @@ uint64_t Connection::Submit(std::string_view function,
                             " bytes exceeds the daemon's limit of " +
                             std::to_string(max_payload_bytes_)));
   }
-  // Batches are split so that no frame outgrows what the daemon accepts.
+  // Batches are split so that no frame outgrows what the daemon accepts,
+  // nor the write buffer worth keeping.
+  const uint64_t batch_bytes = std::min(kBatchFrameBytes, max_payload_bytes_);
   uint64_t first_id = 0;
   size_t begin = 0;
   while (begin < sendable.size()) {
@@ -81,7 +92,7 @@ uint64_t Connection::Submit(std::string_view function,
     while (end < sendable.size()) {
       const uint64_t task_bytes =
           payloads[sendable[end]].size() + function.size() + kTaskEnvelopeBytes;
-      if (end > begin && frame_bytes + task_bytes > max_payload_bytes_) break;
+      if (end > begin && frame_bytes + task_bytes > batch_bytes) break;
       frame_bytes += task_bytes;
       ++end;
     }
@@ -183,8 +194,6 @@ Result<v1::ServerMessage> Connection::Request(const v1::ClientMessage& request,
 
 void Connection::Write(const v1::ClientMessage& message,
                        std::shared_ptr<ReplyPromise> reply) {
-  std::string frame;
-  AppendFrame(message, &frame);
   boost::system::error_code ec;
   {
     std::lock_guard write_lock(write_mutex_);
@@ -196,7 +205,19 @@ void Connection::Write(const v1::ClientMessage& message,
       }
       replies_.push_back(std::move(reply));
     }
-    boost::asio::write(*socket_, boost::asio::buffer(frame), ec);
+    // Into a buffer kept between writes: a fresh one per large frame is a
+    // page fault and a zero-fill per 4 KiB before the copy.
+    const size_t frame_size = FrameSize(message);
+    if (frame_size > frame_capacity_) {
+      frame_buffer_ = std::make_unique_for_overwrite<char[]>(frame_size);
+      frame_capacity_ = frame_size;
+    }
+    WriteFrameTo(message, frame_buffer_.get());
+    boost::asio::write(*socket_, boost::asio::buffer(frame_buffer_.get(), frame_size), ec);
+    if (frame_capacity_ > kKeptFrameBytes) {
+      frame_buffer_.reset();
+      frame_capacity_ = 0;
+    }
   }
   if (ec) WriteFailed(ec);
 }

@@ -130,6 +130,9 @@ class Connection {
   // Serializes whole frames on the socket, and keeps requests in the same
   // order as their waiters in replies_ (the daemon answers in order).
   std::mutex write_mutex_;
+  // Guarded by write_mutex_: the frame being written, kept for the next.
+  std::unique_ptr<char[]> frame_buffer_;
+  size_t frame_capacity_ = 0;
 
   mutable std::mutex mutex_;  // guards everything below
   // Signalled as pending_ shrinks and when the connection breaks.

@@ -2,7 +2,6 @@
 
 #include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
@@ -169,18 +168,20 @@ void ToWireChunk(std::string_view function, std::span<const std::string_view> it
                  const SubmitOptions& options, v1::Submit* submit) {
   ToWireSubmit(function, {}, options, submit);
   // Encoded straight into the payload (a v1::ChunkPayload would copy each
-  // item into a string of its own first).
+  // item into a string of its own first), reserved to its exact size and
+  // appended to: a growing output stream would zero-fill and re-copy it.
+  using google::protobuf::io::CodedOutputStream;
   using google::protobuf::internal::WireFormatLite;
-  google::protobuf::io::StringOutputStream stream(submit->mutable_payload());
-  {
-    // Flushes into the payload when it goes out of scope.
-    google::protobuf::io::CodedOutputStream out(&stream);
-    for (std::string_view item : items) {
-      WireFormatLite::WriteTag(v1::ChunkPayload::kItemsFieldNumber,
-                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &out);
-      out.WriteVarint32(static_cast<uint32_t>(item.size()));
-      out.WriteRaw(item.data(), static_cast<int>(item.size()));
-    }
+  std::string& payload = *submit->mutable_payload();
+  payload.reserve(ChunkPayloadBytes(items));
+  const uint32_t tag = WireFormatLite::MakeTag(v1::ChunkPayload::kItemsFieldNumber,
+                                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  for (std::string_view item : items) {
+    uint8_t header[10];  // two varint32s
+    uint8_t* end = CodedOutputStream::WriteVarint32ToArray(tag, header);
+    end = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(item.size()), end);
+    payload.append(reinterpret_cast<const char*>(header), static_cast<size_t>(end - header));
+    payload.append(item);
   }
   submit->set_chunk(true);
 }

@@ -12,18 +12,26 @@ namespace {
 constexpr size_t kMaxVarintBytes = 5;
 }  // namespace
 
+size_t FrameSize(const google::protobuf::MessageLite& message) {
+  const size_t body_size = message.ByteSizeLong();
+  return google::protobuf::io::CodedOutputStream::VarintSize32(
+             static_cast<uint32_t>(body_size)) +
+         body_size;
+}
+
+void WriteFrameTo(const google::protobuf::MessageLite& message, char* target) {
+  auto* out = reinterpret_cast<uint8_t*>(target);
+  out = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(message.GetCachedSize()), out);
+  message.SerializeWithCachedSizesToArray(out);
+}
+
 void AppendFrame(const google::protobuf::MessageLite& message,
                  std::string* out) {
-  const size_t body_size = message.ByteSizeLong();
-  const size_t header_size =
-      google::protobuf::io::CodedOutputStream::VarintSize32(
-          static_cast<uint32_t>(body_size));
+  const size_t frame_size = FrameSize(message);
   const size_t start = out->size();
-  out->resize(start + header_size + body_size);
-  auto* target = reinterpret_cast<uint8_t*>(out->data() + start);
-  target = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
-      static_cast<uint32_t>(body_size), target);
-  message.SerializeWithCachedSizesToArray(target);
+  out->resize(start + frame_size);
+  WriteFrameTo(message, out->data() + start);
 }
 
 FrameDecoder::FrameDecoder(size_t max_frame_bytes)

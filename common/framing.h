@@ -24,6 +24,12 @@ namespace taskpool {
 void AppendFrame(const google::protobuf::MessageLite& message,
                  std::string* out);
 
+// The two halves of AppendFrame, for a caller with a buffer of its own:
+// FrameSize computes (and caches) the sizes, WriteFrameTo then writes
+// exactly that many bytes at `target`. REQUIRES: `message` unchanged between.
+size_t FrameSize(const google::protobuf::MessageLite& message);
+void WriteFrameTo(const google::protobuf::MessageLite& message, char* target);
+
 class FrameDecoder {
  public:
   explicit FrameDecoder(size_t max_frame_bytes);
