@@ -4,6 +4,9 @@
 
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <memory>
+
 #include "client/wire_convert.h"
 #include "common/framing.h"
 
@@ -20,6 +23,12 @@ constexpr uint64_t kTaskEnvelopeBytes = 64;
 // timings), so a maximal result is never mistaken for a bad frame.
 constexpr uint64_t kFrameEnvelopeBytes = 1024 * 1024;
 constexpr size_t kReadChunkBytes = 64 * 1024;
+// Submissions share a frame up to this size; a larger payload travels in a
+// frame of its own. Small enough for the write buffer to be kept (below).
+constexpr uint64_t kBatchFrameBytes = 1024 * 1024;
+// The write buffer is kept up to one frame of a 2 MiB payload; a larger
+// frame's is freed after it is written.
+constexpr size_t kKeptFrameBytes = 2 * 1024 * 1024 + 4096;
 constexpr std::chrono::seconds kReaderGrace{1};
 
 uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {
@@ -72,7 +81,9 @@ uint64_t Connection::Submit(std::string_view function,
                             " bytes exceeds the daemon's limit of " +
                             std::to_string(max_payload_bytes_)));
   }
-  // Batches are split so that no frame outgrows what the daemon accepts.
+  // Batches are split so that no frame outgrows what the daemon accepts,
+  // nor the write buffer worth keeping.
+  const uint64_t batch_bytes = std::min(kBatchFrameBytes, max_payload_bytes_);
   uint64_t first_id = 0;
   size_t begin = 0;
   while (begin < sendable.size()) {
@@ -81,7 +92,7 @@ uint64_t Connection::Submit(std::string_view function,
     while (end < sendable.size()) {
       const uint64_t task_bytes =
           payloads[sendable[end]].size() + function.size() + kTaskEnvelopeBytes;
-      if (end > begin && frame_bytes + task_bytes > max_payload_bytes_) break;
+      if (end > begin && frame_bytes + task_bytes > batch_bytes) break;
       frame_bytes += task_bytes;
       ++end;
     }
@@ -129,10 +140,9 @@ uint64_t Connection::SubmitFrame(std::string_view function,
 void Connection::SubmitChunk(std::string_view function,
                              std::span<const std::string_view> payloads,
                              const SubmitOptions& options, ChunkCallback on_results) {
-  v1::ClientMessage message;
-  v1::Submit* submit = message.mutable_submit();
-  if (payloads.size() > 1) ToWireChunk(function, payloads, options, submit);
-  if (payloads.size() <= 1 || submit->payload().size() > max_payload_bytes_) {
+  // Sized before it is encoded: a chunk of large items that cannot be one
+  // task would otherwise be copied once for nothing.
+  if (payloads.size() <= 1 || ChunkPayloadBytes(payloads) > max_payload_bytes_) {
     Submit(function, payloads, options,
            [on_results = std::move(on_results)](size_t position, TaskResult result) {
              std::vector<TaskResult> one;
@@ -141,6 +151,9 @@ void Connection::SubmitChunk(std::string_view function,
            });
     return;
   }
+  v1::ClientMessage message;
+  v1::Submit* submit = message.mutable_submit();
+  ToWireChunk(function, payloads, options, submit);
   auto callback = std::make_shared<ChunkCallback>(std::move(on_results));
   const uint64_t id = Register({Pending{nullptr, 0, payloads.size(), callback}});
   if (id == 0) return;
@@ -190,8 +203,6 @@ Result<v1::ServerMessage> Connection::Request(const v1::ClientMessage& request,
 
 void Connection::Write(const v1::ClientMessage& message,
                        std::shared_ptr<ReplyPromise> reply) {
-  std::string frame;
-  AppendFrame(message, &frame);
   boost::system::error_code ec;
   {
     std::lock_guard write_lock(write_mutex_);
@@ -203,7 +214,19 @@ void Connection::Write(const v1::ClientMessage& message,
       }
       replies_.push_back(std::move(reply));
     }
-    boost::asio::write(*socket_, boost::asio::buffer(frame), ec);
+    // Into a buffer kept between writes: a fresh one per large frame is a
+    // page fault and a zero-fill per 4 KiB before the copy.
+    const size_t frame_size = FrameSize(message);
+    if (frame_size > frame_capacity_) {
+      frame_buffer_ = std::make_unique_for_overwrite<char[]>(frame_size);
+      frame_capacity_ = frame_size;
+    }
+    WriteFrameTo(message, frame_buffer_.get());
+    boost::asio::write(*socket_, boost::asio::buffer(frame_buffer_.get(), frame_size), ec);
+    if (frame_capacity_ > kKeptFrameBytes) {
+      frame_buffer_.reset();
+      frame_capacity_ = 0;
+    }
   }
   if (ec) WriteFailed(ec);
 }
@@ -237,10 +260,10 @@ void Connection::ReadLoop(size_t max_frame_bytes) {
   v1::ServerMessage message;
   for (;;) {
     boost::system::error_code ec;
+    // The rest of a large result in one read, not in 64 KiB pieces.
+    const size_t size = decoder.ReadSize(kReadChunkBytes);
     const size_t n = socket_->read_some(
-        boost::asio::buffer(decoder.PrepareAppend(kReadChunkBytes),
-                            kReadChunkBytes),
-        ec);
+        boost::asio::buffer(decoder.PrepareAppend(size), size), ec);
     if (ec) {
       Fail(ErrorCode::kConnectionLost,
            ec == boost::asio::error::eof
@@ -264,13 +287,13 @@ void Connection::ReadLoop(size_t max_frame_bytes) {
   }
 }
 
-void Connection::Dispatch(const v1::ServerMessage& message) {
+void Connection::Dispatch(v1::ServerMessage& message) {
   switch (message.kind_case()) {
     case v1::ServerMessage::kResult:
-      Complete(message.result());
+      Complete(*message.mutable_result());
       break;
     case v1::ServerMessage::kResultBatch:
-      for (const v1::Result& result : message.result_batch().results()) {
+      for (v1::Result& result : *message.mutable_result_batch()->mutable_results()) {
         Complete(result);
       }
       break;
@@ -296,7 +319,7 @@ void Connection::Dispatch(const v1::ServerMessage& message) {
   }
 }
 
-void Connection::Complete(const v1::Result& result) {
+void Connection::Complete(v1::Result& result) {
   Pending pending;
   {
     std::lock_guard lock(mutex_);
@@ -311,7 +334,7 @@ void Connection::Complete(const v1::Result& result) {
     (*pending.chunk_callback)(pending.position,
                               FromWireChunkResult(result, pending.items));
   } else {
-    (*pending.callback)(pending.position, FromWireResult(result));
+    (*pending.callback)(pending.position, FromWireResult(std::move(result)));
   }
 }
 

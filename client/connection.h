@@ -112,8 +112,9 @@ class Connection {
   // Completes each of the payloads of `task` with `result`.
   static void CompleteAll(const Pending& task, const TaskResult& result);
   void ReadLoop(size_t max_frame_bytes);
-  void Dispatch(const v1::ServerMessage& message);
-  void Complete(const v1::Result& result);
+  // Both take the outputs out of `message` (no copy of a large output).
+  void Dispatch(v1::ServerMessage& message);
+  void Complete(v1::Result& result);
   void AnswerRequest(const v1::ServerMessage& message);
   // Sends one frame; a failed write breaks the connection. A non-null
   // `reply` is queued for the answer in the same order as the frame.
@@ -134,6 +135,9 @@ class Connection {
   // Serializes whole frames on the socket, and keeps requests in the same
   // order as their waiters in replies_ (the daemon answers in order).
   std::mutex write_mutex_;
+  // Guarded by write_mutex_: the frame being written, kept for the next.
+  std::unique_ptr<char[]> frame_buffer_;
+  size_t frame_capacity_ = 0;
 
   mutable std::mutex mutex_;  // guards everything below
   // Signalled as pending_ shrinks and when the connection breaks.

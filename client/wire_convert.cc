@@ -1,5 +1,8 @@
 #include "client/wire_convert.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -31,11 +34,13 @@ ErrorCode FromWireCode(int wire_code) {
   return static_cast<ErrorCode>(wire_code);
 }
 
-TaskResult FromWireResult(const v1::Result& result) {
+namespace {
+
+// Everything but the output.
+TaskResult FromWireEnvelope(const v1::Result& result) {
   TaskResult out;
   out.code = FromWireCode(result.code());
   out.error = result.error();
-  out.output = result.output();
   out.worker_pid = result.worker_pid();
   out.queue_time = std::chrono::microseconds(result.queue_us());
   out.run_time = std::chrono::microseconds(result.run_us());
@@ -45,8 +50,16 @@ TaskResult FromWireResult(const v1::Result& result) {
   return out;
 }
 
+}  // namespace
+
+TaskResult FromWireResult(v1::Result&& result) {
+  TaskResult out = FromWireEnvelope(result);
+  out.output = std::move(*result.mutable_output());
+  return out;
+}
+
 std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items) {
-  TaskResult chunk = FromWireResult(result);
+  TaskResult chunk = FromWireEnvelope(result);
   if (!chunk.ok()) return std::vector<TaskResult>(items, chunk);
   chunk.output.clear();
   std::vector<TaskResult> results;
@@ -138,15 +151,25 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
   submit->set_fail_if_full(options.fail_if_full);
 }
 
+uint64_t ChunkPayloadBytes(std::span<const std::string_view> items) {
+  using google::protobuf::internal::WireFormatLite;
+  uint64_t bytes = 0;
+  for (std::string_view item : items) {
+    bytes += WireFormatLite::TagSize(v1::ChunkPayload::kItemsFieldNumber,
+                                     WireFormatLite::TYPE_BYTES) +
+             google::protobuf::io::CodedOutputStream::VarintSize64(item.size()) +
+             item.size();
+  }
+  return bytes;
+}
+
 void ToWireChunk(std::string_view function, std::span<const std::string_view> items,
                  const SubmitOptions& options, v1::Submit* submit) {
   ToWireSubmit(function, {}, options, submit);
   // Encoded straight into the payload (a v1::ChunkPayload would copy each
-  // item into a string of its own first).
-  size_t bytes = 0;
-  for (std::string_view item : items) bytes += item.size() + 6;  // + tag and length
+  // item into a string of its own first), reserved to its exact size.
   std::string* payload = submit->mutable_payload();
-  payload->reserve(bytes);
+  payload->reserve(ChunkPayloadBytes(items));
   for (std::string_view item : items) AppendChunkItem(item, payload);
   submit->set_chunk(true);
 }

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace taskpool {
@@ -11,18 +12,26 @@ namespace {
 constexpr size_t kMaxVarintBytes = 5;
 }  // namespace
 
+size_t FrameSize(const google::protobuf::MessageLite& message) {
+  const size_t body_size = message.ByteSizeLong();
+  return google::protobuf::io::CodedOutputStream::VarintSize32(
+             static_cast<uint32_t>(body_size)) +
+         body_size;
+}
+
+void WriteFrameTo(const google::protobuf::MessageLite& message, char* target) {
+  auto* out = reinterpret_cast<uint8_t*>(target);
+  out = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(message.GetCachedSize()), out);
+  message.SerializeWithCachedSizesToArray(out);
+}
+
 void AppendFrame(const google::protobuf::MessageLite& message,
                  std::string* out) {
-  const size_t body_size = message.ByteSizeLong();
-  const size_t header_size =
-      google::protobuf::io::CodedOutputStream::VarintSize32(
-          static_cast<uint32_t>(body_size));
+  const size_t frame_size = FrameSize(message);
   const size_t start = out->size();
-  out->resize(start + header_size + body_size);
-  auto* target = reinterpret_cast<uint8_t*>(out->data() + start);
-  target = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
-      static_cast<uint32_t>(body_size), target);
-  message.SerializeWithCachedSizesToArray(target);
+  out->resize(start + frame_size);
+  WriteFrameTo(message, out->data() + start);
 }
 
 FrameDecoder::FrameDecoder(size_t max_frame_bytes)
@@ -36,8 +45,21 @@ void FrameDecoder::Append(std::string_view bytes) {
 
 char* FrameDecoder::PrepareAppend(size_t min_size) {
   Compact();
-  if (buffer_.size() - filled_ < min_size) buffer_.resize(filled_ + min_size);
-  return buffer_.data() + filled_;
+  if (capacity_ - filled_ < min_size) Grow(filled_ + min_size);
+  return buffer_.get() + filled_;
+}
+
+// Doubles (amortised growth while a large frame arrives), but never past
+// what the largest acceptable frame plus this read can need.
+void FrameDecoder::Grow(size_t min_capacity) {
+  const size_t ceiling = max_frame_bytes_ + kMaxVarintBytes +
+                         (min_capacity > filled_ ? min_capacity - filled_ : 0);
+  const size_t capacity =
+      std::max(min_capacity, std::min(2 * capacity_, ceiling));
+  auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+  if (filled_ != 0) std::memcpy(grown.get(), buffer_.get(), filled_);
+  buffer_ = std::move(grown);
+  capacity_ = capacity;
 }
 
 void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
@@ -46,15 +68,16 @@ void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
 // plus one read.
 void FrameDecoder::Compact() {
   if (consumed_ == 0) return;
-  std::memmove(buffer_.data(), buffer_.data() + consumed_, filled_ - consumed_);
+  std::memmove(buffer_.get(), buffer_.get() + consumed_, filled_ - consumed_);
   filled_ -= consumed_;
   consumed_ = 0;
 }
 
 FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
                                          Status* error) {
+  missing_ = 0;
   const auto* begin =
-      reinterpret_cast<const uint8_t*>(buffer_.data() + consumed_);
+      reinterpret_cast<const uint8_t*>(buffer_.get() + consumed_);
   const size_t available = filled_ - consumed_;
   if (available == 0) return Outcome::kNeedMore;
 
@@ -95,9 +118,12 @@ FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
                         std::to_string(max_frame_bytes_) + " bytes");
     return Outcome::kError;
   }
-  if (available - header_size < length) return Outcome::kNeedMore;
+  if (available - header_size < length) {
+    missing_ = length - (available - header_size);
+    return Outcome::kNeedMore;
+  }
 
-  *body = std::string_view(buffer_.data() + consumed_ + header_size, length);
+  *body = std::string_view(buffer_.get() + consumed_ + header_size, length);
   consumed_ += header_size + length;
   return Outcome::kFrame;
 }

@@ -2,7 +2,9 @@
 //
 // FrameDecoder turns a byte stream that arrives in arbitrary pieces into
 // whole frames, refusing any frame above a size limit before buffering it,
-// so a peer cannot make us allocate more than max_frame_bytes + one read.
+// so a peer cannot make us allocate more than about max_frame_bytes + one
+// read. Once a frame's length is known, ReadSize() tells the reader how much
+// to ask for so that a large frame arrives in one read instead of many.
 //
 // Thread-safety: a FrameDecoder is used by one thread (one connection).
 #pragma once
@@ -10,6 +12,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,6 +23,12 @@ namespace taskpool {
 // Appends `message` to `out` as one delimited frame.
 void AppendFrame(const google::protobuf::MessageLite& message,
                  std::string* out);
+
+// The two halves of AppendFrame, for a caller with a buffer of its own:
+// FrameSize computes (and caches) the sizes, WriteFrameTo then writes
+// exactly that many bytes at `target`. REQUIRES: `message` unchanged between.
+size_t FrameSize(const google::protobuf::MessageLite& message);
+void WriteFrameTo(const google::protobuf::MessageLite& message, char* target);
 
 class FrameDecoder {
  public:
@@ -33,6 +42,13 @@ class FrameDecoder {
   // Commit(bytes_read).
   char* PrepareAppend(size_t min_size);
   void Commit(size_t bytes);
+
+  // How many bytes the next read should ask for: `usual`, or more when the
+  // frame being received needs more than that to be whole (its length is
+  // known and already checked against the limit). Pass it to PrepareAppend.
+  size_t ReadSize(size_t usual) const {
+    return missing_ > usual ? missing_ : usual;
+  }
 
   enum class Outcome { kFrame, kNeedMore, kError };
 
@@ -51,11 +67,16 @@ class FrameDecoder {
 
  private:
   void Compact();
+  void Grow(size_t min_capacity);
 
   const size_t max_frame_bytes_;
-  std::string buffer_;
+  // Not a std::string: resizing one zero-fills the new room, a memset of
+  // every payload byte just before the socket overwrites it.
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;  // bytes allocated at buffer_
   size_t consumed_ = 0;  // bytes at the front of buffer_ already returned
-  size_t filled_ = 0;    // bytes of buffer_ holding data (<= buffer_.size())
+  size_t filled_ = 0;    // bytes of buffer_ holding data (<= capacity_)
+  size_t missing_ = 0;   // bytes the frame under way still lacks (0: unknown)
 };
 
 }  // namespace taskpool

@@ -7,6 +7,7 @@
 #include <google/protobuf/arena.h>
 
 #include "common/log.h"
+#include "daemon/result_frame.h"
 
 namespace taskpool {
 
@@ -72,9 +73,11 @@ void Connection::WatchIdleness() {
 void Connection::ReadSome() {
   if (reading_ || paused_ || closed_ || phase_ == Phase::kClosing) return;
   reading_ = true;
-  char* area = decoder_.PrepareAppend(kReadChunk);
+  // The rest of a large frame in one read, not in 64 KiB pieces.
+  const size_t size = decoder_.ReadSize(kReadChunk);
+  char* area = decoder_.PrepareAppend(size);
   socket_.async_read_some(
-      boost::asio::buffer(area, kReadChunk),
+      boost::asio::buffer(area, size),
       [self = shared_from_this()](const boost::system::error_code& error,
                                   size_t bytes) { self->OnRead(error, bytes); });
 }
@@ -198,10 +201,10 @@ void Connection::Send(const v1::ServerMessage& message) {
   WriteSome();
 }
 
-void Connection::SendResult(v1::Result&& result) {
-  v1::ServerMessage message;
-  *message.mutable_result() = std::move(result);
-  Send(message);
+void Connection::SendResult(const v1::Result& result, std::string_view output) {
+  if (closed_) return;
+  AppendResultFrame(result, output, &outgoing_);
+  WriteSome();
 }
 
 void Connection::SendErrorAndClose(ErrorCode code, const std::string& text) {

@@ -57,7 +57,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Queues a message for the client.
   void Send(const v1::ServerMessage& message);
-  void SendResult(v1::Result&& result);
+  // Sends `result` with `output` as its output, copied once, straight into
+  // the outgoing buffer. REQUIRES: result.output() is empty.
+  void SendResult(const v1::Result& result, std::string_view output = {});
 
   // Sends `error`, then closes once it is written.
   void SendErrorAndClose(ErrorCode code, const std::string& message);

@@ -403,9 +403,10 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   v1::Result result = MakeResult(
       task->client_id, completed.code,
       completed.code == ErrorCode::kOk ? std::string() : std::string(completed.output));
-  if (completed.code == ErrorCode::kOk) {
-    result.set_output(completed.output.data(), completed.output.size());
-  }
+  // The output stays where the worker wrote it until SendResult copies it
+  // into the connection's frame (see result_frame.h).
+  const std::string_view output =
+      completed.code == ErrorCode::kOk ? completed.output : std::string_view();
   result.set_worker_pid(completed.worker_pid);
   result.set_queue_us(NanosToMicros(completed.started_ns - task->accepted_ns));
   result.set_run_us(NanosToMicros(completed.finished_ns - completed.started_ns));
@@ -430,7 +431,7 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   const std::shared_ptr<Connection> connection = task->connection.lock();
   ForgetTask(completed.slot);
   if (connection != nullptr) connection->in_flight().erase(result.id());
-  Deliver(connection.get(), function_index, std::move(result), tasks);
+  Deliver(connection.get(), function_index, std::move(result), tasks, output);
 }
 
 void TaskRouter::CountChunkOutcomes(const Task& chunk, std::string_view output,
@@ -728,9 +729,9 @@ void TaskRouter::CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks)
 }
 
 void TaskRouter::Deliver(Connection* connection, uint32_t function, v1::Result&& result,
-                         uint64_t tasks) {
+                         uint64_t tasks, std::string_view output) {
   CountOutcome(function, static_cast<ErrorCode>(result.code()), tasks);
-  if (connection != nullptr) connection->SendResult(std::move(result));
+  if (connection != nullptr) connection->SendResult(result, output);
 }
 
 std::unordered_map<uint32_t, TaskRouter::RunningTask> TaskRouter::RunningTasks() const {

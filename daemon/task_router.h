@@ -204,8 +204,10 @@ class TaskRouter {
   // Sends `result` for a task of `function` (a registry index, or
   // FunctionStats::kUnknownFunction) whose bookkeeping is already removed.
   // `tasks`: what it counts as in the statistics (a chunk: its items).
+  // `output` (a view into the worker's output, valid for this call) goes
+  // out as the result's output without being copied into `result`.
   void Deliver(Connection* connection, uint32_t function, v1::Result&& result,
-               uint64_t tasks = 1);
+               uint64_t tasks = 1, std::string_view output = {});
   void Reject(Connection& connection, uint32_t function, const v1::Submit& submit,
               ErrorCode code, std::string message);
   void FailTask(Task& task, ErrorCode code, std::string message);

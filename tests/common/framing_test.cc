@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -149,6 +151,54 @@ TEST(FramingTest, BufferIsCompactedAfterFrames) {
     ASSERT_EQ(decoder.Next(&body, &error), Outcome::kFrame);
   }
   EXPECT_EQ(decoder.buffered(), 0u);
+}
+
+// A frame far larger than one read, as a reader with 64 KiB reads sees
+// it: once the length is known, ReadSize asks for the whole rest at once.
+TEST(FramingTest, LargeFrameInPiecesAsksForItsRemainderInOneRead) {
+  constexpr size_t kRead = 64 * 1024;
+  const std::string payload(3 * 1024 * 1024 + 17, 'L');
+  std::string stream;
+  AppendFrame(SubmitMessage(7, payload), &stream);
+  AppendFrame(SubmitMessage(8, "after"), &stream);
+
+  FrameDecoder decoder(8 << 20);
+  EXPECT_EQ(decoder.ReadSize(kRead), kRead);  // nothing known yet
+  Status error;
+  v1::ClientMessage message;
+  size_t offset = 0;
+  size_t reads = 0;
+  std::vector<uint64_t> ids;
+  while (offset < stream.size()) {
+    const size_t size = std::min(decoder.ReadSize(kRead), stream.size() - offset);
+    std::memcpy(decoder.PrepareAppend(size), stream.data() + offset, size);
+    decoder.Commit(size);
+    offset += size;
+    ++reads;
+    Outcome outcome;
+    while ((outcome = decoder.NextMessage(&message, &error)) == Outcome::kFrame) {
+      ids.push_back(message.submit().id());
+      if (message.submit().id() == 7) EXPECT_EQ(message.submit().payload(), payload);
+    }
+    ASSERT_EQ(outcome, Outcome::kNeedMore) << error.ToString();
+  }
+  EXPECT_EQ(ids, (std::vector<uint64_t>{7, 8}));
+  // The first 64 KiB, the rest of the big frame, then the small one.
+  EXPECT_EQ(reads, 3u);
+  EXPECT_EQ(decoder.ReadSize(kRead), kRead);
+  EXPECT_EQ(decoder.buffered(), 0u);
+}
+
+// ReadSize never asks for more than a frame the limit allows.
+TEST(FramingTest, ReadSizeIgnoresAFrameOverTheLimit) {
+  std::string stream;
+  AppendFrame(SubmitMessage(1, std::string(4096, 'x')), &stream);
+  FrameDecoder decoder(1024);
+  decoder.Append(std::string_view(stream).substr(0, 16));
+  Status error;
+  std::string_view body;
+  EXPECT_EQ(decoder.Next(&body, &error), Outcome::kError);
+  EXPECT_EQ(decoder.ReadSize(512), 512u);
 }
 
 }  // namespace
