@@ -121,7 +121,7 @@ uint64_t Connection::SubmitFrame(std::string_view function,
                                  const std::shared_ptr<BatchCallback>& callback) {
   std::vector<Pending> tasks;
   tasks.reserve(positions.size());
-  for (size_t position : positions) tasks.push_back({callback, position});
+  for (size_t position : positions) tasks.push_back({callback, position, 1, nullptr});
   const uint64_t first_id = Register(std::move(tasks));
   if (first_id == 0) return 0;
 

@@ -54,8 +54,10 @@ ChunkOutcome RunChunk(const TaskRegistry& registry, uint32_t function,
   int64_t started_ns = chunk_started_ns;
   const Result<uint32_t> items = ForEachChunkItem(payload, [&](std::string_view item) {
     if (context.cancelled && context.cancelled()) {
-      AppendItemResult({ErrorCode::kCancelled, "the chunk was cancelled before this item ran"},
-                       &output);
+      ItemResultView cancelled;
+      cancelled.code = ErrorCode::kCancelled;
+      cancelled.error = "the chunk was cancelled before this item ran";
+      AppendItemResult(cancelled, &output);
       return;
     }
     if (environment.item_started) environment.item_started(started_ns);
