@@ -61,10 +61,11 @@ run_suite() {
 status=0
 run_suite "release" build -O2 || status=1
 # The sanitizers should stop on the first error and say where; leaks in the
-# tests count too.
+# tests count too. -O1 is the level the AddressSanitizer documentation
+# recommends; instrumented code compiles about a third faster than at -O2.
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-  run_suite "asan+ubsan" build-asan -O2 -DTASKPOOL_SANITIZE=ON || status=1
+  run_suite "asan+ubsan" build-asan -O1 -DTASKPOOL_SANITIZE=ON || status=1
 
 # The frame parser under libFuzzer for a bounded time (clang build).
 order+=("fuzz")
