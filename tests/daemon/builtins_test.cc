@@ -108,7 +108,11 @@ TEST_F(BuiltinsTest, IsPrimeRejectsInvalidInput) {
 }
 
 TEST_F(BuiltinsTest, IsPrimeMessageTruncatesAndEscapesInput) {
-  TaskOutcome outcome = Run("is_prime", std::string(5000, '9') + "z");
+  // Built with append, not `std::string(5000, '9') + "z"`, which trips a
+  // false -Warray-bounds in GCC 12 (bug 105329) in some builds.
+  std::string long_input(5000, '9');
+  long_input += 'z';
+  TaskOutcome outcome = Run("is_prime", long_input);
   EXPECT_EQ(outcome.code, ErrorCode::kInvalidArgument);
   EXPECT_LT(outcome.data.size(), 200u);
   EXPECT_THAT(outcome.data, HasSubstr("...\""));
