@@ -1,6 +1,9 @@
 #include "taskpool/client.hpp"
 
+#include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <mutex>
 
 #include "client/client_impl.h"
 #include "client/handshake.h"
@@ -81,16 +84,45 @@ std::vector<TaskResult> Client::map(std::string_view function,
                                     const std::vector<std::string>& inputs,
                                     size_t chunksize,
                                     const SubmitOptions& options) {
-  // A bounded imap, collected: the daemon sees a steady window of chunks
-  // rather than the whole input at once. `inputs` outlives the stream, so
-  // no copy.
-  std::vector<TaskResult> results;
-  results.reserve(inputs.size());
-  ResultStream stream =
-      imap(function, VectorSource(inputs), chunksize, 0, options);
-  while (std::optional<ResultStream::Item> item = stream.next()) {
-    results.push_back(std::move(item->result));
+  // imap's bounded window without its streaming machinery: the inputs are
+  // all here already, so chunks are sent straight from them and each
+  // chunk's results land in their places in `results`.
+  chunksize = std::max<size_t>(chunksize, 1);
+  const size_t window = DefaultWindow(impl_->server_info, chunksize);
+  std::vector<TaskResult> results(inputs.size());
+  std::mutex mutex;
+  std::condition_variable room;
+  size_t in_flight = 0;  // inputs sent and not yet answered
+  const auto wait_for_room = [&](size_t wanted) {
+    std::unique_lock lock(mutex);
+    room.wait(lock, [&] { return in_flight == 0 || in_flight + wanted <= window; });
+    in_flight += wanted;
+  };
+  std::vector<std::string_view> payloads;
+  for (size_t first = 0; first < inputs.size(); first += chunksize) {
+    const size_t count = std::min(chunksize, inputs.size() - first);
+    wait_for_room(count);
+    payloads.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first),
+                    inputs.begin() + static_cast<std::ptrdiff_t>(first + count));
+    // Runs on the reader thread (or here, if the task fails before it is
+    // sent); every result lands in its own element, and this function
+    // returns only once all have (the connection completes every pending
+    // task, even when it breaks).
+    impl_->connection.SubmitChunk(
+        function, payloads, options,
+        [&, first](size_t position, std::vector<TaskResult> chunk) {
+          for (size_t i = 0; i < chunk.size(); ++i) {
+            results[first + position + i] = std::move(chunk[i]);
+          }
+          // Notified under the lock: once map() sees the last result it
+          // returns and destroys `room`, so nothing may touch it after.
+          std::lock_guard lock(mutex);
+          in_flight -= chunk.size();
+          room.notify_all();
+        });
   }
+  std::unique_lock lock(mutex);
+  room.wait(lock, [&] { return in_flight == 0; });
   return results;
 }
 

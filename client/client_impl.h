@@ -21,6 +21,10 @@ struct Client::Impl {
   Connection connection;
 };
 
+// How many inputs a map or stream keeps in flight by default: enough to
+// keep every worker busy with a chunk queued behind it.
+size_t DefaultWindow(const ServerInfo& server, size_t chunksize);
+
 // Yields `inputs` in order. `owner`, if any, keeps them alive; without one
 // the caller guarantees they outlive the source.
 Client::InputSource VectorSource(const std::vector<std::string>& inputs,

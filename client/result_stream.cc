@@ -168,6 +168,10 @@ std::optional<ResultStream::Item> ResultStream::next_for(
   return state_->Next(std::chrono::steady_clock::now() + wait);
 }
 
+size_t DefaultWindow(const ServerInfo& server, size_t chunksize) {
+  return 4 * chunksize * std::max<uint32_t>(server.workers, 1);
+}
+
 Client::InputSource VectorSource(const std::vector<std::string>& inputs,
                                  std::shared_ptr<const void> owner) {
   return [&inputs, owner = std::move(owner),
@@ -227,9 +231,7 @@ ResultStream Client::MakeStream(std::string_view function, InputSource inputs,
   state->function = std::string(function);
   state->inputs = std::move(inputs);
   state->chunksize = std::max<size_t>(chunksize, 1);
-  // Enough to keep every worker busy with a chunk queued behind it.
-  const size_t workers = std::max<uint32_t>(impl_->server_info.workers, 1);
-  state->window = window != 0 ? window : 4 * state->chunksize * workers;
+  state->window = window != 0 ? window : DefaultWindow(impl_->server_info, state->chunksize);
   state->options = options;
   state->ordered = ordered;
   state->inbox = std::make_shared<Inbox>(ordered);
