@@ -393,10 +393,7 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
     // shell job whose process group went first ends "killed by signal 9"),
     // so the outcome stays the one the kill was for.
     auto [code, message] = std::move(*task->kill_outcome);
-    if (task->slow_logged) {
-      LogSlowEnd(*task, std::string("ended ") + std::string(ErrorCodeName(code)),
-                 completed.finished_ns - completed.started_ns, completed.worker_pid);
-    }
+    LogSlowEndOfRun(*task, code, completed);
     FailTask(*task, code, std::move(message));
     return;
   }
@@ -424,10 +421,7 @@ void TaskRouter::OnCompleted(const CompletedTask& completed) {
   }
   const uint32_t tasks = chunk_ran ? 0 : task->items;
 
-  if (task->slow_logged) {
-    LogSlowEnd(*task, std::string("ended ") + std::string(ErrorCodeName(completed.code)),
-               completed.finished_ns - completed.started_ns, completed.worker_pid);
-  }
+  LogSlowEndOfRun(*task, completed.code, completed);
   const std::shared_ptr<Connection> connection = task->connection.lock();
   ForgetTask(completed.slot);
   if (connection != nullptr) connection->in_flight().erase(result.id());
@@ -679,6 +673,13 @@ void TaskRouter::LogSlowStart(Task& task, uint32_t worker, const WorkerActivity&
                    << (now_ns - activity.started_ns) / 1'000'000 << " ms on worker " << worker
                    << " (pid " << activity.pid << "; --slowlog-ms "
                    << config_.slowlog.count() << ")";
+}
+
+void TaskRouter::LogSlowEndOfRun(const Task& task, ErrorCode code,
+                                 const CompletedTask& completed) {
+  if (!task.slow_logged) return;
+  LogSlowEnd(task, std::string("ended ") + std::string(ErrorCodeName(code)),
+             completed.finished_ns - completed.started_ns, completed.worker_pid);
 }
 
 void TaskRouter::LogSlowEnd(const Task& task, const std::string& outcome, int64_t run_ns,

@@ -168,6 +168,9 @@ class TaskRouter {
                     int64_t now_ns);
   void LogSlowEnd(const Task& task, const std::string& outcome, int64_t run_ns,
                   pid_t worker_pid);
+  // The slow log's end line for a task whose worker returned `completed`
+  // (ending it with `code`), if the slow log reported it running.
+  void LogSlowEndOfRun(const Task& task, ErrorCode code, const CompletedTask& completed);
 
   // The gates `submit` must pass: its lock key, its function's limit, its
   // user's share.
