@@ -62,14 +62,6 @@ uint64_t NanosToMicros(int64_t nanos) {
   return nanos > 0 ? static_cast<uint64_t>(nanos / 1000) : 0;
 }
 
-// How many tasks a submission counts as in the statistics: a chunk's
-// items (a malformed chunk, rejected, counts as one).
-uint32_t TasksIn(const v1::Submit& submit) {
-  if (!submit.chunk()) return 1;
-  const Result<uint32_t> items = CountChunkItems(submit.payload());
-  return items.ok() ? *items : 1;
-}
-
 v1::Result MakeResult(uint64_t id, ErrorCode code, std::string error) {
   v1::Result result;
   result.set_id(id);
@@ -148,28 +140,28 @@ void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
       function.ok() ? *function : FunctionStats::kUnknownFunction;
   function_stats_.OnSubmitted(function_index, tasks);
   if (!accepting_) {
-    Reject(*connection, function_index, submit, ErrorCode::kShuttingDown,
+    Reject(*connection, function_index, submit.id(), tasks, ErrorCode::kShuttingDown,
            "taskpoold is shutting down and accepts no new tasks");
     return;
   }
   if (connection->in_flight().contains(submit.id())) {
-    Reject(*connection, function_index, submit, ErrorCode::kDuplicateId,
+    Reject(*connection, function_index, submit.id(), tasks, ErrorCode::kDuplicateId,
            "task id " + std::to_string(submit.id()) +
                " is already in flight on this connection");
     return;
   }
   if (!function.ok()) {
-    Reject(*connection, function_index, submit, function.status().code(),
+    Reject(*connection, function_index, submit.id(), tasks, function.status().code(),
            function.status().message());
     return;
   }
   if (!chunk_items.ok()) {
-    Reject(*connection, function_index, submit, chunk_items.status().code(),
+    Reject(*connection, function_index, submit.id(), tasks, chunk_items.status().code(),
            chunk_items.status().message());
     return;
   }
   if (submit.payload().size() > config_.max_payload_bytes) {
-    Reject(*connection, function_index, submit, ErrorCode::kPayloadTooLarge,
+    Reject(*connection, function_index, submit.id(), tasks, ErrorCode::kPayloadTooLarge,
            "payload of " + std::to_string(submit.payload().size()) +
                " bytes exceeds the limit of " +
                std::to_string(config_.max_payload_bytes) +
@@ -185,33 +177,34 @@ void TaskRouter::Submit(const std::shared_ptr<Connection>& connection,
   if (!pass) {
     connection->in_flight().emplace(submit.id(), std::nullopt);
     Hold({connection, connection->peer_uid(), submit, *function, accepted_ns, {},
-          std::move(keys)});
+          std::move(keys), tasks});
     if (submit.deadline_ms() != 0) ArmTimerTick();
     PauseIfOverLimit(*connection);
     return;
   }
-  Admit(connection, submit, *function, accepted_ns, std::move(*pass));
+  Admit(connection, submit, *function, tasks, accepted_ns, std::move(*pass));
 }
 
 void TaskRouter::Admit(const std::shared_ptr<Connection>& connection,
                        const v1::Submit& submit, uint32_t function_index,
-                       int64_t accepted_ns, ConcurrencyGates::Pass pass) {
+                       uint32_t tasks, int64_t accepted_ns, ConcurrencyGates::Pass pass) {
   // FIFO: nobody overtakes a task already waiting for room.
   if (waiting_.empty() &&
-      Enqueue(connection, submit, function_index, accepted_ns, pass)) {
+      Enqueue(connection, submit, function_index, tasks, accepted_ns, pass)) {
     PauseIfOverLimit(*connection);
     return;
   }
   if (submit.fail_if_full()) {
     connection->in_flight().erase(submit.id());
-    Reject(*connection, function_index, submit, ErrorCode::kQueueFull,
+    Reject(*connection, function_index, submit.id(), tasks, ErrorCode::kQueueFull,
            "the queue is full (" + std::to_string(queue_.geometry().capacity) +
                " tasks; taskpoold --queue-capacity)");
     return;
   }
   connection->in_flight()[submit.id()] = std::nullopt;
   waiting_.push_back(
-      {connection, connection->peer_uid(), submit, function_index, accepted_ns, std::move(pass), {}});
+      {connection, connection->peer_uid(), submit, function_index, accepted_ns, std::move(pass),
+       {}, tasks});
   if (submit.deadline_ms() != 0) ArmTimerTick();
   if (!connection->reading_paused()) {
     connection->PauseReading();
@@ -245,8 +238,8 @@ void TaskRouter::AdmitGated() {
     Unhold(*entry);
     WaitingTask admitted = std::move(*entry);
     entry = gated_.erase(entry);
-    Admit(connection, admitted.submit, admitted.function_index, admitted.accepted_ns,
-          std::move(*pass));
+    Admit(connection, admitted.submit, admitted.function_index, admitted.tasks,
+          admitted.accepted_ns, std::move(*pass));
   }
 }
 
@@ -262,7 +255,7 @@ void TaskRouter::DropWaiting(Predicate drop) {
 
 bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
                          const v1::Submit& submit, uint32_t function_index,
-                         int64_t accepted_ns, ConcurrencyGates::Pass& pass) {
+                         uint32_t tasks, int64_t accepted_ns, ConcurrencyGates::Pass& pass) {
   int64_t deadline_ns = 0;
   if (submit.deadline_ms() != 0) {
     deadline_ns = accepted_ns + int64_t{submit.deadline_ms()} * 1'000'000;
@@ -276,7 +269,7 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
                      TimeLimitsForTask(deadline_ns, timeout_ns), submit.chunk());
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
-    Reject(*connection, function_index, submit, slot.status().code(),
+    Reject(*connection, function_index, submit.id(), tasks, slot.status().code(),
            slot.status().message());
     return true;
   }
@@ -295,7 +288,7 @@ bool TaskRouter::Enqueue(const std::shared_ptr<Connection>& connection,
   task.deadline_ns = deadline_ns;
   task.timeout_ns = timeout_ns;
   task.chunk = submit.chunk();
-  task.items = TasksIn(submit);
+  task.items = tasks;
   if (NeedsTimer(task)) {
     timed_slots_.push_back(slot->index);
     ArmTimerTick();
@@ -325,7 +318,7 @@ void TaskRouter::Cancel(Connection& connection, const v1::Cancel& cancel) {
                              task.connection.lock().get() == &connection;
       if (cancelled) {
         function_index = task.function_index;
-        tasks = TasksIn(task.submit);
+        tasks = task.tasks;
       }
       return cancelled;
     });
@@ -504,7 +497,7 @@ void TaskRouter::CancelNotRunning(const std::string& reason) {
       connection->in_flight().erase(waiting.submit.id());
       Deliver(connection.get(), waiting.function_index,
               MakeResult(waiting.submit.id(), ErrorCode::kCancelled, reason),
-              TasksIn(waiting.submit));
+              waiting.tasks);
     }
     return true;
   });
@@ -544,7 +537,7 @@ void TaskRouter::AdmitWaiting() {
     WaitingTask& next = waiting_.front();
     const std::shared_ptr<Connection> connection = next.connection.lock();
     if (connection != nullptr && !connection->closed()) {
-      if (!Enqueue(connection, next.submit, next.function_index,
+      if (!Enqueue(connection, next.submit, next.function_index, next.tasks,
                    next.accepted_ns, next.pass)) {
         return;  // still full
       }
@@ -650,7 +643,7 @@ void TaskRouter::CheckWaitingDeadlines(int64_t now_ns) {
                              " ms passed while the task waited to be queued "
                              "(for its lock key, its function's limit or "
                              "room in the queue); it never ran"),
-              TasksIn(waiting.submit));
+              waiting.tasks);
     }
     return true;
   });
@@ -714,10 +707,9 @@ void TaskRouter::FailTask(Task& task, ErrorCode code, std::string message) {
   Deliver(connection.get(), function_index, std::move(result), tasks);
 }
 
-void TaskRouter::Reject(Connection& connection, uint32_t function, const v1::Submit& submit,
-                        ErrorCode code, std::string message) {
-  Deliver(&connection, function, MakeResult(submit.id(), code, std::move(message)),
-          TasksIn(submit));
+void TaskRouter::Reject(Connection& connection, uint32_t function, uint64_t id,
+                        uint32_t tasks, ErrorCode code, std::string message) {
+  Deliver(&connection, function, MakeResult(id, code, std::move(message)), tasks);
 }
 
 void TaskRouter::CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks) {

@@ -153,6 +153,7 @@ class TaskRouter {
     int64_t accepted_ns = 0;
     ConcurrencyGates::Pass pass;
     std::vector<std::string> keys;  // its gate keys, while in gated_
+    uint32_t tasks = 1;  // what it counts as (a chunk: its items)
   };
 
   // Timeouts and deadlines: a tick runs while any task has one.
@@ -183,12 +184,14 @@ class TaskRouter {
   // Whether a held task waits for its user's share (not a lock or limit).
   bool HeldForUserShare(const WaitingTask& task) const;
   // Queues a task that passed its gates, or makes it wait for room.
+  // `tasks`: what the submission counts as (a chunk: its items).
   void Admit(const std::shared_ptr<Connection>& connection, const v1::Submit& submit,
-             uint32_t function_index, int64_t accepted_ns, ConcurrencyGates::Pass pass);
+             uint32_t function_index, uint32_t tasks, int64_t accepted_ns,
+             ConcurrencyGates::Pass pass);
   // Puts a task into the queue; false (and `pass` untouched) if the queue
   // is full.
   bool Enqueue(const std::shared_ptr<Connection>& connection,
-               const v1::Submit& submit, uint32_t function_index,
+               const v1::Submit& submit, uint32_t function_index, uint32_t tasks,
                int64_t accepted_ns, ConcurrencyGates::Pass& pass);
   // Lets gated tasks whose gates opened go on, in submission order.
   void AdmitGated();
@@ -211,7 +214,7 @@ class TaskRouter {
   // out as the result's output without being copied into `result`.
   void Deliver(Connection* connection, uint32_t function, v1::Result&& result,
                uint64_t tasks = 1, std::string_view output = {});
-  void Reject(Connection& connection, uint32_t function, const v1::Submit& submit,
+  void Reject(Connection& connection, uint32_t function, uint64_t id, uint32_t tasks,
               ErrorCode code, std::string message);
   void FailTask(Task& task, ErrorCode code, std::string message);
   // Puts `task` at slot `index` of tasks_, growing it (never beyond its
