@@ -68,12 +68,24 @@ void RunChaos(size_t clients_count, size_t tasks_per_client, size_t chunksize) {
     }
   });
 
-  std::vector<CommandResult> outcomes(clients_count);
+  // Each client runs rounds of `tasks_per_client` tasks until the killer
+  // has struck often enough: on a fast machine one round can end before
+  // the first kills, so the chaos is driven by the kill count, not by how
+  // much work fits between two kills. The time bound only keeps a broken
+  // killer from looping forever; it is far above what ten kills take.
+  constexpr int kWantedKills = 20;
+  const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  auto chaos_wanted = [&] {
+    return kills.load() < kWantedKills && std::chrono::steady_clock::now() < give_up_at;
+  };
+  std::vector<std::vector<CommandResult>> outcomes(clients_count);
   std::vector<std::thread> clients;
   for (size_t c = 0; c < outcomes.size(); ++c) {
     clients.emplace_back([&, c] {
-      outcomes[c] =
-          RunFloodClient(daemon.socket_path(), tasks_per_client, /*retries=*/2, chunksize);
+      do {
+        outcomes[c].push_back(
+            RunFloodClient(daemon.socket_path(), tasks_per_client, /*retries=*/2, chunksize));
+      } while (chaos_wanted());
     });
   }
   long rss_after_5000 = -1;
@@ -83,11 +95,13 @@ void RunChaos(size_t clients_count, size_t tasks_per_client, size_t chunksize) {
   clients_done = true;
   killer.join();
 
-  for (const CommandResult& outcome : outcomes) {
-    EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
-    EXPECT_NE(outcome.out.find("duplicates=0 missing=0"), std::string::npos) << outcome.out;
+  for (const std::vector<CommandResult>& rounds : outcomes) {
+    for (const CommandResult& outcome : rounds) {
+      EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
+      EXPECT_NE(outcome.out.find("duplicates=0 missing=0"), std::string::npos) << outcome.out;
+    }
   }
-  EXPECT_GT(kills.load(), 10) << "the chaos did not happen";
+  EXPECT_GE(kills.load(), kWantedKills) << "the chaos did not happen within the time bound";
 
   // Every slot is served again once the respawn backoff (if any) passes.
   bool all_alive = false;
