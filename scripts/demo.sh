@@ -13,8 +13,8 @@ echo "=== building build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "${TASKPOOL_BUILD_JOBS:-2}" --target taskpoold taskpool
 
-daemon=build/daemon/taskpoold
-cli=build/client/taskpool
+daemon=build/src/daemon/taskpoold
+cli=build/src/cli/taskpool
 for binary in "$daemon" "$cli"; do
   [[ -x "$binary" ]] || { echo "demo: $binary was not built" >&2; exit 1; }
 done

@@ -38,7 +38,7 @@ class Runner:
     def __init__(self, build_dir, workers, params):
         self.bench = os.path.join(build_dir, "tests/bench/taskpool_bench")
         self.pingpong = os.path.join(build_dir, "tests/bench/bench_pingpong")
-        self.taskpoold = os.path.join(build_dir, "daemon/taskpoold")
+        self.taskpoold = os.path.join(build_dir, "src/daemon/taskpoold")
         # The interpreter running this driver: tests/bench/run picks
         # Debian's /usr/bin/python3.
         self.pool = [sys.executable, os.path.join(HERE, "pool_bench.py")]

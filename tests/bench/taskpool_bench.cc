@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/builtins.h"
+#include "daemon/tasks/builtins.h"
 #include "taskpool/client.hpp"
 #include "tests/bench/stats.h"
 
@@ -141,7 +141,7 @@ int Primes(const Args& args) {
   const int threads = static_cast<int>(args.GetInt("threads", 1));
   std::vector<uint64_t> values;
   for (const std::string& text : numbers) {
-    values.push_back(*builtins::ParseDecimalU64(text));
+    values.push_back(*daemon::builtins::ParseDecimalU64(text));
   }
   std::unique_ptr<Client> client;
   if (mode == "taskpool") client = ConnectOrDie(args);
@@ -149,7 +149,7 @@ int Primes(const Args& args) {
   size_t primes = 0;
   const int64_t start = NowNanos();
   if (mode == "serial") {
-    for (uint64_t n : values) primes += builtins::IsPrime(n);
+    for (uint64_t n : values) primes += daemon::builtins::IsPrime(n);
   } else if (mode == "threads") {
     std::atomic<size_t> next{0};
     std::atomic<size_t> found{0};
@@ -157,7 +157,7 @@ int Primes(const Args& args) {
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         for (size_t i; (i = next.fetch_add(1)) < values.size();) {
-          found += builtins::IsPrime(values[i]);
+          found += daemon::builtins::IsPrime(values[i]);
         }
       });
     }

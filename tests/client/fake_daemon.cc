@@ -9,7 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "common/framing.h"
+#include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::testing {
@@ -21,7 +21,7 @@ struct FakeDaemon::Session {
   // Best effort: a client that went away is not the fake daemon's problem.
   void Send(const v1::ServerMessage& message) {
     std::string frame;
-    AppendFrame(message, &frame);
+    wire::AppendFrame(message, &frame);
     std::lock_guard lock(write_mutex);
     size_t sent = 0;
     while (sent < frame.size()) {
@@ -158,7 +158,7 @@ void FakeDaemon::AcceptLoop() {
 
 void FakeDaemon::Serve(std::shared_ptr<Session> session) {
   // As the real daemon: frames up to the payload limit plus a little.
-  FrameDecoder decoder(kMaxPayloadBytes + 64 * 1024);
+  wire::FrameDecoder decoder(kMaxPayloadBytes + 64 * 1024);
   v1::ClientMessage message;
   char buffer[64 * 1024];
   for (;;) {
@@ -166,15 +166,15 @@ void FakeDaemon::Serve(std::shared_ptr<Session> session) {
     if (n <= 0) return;
     decoder.Append(std::string_view(buffer, static_cast<size_t>(n)));
     Status error;
-    FrameDecoder::Outcome outcome;
+    wire::FrameDecoder::Outcome outcome;
     while ((outcome = decoder.NextMessage(&message, &error)) ==
-           FrameDecoder::Outcome::kFrame) {
+           wire::FrameDecoder::Outcome::kFrame) {
       if (!Handle(session, message)) {
         session->Shutdown();
         return;
       }
     }
-    if (outcome == FrameDecoder::Outcome::kError) {
+    if (outcome == wire::FrameDecoder::Outcome::kError) {
       session->Send(ErrorMessage(v1::FRAME_TOO_LARGE, error.ToString()));
       session->Shutdown();
       return;

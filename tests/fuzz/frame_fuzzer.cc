@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/framing.h"
+#include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace {

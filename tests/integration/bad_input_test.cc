@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "common/framing.h"
+#include "wire/framing.h"
 #include "taskpool/client.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 #include "tests/integration/daemon_fixture.h"
@@ -82,7 +82,7 @@ TEST_F(BadInputTest, TruncatedFrameThenDisconnect) {
     v1::ClientMessage hello;
     hello.mutable_hello()->set_protocol_version(1);
     std::string frame;
-    AppendFrame(hello, &frame);
+    wire::AppendFrame(hello, &frame);
     connection.SendBytes(frame.substr(0, frame.size() - 1));
   }
 }

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "common/socket_path.h"
+#include "base/socket_path.h"
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
 
@@ -19,7 +19,7 @@ namespace {
 
 TEST(Lifecycle, SigtermExitsZeroAndRemovesSocketAndSharedMemory) {
   DaemonProcess daemon(2);
-  const std::string queue_name = QueueNameForSocket(daemon.socket_path());
+  const std::string queue_name = base::QueueNameForSocket(daemon.socket_path());
   EXPECT_TRUE(SharedMemoryExists(queue_name));
 
   const int status = daemon.StopWith(SIGTERM, std::chrono::seconds(5));
@@ -111,7 +111,7 @@ TEST(Lifecycle, RestartOnTheSocketOfAKilledDaemonWorks) {
   const std::string socket = first.socket_path();
   // `first` keeps its directory until the end of the test.
   first.StopWith(SIGKILL);
-  ASSERT_TRUE(SharedMemoryExists(QueueNameForSocket(socket)));
+  ASSERT_TRUE(SharedMemoryExists(base::QueueNameForSocket(socket)));
   ASSERT_TRUE(std::filesystem::exists(socket));
   CommandResult probe = RunCli(socket, {"ping"});
   EXPECT_EQ(probe.exit_code, 1) << "nobody should answer on a stale socket";
@@ -135,7 +135,7 @@ TEST(Lifecycle, RestartOnTheSocketOfAKilledDaemonWorks) {
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_FALSE(SharedMemoryExists(QueueNameForSocket(socket)));
+  EXPECT_FALSE(SharedMemoryExists(base::QueueNameForSocket(socket)));
 }
 
 }  // namespace

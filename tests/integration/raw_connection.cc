@@ -31,7 +31,7 @@ void RawConnection::SendBytes(std::string_view bytes) {
 
 void RawConnection::Send(const v1::ClientMessage& message) {
   std::string frame;
-  AppendFrame(message, &frame);
+  wire::AppendFrame(message, &frame);
   SendBytes(frame);
 }
 
@@ -61,7 +61,7 @@ std::optional<v1::ServerMessage> RawConnection::Receive(int timeout_ms) {
   for (;;) {
     v1::ServerMessage message;
     Status error;
-    if (decoder_.NextMessage(&message, &error) == FrameDecoder::Outcome::kFrame) {
+    if (decoder_.NextMessage(&message, &error) == wire::FrameDecoder::Outcome::kFrame) {
       return message;
     }
     pollfd ready{fd_, POLLIN, 0};

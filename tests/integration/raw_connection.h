@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/framing.h"
+#include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::testing {
@@ -31,7 +31,7 @@ class RawConnection {
 
  private:
   int fd_ = -1;
-  FrameDecoder decoder_;
+  wire::FrameDecoder decoder_;
 };
 
 }  // namespace taskpool::testing

@@ -6,7 +6,7 @@
 #   3. run the consumer against a socket nobody listens on: it must exit 1
 #      and report DAEMON_NOT_RUNNING (links, loads, and fails cleanly);
 #   4. run it, and a plugin built with it, against the installed taskpoold;
-#   5. with --examples-dir: build client/examples the same way, start
+#   5. with --examples-dir: build examples/ the same way, start
 #      taskpoold with the typed example plugin and check resize_client's
 #      output (typed call, map, start hook once per worker) and the error
 #      for a payload that is not the plugin's request type.

@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "common/framing.h"
+#include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
 
-namespace taskpool {
+namespace taskpool::wire {
 namespace {
 
 void BM_AppendResultFrame(benchmark::State& state) {
@@ -54,4 +54,4 @@ void BM_DecodeSubmitFrames(benchmark::State& state) {
 BENCHMARK(BM_DecodeSubmitFrames)->Arg(1)->Arg(1024)->Arg(64 << 10);
 
 }  // namespace
-}  // namespace taskpool
+}  // namespace taskpool::wire

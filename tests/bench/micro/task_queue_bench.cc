@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "common/task_queue.h"
+#include "shmq/task_queue.h"
 
-namespace taskpool {
+namespace taskpool::shmq {
 namespace {
 
 void BM_QueueCycle(benchmark::State& state) {
@@ -51,4 +51,4 @@ void BM_QueueCycle(benchmark::State& state) {
 BENCHMARK(BM_QueueCycle)->Arg(1)->Arg(1024)->Arg(64 << 10)->Arg(1 << 20);
 
 }  // namespace
-}  // namespace taskpool
+}  // namespace taskpool::shmq

@@ -1,0 +1,143 @@
+#include "taskpool/client.hpp"
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <mutex>
+
+#include "client/client_impl.h"
+#include "client/handshake.h"
+#include "client/wire_convert.h"
+#include "base/socket_path.h"
+
+namespace taskpool {
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  std::string path = base::ResolveSocketPath(options.socket_path);
+  Result<client::Handshake> handshake =
+      client::OpenAndGreet(path, options.client_name, options.connect_timeout);
+  if (!handshake.ok()) return handshake.status();
+  ServerInfo info = client::FromWireHello(handshake->hello);
+  auto impl = std::make_shared<Impl>(std::move(path), std::move(info),
+                                     std::move(handshake).value());
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Client::Client(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+// Streams may still share impl_; closing here keeps the promise that a
+// destroyed Client leaves nothing waiting.
+Client::~Client() { impl_->connection.Close(); }
+
+const ServerInfo& Client::server_info() const { return impl_->server_info; }
+
+const std::string& Client::socket_path() const { return impl_->socket_path; }
+
+bool Client::connected() const { return impl_->connection.connected(); }
+
+TaskResult Client::call(std::string_view function, std::string_view payload,
+                        const SubmitOptions& options) {
+  return submit(function, payload, options).get();
+}
+
+TaskResult Client::call_for(std::string_view function, std::string_view payload,
+                            std::chrono::milliseconds wait,
+                            const SubmitOptions& options) {
+  std::future<TaskResult> result = submit(function, payload, options);
+  if (result.wait_for(wait) != std::future_status::ready) {
+    return client::FailedResult(ErrorCode::kWaitTimeout,
+                        "no result within " + std::to_string(wait.count()) +
+                            " ms; the task may still run");
+  }
+  return result.get();
+}
+
+std::future<TaskResult> Client::submit(std::string_view function,
+                                       std::string_view payload,
+                                       const SubmitOptions& options) {
+  // shared_ptr: std::function needs a copyable callable, a promise is not.
+  auto promise = std::make_shared<std::promise<TaskResult>>();
+  std::future<TaskResult> future = promise->get_future();
+  submit(
+      function, payload,
+      [promise](TaskResult result) { promise->set_value(std::move(result)); },
+      options);
+  return future;
+}
+
+uint64_t Client::submit(std::string_view function, std::string_view payload,
+                        std::function<void(TaskResult)> on_result,
+                        const SubmitOptions& options) {
+  const std::array<std::string_view, 1> payloads{payload};
+  return impl_->connection.Submit(
+      function, payloads, options,
+      [on_result = std::move(on_result)](size_t, TaskResult result) {
+        on_result(std::move(result));
+      });
+}
+
+void Client::cancel(uint64_t id, bool kill_running) {
+  impl_->connection.Cancel(id, kill_running);
+}
+
+std::vector<TaskResult> Client::map(std::string_view function,
+                                    const std::vector<std::string>& inputs,
+                                    size_t chunksize,
+                                    const SubmitOptions& options) {
+  // imap's bounded window without its streaming machinery: the inputs are
+  // all here already, so chunks are sent straight from them and each
+  // chunk's results land in their places in `results`.
+  chunksize = std::max<size_t>(chunksize, 1);
+  const size_t window = DefaultWindow(impl_->server_info, chunksize);
+  std::vector<TaskResult> results(inputs.size());
+  std::mutex mutex;
+  std::condition_variable room;
+  size_t in_flight = 0;  // inputs sent and not yet answered
+  const auto wait_for_room = [&](size_t wanted) {
+    std::unique_lock lock(mutex);
+    room.wait(lock, [&] { return in_flight == 0 || in_flight + wanted <= window; });
+    in_flight += wanted;
+  };
+  std::vector<std::string_view> payloads;
+  for (size_t first = 0; first < inputs.size(); first += chunksize) {
+    const size_t count = std::min(chunksize, inputs.size() - first);
+    wait_for_room(count);
+    payloads.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first),
+                    inputs.begin() + static_cast<std::ptrdiff_t>(first + count));
+    // Runs on the reader thread (or here, if the task fails before it is
+    // sent); every result lands in its own element, and this function
+    // returns only once all have (the connection completes every pending
+    // task, even when it breaks).
+    impl_->connection.SubmitChunk(
+        function, payloads, options,
+        [&, first](size_t position, std::vector<TaskResult> chunk) {
+          for (size_t i = 0; i < chunk.size(); ++i) {
+            results[first + position + i] = std::move(chunk[i]);
+          }
+          // Notified under the lock: once map() sees the last result it
+          // returns and destroys `room`, so nothing may touch it after.
+          std::lock_guard lock(mutex);
+          in_flight -= chunk.size();
+          room.notify_all();
+        });
+  }
+  std::unique_lock lock(mutex);
+  room.wait(lock, [&] { return in_flight == 0; });
+  return results;
+}
+
+Result<PoolStatus> Client::status(std::chrono::milliseconds wait) {
+  v1::ClientMessage request;
+  request.mutable_status();
+  Result<v1::ServerMessage> reply = impl_->connection.Request(request, wait);
+  if (!reply.ok()) return reply.status();
+  return client::FromWireStatus(reply->status());
+}
+
+Status Client::ping(std::chrono::milliseconds wait) {
+  v1::ClientMessage request;
+  request.mutable_ping();
+  return impl_->connection.Request(request, wait).status();
+}
+
+}  // namespace taskpool

@@ -1,0 +1,69 @@
+// taskpoold's settings: command-line flags, optionally a config file
+// (INI, same option names), flags winning over the file.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/log.h"
+#include "daemon/serve/listen_address.h"
+
+namespace taskpool::daemon {
+
+struct DaemonConfig {
+  std::string socket_path;          // resolved: flag, $TASKPOOL_SOCKET, default
+  uint32_t workers = 0;             // 0 in the flags means "number of CPUs"
+  uint32_t queue_capacity = 1024;   // tasks queued + running at once
+  uint64_t max_payload_bytes = 16ull << 20;  // per task input and output
+  uint32_t inline_payload_bytes = 64 * 1024;  // kept inside a queue slot
+  uint32_t max_connections = 1024;
+  uint32_t max_in_flight_per_connection = 4096;
+  std::chrono::milliseconds shutdown_timeout{30000};  // drain bound on SIGTERM
+  std::chrono::milliseconds task_timeout{0};  // default running-time limit; 0: none
+  uint64_t max_tasks_per_worker = 0;  // recycle a worker after N tasks; 0: never
+  uint64_t max_worker_rss_mib = 0;    // recycle a worker above this RSS; 0: never
+  std::chrono::milliseconds idle_timeout{300000};  // close idle connections; 0: never
+  uint32_t crash_rate_threshold = 0;  // deaths per minute worth an alarm; 0: 10 x workers
+  bool enable_test_tasks = false;     // register crash and alloc
+  bool enable_exec = false;           // register exec (shell jobs)
+  // --limit NAME=N: at most N tasks of function NAME queued or running.
+  std::vector<std::pair<std::string, uint32_t>> function_limits;
+  // Fair share: at most N tasks of one client uid queued or running; more
+  // are held in the daemon until that user's tasks finish. 0: no limit.
+  uint32_t max_in_flight_per_user = 0;
+  // Log a task still running after this long, and its end; 0: off.
+  std::chrono::milliseconds slowlog{0};
+  uint32_t socket_mode = 0660;
+  std::optional<gid_t> socket_group;  // chgrp the socket to it; none: keep ours
+  // Peers allowed to connect: by uid, or by any of their groups. Neither
+  // option given: the daemon's own user and root.
+  std::vector<uid_t> allowed_users;
+  std::vector<gid_t> allowed_groups;
+  base::LogLevel log_level = base::LogLevel::kInfo;
+  // --metrics-listen: serve Prometheus metrics over HTTP there; none: off.
+  std::optional<ListenAddress> metrics_listen;
+  std::string config_file;          // empty: none read
+  // Not an option: the listening socket systemd passed (socket activation),
+  // served instead of binding socket_path; -1 when not activated.
+  int listen_fd = -1;
+  std::vector<std::string> plugins;  // shared libraries to load, in order
+
+  // The frame limit: a whole payload plus room for the envelope.
+  uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }
+};
+
+// Either the configuration to run with, or the exit code to leave with
+// right away (0 after --help/--version, 2 after a usage error, with the
+// message already printed). --test-config also ends here: 0 or 2.
+using ParsedCommandLine = std::variant<DaemonConfig, int>;
+
+ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv);
+
+}  // namespace taskpool::daemon

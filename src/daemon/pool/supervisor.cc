@@ -1,0 +1,463 @@
+#include "daemon/pool/supervisor.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+
+#include "base/log.h"
+#include "wire/prometheus_text.h"
+#include "base/socket_path.h"
+#include "daemon/pool/process_stats.h"
+#include "daemon/pool/worker_main.h"
+
+namespace taskpool::daemon {
+
+namespace {
+
+// After the workers are gone, how long slow clients get to read their last
+// results before their connections are cut.
+constexpr std::chrono::seconds kFinalFlushTimeout{2};
+
+}  // namespace
+
+Supervisor::Supervisor(const DaemonConfig& config, const TaskRegistry& registry)
+    : config_(config),
+      registry_(registry),
+      started_(std::chrono::steady_clock::now()),
+      signals_(io_),
+      shutdown_timer_(io_),
+      ready_timer_(io_),
+      systemd_(io_) {}
+
+Supervisor::~Supervisor() = default;
+
+int Supervisor::Run() {
+  Status started = Start();
+  if (!started.ok()) {
+    TP_LOG(kError) << started.message();
+    if (workers_) workers_->StopAll(SIGKILL);
+    return 1;
+  }
+  io_.run();
+  TP_LOG(kInfo) << "stopped";
+  return 0;
+}
+
+Status Supervisor::Start() {
+  // Pings start at once: forking and attaching the workers counts too.
+  systemd_.StartWatchdog();
+  shmq::QueueGeometry geometry;
+  geometry.capacity = config_.queue_capacity;
+  geometry.max_workers = WorkerPool::EntriesFor(config_.workers);
+  geometry.inline_bytes = config_.inline_payload_bytes;
+  geometry.max_payload_bytes = config_.max_payload_bytes;
+  Result<std::unique_ptr<shmq::TaskQueue>> queue =
+      shmq::TaskQueue::Create(base::QueueNameForSocket(config_.socket_path), geometry);
+  if (!queue.ok()) return queue.status();
+  queue_ = std::move(queue.value());
+  router_ = std::make_unique<TaskRouter>(
+      io_, *queue_, registry_, config_,
+      [this](uint32_t index) { workers_->Kill(index); });
+
+  // Fork before anything else exists: no threads, no sockets to leak.
+  workers_ = std::make_unique<WorkerPool>(
+      *queue_, registry_, config_.workers,
+      WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
+  const uint32_t entries = WorkerPool::EntriesFor(config_.workers);
+  respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);
+  for (uint32_t index = 0; index < entries; ++index) {
+    respawn_timers_.push_back(std::make_unique<boost::asio::steady_timer>(io_));
+  }
+  Status forked = workers_->StartAll();
+  if (!forked.ok()) return forked;
+
+  signals_.add(SIGCHLD);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  ::signal(SIGPIPE, SIG_IGN);
+  WaitForSignal();
+  // A worker may have died before SIGCHLD had a handler.
+  ReapWorkers();
+
+  results_ready_.emplace(io_, ::dup(queue_->results_ready_fd()));
+  WaitForResults();
+
+  server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));
+  Status listening = server_->Listen();
+  if (!listening.ok()) return listening;
+  if (Status metrics = ServeMetrics(); !metrics.ok()) return metrics;
+  TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
+                << config_.socket_path << " with " << config_.workers
+                << " workers (queue capacity " << config_.queue_capacity
+                << ", max payload " << config_.max_payload_bytes << " bytes)";
+  NotifyReadyWhenWorkersUp();
+  return Status::Ok();
+}
+
+Status Supervisor::ServeMetrics() {
+  if (!config_.metrics_listen) return Status::Ok();
+  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] {
+    v1::StatusReply status;
+    FillStatus(&status);
+    return wire::RenderPrometheusText(status);
+  });
+  Status listening = metrics_server_->Listen(*config_.metrics_listen);
+  if (!listening.ok()) return listening;
+  const boost::asio::ip::tcp::endpoint bound = metrics_server_->local_endpoint();
+  // The real port, when 0 was asked for: scrape configs and tests read it here.
+  TP_LOG(kInfo) << "serving metrics on http://"
+                << ListenAddress{bound.address().to_string(), bound.port()}.ToString()
+                << "/metrics";
+  return Status::Ok();
+}
+
+bool Supervisor::AllWorkersUp() {
+  for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kSpare) continue;
+    if (entry.state != WorkerEntry::State::kRunning) return false;
+    if (queue_->activity(entry.index).pid != entry.pid) return false;  // attaching
+  }
+  return true;
+}
+
+void Supervisor::NotifyReadyWhenWorkersUp() {
+  if (!systemd_.enabled() || phase_ != Phase::kServing) return;
+  if (AllWorkersUp()) {
+    systemd_.Ready([this] { return DescribeForSystemd(); });
+    return;
+  }
+  // Workers attach within milliseconds of the fork; polling is simpler
+  // than a notification channel used once.
+  ready_timer_.expires_after(std::chrono::milliseconds(10));
+  ready_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) NotifyReadyWhenWorkersUp();
+  });
+}
+
+std::string Supervisor::DescribeForSystemd() {
+  v1::StatusReply status;
+  FillStatus(&status);
+  uint32_t up = 0;
+  for (const v1::WorkerStatus& worker : status.workers()) {
+    if (worker.state() == "idle" || worker.state() == "busy") ++up;
+  }
+  return std::to_string(up) + "/" + std::to_string(config_.workers) + " workers, " +
+         std::to_string(status.queue_depth()) + " queued, " +
+         std::to_string(status.running()) + " running, " +
+         std::to_string(status.tasks_succeeded() + status.tasks_failed()) + " done, " +
+         std::to_string(status.connections()) + " clients";
+}
+
+void Supervisor::WaitForSignal() {
+  signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
+    if (error) return;  // cancelled at shutdown
+    OnSignal(signal_number);
+    if (phase_ != Phase::kFinished) WaitForSignal();
+  });
+}
+
+void Supervisor::OnSignal(int signal_number) {
+  switch (signal_number) {
+    case SIGCHLD:
+      ReapWorkers();
+      break;
+    case SIGTERM:
+    case SIGINT:
+      if (phase_ == Phase::kServing) {
+        BeginShutdown(signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+      } else {
+        ForceShutdown("second stop signal");
+      }
+      break;
+    case SIGHUP:
+      if (phase_ == Phase::kServing) BeginRollingRestart();
+      break;
+  }
+}
+
+void Supervisor::WaitForResults() {
+  results_ready_->async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [this](const boost::system::error_code& error) {
+        if (error) return;  // closed at shutdown
+        router_->CollectResults();
+        StopWorkersIfDrained();
+        if (phase_ != Phase::kFinished) WaitForResults();
+      });
+}
+
+void Supervisor::ReapWorkers() {
+  workers_->ReapExited(
+      [this](const WorkerEntry& entry, const std::string& cause, int status) {
+        OnWorkerExit(entry, cause, status);
+      });
+}
+
+void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause,
+                              int wait_status) {
+  // Read before the recovery below resets the slot's record.
+  const uint64_t tasks_done = queue_->activity(entry.index).tasks_done;
+  // Settle what it held before its slot gets a new process. A retiring
+  // worker held nothing, but a death is a death: check anyway.
+  router_->WorkerDied(entry.index, entry.pid, cause);
+  switch (entry.state) {
+    case WorkerEntry::State::kStopping:
+      TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
+      if (workers_->live_count() == 0) FinishShutdown();
+      return;
+    case WorkerEntry::State::kRetiring:
+      TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                    << ") retired for the rolling restart";
+      workers_->MakeSpare(entry.index);
+      if (retiring_ == entry.index) {
+        retiring_.reset();
+        ReplaceNextWorker();
+      }
+      return;
+    default:
+      break;
+  }
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerRecycledExitCode) {
+    TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                  << ") retired itself; starting its replacement";
+    Respawn(entry.index);
+  } else {
+    OnWorkerCrashed(entry, cause, wait_status, tasks_done);
+  }
+  StopWorkersIfDrained();
+}
+
+void Supervisor::OnWorkerCrashed(const WorkerEntry& entry, const std::string& cause,
+                                 int wait_status, uint64_t tasks_done) {
+  TP_LOG(kWarning) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerFatalExitCode) {
+    TP_LOG(kError) << "worker " << entry.index
+                   << " cannot start (fatal exit status); not respawning it";
+    if (workers_->live_count() == 0) {
+      router_->CancelNotRunning("no worker can run: every worker failed to start");
+    }
+    return;
+  }
+  const std::chrono::milliseconds delay =
+      respawn_policy_->OnCrash(entry.index, entry.started, tasks_done);
+  if (respawn_policy_->ShouldRaiseAlarm()) {
+    TP_LOG(kError) << "CRASH RATE ALARM: " << respawn_policy_->recent_crashes()
+                   << " worker deaths in the last minute (threshold "
+                   << config_.crash_rate_threshold
+                   << "); check the task functions being run";
+  }
+  if (delay.count() == 0) {
+    Respawn(entry.index);
+  } else {
+    TP_LOG(kWarning) << "worker " << entry.index << " died within "
+                     << RespawnPolicy::kQuickDeath.count() << " s of starting; respawning in "
+                     << delay.count() << " ms";
+    RespawnLater(entry.index, delay);
+  }
+}
+
+void Supervisor::RespawnLater(uint32_t index, std::chrono::milliseconds delay) {
+  boost::asio::steady_timer& timer = *respawn_timers_[index];
+  timer.expires_after(delay);
+  timer.async_wait([this, index](const boost::system::error_code& error) {
+    if (!error) Respawn(index);
+  });
+}
+
+void Supervisor::Respawn(uint32_t index) {
+  if (phase_ == Phase::kStoppingWorkers || phase_ == Phase::kFinished) return;
+  if (workers_->entries()[index].state != WorkerEntry::State::kExited) return;
+  Status respawned = workers_->Respawn(index);
+  if (!respawned.ok()) {
+    TP_LOG(kError) << respawned.message() << "; retrying in 1 s";
+    RespawnLater(index, std::chrono::seconds(1));
+  }
+}
+
+void Supervisor::BeginRollingRestart() {
+  if (!rolling_restart_.empty() || retiring_) {
+    TP_LOG(kInfo) << "SIGHUP: a rolling restart is already under way";
+    return;
+  }
+  for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kRunning) rolling_restart_.push_back(entry.index);
+  }
+  TP_LOG(kInfo) << "SIGHUP: replacing " << rolling_restart_.size()
+                << " workers one at a time";
+  ReplaceNextWorker();
+}
+
+void Supervisor::ReplaceNextWorker() {
+  while (!rolling_restart_.empty() && phase_ == Phase::kServing) {
+    const uint32_t index = rolling_restart_.front();
+    rolling_restart_.erase(rolling_restart_.begin());
+    if (workers_->entries()[index].state != WorkerEntry::State::kRunning) continue;
+    Result<uint32_t> replacement = workers_->Replace(index);
+    if (!replacement.ok()) {
+      TP_LOG(kError) << "rolling restart: " << replacement.status().message();
+      rolling_restart_.clear();
+      return;
+    }
+    retiring_ = index;  // its exit replaces the next one
+    return;
+  }
+  if (rolling_restart_.empty() && !retiring_) TP_LOG(kInfo) << "rolling restart complete";
+}
+
+void Supervisor::BeginShutdown(const char* why) {
+  phase_ = Phase::kDraining;
+  ready_timer_.cancel();
+  systemd_.Stopping(std::string("stopping (") + why + "): draining " +
+                    std::to_string(router_->in_flight()) + " tasks");
+  server_->StopListening();
+  router_->StopAccepting();
+  TP_LOG(kInfo) << why << ": no longer accepting tasks; waiting for "
+                << router_->in_flight() << " to finish (at most "
+                << config_.shutdown_timeout.count() << " ms)";
+  shutdown_timer_.expires_after(config_.shutdown_timeout);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) ForceShutdown("shutdown timeout");
+  });
+  StopWorkersIfDrained();
+}
+
+void Supervisor::ForceShutdown(const char* why) {
+  if (phase_ == Phase::kFinished) return;
+  if (phase_ == Phase::kServing) BeginShutdown(why);
+  TP_LOG(kWarning) << why << ": cancelling queued tasks and killing workers";
+  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")");
+  // Tell task code too (Context::cancelled()), for what it does on the way
+  // down; the kill below does not wait for it.
+  router_->RequestCancelRunning();
+  phase_ = Phase::kStoppingWorkers;
+  // The running tasks end WORKER_DIED when their workers are reaped.
+  workers_->StopAll(SIGKILL);
+  if (workers_->live_count() == 0) FinishShutdown();
+}
+
+void Supervisor::StopWorkersIfDrained() {
+  if (phase_ != Phase::kDraining || router_->in_flight() != 0) return;
+  phase_ = Phase::kStoppingWorkers;
+  TP_LOG(kInfo) << "all tasks finished; stopping workers";
+  workers_->StopAll(SIGTERM);
+  if (workers_->live_count() == 0) FinishShutdown();
+}
+
+void Supervisor::FinishShutdown() {
+  if (phase_ == Phase::kFinished) return;
+  phase_ = Phase::kFinished;
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  results_ready_->close(ignored);
+  for (auto& timer : respawn_timers_) timer->cancel();
+  if (metrics_server_) metrics_server_->Stop();
+  systemd_.Stop();
+  shutdown_timer_.expires_after(kFinalFlushTimeout);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) io_.stop();  // a client that never reads must not hold us
+  });
+  // Results of tasks settled by the last reaps go out before closing; the
+  // last connection to close cancels the timer (see OnClosed).
+  server_->CloseAllAfterFlush();
+  if (server_->connection_count() == 0) shutdown_timer_.cancel();
+}
+
+void Supervisor::OnHello(ClientSession& connection, const v1::Hello& hello,
+                         v1::HelloReply* reply) {
+  TP_LOG(kDebug) << "connection " << connection.id() << ": hello from '"
+                 << hello.client_name() << "' (pid " << connection.peer_pid() << ")";
+  reply->set_protocol_version(v1::PROTOCOL_VERSION_CURRENT);
+  reply->set_server_version(TASKPOOL_VERSION);
+  reply->set_max_payload_bytes(config_.max_payload_bytes);
+  reply->set_workers(config_.workers);
+  reply->set_queue_capacity(config_.queue_capacity);
+  reply->set_max_in_flight_per_connection(config_.max_in_flight_per_connection);
+}
+
+void Supervisor::OnSubmit(const std::shared_ptr<ClientSession>& connection,
+                          const v1::Submit& submit) {
+  router_->Submit(connection, submit);
+}
+
+void Supervisor::OnSubmitsProcessed(ClientSession&) {}
+
+void Supervisor::OnCancel(ClientSession& connection, const v1::Cancel& cancel) {
+  router_->Cancel(connection, cancel);
+  StopWorkersIfDrained();
+}
+
+void Supervisor::OnClosed(ClientSession& connection) {
+  router_->ConnectionClosed(connection);
+  server_->Forget(connection);
+  StopWorkersIfDrained();
+  // The last connection flushed after shutdown: nothing keeps us any more.
+  if (phase_ == Phase::kFinished && server_->connection_count() == 0) {
+    shutdown_timer_.cancel();
+  }
+}
+
+void Supervisor::FillStatus(v1::StatusReply* status) {
+  const int64_t now_ns = MonotonicNanos();
+  uint32_t running = 0;
+  const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
+  for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kSpare) continue;
+    v1::WorkerStatus* worker = status->add_workers();
+    worker->set_index(entry.index);
+    worker->set_pid(entry.pid);
+    worker->set_restarts(entry.restarts);
+    worker->set_last_exit(entry.last_exit);
+    const shmq::WorkerActivity activity = queue_->activity(entry.index);
+    worker->set_tasks_done(activity.tasks_done);
+    if (entry.state != WorkerEntry::State::kExited) {
+      // Not yet reaped, so the pid is still ours; a failure (it just
+      // exited) leaves the numbers 0.
+      if (Result<ProcessStats> usage = ReadProcessStats(entry.pid); usage.ok()) {
+        worker->set_rss_bytes(usage->rss_bytes);
+        worker->set_cpu_user_ms(usage->cpu_user_ms);
+        worker->set_cpu_system_ms(usage->cpu_system_ms);
+      }
+    }
+    if (entry.state == WorkerEntry::State::kExited) {
+      worker->set_state("dead");  // waiting for its respawn (or fatal)
+    } else if (activity.pid != entry.pid) {
+      worker->set_state("starting");  // forked, not yet attached to the queue
+    } else if (activity.busy) {
+      ++running;
+      worker->set_state("busy");
+      if (activity.function_index < registry_.size()) {
+        worker->set_current_function(registry_.name(activity.function_index));
+      }
+      worker->set_current_run_ms(
+          static_cast<uint64_t>(std::max<int64_t>(0, now_ns - activity.started_ns) / 1'000'000));
+      if (auto task = tasks.find(entry.index); task != tasks.end()) {
+        worker->set_current_task_id(task->second.id);
+        worker->set_current_client_pid(task->second.client_pid);
+      }
+    } else {
+      worker->set_state("idle");
+    }
+  }
+  status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
+  status->set_queue_capacity(config_.queue_capacity);
+  status->set_running(running);
+  status->set_uptime_ms(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started_)
+          .count()));
+  status->set_connections(static_cast<uint32_t>(server_->connection_count()));
+  router_->FillUsers(status);
+  status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
+  status->set_slowlog_ms(static_cast<uint32_t>(config_.slowlog.count()));
+  const TaskCounters& counters = router_->counters();
+  status->set_tasks_submitted(counters.submitted);
+  status->set_tasks_succeeded(counters.succeeded);
+  status->set_tasks_failed(counters.failed);
+  status->set_workers_died(counters.workers_died);
+  status->set_server_version(TASKPOOL_VERSION);
+  status->set_daemon_pid(getpid());
+  router_->function_stats().Fill(registry_, status->mutable_functions());
+}
+
+}  // namespace taskpool::daemon

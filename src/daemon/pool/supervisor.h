@@ -1,0 +1,115 @@
+// The supervisor: owns the queue, the worker processes, the listening
+// socket and the event loop that ties them together. It never runs task
+// code. Everything happens on one thread (the Asio loop), so forking a
+// replacement worker is always safe.
+//
+// Workers: a crashed worker's task is settled (retried or WORKER_DIED) and
+// the slot respawned, with the brakes of RespawnPolicy; a worker that
+// retires (--max-tasks-per-worker, --max-worker-rss-mib) is replaced at
+// once; SIGHUP replaces every worker one at a time, starting the new one
+// before retiring the old, which finishes its task first.
+//
+// Lifecycle: Run() creates the queue, forks the workers, listens, and
+// serves until SIGTERM/SIGINT. Then it stops accepting, lets queued and
+// running tasks finish (bounded by --shutdown-timeout-ms; a second signal
+// or the timeout cancels what is queued and kills what runs, and those
+// tasks end CANCELLED / WORKER_DIED), stops the workers, flushes results to
+// clients and returns.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "shmq/task_queue.h"
+#include "daemon/serve/client_session.h"
+#include "daemon/config/daemon_config.h"
+#include "daemon/serve/metrics_server.h"
+#include "daemon/pool/respawn_policy.h"
+#include "daemon/serve/server.h"
+#include "daemon/systemd/systemd_notifier.h"
+#include "daemon/tasks/task_registry.h"
+#include "daemon/route/task_router.h"
+#include "daemon/pool/worker_pool.h"
+
+namespace taskpool::daemon {
+
+class Supervisor : private ConnectionHost {
+ public:
+  Supervisor(const DaemonConfig& config, const TaskRegistry& registry);
+  ~Supervisor() override;
+
+  // Serves until stopped by a signal. Returns the process exit code.
+  int Run();
+
+ private:
+  Status Start();
+  // Starts the --metrics-listen HTTP endpoint, if configured.
+  Status ServeMetrics();
+  void WaitForSignal();
+  void OnSignal(int signal_number);
+  void WaitForResults();
+  void ReapWorkers();
+  void OnWorkerExit(const WorkerEntry& entry, const std::string& cause,
+                    int wait_status);
+  void OnWorkerCrashed(const WorkerEntry& entry, const std::string& cause,
+                       int wait_status, uint64_t tasks_done);
+  void RespawnLater(uint32_t index, std::chrono::milliseconds delay);
+  void Respawn(uint32_t index);
+  // SIGHUP: replace every worker, one at a time.
+  void BeginRollingRestart();
+  void ReplaceNextWorker();
+
+  // READY=1 waits until every worker has attached to the queue.
+  void NotifyReadyWhenWorkersUp();
+  bool AllWorkersUp();
+  // The STATUS= line: workers, queued, running, done.
+  std::string DescribeForSystemd();
+
+  void BeginShutdown(const char* why);
+  void ForceShutdown(const char* why);
+  void StopWorkersIfDrained();
+  void FinishShutdown();
+
+  // ConnectionHost
+  void OnHello(ClientSession& connection, const v1::Hello& hello,
+               v1::HelloReply* reply) override;
+  void OnSubmit(const std::shared_ptr<ClientSession>& connection,
+                const v1::Submit& submit) override;
+  void OnSubmitsProcessed(ClientSession& connection) override;
+  void OnCancel(ClientSession& connection, const v1::Cancel& cancel) override;
+  void FillStatus(v1::StatusReply* status) override;
+  void OnClosed(ClientSession& connection) override;
+
+  enum class Phase { kServing, kDraining, kStoppingWorkers, kFinished };
+
+  const DaemonConfig& config_;
+  const TaskRegistry& registry_;
+  const std::chrono::steady_clock::time_point started_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer ready_timer_;
+  SystemdNotifier systemd_;
+  std::unique_ptr<shmq::TaskQueue> queue_;
+  std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<RespawnPolicy> respawn_policy_;
+  // One timer per worker slot, for delayed respawns.
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> respawn_timers_;
+  // Workers still to be replaced by the rolling restart under way, and the
+  // one being replaced now (its exit moves the restart on).
+  std::vector<uint32_t> rolling_restart_;
+  std::optional<uint32_t> retiring_;
+  std::unique_ptr<TaskRouter> router_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<MetricsServer> metrics_server_;  // with --metrics-listen
+  std::optional<boost::asio::posix::stream_descriptor> results_ready_;
+  Phase phase_ = Phase::kServing;
+};
+
+}  // namespace taskpool::daemon

@@ -1,0 +1,159 @@
+#include "daemon/pool/worker_main.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "shmq/task_queue.h"
+#include "daemon/tasks/chunk_task.h"
+#include "daemon/pool/process_stats.h"
+#include "daemon/tasks/task_registry.h"
+
+namespace taskpool::daemon {
+
+namespace {
+
+// The supervisor's handlers (installed by Asio) must not run here: they
+// would write into the supervisor's signal pipe. Ctrl-C in a terminal
+// reaches the whole process group, but stopping is the supervisor's call,
+// so workers ignore SIGINT and SIGHUP and keep SIGTERM's default action.
+void ResetSignals() {
+  struct sigaction action {};
+  action.sa_handler = SIG_DFL;
+  sigemptyset(&action.sa_mask);
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    sigaction(signal_number, &action, nullptr);  // fails harmlessly for KILL/STOP
+  }
+  action.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+  sigaction(SIGPIPE, &action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// A plain fork() keeps every descriptor, CLOEXEC or not. A worker holding
+// a client socket would keep that client from ever seeing end-of-file, so
+// close everything but stdio and the queue's eventfds.
+void CloseInheritedDescriptors() {
+  std::vector<int> to_close;
+  DIR* directory = opendir("/proc/self/fd");
+  if (directory == nullptr) return;
+  const int directory_fd = dirfd(directory);
+  while (dirent* entry = readdir(directory)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= STDERR_FILENO || fd == directory_fd) continue;
+    char target[64] = {};
+    const std::string link = "/proc/self/fd/" + std::string(entry->d_name);
+    const ssize_t length = readlink(link.c_str(), target, sizeof target - 1);
+    if (length > 0 && std::strcmp(target, "anon_inode:[eventfd]") == 0) continue;
+    to_close.push_back(fd);
+  }
+  closedir(directory);
+  for (int fd : to_close) close(fd);
+
+  // Task code must not consume the daemon's stdin.
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, STDIN_FILENO);
+    close(null_fd);
+  }
+}
+
+// Resident set size in MiB; 0 if /proc cannot tell.
+uint64_t ResidentMib() {
+  const Result<ProcessStats> stats = ReadOwnProcessStats();
+  return stats.ok() ? stats->rss_bytes >> 20 : 0;
+}
+
+// True when the worker should make way for a fresh process.
+bool ShouldRecycle(const WorkerLimits& limits, uint64_t tasks_done) {
+  if (limits.max_tasks != 0 && tasks_done >= limits.max_tasks) {
+    TP_LOG(kInfo) << "retiring after " << tasks_done << " tasks (--max-tasks-per-worker)";
+    return true;
+  }
+  if (limits.max_rss_mib != 0) {
+    const uint64_t rss = ResidentMib();
+    if (rss > limits.max_rss_mib) {
+      TP_LOG(kInfo) << "retiring with " << rss << " MiB resident (--max-worker-rss-mib "
+                    << limits.max_rss_mib << ")";
+      return true;
+    }
+  }
+  return false;
+}
+
+// If the supervisor dies (even by SIGKILL), the kernel kills us too, so an
+// orphaned pool never lingers.
+void DieWithParent(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The parent may have died before prctl took effect.
+  if (getppid() != parent) _exit(kWorkerFatalExitCode);
+}
+
+}  // namespace
+
+void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
+               uint32_t worker_index, const WorkerLimits& limits) {
+  const pid_t parent = getppid();
+  ResetSignals();
+  DieWithParent(parent);
+  CloseInheritedDescriptors();
+  base::SetLogTag("worker " + std::to_string(worker_index) + " [" +
+            std::to_string(getpid()) + "]");
+  queue.AttachWorker(worker_index, getpid());
+
+  // Plugins' on_worker_start hooks (Pool's initializer). A worker whose
+  // set-up failed cannot run tasks; the fatal code keeps the supervisor
+  // from respawning it in a loop.
+  if (Status status = registry.RunWorkerStartHooks(); !status.ok()) {
+    TP_LOG(kError) << status.message() << "; this worker cannot start";
+    _exit(kWorkerFatalExitCode);
+  }
+
+  // SIGTERM (retire) may act only while idle; see the header.
+  sigset_t idle_mask, busy_mask;
+  sigemptyset(&idle_mask);
+  busy_mask = idle_mask;
+  sigaddset(&busy_mask, SIGTERM);
+  sigprocmask(SIG_SETMASK, &busy_mask, nullptr);
+
+  uint64_t tasks_done = 0;
+  for (;;) {
+    std::optional<shmq::ClaimedTask> task = queue.WaitAndClaim(worker_index, &idle_mask);
+    if (!task) continue;  // interrupted by a signal
+    const TaskContext context{
+        (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt,
+        task->deadline_unix_us, [&queue, &task] { return queue.CancelRequested(*task); }};
+    ChunkOutcome ran{{}, 1};
+    if (task->chunk) {
+      ran = RunChunk(registry, task->function_index, task->input,
+                     {context, task->limits,
+                      [&queue, worker_index](int64_t started_ns) {
+                        queue.MarkItemStarted(worker_index, started_ns);
+                      }});
+    } else {
+      ran.outcome = registry.Run(task->function_index, task->input, context);
+    }
+    queue.Complete(worker_index, *task, ran.outcome.code, ran.outcome.data, ran.items);
+    tasks_done += ran.items;
+    if (ShouldRecycle(limits, tasks_done)) {
+      if (Status status = registry.RunWorkerExitHooks(); !status.ok()) {
+        TP_LOG(kError) << status.message();
+      }
+      _exit(kWorkerRecycledExitCode);
+    }
+  }
+}
+
+}  // namespace taskpool::daemon

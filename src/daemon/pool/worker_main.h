@@ -1,0 +1,40 @@
+// The body of a worker process: claim a task, run it, publish the result,
+// forever. Workers never touch sockets; they see only the shared-memory
+// queue and the function registry they inherited at fork.
+#pragma once
+
+#include <cstdint>
+
+namespace taskpool::shmq {
+class TaskQueue;
+}  // namespace taskpool::shmq
+
+namespace taskpool::daemon {
+class TaskRegistry;
+
+// Exit status of a worker that cannot run at all (e.g. it could not set
+// itself up after fork). The supervisor does not respawn such a worker in a
+// loop.
+inline constexpr int kWorkerFatalExitCode = 70;  // EX_SOFTWARE
+
+// Exit status of a worker that retired itself between tasks because it
+// reached --max-tasks-per-worker or --max-worker-rss-mib.
+inline constexpr int kWorkerRecycledExitCode = 75;  // EX_TEMPFAIL
+
+// When a worker replaces itself (0: never).
+struct WorkerLimits {
+  uint64_t max_tasks = 0;
+  uint64_t max_rss_mib = 0;
+};
+
+// Prepares the freshly forked process (signals, file descriptors, parent
+// death signal) and runs the worker loop. Never returns.
+//
+// SIGTERM asks a worker to retire: it is blocked while a task runs and
+// acts only while the worker waits for work, so a retiring worker always
+// finishes its task first. SIGKILL is the only way to stop a task.
+// REQUIRES: called in the child right after fork().
+[[noreturn]] void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
+                            uint32_t worker_index, const WorkerLimits& limits);
+
+}  // namespace taskpool::daemon

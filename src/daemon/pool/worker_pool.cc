@@ -1,0 +1,165 @@
+#include "daemon/pool/worker_pool.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "daemon/tasks/child_process.h"
+#include "daemon/pool/worker_main.h"
+
+namespace taskpool::daemon {
+
+namespace {
+
+// Blocks the signals the supervisor handles for the duration of a fork, so
+// the child cannot receive one before it has reset the handlers it
+// inherited (those would poke the supervisor's signal pipe).
+class ScopedSignalBlock {
+ public:
+  ScopedSignalBlock() {
+    sigset_t blocked;
+    sigfillset(&blocked);
+    sigprocmask(SIG_BLOCK, &blocked, &saved_);
+  }
+  ~ScopedSignalBlock() { sigprocmask(SIG_SETMASK, &saved_, nullptr); }
+
+ private:
+  sigset_t saved_;
+};
+
+bool HasProcess(const WorkerEntry& entry) {
+  return entry.state == WorkerEntry::State::kRunning ||
+         entry.state == WorkerEntry::State::kRetiring ||
+         entry.state == WorkerEntry::State::kStopping;
+}
+
+}  // namespace
+
+std::string DescribeWaitStatus(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    const int signal_number = WTERMSIG(wait_status);
+    const char* abbreviation = sigabbrev_np(signal_number);
+    std::string cause = "killed by signal " + std::to_string(signal_number);
+    if (abbreviation != nullptr) cause += std::string(" (SIG") + abbreviation + ")";
+    if (WCOREDUMP(wait_status)) cause += ", core dumped";
+    return cause;
+  }
+  if (WIFEXITED(wait_status)) {
+    return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
+  }
+  return "ended with wait status " + std::to_string(wait_status);
+}
+
+WorkerPool::WorkerPool(shmq::TaskQueue& queue, const TaskRegistry& registry,
+                       uint32_t size, WorkerLimits limits)
+    : queue_(queue),
+      registry_(registry),
+      limits_(limits),
+      entries_(EntriesFor(size)) {
+  for (uint32_t index = 0; index < entries_.size(); ++index) {
+    entries_[index].index = index;
+  }
+}
+
+Status WorkerPool::StartAll() {
+  // The last entry stays the spare.
+  for (size_t index = 0; index + 1 < entries_.size(); ++index) {
+    Status status = Fork(entries_[index]);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Status WorkerPool::Respawn(uint32_t index) {
+  WorkerEntry& entry = entries_.at(index);
+  ++entry.restarts;
+  return Fork(entry);
+}
+
+Result<uint32_t> WorkerPool::Replace(uint32_t index) {
+  const std::optional<uint32_t> spare = SpareIndex();
+  if (!spare) {
+    return Status(ErrorCode::kInternal, "no spare worker slot for a replacement");
+  }
+  WorkerEntry& replacement = entries_[*spare];
+  replacement.restarts = entries_[index].restarts + 1;
+  if (Status forked = Fork(replacement); !forked.ok()) return forked;
+  WorkerEntry& old = entries_[index];
+  old.state = WorkerEntry::State::kRetiring;
+  kill(old.pid, SIGTERM);
+  return *spare;
+}
+
+std::optional<uint32_t> WorkerPool::SpareIndex() const {
+  for (const WorkerEntry& entry : entries_) {
+    if (entry.state == WorkerEntry::State::kSpare) return entry.index;
+  }
+  return std::nullopt;
+}
+
+Status WorkerPool::Fork(WorkerEntry& entry) {
+  pid_t pid;
+  {
+    ScopedSignalBlock block;
+    pid = fork();
+    if (pid == 0) RunWorker(queue_, registry_, entry.index, limits_);  // never returns
+  }
+  if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
+  entry.pid = pid;
+  entry.state = WorkerEntry::State::kRunning;
+  entry.started = std::chrono::steady_clock::now();
+  TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
+  return Status::Ok();
+}
+
+void WorkerPool::ReapExited(const ExitHandler& on_exit) {
+  // SIGCHLD notifications merge: loop until nothing more has exited.
+  for (;;) {
+    int wait_status = 0;
+    const pid_t pid = waitpid(-1, &wait_status, WNOHANG);
+    if (pid <= 0) return;
+    for (WorkerEntry& entry : entries_) {
+      if (entry.pid != pid || !HasProcess(entry)) continue;
+      entry.last_exit = DescribeWaitStatus(wait_status);
+      const WorkerEntry before = entry;
+      entry.state = WorkerEntry::State::kExited;
+      on_exit(before, before.last_exit, wait_status);
+      break;
+    }
+  }
+}
+
+void WorkerPool::MakeSpare(uint32_t index) {
+  WorkerEntry& entry = entries_.at(index);
+  entry.state = WorkerEntry::State::kSpare;
+  entry.pid = 0;
+}
+
+void WorkerPool::StopAll(int signal_number) {
+  for (WorkerEntry& entry : entries_) {
+    if (!HasProcess(entry)) continue;
+    entry.state = WorkerEntry::State::kStopping;
+    kill(entry.pid, signal_number);
+  }
+}
+
+void WorkerPool::Kill(uint32_t index) {
+  WorkerEntry& entry = entries_.at(index);
+  if (!HasProcess(entry)) return;
+  // A shell job (exec) dies with its worker, but what it started in the
+  // background would not: stop its whole process group first.
+  KillProcessGroupsLedByChildrenOf(entry.pid);
+  kill(entry.pid, SIGKILL);
+}
+
+size_t WorkerPool::live_count() const {
+  size_t count = 0;
+  for (const WorkerEntry& entry : entries_) count += HasProcess(entry) ? 1 : 0;
+  return count;
+}
+
+}  // namespace taskpool::daemon

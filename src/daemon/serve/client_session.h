@@ -1,0 +1,128 @@
+// One client connection: reads delimited ClientMessage frames, answers the
+// hello, hands submissions to the TaskRouter and writes ServerMessage
+// frames back. Writes are batched: frames queued while a write is in
+// progress go out together in the next one.
+//
+// Lifetime: owned by shared_ptr; the pending async operations keep it
+// alive. Close() cancels them, after which the owner drops it.
+//
+// Thread-safety: used only from the supervisor's event loop thread.
+#pragma once
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+#include <unordered_map>
+
+#include "wire/framing.h"
+#include "shmq/task_queue.h"
+#include "taskpool/v1/taskpool.pb.h"
+
+namespace taskpool::daemon {
+
+class ClientSession;
+
+// What a connection needs from the rest of the daemon.
+class ConnectionHost {
+ public:
+  virtual ~ConnectionHost() = default;
+  virtual void OnHello(ClientSession& connection, const v1::Hello& hello,
+                       v1::HelloReply* reply) = 0;
+  virtual void OnSubmit(const std::shared_ptr<ClientSession>& connection,
+                        const v1::Submit& submit) = 0;
+  // The end of one read's worth of submissions (lets the router batch).
+  virtual void OnSubmitsProcessed(ClientSession& connection) = 0;
+  virtual void OnCancel(ClientSession& connection, const v1::Cancel& cancel) = 0;
+  virtual void FillStatus(v1::StatusReply* status) = 0;
+  // Called once when the connection closes, for any reason.
+  virtual void OnClosed(ClientSession& connection) = 0;
+};
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+ public:
+  using Socket = boost::asio::local::stream_protocol::socket;
+
+  // `idle_timeout` (0: none) closes the connection when the client sends
+  // nothing and has no task in flight for that long.
+  ClientSession(Socket socket, ConnectionHost& host, uint64_t connection_id,
+             uint64_t max_frame_bytes, std::chrono::milliseconds idle_timeout);
+
+  // Starts reading. REQUIRES: called once.
+  void Start();
+
+  // Queues a message for the client.
+  void Send(const v1::ServerMessage& message);
+  // Sends `result` with `output` as its output, copied once, straight into
+  // the outgoing buffer. REQUIRES: result.output() is empty.
+  void SendResult(const v1::Result& result, std::string_view output = {});
+
+  // Sends `error`, then closes once it is written.
+  void SendErrorAndClose(ErrorCode code, const std::string& message);
+
+  // Stops reading new frames until ResumeReading() (backpressure: the
+  // client then blocks in its socket). Frames already received are kept.
+  void PauseReading();
+  void ResumeReading();
+  bool reading_paused() const { return paused_; }
+
+  // Closes once everything queued is written; reads nothing more.
+  void CloseAfterFlush();
+  // Closes now, dropping unsent data.
+  void Close();
+  bool closed() const { return closed_; }
+
+  uint64_t id() const { return id_; }
+  // Peer credentials from SO_PEERCRED (for logs and status).
+  pid_t peer_pid() const { return peer_pid_; }
+  uid_t peer_uid() const { return peer_uid_; }
+  gid_t peer_gid() const { return peer_gid_; }
+
+  // Tasks of this connection not yet answered, by client-chosen id. The
+  // router owns the meaning of the shmq::SlotRef (a waiting task has none yet).
+  std::unordered_map<uint64_t, std::optional<shmq::SlotRef>>& in_flight() {
+    return in_flight_;
+  }
+
+ private:
+  enum class Phase { kAwaitingHello, kReady, kClosing };
+
+  void ReadSome();
+  void OnRead(const boost::system::error_code& error, size_t bytes);
+  // Handles every whole frame in the buffer; false if the connection must
+  // stop (an error was sent).
+  bool ProcessFrames();
+  void HandleMessage(const v1::ClientMessage& message);
+  void HandleHello(const v1::ClientMessage& message);
+  void WriteSome();
+  void OnWritten(const boost::system::error_code& error);
+  void ReadPeerCredentials();
+  void WatchIdleness();
+
+  Socket socket_;
+  ConnectionHost& host_;
+  const uint64_t id_;
+  wire::FrameDecoder decoder_;
+  Phase phase_ = Phase::kAwaitingHello;
+  bool reading_ = false;   // an async read is outstanding
+  bool paused_ = false;
+  bool writing_ = false;   // an async write is outstanding
+  bool closed_ = false;
+  bool close_after_flush_ = false;
+  std::string outgoing_;   // frames waiting for the current write to finish
+  std::string writing_buffer_;  // frames being written now
+  const std::chrono::milliseconds idle_timeout_;
+  boost::asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_heard_;
+  pid_t peer_pid_ = 0;
+  // Until SO_PEERCRED says otherwise: nobody, so a failed read is refused.
+  uid_t peer_uid_ = static_cast<uid_t>(-1);
+  gid_t peer_gid_ = static_cast<gid_t>(-1);
+  std::unordered_map<uint64_t, std::optional<shmq::SlotRef>> in_flight_;
+};
+
+}  // namespace taskpool::daemon

@@ -1,0 +1,66 @@
+#include "daemon/serve/instance_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "base/log.h"
+
+namespace taskpool::daemon {
+
+namespace {
+
+std::string ReadOwnerPid(int fd) {
+  char text[32] = {};
+  const ssize_t length = pread(fd, text, sizeof text - 1, 0);
+  std::string pid = length > 0 ? std::string(text, static_cast<size_t>(length)) : "";
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  return pid.empty() ? "unknown" : pid;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InstanceLock>> InstanceLock::Acquire(
+    const std::string& socket_path, bool remove_stale_socket) {
+  const std::string path = socket_path + ".lock";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return ErrnoStatus("cannot create lock file " + path +
+                           " (does the socket's directory exist and is it "
+                           "writable?)",
+                       errno);
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int flock_errno = errno;
+    const std::string owner = ReadOwnerPid(fd);
+    close(fd);
+    if (flock_errno == EWOULDBLOCK) {
+      return Status(ErrorCode::kInternal,
+                    "another taskpoold (pid " + owner +
+                        ") is already serving " + socket_path +
+                        "; stop it first or choose another --socket");
+    }
+    return ErrnoStatus("flock " + path, flock_errno);
+  }
+  const std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) != 0 ||
+      pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    TP_LOG(kWarning) << "could not write pid to " << path;
+  }
+  // We hold the lock, so whoever made a socket file here is gone.
+  if (remove_stale_socket && unlink(socket_path.c_str()) == 0) {
+    TP_LOG(kWarning) << "removed stale socket " << socket_path
+                     << " left by a daemon that did not exit cleanly";
+  }
+  return std::unique_ptr<InstanceLock>(new InstanceLock(path, fd));
+}
+
+InstanceLock::~InstanceLock() {
+  unlink(path_.c_str());
+  close(fd_);
+}
+
+}  // namespace taskpool::daemon

@@ -1,0 +1,120 @@
+#include "daemon/serve/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+namespace taskpool::daemon {
+
+namespace local = boost::asio::local;
+
+Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
+               ConnectionHost& host)
+    : io_(io),
+      config_(config),
+      host_(host),
+      access_(config.allowed_users, config.allowed_groups),
+      acceptor_(io) {}
+
+Status Server::Listen() {
+  boost::system::error_code error;
+  if (config_.listen_fd >= 0) {
+    // Mode, owner and backlog are the .socket unit's business.
+    acceptor_.assign(local::stream_protocol(), config_.listen_fd, error);
+    if (error) {
+      return Status(ErrorCode::kInternal,
+                    "cannot serve the socket-activated fd: " + error.message());
+    }
+    listening_ = true;
+    Accept();
+    return Status::Ok();
+  }
+  const local::stream_protocol::endpoint endpoint(config_.socket_path);
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (error) {
+    return Status(ErrorCode::kInternal, "cannot listen on " +
+                                            config_.socket_path + ": " +
+                                            error.message());
+  }
+  // bind() honours the umask; the configured mode is what operators expect.
+  if (chmod(config_.socket_path.c_str(), config_.socket_mode) != 0) {
+    return ErrnoStatus("chmod " + config_.socket_path, errno);
+  }
+  if (config_.socket_group &&
+      chown(config_.socket_path.c_str(), static_cast<uid_t>(-1), *config_.socket_group) != 0) {
+    return ErrnoStatus("chgrp " + config_.socket_path + " (--socket-group)", errno);
+  }
+  acceptor_.listen(local::stream_protocol::acceptor::max_listen_connections,
+                   error);
+  if (error) {
+    return Status(ErrorCode::kInternal,
+                  "listen on " + config_.socket_path + ": " + error.message());
+  }
+  listening_ = true;
+  Accept();
+  return Status::Ok();
+}
+
+void Server::Accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& error,
+                                local::stream_protocol::socket socket) {
+    if (!listening_) return;
+    if (error) {
+      // EMFILE and friends: log and keep serving the clients we have.
+      TP_LOG(kWarning) << "accept on " << config_.socket_path << ": "
+                       << error.message();
+    } else {
+      const uint64_t id = next_connection_id_++;
+      auto connection = std::make_shared<ClientSession>(
+          std::move(socket), host_, id, config_.max_frame_bytes(), config_.idle_timeout);
+      if (!access_.Allows(connection->peer_uid(), connection->peer_gid())) {
+        const std::string who = "uid " + std::to_string(connection->peer_uid()) +
+                                " (gid " + std::to_string(connection->peer_gid()) + ")";
+        TP_LOG(kWarning) << "refusing connection from pid " << connection->peer_pid()
+                         << ", " << who << ": not in --allow-users/--allow-groups";
+        connection->SendErrorAndClose(
+            ErrorCode::kPermissionDenied,
+            who + " may not use this taskpoold; allow it with taskpoold "
+                  "--allow-users or --allow-groups");
+      } else if (connections_.size() >= config_.max_connections) {
+        TP_LOG(kWarning) << "refusing connection from pid "
+                         << connection->peer_pid() << ": already "
+                         << connections_.size() << " connections";
+        connection->SendErrorAndClose(
+            ErrorCode::kTooManyConnections,
+            "taskpoold already serves " + std::to_string(connections_.size()) +
+                " connections (taskpoold --max-connections)");
+      } else {
+        connections_.emplace(id, connection);
+        TP_LOG(kDebug) << "connection " << id << " from pid "
+                       << connection->peer_pid();
+        connection->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+void Server::StopListening() {
+  if (!listening_) return;
+  listening_ = false;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  // An activated socket stays: systemd listens on it again for the next start.
+  if (config_.listen_fd < 0) unlink(config_.socket_path.c_str());
+}
+
+void Server::CloseAllAfterFlush() {
+  // Copy: closing calls back into Forget, which erases from the map.
+  std::vector<std::shared_ptr<ClientSession>> all;
+  for (const auto& [id, connection] : connections_) all.push_back(connection);
+  for (const auto& connection : all) connection->CloseAfterFlush();
+}
+
+void Server::Forget(const ClientSession& connection) {
+  connections_.erase(connection.id());
+}
+
+}  // namespace taskpool::daemon

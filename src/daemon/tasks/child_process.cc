@@ -1,0 +1,478 @@
+#include "daemon/tasks/child_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iterator>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+namespace taskpool::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What glibc's execvp searches when PATH is unset (confstr _CS_PATH).
+constexpr char kDefaultPath[] = "/bin:/usr/bin";
+// After the command exits and its group is killed, how long to wait for
+// the pipes to reach end-of-file. Only a process that left the group (a
+// daemonizing grandchild) can hold them longer; it does not hold the task.
+constexpr std::chrono::milliseconds kDrainLimit{2000};
+// Without a pidfd, how often to look for the command's exit.
+constexpr std::chrono::milliseconds kExitPollInterval{20};
+constexpr size_t kChunkBytes = 64 * 1024;
+
+class OwnedFd {
+ public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  OwnedFd& operator=(OwnedFd&& other) noexcept {
+    if (this != &other) {
+      Close();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~OwnedFd() { Close(); }
+
+  int get() const { return fd_; }
+  bool open() const { return fd_ >= 0; }
+  void Close() {
+    if (fd_ >= 0) close(std::exchange(fd_, -1));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  OwnedFd read_end;
+  OwnedFd write_end;
+};
+
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("exec: pipe2", errno);
+  return Pipe{OwnedFd(fds[0]), OwnedFd(fds[1])};
+}
+
+// What the child writes to the report pipe when it fails before exec.
+struct StartFailure {
+  enum Stage : int { kSetup, kChdir, kExec } stage;
+  int error;
+};
+
+// Everything the child needs, built before fork: after it, the child may
+// only make async-signal-safe calls (no allocation).
+struct ChildSetup {
+  pid_t parent = 0;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::vector<std::string> candidates;  // paths to try execve on, in order
+  const char* cwd = nullptr;
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1, report_fd = -1;
+};
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const std::string& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+std::string SearchPath(const std::vector<std::string>& env) {
+  std::string path = kDefaultPath;
+  for (const std::string& entry : env) {
+    if (entry.starts_with("PATH=")) path = entry.substr(5);
+  }
+  return path;
+}
+
+// The execvp search, done by hand so it follows the command's PATH rather
+// than the worker's.
+std::vector<std::string> ExecCandidates(const std::string& program,
+                                        const std::string& search_path) {
+  if (program.find('/') != std::string::npos) return {program};
+  std::vector<std::string> candidates;
+  size_t start = 0;
+  for (;;) {
+    const size_t colon = search_path.find(':', start);
+    std::string directory = search_path.substr(start, colon - start);
+    if (directory.empty()) directory = ".";  // POSIX: the current directory
+    candidates.push_back(directory + "/" + program);
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return candidates;
+}
+
+[[noreturn]] void ReportAndExit(int report_fd, StartFailure::Stage stage, int error) {
+  const StartFailure failure{stage, error};
+  // Nothing useful to do if this fails: the parent then sees a plain exit 127.
+  [[maybe_unused]] ssize_t written = write(report_fd, &failure, sizeof failure);
+  _exit(127);
+}
+
+// Runs in the forked child: async-signal-safe calls only.
+[[noreturn]] void BecomeCommand(const ChildSetup& setup) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != setup.parent) _exit(127);  // the worker died already
+
+  // Ignored signals stay ignored across exec, and the worker ignores
+  // SIGINT, SIGHUP and SIGPIPE and blocks SIGTERM while busy; the command
+  // must start from the defaults like any program would.
+  struct sigaction action {};
+  action.sa_handler = SIG_DFL;
+  sigemptyset(&action.sa_mask);
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    sigaction(signal_number, &action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  if (dup2(setup.stdin_fd, STDIN_FILENO) < 0 || dup2(setup.stdout_fd, STDOUT_FILENO) < 0 ||
+      dup2(setup.stderr_fd, STDERR_FILENO) < 0) {
+    ReportAndExit(setup.report_fd, StartFailure::kSetup, errno);
+  }
+  // Our own descriptors are CLOEXEC already; this catches any a plugin
+  // opened without it. The report pipe stays usable until exec.
+  close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+
+  if (setup.cwd != nullptr && chdir(setup.cwd) != 0) {
+    ReportAndExit(setup.report_fd, StartFailure::kChdir, errno);
+  }
+  // As execvp: EACCES from one PATH entry is remembered while later ones
+  // are tried; "not found" in all of them is ENOENT.
+  int error = ENOENT;
+  bool denied = false;
+  for (const std::string& candidate : setup.candidates) {
+    execve(candidate.c_str(), setup.argv.data(), setup.envp.data());
+    error = errno;
+    if (error == EACCES) {
+      denied = true;
+    } else if (error != ENOENT && error != ENOTDIR && error != ESTALE) {
+      break;
+    }
+  }
+  ReportAndExit(setup.report_fd, StartFailure::kExec, denied ? EACCES : error);
+}
+
+std::string Quoted(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
+
+Status DescribeStartFailure(const ChildCommand& command, const StartFailure& failure) {
+  const std::string program = Quoted(command.argv.front());
+  switch (failure.stage) {
+    case StartFailure::kChdir:
+      return ErrnoStatus("cannot run " + program + ": working directory " +
+                             Quoted(command.cwd),
+                         failure.error, ErrorCode::kTaskFailed);
+    case StartFailure::kExec: {
+      Status status = ErrnoStatus("cannot run " + program, failure.error,
+                                  ErrorCode::kTaskFailed);
+      if (command.argv.front().find('/') != std::string::npos) return status;
+      return Status(status.code(), status.message() + " (searched PATH=" +
+                                       SearchPath(command.env) + ")");
+    }
+    case StartFailure::kSetup:
+      break;
+  }
+  return ErrnoStatus("cannot run " + program + ": setting up its stdio",
+                     failure.error, ErrorCode::kInternal);
+}
+
+// One of the command's output pipes, read up to a cap.
+struct OutputSink {
+  OwnedFd fd;
+  size_t cap = 0;
+  std::string data;
+  bool truncated = false;
+
+  // One read; closes the pipe at end-of-file or on error.
+  void ReadSome(char* buffer) {
+    const ssize_t n = read(fd.get(), buffer, kChunkBytes);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      fd.Close();
+      return;
+    }
+    const size_t room = cap - std::min(cap, data.size());
+    const size_t kept = std::min(room, static_cast<size_t>(n));
+    data.append(buffer, kept);
+    // The rest is dropped, but still read, so the command never blocks on
+    // a full pipe.
+    if (kept < static_cast<size_t>(n)) truncated = true;
+  }
+};
+
+// The command's stdin pipe and what is left to write to it.
+struct InputFeed {
+  OwnedFd fd;
+  std::string_view rest;
+
+  // One write; closes the pipe when all is written or the command stopped
+  // reading (EPIPE: the rest is dropped, as a shell pipeline would).
+  void WriteSome() {
+    const ssize_t n = write(fd.get(), rest.data(), std::min(rest.size(), kChunkBytes));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0) {
+      fd.Close();
+      return;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+    if (rest.empty()) fd.Close();
+  }
+};
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37), so call
+// the system call directly. The descriptor is always close-on-exec; -1 on
+// kernels before 5.3.
+int OpenPidFd(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0u));
+}
+
+void SetNonBlocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+// A started command, pumped until it has exited and its pipes are drained.
+class RunningChild {
+ public:
+  RunningChild(pid_t pid, InputFeed input, OutputSink out, OutputSink err,
+               std::chrono::milliseconds timeout)
+      : pid_(pid),
+        started_(Clock::now()),
+        input_(std::move(input)),
+        out_(std::move(out)),
+        err_(std::move(err)),
+        pidfd_(OpenPidFd(pid)) {
+    if (timeout.count() > 0) terminate_at_ = started_ + timeout;
+    if (input_.rest.empty()) input_.fd.Close();
+    for (int fd : {input_.fd.get(), out_.fd.get(), err_.fd.get()}) {
+      if (fd >= 0) SetNonBlocking(fd);
+    }
+  }
+
+  ChildOutcome Run() {
+    while (!Finished()) {
+      EnforceDeadlines();
+      Poll();
+      NoticeExit();
+    }
+    return Reap();
+  }
+
+ private:
+  bool Finished() const {
+    if (!exited_) return false;
+    return (!out_.fd.open() && !err_.fd.open()) || Clock::now() >= drain_until_;
+  }
+
+  void Signal(int signal_number) {
+    // The group, and the command itself in case it moved to another group.
+    kill(-pid_, signal_number);
+    kill(pid_, signal_number);
+  }
+
+  void EnforceDeadlines() {
+    if (exited_ || !terminate_at_) return;
+    const Clock::time_point now = Clock::now();
+    if (!timed_out_ && now >= *terminate_at_) {
+      timed_out_ = true;
+      Signal(SIGTERM);
+      kill_at_ = now + kTerminateGrace;
+    } else if (timed_out_ && !killed_ && now >= kill_at_) {
+      killed_ = true;
+      Signal(SIGKILL);
+    }
+  }
+
+  // How long poll may sleep before a deadline needs attention.
+  int PollTimeoutMs() const {
+    std::optional<Clock::time_point> next;
+    if (exited_) {
+      next = drain_until_;
+    } else if (!timed_out_) {
+      next = terminate_at_;
+    } else if (!killed_) {
+      next = kill_at_;
+    }
+    std::chrono::milliseconds wait{-1};
+    if (next) {
+      wait = std::max(std::chrono::milliseconds(0),
+                      std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()));
+    }
+    if (!exited_ && pidfd_.get() < 0 && (wait.count() < 0 || wait > kExitPollInterval)) {
+      wait = kExitPollInterval;
+    }
+    return static_cast<int>(wait.count());
+  }
+
+  void Poll() {
+    pollfd fds[4];
+    nfds_t count = 0;
+    const auto add = [&](const OwnedFd& fd, short events) {
+      if (fd.open()) fds[count++] = {fd.get(), events, 0};
+    };
+    add(input_.fd, POLLOUT);
+    add(out_.fd, POLLIN);
+    add(err_.fd, POLLIN);
+    if (!exited_) add(pidfd_, POLLIN);
+    if (poll(fds, count, PollTimeoutMs()) <= 0) return;  // timeout or EINTR
+    for (nfds_t i = 0; i < count; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == input_.fd.get()) input_.WriteSome();
+      if (fds[i].fd == out_.fd.get()) out_.ReadSome(buffer_.data());
+      if (fds[i].fd == err_.fd.get()) err_.ReadSome(buffer_.data());
+    }
+  }
+
+  void NoticeExit() {
+    if (exited_) return;
+    siginfo_t info{};
+    // WNOWAIT: the zombie keeps the pid and the group id from being reused
+    // until Reap, so signalling them stays safe.
+    if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        info.si_pid == 0) {
+      return;
+    }
+    exited_ = true;
+    exited_at_ = Clock::now();
+    drain_until_ = exited_at_ + kDrainLimit;
+    kill(-pid_, SIGKILL);  // whatever it left behind in its group
+    input_.fd.Close();
+  }
+
+  ChildOutcome Reap() {
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    ChildOutcome outcome;
+    if (WIFSIGNALED(status)) {
+      outcome.signal = WTERMSIG(status);
+      outcome.exit_code = 128 + outcome.signal;
+    } else {
+      outcome.exit_code = WEXITSTATUS(status);
+    }
+    outcome.stdout_data = std::move(out_.data);
+    outcome.stderr_data = std::move(err_.data);
+    outcome.stdout_truncated = out_.truncated;
+    outcome.stderr_truncated = err_.truncated;
+    outcome.timed_out = timed_out_;
+    outcome.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(exited_at_ - started_);
+    return outcome;
+  }
+
+  const pid_t pid_;
+  const Clock::time_point started_;
+  InputFeed input_;
+  OutputSink out_;
+  OutputSink err_;
+  OwnedFd pidfd_;  // -1 where pidfd_open is unavailable: then we poll
+  std::vector<char> buffer_ = std::vector<char>(kChunkBytes);
+  std::optional<Clock::time_point> terminate_at_;
+  Clock::time_point kill_at_;
+  Clock::time_point exited_at_;
+  Clock::time_point drain_until_;
+  bool timed_out_ = false;
+  bool killed_ = false;
+  bool exited_ = false;
+};
+
+// The process group of `pid` from /proc/PID/stat ("pid (comm) state ppid
+// pgrp ..."; comm may hold spaces and parentheses, so parse after the last
+// ')'); 0 if it cannot be read.
+pid_t ProcessGroupOf(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(file)),
+                         std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 1));
+  char state = 0;
+  pid_t ppid = 0, pgrp = 0;
+  if (!(fields >> state >> ppid >> pgrp)) return 0;
+  return pgrp;
+}
+
+}  // namespace
+
+void KillProcessGroupsLedByChildrenOf(pid_t parent) {
+  const std::string self = std::to_string(parent);
+  std::ifstream children("/proc/" + self + "/task/" + self + "/children");
+  for (pid_t child = 0; children >> child;) {
+    // Only groups the child leads: never the supervisor's own group.
+    if (child > 0 && ProcessGroupOf(child) == child) kill(-child, SIGKILL);
+  }
+}
+
+Result<ChildOutcome> RunChild(const ChildCommand& command) {
+  Result<Pipe> stdin_pipe = MakePipe();
+  if (!stdin_pipe.ok()) return stdin_pipe.status();
+  Result<Pipe> stdout_pipe = MakePipe();
+  if (!stdout_pipe.ok()) return stdout_pipe.status();
+  Result<Pipe> stderr_pipe = MakePipe();
+  if (!stderr_pipe.ok()) return stderr_pipe.status();
+  Result<Pipe> report_pipe = MakePipe();
+  if (!report_pipe.ok()) return report_pipe.status();
+
+  ChildSetup setup;
+  setup.parent = getpid();
+  setup.argv = CStrings(command.argv);
+  setup.envp = CStrings(command.env);
+  setup.candidates = ExecCandidates(command.argv.front(), SearchPath(command.env));
+  setup.cwd = command.cwd.empty() ? nullptr : command.cwd.c_str();
+  setup.stdin_fd = stdin_pipe->read_end.get();
+  setup.stdout_fd = stdout_pipe->write_end.get();
+  setup.stderr_fd = stderr_pipe->write_end.get();
+  setup.report_fd = report_pipe->write_end.get();
+
+  const pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus("exec: fork", errno);
+  if (pid == 0) BecomeCommand(setup);
+
+  // Also here, so the group exists before we could signal it.
+  setpgid(pid, pid);
+  stdin_pipe->read_end.Close();
+  stdout_pipe->write_end.Close();
+  stderr_pipe->write_end.Close();
+  report_pipe->write_end.Close();
+
+  // End-of-file here means exec succeeded (the pipe is CLOEXEC).
+  StartFailure failure{};
+  ssize_t n;
+  do {
+    n = read(report_pipe->read_end.get(), &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return DescribeStartFailure(command, failure);
+  }
+
+  RunningChild child(
+      pid, InputFeed{std::move(stdin_pipe->write_end), command.stdin_data},
+      OutputSink{std::move(stdout_pipe->read_end), command.max_output_bytes, {}, false},
+      OutputSink{std::move(stderr_pipe->read_end), command.max_output_bytes, {}, false},
+      command.timeout);
+  return child.Run();
+}
+
+}  // namespace taskpool::daemon

@@ -1,0 +1,765 @@
+// Tests for the shared-memory task queue. Workers are fork()ed children that
+// run the worker-side API and leave with _exit(), so they never run gtest or
+// destructors of the parent's objects. Failure tests are named for what they
+// recover from.
+#include "shmq/task_queue.h"
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace taskpool::shmq {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Function indices understood by the test worker.
+enum Function : uint32_t {
+  kEcho = 0,        // output = input
+  kOutputOfSize,    // output = that many 'x' (input is the decimal size)
+  kHang,            // never finishes
+  kHangOnAttempt1,  // hangs on attempt 1, echoes "attempt N:" + input after
+  kFail,            // fails with "boom"
+  kSpinThenEcho,    // burns ~50 us of CPU, then echoes
+};
+
+std::string UniqueName() {
+  static int counter = 0;
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return "tpq-test-" + std::to_string(getpid()) + "-" +
+         std::to_string(++counter) + "-" + info->name();
+}
+
+QueueGeometry SmallGeometry() {
+  QueueGeometry geometry;
+  geometry.capacity = 64;
+  geometry.max_workers = 8;
+  geometry.inline_bytes = 256;
+  geometry.max_payload_bytes = 4 << 20;
+  return geometry;
+}
+
+std::unique_ptr<TaskQueue> MakeQueue(const QueueGeometry& geometry) {
+  auto queue = TaskQueue::Create(UniqueName(), geometry);
+  EXPECT_TRUE(queue.ok()) << queue.status().ToString();
+  return std::move(queue).value();
+}
+
+// The shm objects in /dev/shm that belong to `name` (main object included).
+std::vector<std::string> ShmObjectsOf(const std::string& name) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    const std::string file = entry.path().filename().string();
+    if (file == name || file.starts_with(name + ".")) found.push_back(file);
+  }
+  return found;
+}
+
+void RunTask(TaskQueue& queue, uint32_t worker, const ClaimedTask& task) {
+  switch (task.function_index) {
+    case kEcho:
+      queue.Complete(worker, task, ErrorCode::kOk, task.input);
+      return;
+    case kOutputOfSize:
+      queue.Complete(worker, task, ErrorCode::kOk,
+                     std::string(std::stoull(std::string(task.input)), 'x'));
+      return;
+    case kHangOnAttempt1:
+      if (task.attempt > 1) {
+        queue.Complete(worker, task, ErrorCode::kOk,
+                       "attempt " + std::to_string(task.attempt) + ":" +
+                           std::string(task.input));
+        return;
+      }
+      [[fallthrough]];
+    case kHang:
+      for (;;) pause();
+    case kFail:
+      queue.Complete(worker, task, ErrorCode::kTaskFailed, "boom");
+      return;
+    case kSpinThenEcho: {
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      queue.Complete(worker, task, ErrorCode::kOk, task.input);
+      return;
+    }
+  }
+  queue.Complete(worker, task, ErrorCode::kUnknownFunction, "?");
+}
+
+// Forks worker `worker` running `body` (by default the task loop).
+pid_t Spawn(TaskQueue& queue, uint32_t worker,
+            const std::function<void()>& body = nullptr) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  queue.AttachWorker(worker, getpid());
+  if (body) {
+    body();
+  } else {
+    for (;;) {
+      if (auto task = queue.WaitAndClaim(worker)) RunTask(queue, worker, *task);
+    }
+  }
+  _exit(0);
+}
+
+// Forks worker 0, which claims one task and completes it with a crash
+// point armed: the process dies at that point inside Complete().
+pid_t SpawnCompletingUntil(TaskQueue& queue, internal::TestCrashPoint point) {
+  return Spawn(queue, 0, [&] {
+    auto task = queue.TryClaim(0);
+    if (!task) _exit(4);
+    internal::SetTestCrashPoint(queue, point);
+    queue.Complete(0, *task, ErrorCode::kOk, task->input);
+    _exit(3);  // not reached if the crash point works
+  });
+}
+
+void KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+// Reaps `pid` and returns its exit code (-1 if killed by a signal).
+int ExitCodeOf(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct Finished {
+  SlotRef slot;
+  uint32_t worker;
+  pid_t worker_pid;
+  ErrorCode code;
+  std::string output;
+  int64_t enqueued_ns, started_ns, finished_ns;
+};
+
+// Collects completions until `count` have arrived (or 10 s pass, a failure
+// rather than a timing assumption).
+std::vector<Finished> WaitForCompletions(TaskQueue& queue, size_t count) {
+  std::vector<Finished> finished;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (finished.size() < count &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd ready{queue.results_ready_fd(), POLLIN, 0};
+    poll(&ready, 1, 100);
+    queue.CollectCompleted([&](const CompletedTask& task) {
+      finished.push_back({task.slot, task.worker, task.worker_pid, task.code,
+                          std::string(task.output), task.enqueued_ns,
+                          task.started_ns, task.finished_ns});
+    });
+  }
+  EXPECT_EQ(finished.size(), count);
+  return finished;
+}
+
+// Like WaitForCompletions, but collects only once the results eventfd is
+// readable, so a completion that forgot to wake the supervisor fails the
+// test instead of being picked up by a periodic collection.
+std::vector<Finished> CollectWhenSignalled(TaskQueue& queue, size_t count) {
+  std::vector<Finished> finished;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (finished.size() < count &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd ready{queue.results_ready_fd(), POLLIN, 0};
+    if (poll(&ready, 1, 100) != 1) continue;
+    queue.CollectCompleted([&](const CompletedTask& task) {
+      finished.push_back({task.slot, task.worker, task.worker_pid, task.code,
+                          std::string(task.output), task.enqueued_ns,
+                          task.started_ns, task.finished_ns});
+    });
+  }
+  EXPECT_EQ(finished.size(), count) << "a completion was never signalled";
+  return finished;
+}
+
+// Starts a fresh worker 1, lets it fall asleep, enqueues one echo of
+// `text` and checks that its completion is signalled and delivered.
+void ExpectWorkerOneEchoes(TaskQueue& queue, const std::string& text) {
+  const pid_t survivor = Spawn(queue, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(queue.Enqueue(kEcho, text).ok());
+  auto finished = CollectWhenSignalled(queue, 1);
+  KillAndReap(survivor);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].output, text);
+}
+
+// Waits until worker `worker` says it is running a task.
+void WaitUntilBusy(TaskQueue& queue, uint32_t worker) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!queue.activity(worker).busy) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+std::string Pattern(size_t size) {
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(i * 31 + 7);
+  return bytes;
+}
+
+// ------------------------------------------------------------ basics
+
+TEST(TaskQueueTest, RoundTripInline) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  auto ref = queue->Enqueue(kEcho, "hello");
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  EXPECT_EQ(queue->in_use(), 1u);
+
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].slot, *ref);
+  EXPECT_EQ(finished[0].code, ErrorCode::kOk);
+  EXPECT_EQ(finished[0].output, "hello");
+  EXPECT_EQ(finished[0].worker, 0u);
+  EXPECT_EQ(finished[0].worker_pid, worker);
+  EXPECT_LE(finished[0].enqueued_ns, finished[0].started_ns);
+  EXPECT_LE(finished[0].started_ns, finished[0].finished_ns);
+  EXPECT_EQ(queue->in_use(), 0u);
+  EXPECT_EQ(queue->depth(), 0u);
+  EXPECT_EQ(queue->activity(0).pid, worker);
+  EXPECT_EQ(queue->activity(0).tasks_done, 1u);
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, RoundTripBlobPayloadsBothWays) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  const std::string input = Pattern(1 << 20);
+  ASSERT_TRUE(queue->Enqueue(kEcho, input).ok());
+  ASSERT_TRUE(queue->Enqueue(kOutputOfSize, std::to_string(1 << 20)).ok());
+
+  auto finished = WaitForCompletions(*queue, 2);
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0].code, ErrorCode::kOk);
+  EXPECT_TRUE(finished[0].output == input) << "1 MiB echo differs";
+  EXPECT_EQ(finished[1].output, std::string(1 << 20, 'x'));
+  KillAndReap(worker);
+  // Every blob was removed once delivered.
+  EXPECT_THAT(ShmObjectsOf(queue->name()),
+              ::testing::ElementsAre(queue->name()));
+}
+
+TEST(TaskQueueTest, FailureMessageIsDelivered) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  ASSERT_TRUE(queue->Enqueue(kFail, "").ok());
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].code, ErrorCode::kTaskFailed);
+  EXPECT_EQ(finished[0].output, "boom");
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, FifoOrderWithOneWorker) {
+  auto queue = MakeQueue(SmallGeometry());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(queue->Enqueue(kEcho, std::to_string(i)).ok());
+  }
+  EXPECT_EQ(queue->depth(), 50u);
+  const pid_t worker = Spawn(*queue, 0);
+  auto finished = WaitForCompletions(*queue, 50);
+  ASSERT_EQ(finished.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(finished[i].output, std::to_string(i));
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, ManyTasksOverFourWorkersEachDeliveredOnce) {
+  auto queue = MakeQueue(SmallGeometry());
+  std::vector<pid_t> workers;
+  for (uint32_t w = 0; w < 4; ++w) workers.push_back(Spawn(*queue, w));
+
+  constexpr int kTasks = 3000;
+  std::vector<int> delivered(kTasks, 0);
+  int next = 0, total = 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (total < kTasks && std::chrono::steady_clock::now() < deadline) {
+    while (next < kTasks && queue->Enqueue(kEcho, std::to_string(next)).ok()) {
+      ++next;
+    }
+    pollfd ready{queue->results_ready_fd(), POLLIN, 0};
+    poll(&ready, 1, 100);
+    total +=
+        static_cast<int>(queue->CollectCompleted([&](const CompletedTask& t) {
+          ++delivered[std::stoi(std::string(t.output))];
+        }));
+  }
+  for (int i = 0; i < kTasks; ++i) ASSERT_EQ(delivered[i], 1) << "task " << i;
+  uint64_t done_by_workers = 0;
+  for (uint32_t w = 0; w < 4; ++w)
+    done_by_workers += queue->activity(w).tasks_done;
+  EXPECT_EQ(done_by_workers, static_cast<uint64_t>(kTasks));
+  for (pid_t pid : workers) KillAndReap(pid);
+}
+
+TEST(TaskQueueTest, QueueFullWhenCapacityReached) {
+  QueueGeometry geometry = SmallGeometry();
+  geometry.capacity = 4;
+  auto queue = MakeQueue(geometry);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(queue->Enqueue(kEcho, "x").ok());
+  auto refused = queue->Enqueue(kEcho, "x");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kQueueFull);
+  EXPECT_EQ(queue->in_use(), 4u);
+  EXPECT_EQ(queue->depth(), 4u);
+}
+
+TEST(TaskQueueTest, PayloadTooLargeBothWays) {
+  QueueGeometry geometry = SmallGeometry();
+  geometry.max_payload_bytes = 1024;
+  auto queue = MakeQueue(geometry);
+  auto refused = queue->Enqueue(kEcho, std::string(1025, 'a'));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kPayloadTooLarge);
+  EXPECT_THAT(refused.status().message(), HasSubstr("1025"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("1024"));
+  EXPECT_EQ(queue->in_use(), 0u);
+
+  const pid_t worker = Spawn(*queue, 0);
+  ASSERT_TRUE(queue->Enqueue(kOutputOfSize, "2000").ok());
+  ASSERT_TRUE(queue->Enqueue(kOutputOfSize, "1024").ok());  // at the limit
+  auto finished = WaitForCompletions(*queue, 2);
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0].code, ErrorCode::kPayloadTooLarge);
+  EXPECT_THAT(finished[0].output, HasSubstr("2000"));
+  EXPECT_THAT(finished[0].output, HasSubstr("1024"));
+  EXPECT_EQ(finished[1].code, ErrorCode::kOk);
+  EXPECT_EQ(finished[1].output.size(), 1024u);
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, WithdrawnBeforeClaimNeverRuns) {
+  auto queue = MakeQueue(SmallGeometry());
+  auto withdrawn = queue->Enqueue(kEcho, "withdrawn");
+  auto kept = queue->Enqueue(kEcho, "kept");
+  ASSERT_TRUE(withdrawn.ok() && kept.ok());
+  EXPECT_TRUE(queue->TryWithdraw(*withdrawn));
+  EXPECT_FALSE(queue->TryWithdraw(*withdrawn)) << "second withdraw";
+  EXPECT_EQ(queue->depth(), 1u);
+  EXPECT_EQ(queue->in_use(), 1u);
+
+  // The withdrawn slot is reused at a new generation; its stale ticket
+  // must not run the new task twice or the old one at all.
+  auto reused = queue->Enqueue(kEcho, "reused");
+  ASSERT_TRUE(reused.ok());
+  EXPECT_EQ(reused->index, withdrawn->index);
+  EXPECT_NE(reused->generation, withdrawn->generation);
+
+  const pid_t worker = Spawn(*queue, 0);
+  auto finished = WaitForCompletions(*queue, 2);
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0].output, "kept");
+  EXPECT_EQ(finished[1].output, "reused");
+  // Nothing else arrives: run one more task as a barrier.
+  ASSERT_TRUE(queue->Enqueue(kEcho, "barrier").ok());
+  finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].output, "barrier");
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, WithdrawAfterClaimFails) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  auto ref = queue->Enqueue(kHang, "");
+  ASSERT_TRUE(ref.ok());
+  WaitUntilBusy(*queue, 0);
+  EXPECT_FALSE(queue->TryWithdraw(*ref));
+  EXPECT_EQ(queue->depth(), 0u);
+  EXPECT_EQ(queue->in_use(), 1u);
+  EXPECT_EQ(queue->activity(0).function_index, kHang);
+  KillAndReap(worker);
+}
+
+int64_t UnixMicrosNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(TaskQueueTest, CancelFlagReachesTheRunningTaskAndIsClearedOnReuse) {
+  auto queue = MakeQueue(SmallGeometry());
+  auto waiting = queue->Enqueue(kHang, "wait", 1, {.deadline_unix_us = 12345});
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_FALSE(queue->RequestCancel(*waiting)) << "queued, not running";
+  // The worker reports the flag as each task starts and as it ends (the
+  // first task waits for it, at most 10 s), and the deadline it was given.
+  const pid_t worker = Spawn(*queue, 0, [&] {
+    for (int i = 0; i < 2; ++i) {
+      std::optional<ClaimedTask> task;
+      while (!task) task = queue->WaitAndClaim(0);
+      const bool at_start = queue->CancelRequested(*task);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (task->input == "wait" && !queue->CancelRequested(*task) &&
+             std::chrono::steady_clock::now() < give_up) {
+        usleep(1000);
+      }
+      const std::string report = std::string(at_start ? "set" : "clear") + "," +
+                                 (queue->CancelRequested(*task) ? "set" : "clear") + "," +
+                                 std::to_string(task->deadline_unix_us);
+      queue->Complete(0, *task, ErrorCode::kOk, report);
+    }
+    _exit(0);
+  });
+  WaitUntilBusy(*queue, 0);
+  EXPECT_TRUE(queue->RequestCancel(*waiting));
+  auto first = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].output, "clear,set,12345");
+
+  // The freed slot is reused, without the flag; the deadline is the claim
+  // time plus the timeout when that is earlier than the deadline.
+  const int64_t before_us = UnixMicrosNow();
+  auto next = queue->Enqueue(kEcho, "quick", 1,
+                             {.deadline_unix_us = before_us + 60'000'000,
+                              .timeout_us = 5'000'000});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->index, waiting->index);
+  auto second = WaitForCompletions(*queue, 1);
+  const int64_t after_us = UnixMicrosNow();
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].output.rfind("clear,clear,", 0), 0u) << second[0].output;
+  const int64_t deadline_us = std::stoll(second[0].output.substr(12));
+  EXPECT_GE(deadline_us, before_us + 5'000'000);
+  EXPECT_LE(deadline_us, after_us + 5'000'000);
+  EXPECT_EQ(ExitCodeOf(worker), 0);
+}
+
+TEST(TaskQueueTest, TicketsOverflowingARingFullOfStaleEntriesStillRun) {
+  QueueGeometry geometry = SmallGeometry();
+  geometry.capacity = 2;  // ticket ring of 4
+  auto queue = MakeQueue(geometry);
+  // Without workers, withdrawn tasks leave stale tickets that fill the ring.
+  for (int i = 0; i < 6; ++i) {
+    auto ref = queue->Enqueue(kEcho, "withdrawn");
+    ASSERT_TRUE(ref.ok());
+    ASSERT_TRUE(queue->TryWithdraw(*ref));
+  }
+  ASSERT_TRUE(queue->Enqueue(kEcho, "a").ok());
+  ASSERT_TRUE(queue->Enqueue(kEcho, "b").ok());
+  const pid_t worker = Spawn(*queue, 0);
+  auto finished = WaitForCompletions(*queue, 2);
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0].output, "a");
+  EXPECT_EQ(finished[1].output, "b");
+  KillAndReap(worker);
+}
+
+// ------------------------------------------------------------ failures
+
+TEST(TaskQueueTest, WorkerKilledWhileRunningIsRecovered) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t doomed = Spawn(*queue, 0);
+  const std::string input = Pattern(1 << 20);  // blob input must survive
+  auto ref = queue->Enqueue(kHangOnAttempt1, input);
+  ASSERT_TRUE(ref.ok());
+  WaitUntilBusy(*queue, 0);
+  KillAndReap(doomed);
+
+  std::vector<SlotRef> held = queue->RecoverDeadWorker(0);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0], *ref);
+  EXPECT_EQ(queue->in_use(), 1u) << "a recovered slot stays allocated";
+  EXPECT_FALSE(queue->activity(0).busy);
+
+  auto retry = queue->Requeue(held[0], 2);
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(retry->index, ref->index);
+  EXPECT_NE(retry->generation, ref->generation);
+  EXPECT_FALSE(queue->Requeue(held[0], 3).ok()) << "stale ref requeued";
+
+  const pid_t survivor = Spawn(*queue, 1);
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].slot, *retry);
+  EXPECT_EQ(finished[0].worker, 1u);
+  EXPECT_TRUE(finished[0].output == "attempt 2:" + input);
+  EXPECT_EQ(queue->in_use(), 0u);
+  KillAndReap(survivor);
+  EXPECT_THAT(ShmObjectsOf(queue->name()),
+              ::testing::ElementsAre(queue->name()));
+}
+
+TEST(TaskQueueTest, WorkerKilledWhileRunningCanBeReleased) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t doomed = Spawn(*queue, 0);
+  ASSERT_TRUE(queue->Enqueue(kHang, Pattern(4096)).ok());
+  WaitUntilBusy(*queue, 0);
+  KillAndReap(doomed);
+  std::vector<SlotRef> held = queue->RecoverDeadWorker(0);
+  ASSERT_EQ(held.size(), 1u);
+  queue->Release(held[0]);
+  EXPECT_EQ(queue->in_use(), 0u);
+  EXPECT_THAT(ShmObjectsOf(queue->name()),
+              ::testing::ElementsAre(queue->name()));
+}
+
+TEST(TaskQueueTest, WorkerKilledBetweenClaimStepsIsRecovered) {
+  auto queue = MakeQueue(SmallGeometry());
+  auto ref = queue->Enqueue(kEcho, "orphan");
+  ASSERT_TRUE(ref.ok());
+
+  // Takes the ticket, then dies before the slot CAS.
+  const pid_t doomed = Spawn(*queue, 0, [&] {
+    internal::SetTestCrashPoint(*queue,
+                                internal::TestCrashPoint::kBetweenClaimSteps);
+    queue->TryClaim(0);
+    _exit(3);  // not reached if the crash point works
+  });
+  ASSERT_EQ(ExitCodeOf(doomed), 0);
+  EXPECT_EQ(queue->depth(), 1u) << "the task is still QUEUED";
+
+  // Nobody can claim it now: its ticket is gone.
+  const pid_t prober =
+      Spawn(*queue, 1, [&] { _exit(queue->TryClaim(1).has_value() ? 1 : 0); });
+  ASSERT_EQ(ExitCodeOf(prober), 0);
+
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  const pid_t survivor = Spawn(*queue, 1);
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].slot, *ref);
+  EXPECT_EQ(finished[0].output, "orphan");
+  KillAndReap(survivor);
+}
+
+TEST(TaskQueueTest, WorkerDiedAfterDoneIsDeliveredOnce) {
+  auto queue = MakeQueue(SmallGeometry());
+  auto ref = queue->Enqueue(kEcho, "late");
+  ASSERT_TRUE(ref.ok());
+  // Publishes DONE, then dies before the completion ring entry.
+  const pid_t doomed =
+      SpawnCompletingUntil(*queue, internal::TestCrashPoint::kAfterDonePublished);
+  ASSERT_EQ(ExitCodeOf(doomed), 0);
+  auto ignore = [](const CompletedTask&) {};
+  EXPECT_EQ(queue->CollectCompleted(ignore), 0u) << "not in the ring";
+  EXPECT_EQ(queue->in_use(), 1u);
+
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].slot, *ref);
+  EXPECT_EQ(finished[0].output, "late");
+  EXPECT_EQ(queue->CollectCompleted(ignore), 0u);
+  EXPECT_EQ(queue->in_use(), 0u);
+}
+
+TEST(TaskQueueTest, WorkerDiedAfterCompletionRingPushIsDeliveredOnce) {
+  auto queue = MakeQueue(SmallGeometry());
+  ASSERT_TRUE(queue->Enqueue(kEcho, "one").ok());
+  const pid_t finished_worker = Spawn(*queue, 0, [&] {
+    auto task = queue->TryClaim(0);
+    if (task) queue->Complete(0, *task, ErrorCode::kOk, task->input);
+    _exit(task ? 0 : 4);
+  });
+  ASSERT_EQ(ExitCodeOf(finished_worker), 0);
+  // The slot is both in the completion ring and found DONE by recovery.
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  size_t delivered = 0;
+  for (int i = 0; i < 3; ++i) {
+    delivered += queue->CollectCompleted([](const CompletedTask&) {});
+  }
+  EXPECT_EQ(delivered, 1u);
+  EXPECT_EQ(queue->in_use(), 0u);
+}
+
+// ------------------------------------------------------------ wake-ups
+
+TEST(TaskQueueTest, SleepingWorkersAreWokenForEachTaskAndSignalEachResult) {
+  auto queue = MakeQueue(SmallGeometry());
+  std::vector<pid_t> workers;
+  for (uint32_t w = 0; w < 3; ++w) workers.push_back(Spawn(*queue, w));
+  // One task at a time, so the workers are asleep whenever one is pushed
+  // and the supervisor has collected (cleared the flag) before each result.
+  for (int round = 0; round < 30; ++round) {
+    if (round % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(queue->Enqueue(kEcho, std::to_string(round)).ok());
+    auto finished = CollectWhenSignalled(*queue, 1);
+    ASSERT_EQ(finished.size(), 1u) << "round " << round;
+    EXPECT_EQ(finished[0].output, std::to_string(round));
+  }
+  for (pid_t worker : workers) KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, WorkerKilledWhileSleepingDoesNotStopWakeUps) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t sleeper = Spawn(*queue, 0);
+  // Let it reach its futex wait (if it has not, the test still holds).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  KillAndReap(sleeper);
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  CollectWhenSignalled(*queue, 0);  // recovery's own signal, nothing to deliver
+
+  ExpectWorkerOneEchoes(*queue, "after");
+}
+
+TEST(TaskQueueTest, WorkerKilledBeforeWakingSupervisorIsRecovered) {
+  auto queue = MakeQueue(SmallGeometry());
+  ASSERT_TRUE(queue->Enqueue(kEcho, "first").ok());
+  // Completes fully (DONE, ring entry), takes the right to signal, and
+  // dies before the eventfd write: no wake-up is pending, and every later
+  // completion would skip its own.
+  const pid_t doomed =
+      SpawnCompletingUntil(*queue, internal::TestCrashPoint::kAfterResultsFlagged);
+  ASSERT_EQ(ExitCodeOf(doomed), 0);
+  pollfd ready{queue->results_ready_fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&ready, 1, 0), 0) << "the crash point did not hold";
+
+  EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
+  auto first = CollectWhenSignalled(*queue, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].output, "first");
+
+  ExpectWorkerOneEchoes(*queue, "second");
+}
+
+TEST(TaskQueueTest, StaleSegmentFromCrashedCreatorIsRemoved) {
+  const std::string name = UniqueName();
+  // A "daemon" that creates the queue with a blob, then crashes.
+  const pid_t crashed = fork();
+  if (crashed == 0) {
+    auto queue = TaskQueue::Create(name, SmallGeometry());
+    if (!queue.ok()) _exit(1);
+    if (!(*queue)->Enqueue(kEcho, Pattern(4096)).ok()) _exit(2);
+    _exit(0);  // no destructor: leaves the object and its blob behind
+  }
+  ASSERT_EQ(ExitCodeOf(crashed), 0);
+  ASSERT_EQ(ShmObjectsOf(name).size(), 2u) << "main object + input blob";
+
+  {
+    auto queue = TaskQueue::Create(name, SmallGeometry());
+    ASSERT_TRUE(queue.ok()) << queue.status().ToString();
+    EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(name));
+    EXPECT_EQ((*queue)->in_use(), 0u);
+  }
+  EXPECT_THAT(ShmObjectsOf(name), IsEmpty()) << "destructor of the creator";
+}
+
+TEST(TaskQueueTest, RemoveStaleRemovesOnlyItsOwnObjects) {
+  const std::string name = UniqueName();
+  for (const std::string& object :
+       {name, name + ".in.3.7", name + ".out.1.2", name + "-other"}) {
+    const int fd = shm_open(("/" + object).c_str(), O_CREAT | O_RDWR, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  TaskQueue::RemoveStale(name);
+  EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
+  EXPECT_EQ(shm_unlink(("/" + name + "-other").c_str()), 0)
+      << "a neighbour's object was removed";
+  TaskQueue::RemoveStale(name);  // absent: no-op
+}
+
+// The main object marks that blobs may exist (created first, removed
+// last), so a start without it does not list /dev/shm at all.
+TEST(TaskQueueTest, RemoveStaleLooksForBlobsOnlyWhenTheMainObjectWasLeft) {
+  const std::string name = UniqueName();
+  const std::string blob = name + ".in.3.7";
+  const auto create = [](const std::string& object) {
+    const int fd = shm_open(("/" + object).c_str(), O_CREAT | O_RDWR, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  };
+  create(blob);
+  TaskQueue::RemoveStale(name);
+  EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(blob))
+      << "no main object, yet /dev/shm was searched";
+
+  create(name);
+  TaskQueue::RemoveStale(name);
+  EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
+}
+
+TEST(TaskQueueTest, WorkerCopyDestroyedRemovesNothing) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t child = fork();
+  if (child == 0) {
+    queue.reset();  // the forked copy's destructor
+    _exit(0);
+  }
+  ASSERT_EQ(ExitCodeOf(child), 0);
+  EXPECT_THAT(ShmObjectsOf(queue->name()),
+              ::testing::ElementsAre(queue->name()));
+}
+
+TEST(TaskQueueTest, BadGeometryIsRefused) {
+  QueueGeometry geometry = SmallGeometry();
+  geometry.capacity = 0;
+  EXPECT_EQ(TaskQueue::Create(UniqueName(), geometry).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(TaskQueue::Create("/slash", SmallGeometry()).status().code(),
+            ErrorCode::kInvalidArgument);
+}
+
+// 4 workers run 2000 tiny tasks while the test SIGKILLs random workers and
+// respawns them; every task must complete exactly once whatever instruction
+// each victim died at.
+TEST(TaskQueueTest, ChaosWorkersKilledAtRandomEachTaskCompletesOnce) {
+  auto queue = MakeQueue(SmallGeometry());
+  constexpr uint32_t kWorkers = 4;
+  constexpr int kTasks = 2000;
+  constexpr int kMaxKills = 60;
+  std::vector<pid_t> workers;
+  for (uint32_t w = 0; w < kWorkers; ++w) workers.push_back(Spawn(*queue, w));
+
+  std::mt19937 random(12345);
+  std::vector<int> delivered(kTasks, 0);
+  int next = 0, total = 0, kills = 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (total < kTasks && std::chrono::steady_clock::now() < deadline) {
+    while (next < kTasks &&
+           queue->Enqueue(kSpinThenEcho, std::to_string(next)).ok()) {
+      ++next;
+    }
+    pollfd ready{queue->results_ready_fd(), POLLIN, 0};
+    poll(&ready, 1, 2);
+    total +=
+        static_cast<int>(queue->CollectCompleted([&](const CompletedTask& t) {
+          ASSERT_EQ(t.code, ErrorCode::kOk);
+          ++delivered[std::stoi(std::string(t.output))];
+        }));
+    if (kills < kMaxKills) {
+      const uint32_t victim = random() % kWorkers;
+      KillAndReap(workers[victim]);
+      ++kills;
+      for (SlotRef held : queue->RecoverDeadWorker(victim)) {
+        ASSERT_TRUE(queue->Requeue(held, 2).ok());
+      }
+      workers[victim] = Spawn(*queue, victim);
+    }
+  }
+  for (int i = 0; i < kTasks; ++i) ASSERT_EQ(delivered[i], 1) << "task " << i;
+  EXPECT_GT(kills, 0);
+  EXPECT_EQ(queue->in_use(), 0u);
+  EXPECT_EQ(queue->depth(), 0u);
+  for (pid_t pid : workers) KillAndReap(pid);
+}
+
+}  // namespace
+}  // namespace taskpool::shmq
