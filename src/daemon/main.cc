@@ -6,21 +6,51 @@
 
 #include "base/log.h"
 #include "daemon/config/daemon_config.h"
-#include "daemon/tasks/exec_task.h"
+#include "daemon/config/function_setup.h"
 #include "daemon/serve/instance_lock.h"
 #include "daemon/tasks/named_lock.h"
 #include "daemon/systemd/socket_activation.h"
-#include "daemon/tasks/plugin_loader.h"
 #include "daemon/pool/supervisor.h"
 #include "daemon/tasks/task_registry.h"
-#include "daemon/tasks/test_tasks.h"
+
+namespace {
+
+using namespace taskpool;
+using namespace taskpool::daemon;
+
+// --test-config: what a start would refuse, without starting (nginx -t).
+int TestConfig(const DaemonConfig& config) {
+  TaskRegistry registry;
+  const std::string locks = NamedLockDirectory::PathFor(config.socket_path);
+  if (Status status = RegisterConfiguredFunctions(config, locks, registry); !status.ok()) {
+    std::cerr << "taskpoold: " << status.message() << "\n";
+    return 2;
+  }
+  std::cout << "taskpoold: configuration OK"
+            << (config.config_file.empty() ? " (no config file)"
+                                           : " (" + config.config_file + ")")
+            << "\n";
+  return 0;
+}
+
+void WarnAboutDangerousFunctions(const DaemonConfig& config) {
+  if (config.enable_test_tasks) {
+    TP_LOG(kWarning) << "test tasks `crash` and `alloc` are enabled (--enable-test-tasks)";
+  }
+  if (config.enable_exec) {
+    TP_LOG(kWarning) << "exec is enabled (--enable-exec): every peer the access policy "
+                        "admits can run any command as uid "
+                     << geteuid();
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace taskpool;
-  using namespace taskpool::daemon;
   ParsedCommandLine parsed = ParseDaemonCommandLine(argc, argv);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   DaemonConfig& config = std::get<DaemonConfig>(parsed);
+  if (config.test_config) return TestConfig(config);
 
   base::SetLogLevel(config.log_level);
   base::SetLogTag("taskpoold");
@@ -58,31 +88,14 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  TaskRegistry registry;
-  RegisterBuiltins(registry);
-  if (config.enable_test_tasks) {
-    RegisterTestTasks(registry);
-    TP_LOG(kWarning) << "test tasks `crash` and `alloc` are enabled (--enable-test-tasks)";
-  }
-  RegisterExec(registry, config.enable_exec, config.max_payload_bytes);
-  if (config.enable_exec) {
-    TP_LOG(kWarning) << "exec is enabled (--enable-exec): every peer the access policy "
-                        "admits can run any command as uid "
-                     << geteuid();
-  }
   // Before the supervisor forks, so workers inherit the loaded code. A
   // plugin that cannot be used is a configuration error, like a bad flag.
-  if (Status status = LoadPlugins(config.plugins, (*lock_directory)->path(), registry); !status.ok()) {
+  WarnAboutDangerousFunctions(config);
+  TaskRegistry registry;
+  if (Status status = RegisterConfiguredFunctions(config, (*lock_directory)->path(), registry);
+      !status.ok()) {
     TP_LOG(kError) << status.message();
     return 2;
-  }
-
-  for (const auto& [function, limit] : config.function_limits) {
-    if (Result<uint32_t> known = registry.Find(function); !known.ok()) {
-      std::cerr << "taskpoold: --limit " << function << "=" << limit << ": "
-                << known.status().message() << "\n";
-      return 2;
-    }
   }
 
   Supervisor supervisor(config, registry);

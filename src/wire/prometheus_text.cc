@@ -92,6 +92,15 @@ void RenderTotals(const v1::StatusReply& status, Exposition& e) {
   e.Family("taskpool_tasks_failed_total", "counter",
            "Tasks that ended with any error.");
   e.Sample("taskpool_tasks_failed_total", status.tasks_failed());
+  e.Family("taskpool_accept_errors_total", "counter",
+           "accept() failures (out of file descriptors or memory); accepting pauses while they last");
+  e.Sample("taskpool_accept_errors_total", status.listener().accept_errors());
+  e.Family("taskpool_connections_refused_total", "counter",
+           "connections refused, by reason");
+  e.Sample("taskpool_connections_refused_total", status.listener().refused_not_allowed(),
+           Labels({Label("reason", "not_allowed")}));
+  e.Sample("taskpool_connections_refused_total", status.listener().refused_too_many(),
+           Labels({Label("reason", "too_many_connections")}));
   e.Family("taskpool_workers_died_total", "counter",
            "Worker processes that died unexpectedly.");
   e.Sample("taskpool_workers_died_total", status.workers_died());

@@ -1,6 +1,10 @@
 #include "daemon/config/config_file.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 namespace taskpool::daemon {
 
@@ -48,6 +52,23 @@ std::vector<ConfigProblem> CheckConfigLines(
     }
   }
   return problems;
+}
+
+std::optional<std::string> ReadConfigText(const std::string& path, std::string* error) {
+  std::ifstream file(path);
+  if (!file) {
+    *error = "cannot read config file '" + path + "': " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream normalised;
+  std::string text;
+  for (bool first = true; std::getline(file, text); first = false) {
+    if (first && text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
+    const size_t begin = text.find_first_not_of(" \t");
+    if (begin != std::string::npos && text[begin] == ';') text[begin] = '#';
+    normalised << text << "\n";
+  }
+  return normalised.str();
 }
 
 std::string FormatProblem(const std::string& file, const ConfigProblem& problem) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <istream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ struct ConfigProblem {
 std::vector<ConfigProblem> CheckConfigLines(
     std::istream& in, const std::function<bool(const std::string&)>& known,
     const std::function<std::string(const std::string&, const std::string&)>& check);
+
+// The text of the config file at `path`, normalised for both the line
+// check and Boost's parser: a UTF-8 byte-order mark (which editors on other
+// systems write) is dropped, and `;` comment lines become `#` ones, which
+// is the only comment Boost knows. Nothing, with `*error` set, if the file
+// cannot be read.
+std::optional<std::string> ReadConfigText(const std::string& path, std::string* error);
 
 // "FILE:LINE: option 'NAME': MESSAGE" (the form compilers use).
 std::string FormatProblem(const std::string& file, const ConfigProblem& problem);

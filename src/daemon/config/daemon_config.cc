@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "base/socket_path.h"
 #include "daemon/serve/access_policy.h"
 #include "daemon/config/config_file.h"
+#include "daemon/config/option_table.h"
 
 namespace po = boost::program_options;
 
@@ -29,157 +31,72 @@ constexpr char kUsage[] =
 
 constexpr char kDefaultConfigFile[] = "/etc/taskpool/taskpoold.conf";
 
-struct RawOptions {
-  std::string socket;
-  uint32_t workers = 0;
-  uint32_t queue_capacity = 0;
-  uint64_t max_payload_bytes = 0;
-  uint32_t inline_payload_bytes = 0;
-  uint32_t max_connections = 0;
-  uint32_t max_in_flight = 0;
-  uint32_t shutdown_timeout_ms = 0;
-  uint32_t task_timeout_ms = 0;
-  uint64_t max_tasks_per_worker = 0;
-  uint64_t max_worker_rss_mib = 0;
-  uint32_t idle_timeout_ms = 0;
-  uint32_t crash_rate_threshold = 0;
-  bool enable_test_tasks = false;
-  bool enable_exec = false;
-  std::vector<std::string> limits;
-  uint32_t max_in_flight_per_user = 0;
-  uint32_t slowlog_ms = 0;
-  std::string socket_mode;
-  std::string socket_group;
-  std::string allow_users;
-  std::string allow_groups;
-  std::string log_level;
-  std::string metrics_listen;
-  std::string config_file;
-  bool test_config = false;
-  std::vector<std::string> plugins;
+// One numeric option's accepted range, for the message that names it.
+struct NumericRange {
+  const char* flag;
+  int64_t value;
+  int64_t min;
+  int64_t max;
 };
 
-po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) {
-  po::options_description options("Options");
-  options.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
-      ("config", po::value(&raw.config_file)->value_name("FILE"),
-       "read options from FILE (INI: `name = value`, same names as the flags; "
-       "flags win; default: /etc/taskpool/taskpoold.conf if it exists)")
-      ("test-config", po::bool_switch(&raw.test_config),
-       "check the options and the config file, report every problem with "
-       "its line, and exit: 0 if valid, 2 if not")
-      ("socket", po::value(&raw.socket)->value_name("PATH"),
-       "Unix socket to listen on (default: $TASKPOOL_SOCKET, else "
-       "/run/taskpool/taskpoold.sock)")
-      ("workers", po::value(&raw.workers)->default_value(0)->value_name("N"),
-       "worker processes (0: one per CPU)")
-      ("queue-capacity",
-       po::value(&raw.queue_capacity)->default_value(d.queue_capacity)->value_name("N"),
-       "tasks that may be queued or running at once; beyond it submitters wait")
-      ("max-payload-bytes",
-       po::value(&raw.max_payload_bytes)->default_value(d.max_payload_bytes)->value_name("N"),
-       "largest task input or output")
-      ("inline-payload-bytes",
-       po::value(&raw.inline_payload_bytes)->default_value(d.inline_payload_bytes)->value_name("N"),
-       "payloads up to this size travel inside the queue slot; larger ones "
-       "through a per-task shared-memory blob")
-      ("max-connections",
-       po::value(&raw.max_connections)->default_value(d.max_connections)->value_name("N"),
-       "client connections served at once")
-      ("max-in-flight",
-       po::value(&raw.max_in_flight)->default_value(d.max_in_flight_per_connection)->value_name("N"),
-       "unfinished tasks per connection; beyond it the daemon stops reading "
-       "from that client until results are delivered")
-      ("shutdown-timeout-ms",
-       po::value(&raw.shutdown_timeout_ms)
-           ->default_value(static_cast<uint32_t>(d.shutdown_timeout.count()))
-           ->value_name("MS"),
-       "on SIGTERM, how long running and queued tasks may take to finish "
-       "before the rest are cancelled")
-      ("task-timeout-ms",
-       po::value(&raw.task_timeout_ms)->default_value(0)->value_name("MS"),
-       "default running-time limit of a task (a submission's own timeout "
-       "wins); past it the worker is killed and the task ends TIMEOUT; "
-       "0: no limit")
-      ("max-tasks-per-worker",
-       po::value(&raw.max_tasks_per_worker)->default_value(0)->value_name("N"),
-       "replace a worker after it has run N tasks (like Python's "
-       "maxtasksperchild); 0: never")
-      ("max-worker-rss-mib",
-       po::value(&raw.max_worker_rss_mib)->default_value(0)->value_name("MIB"),
-       "replace a worker whose resident memory exceeds MIB after a task "
-       "(checked between tasks, never in the middle of one); 0: never")
-      ("idle-timeout-ms",
-       po::value(&raw.idle_timeout_ms)
-           ->default_value(static_cast<uint32_t>(d.idle_timeout.count()))
-           ->value_name("MS"),
-       "close a connection that sends nothing and has no task in flight "
-       "for this long; 0: never")
-      ("crash-rate-threshold",
-       po::value(&raw.crash_rate_threshold)->default_value(0)->value_name("N"),
-       "log an alarm when more than N workers die within a minute; "
-       "0: 10 x the number of workers")
-      ("limit", po::value(&raw.limits)->composing()->value_name("NAME=N"),
-       "at most N tasks of function NAME queued or running at once "
-       "(repeatable)")
-      ("max-in-flight-per-user",
-       po::value(&raw.max_in_flight_per_user)->default_value(0)->value_name("N"),
-       "fair share across users: at most N tasks of one client user (uid, "
-       "from SO_PEERCRED) queued or running at once; more are held in the "
-       "daemon, not rejected, and other users' tasks go ahead of them; "
-       "0: no limit")
-      ("slowlog-ms",
-       po::value(&raw.slowlog_ms)->default_value(0)->value_name("MS"),
-       "log a task still running after MS milliseconds (function, task id, "
-       "client pid, worker pid, time so far), and its total run time when "
-       "it ends; never its payload; 0: off")
-      ("plugin",
-       po::value(&raw.plugins)->composing()->value_name("PATH"),
-       "load task functions from the shared library PATH (built with "
-       "<taskpool/plugin.hpp>) before forking; repeatable, and config-file "
-       "`plugin =` lines add to the ones given as flags")
-      ("enable-test-tasks", po::bool_switch(&raw.enable_test_tasks),
-       "register the `crash` and `alloc` task functions (for testing fault "
-       "handling; never in production)")
-      ("enable-exec", po::bool_switch(&raw.enable_exec),
-       "register the `exec` task function (shell jobs): every peer the "
-       "access policy admits can then run any command as this daemon's "
-       "user; see README, Shell jobs")
-      ("socket-mode", po::value(&raw.socket_mode)->default_value("0660")->value_name("OCTAL"),
-       "permissions of the socket file")
-      ("socket-group", po::value(&raw.socket_group)->value_name("GROUP"),
-       "group (name or id) given to the socket file, so with --socket-mode "
-       "0660 its members can connect (default: the daemon's group)")
-      ("allow-users", po::value(&raw.allow_users)->value_name("LIST"),
-       "comma-separated users (names or uids) allowed to use the daemon; "
-       "checked with SO_PEERCRED on every connection (default, when neither "
-       "this nor --allow-groups is given: the daemon's own user and root)")
-      ("allow-groups", po::value(&raw.allow_groups)->value_name("LIST"),
-       "comma-separated groups (names or gids): a peer whose primary or "
-       "supplementary group is listed is allowed")
-      ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
-       "debug, info, warning or error")
-      ("metrics-listen", po::value(&raw.metrics_listen)->value_name("HOST:PORT"),
-       "also serve the metrics of `taskpool metrics` over HTTP at "
-       "http://HOST:PORT/metrics for a Prometheus scrape; HOST is an IP "
-       "address ([::1] for IPv6), PORT 0 picks a free one (logged). Off by "
-       "default; there is no authentication, so keep it on a private address");
-  return options;
+std::string CheckRange(const NumericRange& range) {
+  if (range.value >= range.min && range.value <= range.max) return "";
+  return std::string(range.flag) + " must be between " + std::to_string(range.min) +
+         " and " + std::to_string(range.max) + ", not " + std::to_string(range.value);
+}
+
+constexpr int64_t kOneDayMs = 24LL * 3600 * 1000;
+// The queue's shared memory: every slot holds an input and an output
+// inline. Beyond this the geometry is a typo, not a configuration.
+constexpr uint64_t kMaxQueueInlineBytes = 16ull << 30;
+
+std::string CheckQueueGeometry(const RawOptions& raw) {
+  const uint64_t bytes = static_cast<uint64_t>(raw.queue_capacity) * 2 *
+                         static_cast<uint64_t>(raw.inline_payload_bytes);
+  if (bytes <= kMaxQueueInlineBytes) return "";
+  return "--queue-capacity " + std::to_string(raw.queue_capacity) +
+         " with --inline-payload-bytes " + std::to_string(raw.inline_payload_bytes) +
+         " needs " + std::to_string(bytes >> 20) + " MiB of shared memory (at most " +
+         std::to_string(kMaxQueueInlineBytes >> 20) + " MiB); lower one of them";
+}
+
+std::string CheckRanges(const RawOptions& raw) {
+  const NumericRange ranges[] = {
+      {"--workers", raw.workers, 0, 1024},
+      {"--queue-capacity", raw.queue_capacity, 1, 1'000'000},
+      {"--max-payload-bytes", raw.max_payload_bytes, 1, 1LL << 30},
+      {"--inline-payload-bytes", raw.inline_payload_bytes, 64, 16LL << 20},
+      {"--max-connections", raw.max_connections, 1, 1'000'000},
+      {"--max-in-flight", raw.max_in_flight, 1, 1'000'000},
+      {"--shutdown-timeout-ms", raw.shutdown_timeout_ms, 0, kOneDayMs},
+      {"--task-timeout-ms", raw.task_timeout_ms, 0, 30 * kOneDayMs},
+      {"--max-tasks-per-worker", raw.max_tasks_per_worker, 0, 1'000'000'000'000},
+      {"--max-worker-rss-mib", raw.max_worker_rss_mib, 0, 1LL << 20},
+      {"--idle-timeout-ms", raw.idle_timeout_ms, 0, kOneDayMs},
+      {"--crash-rate-threshold", raw.crash_rate_threshold, 0, 1'000'000},
+      {"--max-in-flight-per-user", raw.max_in_flight_per_user, 0, 1'000'000},
+      {"--slowlog-ms", raw.slowlog_ms, 0, kOneDayMs},
+  };
+  for (const NumericRange& range : ranges) {
+    if (std::string problem = CheckRange(range); !problem.empty()) return problem;
+  }
+  return CheckQueueGeometry(raw);
+}
+
+// A Unix socket's path must fit sockaddr_un::sun_path with its NUL; checked
+// before anything is created, since nothing could ever listen there.
+std::string CheckSocketPath(const std::string& path) {
+  constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+  if (path.empty()) return "--socket must not be empty";
+  if (path.size() <= kMaxSocketPath) return "";
+  return "socket path '" + path + "' is " + std::to_string(path.size()) +
+         " bytes; a Unix socket path can have at most " + std::to_string(kMaxSocketPath) +
+         " (use a shorter --socket or $TASKPOOL_SOCKET)";
 }
 
 // Checks ranges and fills `config`; returns an error message or "".
 std::string Validate(const RawOptions& raw, DaemonConfig& config) {
-  if (raw.workers > 1024) return "--workers must be between 0 and 1024";
-  if (raw.queue_capacity < 1 || raw.queue_capacity > 1'000'000)
-    return "--queue-capacity must be between 1 and 1000000";
-  if (raw.max_payload_bytes < 1 || raw.max_payload_bytes > (1ull << 30))
-    return "--max-payload-bytes must be between 1 and 1073741824 (1 GiB)";
-  if (raw.inline_payload_bytes < 64 || raw.inline_payload_bytes > (16u << 20))
-    return "--inline-payload-bytes must be between 64 and 16777216";
-  if (raw.max_connections < 1) return "--max-connections must be at least 1";
-  if (raw.max_in_flight < 1) return "--max-in-flight must be at least 1";
+  if (std::string problem = CheckRanges(raw); !problem.empty()) return problem;
   size_t parsed = 0;
   unsigned long mode = 0;
   try {
@@ -195,21 +112,24 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
            raw.log_level + "'";
 
   config.socket_path = base::ResolveSocketPath(raw.socket);
+  if (std::string problem = CheckSocketPath(config.socket_path); !problem.empty()) {
+    return problem;
+  }
   config.workers = raw.workers != 0
-                       ? raw.workers
+                       ? static_cast<uint32_t>(raw.workers)
                        : std::max(1u, std::thread::hardware_concurrency());
-  config.queue_capacity = raw.queue_capacity;
-  config.max_payload_bytes = raw.max_payload_bytes;
-  config.inline_payload_bytes = raw.inline_payload_bytes;
-  config.max_connections = raw.max_connections;
-  config.max_in_flight_per_connection = raw.max_in_flight;
+  config.queue_capacity = static_cast<uint32_t>(raw.queue_capacity);
+  config.max_payload_bytes = static_cast<uint64_t>(raw.max_payload_bytes);
+  config.inline_payload_bytes = static_cast<uint32_t>(raw.inline_payload_bytes);
+  config.max_connections = static_cast<uint32_t>(raw.max_connections);
+  config.max_in_flight_per_connection = static_cast<uint32_t>(raw.max_in_flight);
   config.shutdown_timeout = std::chrono::milliseconds(raw.shutdown_timeout_ms);
   config.task_timeout = std::chrono::milliseconds(raw.task_timeout_ms);
-  config.max_tasks_per_worker = raw.max_tasks_per_worker;
-  config.max_worker_rss_mib = raw.max_worker_rss_mib;
+  config.max_tasks_per_worker = static_cast<uint64_t>(raw.max_tasks_per_worker);
+  config.max_worker_rss_mib = static_cast<uint64_t>(raw.max_worker_rss_mib);
   config.idle_timeout = std::chrono::milliseconds(raw.idle_timeout_ms);
   config.crash_rate_threshold = raw.crash_rate_threshold != 0
-                                    ? raw.crash_rate_threshold
+                                    ? static_cast<uint32_t>(raw.crash_rate_threshold)
                                     : 10 * config.workers;
   config.enable_test_tasks = raw.enable_test_tasks;
   config.enable_exec = raw.enable_exec;
@@ -229,7 +149,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     }
     config.function_limits.emplace_back(name, static_cast<uint32_t>(count));
   }
-  config.max_in_flight_per_user = raw.max_in_flight_per_user;
+  config.max_in_flight_per_user = static_cast<uint32_t>(raw.max_in_flight_per_user);
   config.slowlog = std::chrono::milliseconds(raw.slowlog_ms);
   config.socket_mode = static_cast<uint32_t>(mode);
   if (!raw.socket_group.empty()) {
@@ -260,6 +180,9 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     config.metrics_listen = std::move(address.value());
   }
   config.config_file = raw.config_file;
+  for (const std::string& plugin : raw.plugins) {
+    if (plugin.empty()) return "--plugin needs the path of a shared library, not an empty value";
+  }
   config.plugins = raw.plugins;
   return "";
 }
@@ -290,12 +213,13 @@ std::string CheckSetting(const std::string& name, const std::string& value) {
   return Validate(raw, scratch);
 }
 
-// Every problem in `path`, each printed with its line; returns how many.
-size_t ReportConfigProblems(const std::string& path,
+// Every problem in the config file `path` (its normalised `text`), each
+// printed with its line; returns how many.
+size_t ReportConfigProblems(const std::string& path, const std::string& text,
                             const po::options_description& options) {
-  std::ifstream file(path);
+  std::istringstream lines(text);
   const std::vector<ConfigProblem> problems = CheckConfigLines(
-      file, [&](const std::string& name) { return AllowedInConfigFile(options, name); },
+      lines, [&](const std::string& name) { return AllowedInConfigFile(options, name); },
       CheckSetting);
   for (const ConfigProblem& problem : problems) {
     std::cerr << "taskpoold: " << FormatProblem(path, problem) << "\n";
@@ -333,27 +257,25 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
       path = kDefaultConfigFile;
     }
     if (!path.empty()) {
-      std::ifstream file(path);
-      if (!file) return UsageError("cannot read config file '" + path + "'");
+      std::string error;
+      const std::optional<std::string> text = ReadConfigText(path, &error);
+      if (!text) return UsageError(error);
       // Boost stops at the first bad line; check them all first so the
       // operator fixes the file in one go.
-      if (const size_t count = ReportConfigProblems(path, options); count != 0) {
+      if (const size_t count = ReportConfigProblems(path, *text, options); count != 0) {
         std::cerr << "taskpoold: " << count << " problem" << (count == 1 ? "" : "s")
                   << " in " << path << "\n";
         return 2;
       }
       // Values already stored from the command line are not overwritten.
+      std::istringstream file(*text);
       po::store(po::parse_config_file(file, options), values);
     }
     po::notify(values);
     const std::string problem = Validate(raw, config);
     if (!problem.empty()) return UsageError(problem);
     config.config_file = path;
-    if (raw.test_config) {
-      std::cout << "taskpoold: configuration OK"
-                << (path.empty() ? " (no config file)" : " (" + path + ")") << "\n";
-      return 0;
-    }
+    config.test_config = raw.test_config;
   } catch (const po::error& error) {
     return UsageError(error.what());
   }

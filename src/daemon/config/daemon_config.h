@@ -50,6 +50,9 @@ struct DaemonConfig {
   // --metrics-listen: serve Prometheus metrics over HTTP there; none: off.
   std::optional<ListenAddress> metrics_listen;
   std::string config_file;          // empty: none read
+  // --test-config: run every check a start runs (the caller also loads the
+  // plugins and resolves --limit names), report, and exit 0 or 2.
+  bool test_config = false;
   // Not an option: the listening socket systemd passed (socket activation),
   // served instead of binding socket_path; -1 when not activated.
   int listen_fd = -1;
@@ -61,7 +64,7 @@ struct DaemonConfig {
 
 // Either the configuration to run with, or the exit code to leave with
 // right away (0 after --help/--version, 2 after a usage error, with the
-// message already printed). --test-config also ends here: 0 or 2.
+// message already printed).
 using ParsedCommandLine = std::variant<DaemonConfig, int>;
 
 ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv);

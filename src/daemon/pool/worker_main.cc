@@ -104,10 +104,9 @@ void DieWithParent(pid_t parent) {
 }  // namespace
 
 void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
-               uint32_t worker_index, const WorkerLimits& limits) {
-  const pid_t parent = getppid();
+               uint32_t worker_index, const WorkerLimits& limits, pid_t supervisor) {
   ResetSignals();
-  DieWithParent(parent);
+  DieWithParent(supervisor);
   CloseInheritedDescriptors();
   base::SetLogTag("worker " + std::to_string(worker_index) + " [" +
             std::to_string(getpid()) + "]");

@@ -3,6 +3,8 @@
 // queue and the function registry they inherited at fork.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 
 namespace taskpool::shmq {
@@ -33,8 +35,12 @@ struct WorkerLimits {
 // SIGTERM asks a worker to retire: it is blocked while a task runs and
 // acts only while the worker waits for work, so a retiring worker always
 // finishes its task first. SIGKILL is the only way to stop a task.
+// `supervisor` is the forking process's pid, read before fork(): read in
+// the child, getppid() would already name init if the supervisor died in
+// between, and the worker would outlive it.
 // REQUIRES: called in the child right after fork().
 [[noreturn]] void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
-                            uint32_t worker_index, const WorkerLimits& limits);
+                            uint32_t worker_index, const WorkerLimits& limits,
+                            pid_t supervisor);
 
 }  // namespace taskpool::daemon

@@ -103,10 +103,11 @@ std::optional<uint32_t> WorkerPool::SpareIndex() const {
 
 Status WorkerPool::Fork(WorkerEntry& entry) {
   pid_t pid;
+  const pid_t supervisor = getpid();
   {
     ScopedSignalBlock block;
     pid = fork();
-    if (pid == 0) RunWorker(queue_, registry_, entry.index, limits_);  // never returns
+    if (pid == 0) RunWorker(queue_, registry_, entry.index, limits_, supervisor);  // never returns
   }
   if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
   entry.pid = pid;

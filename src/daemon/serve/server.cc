@@ -15,7 +15,8 @@ Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
       config_(config),
       host_(host),
       access_(config.allowed_users, config.allowed_groups),
-      acceptor_(io) {}
+      acceptor_(io),
+      accept_retry_(io) {}
 
 Status Server::Listen() {
   boost::system::error_code error;
@@ -57,49 +58,91 @@ Status Server::Listen() {
   return Status::Ok();
 }
 
+namespace {
+
+// "; 12 more since the last report" for a throttled warning.
+std::string HeldBack(uint64_t count) {
+  return count == 0 ? "" : "; " + std::to_string(count) + " more since the last report";
+}
+
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+}  // namespace
+
 void Server::Accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& error,
-                                local::stream_protocol::socket socket) {
+  acceptor_.async_accept([this](const boost::system::error_code& error, local_socket socket) {
     if (!listening_) return;
     if (error) {
-      // EMFILE and friends: log and keep serving the clients we have.
-      TP_LOG(kWarning) << "accept on " << config_.socket_path << ": "
-                       << error.message();
-    } else {
-      const uint64_t id = next_connection_id_++;
-      auto connection = std::make_shared<ClientSession>(
-          std::move(socket), host_, id, config_.max_frame_bytes(), config_.idle_timeout);
-      if (!access_.Allows(connection->peer_uid(), connection->peer_gid())) {
-        const std::string who = "uid " + std::to_string(connection->peer_uid()) +
-                                " (gid " + std::to_string(connection->peer_gid()) + ")";
-        TP_LOG(kWarning) << "refusing connection from pid " << connection->peer_pid()
-                         << ", " << who << ": not in --allow-users/--allow-groups";
-        connection->SendErrorAndClose(
-            ErrorCode::kPermissionDenied,
-            who + " may not use this taskpoold; allow it with taskpoold "
-                  "--allow-users or --allow-groups");
-      } else if (connections_.size() >= config_.max_connections) {
-        TP_LOG(kWarning) << "refusing connection from pid "
-                         << connection->peer_pid() << ": already "
-                         << connections_.size() << " connections";
-        connection->SendErrorAndClose(
-            ErrorCode::kTooManyConnections,
-            "taskpoold already serves " + std::to_string(connections_.size()) +
-                " connections (taskpoold --max-connections)");
-      } else {
-        connections_.emplace(id, connection);
-        TP_LOG(kDebug) << "connection " << id << " from pid "
-                       << connection->peer_pid();
-        connection->Start();
-      }
+      PauseAccepting(error);
+      return;
     }
+    Admit(std::move(socket));
     Accept();
   });
+}
+
+void Server::PauseAccepting(const boost::system::error_code& error) {
+  if (std::optional<uint64_t> held = accept_errors_.Admit()) {
+    TP_LOG(kWarning) << "accept on " << config_.socket_path << ": " << error.message()
+                     << "; serving the " << connections_.size()
+                     << " open connections and accepting again when one closes"
+                     << HeldBack(*held);
+  }
+  accept_paused_ = true;
+  accept_retry_.expires_after(kAcceptRetryDelay);
+  accept_retry_.async_wait([this](const boost::system::error_code& cancelled) {
+    if (!cancelled) ResumeAccepting();
+  });
+}
+
+void Server::ResumeAccepting() {
+  if (!accept_paused_ || !listening_) return;
+  accept_paused_ = false;
+  accept_retry_.cancel();
+  Accept();
+}
+
+void Server::Admit(local_socket socket) {
+  const uint64_t id = next_connection_id_++;
+  auto connection = std::make_shared<ClientSession>(
+      std::move(socket), host_, id, config_.max_frame_bytes(), config_.idle_timeout);
+  if (!access_.Allows(connection->peer_uid(), connection->peer_gid())) {
+    const std::string who = "uid " + std::to_string(connection->peer_uid()) + " (gid " +
+                            std::to_string(connection->peer_gid()) + ")";
+    if (std::optional<uint64_t> held = refused_not_allowed_.Admit()) {
+      TP_LOG(kWarning) << "refusing connection from pid " << connection->peer_pid() << ", "
+                       << who << ": not in --allow-users/--allow-groups" << HeldBack(*held);
+    }
+    connection->SendErrorAndClose(ErrorCode::kPermissionDenied,
+                                  who + " may not use this taskpoold; allow it with taskpoold "
+                                        "--allow-users or --allow-groups");
+    return;
+  }
+  if (connections_.size() >= config_.max_connections) {
+    if (std::optional<uint64_t> held = refused_too_many_.Admit()) {
+      TP_LOG(kWarning) << "refusing connection from pid " << connection->peer_pid()
+                       << ": already " << connections_.size() << " connections"
+                       << HeldBack(*held);
+    }
+    connection->SendErrorAndClose(ErrorCode::kTooManyConnections,
+                                  "taskpoold already serves " +
+                                      std::to_string(connections_.size()) +
+                                      " connections (taskpoold --max-connections)");
+    return;
+  }
+  connections_.emplace(id, connection);
+  TP_LOG(kDebug) << "connection " << id << " from pid " << connection->peer_pid();
+  connection->Start();
+}
+
+Server::Counters Server::counters() const {
+  return {accept_errors_.total(), refused_not_allowed_.total(), refused_too_many_.total()};
 }
 
 void Server::StopListening() {
   if (!listening_) return;
   listening_ = false;
+  accept_retry_.cancel();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   // An activated socket stays: systemd listens on it again for the next start.
@@ -115,6 +158,8 @@ void Server::CloseAllAfterFlush() {
 
 void Server::Forget(const ClientSession& connection) {
   connections_.erase(connection.id());
+  // A descriptor just came free.
+  ResumeAccepting();
 }
 
 }  // namespace taskpool::daemon

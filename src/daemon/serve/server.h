@@ -5,12 +5,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
+#include "base/log_throttle.h"
 #include "daemon/serve/access_policy.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/config/daemon_config.h"
@@ -19,6 +21,8 @@ namespace taskpool::daemon {
 
 class Server {
  public:
+  using local_socket = boost::asio::local::stream_protocol::socket;
+
   Server(boost::asio::io_context& io, const DaemonConfig& config,
          ConnectionHost& host);
 
@@ -39,8 +43,23 @@ class Server {
 
   size_t connection_count() const { return connections_.size(); }
 
+  // What the listener turned away, for status and metrics.
+  struct Counters {
+    uint64_t accept_errors = 0;        // accept() failed (out of descriptors, ...)
+    uint64_t refused_not_allowed = 0;  // peer not in --allow-users/--allow-groups
+    uint64_t refused_too_many = 0;     // --max-connections reached
+  };
+  Counters counters() const;
+
  private:
   void Accept();
+  // accept() failed: out of descriptors (EMFILE, ENFILE) or kernel memory.
+  // Accepting again at once would fail again at once and spin the loop, so
+  // accepting pauses until a connection closes or a short timer fires; the
+  // pending peers wait in the listen backlog meanwhile.
+  void PauseAccepting(const boost::system::error_code& error);
+  void ResumeAccepting();
+  void Admit(local_socket socket);
 
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
@@ -48,6 +67,12 @@ class Server {
   const AccessPolicy access_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
+  bool accept_paused_ = false;
+  boost::asio::steady_timer accept_retry_;
+  // Peers can make these happen at will: log once per interval with a count.
+  base::LogThrottle accept_errors_;
+  base::LogThrottle refused_not_allowed_;
+  base::LogThrottle refused_too_many_;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<ClientSession>> connections_;
 };

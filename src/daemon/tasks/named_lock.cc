@@ -18,7 +18,7 @@ namespace taskpool::daemon {
 
 Result<std::unique_ptr<NamedLockDirectory>> NamedLockDirectory::Create(
     const std::string& socket_path) {
-  const std::string path = socket_path + ".locks";
+  const std::string path = PathFor(socket_path);
   std::error_code error;
   // We hold the instance lock, so anything here is a dead daemon's.
   if (std::filesystem::remove_all(path, error) > 0 && !error) {

@@ -22,6 +22,9 @@ namespace taskpool::daemon {
 // Workers are forked with it existing and never remove it (they _exit).
 class NamedLockDirectory {
  public:
+  // Where Create puts the directory for `socket_path`.
+  static std::string PathFor(const std::string& socket_path) { return socket_path + ".locks"; }
+
   // REQUIRES: the caller holds the InstanceLock for `socket_path`.
   static Result<std::unique_ptr<NamedLockDirectory>> Create(
       const std::string& socket_path);

@@ -1,0 +1,127 @@
+// Every option is checked before anything is created: numbers out of range
+// (negative ones included), absurd queue geometry, a socket path too long
+// for sockaddr_un; and --test-config refuses exactly what a start refuses.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/socket_path.h"
+#include "tests/integration/daemon_fixture.h"
+
+namespace taskpool::testing {
+namespace {
+
+class OptionValidationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/taskpool-options-XXXXXX";
+    directory_ = mkdtemp(pattern);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+  std::string socket() const { return directory_ + "/t.sock"; }
+  CommandResult RunDaemon(std::vector<std::string> args, const std::string& socket_path = "") {
+    args.insert(args.begin(),
+                {DaemonBinary(), "--socket", socket_path.empty() ? socket() : socket_path});
+    return RunCommand(args);
+  }
+  std::string WriteConfig(const std::string& text) {
+    const std::string path = directory_ + "/taskpoold.conf";
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  bool DirectoryHoldsOnly(const std::vector<std::string>& names) const {
+    size_t count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+      if (std::find(names.begin(), names.end(), entry.path().filename()) == names.end()) {
+        return false;
+      }
+      ++count;
+    }
+    return count == names.size();
+  }
+
+  std::string directory_;
+};
+
+TEST_F(OptionValidationTest, NegativeNumbersAreUsageErrorsNamingTheRange) {
+  for (const char* option : {"--max-connections", "--max-in-flight", "--task-timeout-ms",
+                             "--slowlog-ms", "--crash-rate-threshold", "--max-tasks-per-worker",
+                             "--idle-timeout-ms", "--workers", "--queue-capacity"}) {
+    const CommandResult result = RunDaemon({"--test-config", option, "-1"});
+    EXPECT_EQ(result.exit_code, 2) << option << ": " << result.out << result.err;
+    EXPECT_NE(result.err.find(std::string(option) + " must be between"), std::string::npos)
+        << result.err;
+    EXPECT_NE(result.err.find("not -1"), std::string::npos) << result.err;
+  }
+}
+
+TEST_F(OptionValidationTest, ValuesAboveTheRangeAreUsageErrors) {
+  const CommandResult result = RunDaemon({"--test-config", "--max-in-flight", "4294967296"});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("--max-in-flight must be between 1 and 1000000"), std::string::npos)
+      << result.err;
+}
+
+TEST_F(OptionValidationTest, AbsurdQueueGeometryIsAUsageError) {
+  const CommandResult result = RunDaemon(
+      {"--test-config", "--queue-capacity", "1000000", "--inline-payload-bytes", "16777216"});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("MiB of shared memory"), std::string::npos) << result.err;
+}
+
+TEST_F(OptionValidationTest, SocketPathTooLongIsAUsageErrorAndLeavesNothing) {
+  const std::string long_socket = directory_ + "/" + std::string(120, 's') + ".sock";
+  const std::string segment = "/dev/shm/" + base::QueueNameForSocket(long_socket);
+  const CommandResult result = RunDaemon({"--workers", "1"}, long_socket);
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("a Unix socket path can have at most 107"), std::string::npos)
+      << result.err;
+  EXPECT_TRUE(DirectoryHoldsOnly({})) << "a refused start created files";
+  EXPECT_FALSE(std::filesystem::exists(segment)) << segment;
+}
+
+// Each of these makes a real start exit 2; --test-config must say so too.
+TEST_F(OptionValidationTest, TestConfigRefusesWhatAStartRefuses) {
+  const std::vector<std::vector<std::string>> refused = {
+      {"--plugin", "/nonexistent/libnothing.so"},
+      {"--plugin", "/etc/passwd"},
+      {"--limit", "nosuch=3"},
+      {"--config", WriteConfig("plugin =\n")},
+  };
+  for (const std::vector<std::string>& args : refused) {
+    std::vector<std::string> test = args;
+    test.push_back("--test-config");
+    const CommandResult checked = RunDaemon(test);
+    EXPECT_EQ(checked.exit_code, 2) << args[0] << " " << args[1] << ": " << checked.out
+                                    << checked.err;
+    EXPECT_EQ(checked.out.find("configuration OK"), std::string::npos) << checked.out;
+
+    std::vector<std::string> start = args;
+    start.insert(start.end(), {"--workers", "1"});
+    const CommandResult started = RunDaemon(start);
+    EXPECT_EQ(started.exit_code, 2) << args[0] << " " << args[1] << ": " << started.err;
+  }
+}
+
+TEST_F(OptionValidationTest, AConfigFileWithAByteOrderMarkIsRead) {
+  const std::string path = WriteConfig("\xEF\xBB\xBFworkers = 2\nslowlog-ms = 10\n");
+  const CommandResult result = RunDaemon({"--config", path, "--test-config"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("configuration OK"), std::string::npos) << result.out;
+}
+
+TEST_F(OptionValidationTest, SemicolonCommentsWorkWhereHashCommentsDo) {
+  const std::string path =
+      WriteConfig("; a comment\nworkers = 2\n   ; an indented one\n# and a hash one\n");
+  const CommandResult result = RunDaemon({"--config", path, "--test-config"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+}  // namespace
+}  // namespace taskpool::testing
