@@ -1,5 +1,7 @@
 #include "tests/integration/daemon_fixture.h"
 
+#include "base/socket_path.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -124,6 +126,9 @@ DaemonProcess::~DaemonProcess() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  // A daemon that was killed could not remove its segment and blobs, and no
+  // later daemon will start on this private socket to clean them up.
+  RemoveSharedMemory(base::QueueNameForSocket(socket_path_));
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
 }
@@ -217,6 +222,15 @@ bool ProcessIsAlive(pid_t pid) {
   if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
   const char state = stat[paren + 2];
   return state != 'Z' && state != 'X';
+}
+
+void RemoveSharedMemory(const std::string& prefix) {
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", ignored)) {
+    if (entry.path().filename().string().starts_with(prefix)) {
+      std::filesystem::remove(entry.path(), ignored);
+    }
+  }
 }
 
 bool SharedMemoryExists(const std::string& prefix) {

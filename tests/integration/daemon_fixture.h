@@ -81,6 +81,9 @@ std::vector<pid_t> ChildrenOf(pid_t pid);
 // may linger as a zombie where nothing reaps orphans).
 bool ProcessIsAlive(pid_t pid);
 
+// Removes every /dev/shm object whose name starts with `prefix`.
+void RemoveSharedMemory(const std::string& prefix);
+
 // True while /dev/shm holds an object whose name starts with `prefix`.
 bool SharedMemoryExists(const std::string& prefix);
 
