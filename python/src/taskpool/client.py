@@ -96,6 +96,9 @@ def _greet(sock, path, client_name, deadline):
         except _socket.timeout:
             raise TaskpoolError(ErrorCode.WAIT_TIMEOUT,
                                 f"taskpoold at {path} did not answer hello in time") from None
+        except ConnectionResetError:
+            # It closed with our hello unread: the same as end-of-file.
+            data = b""
         except OSError as error:
             raise ConnectionLost(f"reading hello reply from {path}: {error}", path) from None
         if not data:
