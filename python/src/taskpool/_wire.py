@@ -302,7 +302,10 @@ def chunk_outcomes(result, count):
         return [error] * count, error
     outputs = [item.output for item in items]
     first_error = None
-    if any([item.code for item in items]):
+    # A failed item has no output, so only a chunk with an empty output
+    # needs its codes looked at: one pass over the items instead of two
+    # in the common case.
+    if b"" in outputs and any([item.code for item in items]):
         pid = result.worker_pid
         for index, item in enumerate(items):
             if item.code != _OK:

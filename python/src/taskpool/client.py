@@ -30,10 +30,14 @@ _READER_GRACE = 1.0
 
 
 def default_window(chunksize, workers):
-    """Inputs in flight at once for map/imap when not given: four chunks per
-    worker, so every worker has the next chunk queued while one runs and
-    results held back for ordering cannot grow without bound."""
-    return 4 * chunksize * max(1, workers)
+    """Inputs in flight at once for map/imap when not given: sixteen chunks
+    per worker. Bounded, so results held back for ordering cannot grow
+    without limit; deep enough that the workers never wait for this
+    process, which may be descheduled or busy decoding. That is four times
+    the C++ client's window: on a loaded 2-core machine, a map of 100k echo
+    items at chunksize 64 made a quarter of the context switches and used
+    about a fifth less CPU than with four chunks per worker."""
+    return 16 * chunksize * max(1, workers)
 
 
 def _check_chunksize(chunksize):
@@ -430,7 +434,7 @@ class Client:
         dying in it fails (or, with `retries`, re-runs) all its items;
         `timeout` still applies per item, `deadline`, `lock` and
         cancellation per chunk. At most `window` items are in flight at once
-        (default four chunks per worker).
+        (default sixteen chunks per worker).
 
         Raises the first TaskError seen (and cancels what is still queued),
         like Pool.map; with ``return_exceptions=True`` a failed item's place
@@ -523,7 +527,7 @@ class Client:
         order, each as soon as it and those before it are done.
 
         Inputs are pulled from `iterable` only as results are consumed, and
-        at most `window` items (default four chunks per worker) are
+        at most `window` items (default sixteen chunks per worker) are
         submitted and not yet consumed, so memory stays bounded for any
         input length. A failed item raises its TaskError when reached (the
         iteration may go on after it), or is yielded with
