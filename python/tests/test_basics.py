@@ -1,4 +1,7 @@
 """Calls, ordering, payload types, options and the connection's setup."""
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -177,3 +180,28 @@ def test_payloads_over_the_limit_fail_without_harming_the_connection(start_daemo
         assert outcomes[0] == b"ok"
         assert outcomes[1].code == taskpool.ErrorCode.PAYLOAD_TOO_LARGE
         assert client.apply("echo", "still up") == b"still up"
+
+
+def is_prime(n):
+    """The tutorial's trial division, to check the daemon's verdicts."""
+    return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+
+
+@pytest.mark.parametrize("example", ["primes.py", "primes_asyncio.py"])
+def test_the_readme_examples_run(daemon, example):
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", example)
+    env = dict(os.environ, TASKPOOL_SOCKET=daemon.socket)
+    result = subprocess.run([sys.executable, path], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for line in lines:
+        if line.startswith("INVALID_ARGUMENT"):
+            continue
+        number, verdict = line.split(": ")
+        assert verdict.split()[0] == ("true" if is_prime(int(number)) else "false"), line
+    if example == "primes.py":
+        assert len(lines) == 16
+        pids = {int(line.split("(worker ")[1].rstrip(")")) for line in lines[8:]}
+        assert pids <= set(daemon.worker_pids())
+    else:
+        assert lines[-1].startswith("INVALID_ARGUMENT: ")
