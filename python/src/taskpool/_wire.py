@@ -92,37 +92,40 @@ class FrameDecoder:
         messages = []
         position = 0
         end = len(buffer)
-        while position < end:
-            # The varint length.
-            size = 0
-            shift = 0
-            cursor = position
-            while True:
-                if cursor == end:
-                    size = -1
+        # Frames are parsed from a view of the buffer, not from copies of
+        # their bytes (a large result would be copied twice).
+        with memoryview(buffer) as view:
+            while position < end:
+                # The varint length.
+                size = 0
+                shift = 0
+                cursor = position
+                while True:
+                    if cursor == end:
+                        size = -1
+                        break
+                    byte = buffer[cursor]
+                    cursor += 1
+                    size |= (byte & 0x7F) << shift
+                    if byte < 0x80:
+                        break
+                    shift += 7
+                    if shift > 63:
+                        raise ConnectionLost("bad frame from taskpoold: length varint too long")
+                if size < 0:
                     break
-                byte = buffer[cursor]
-                cursor += 1
-                size |= (byte & 0x7F) << shift
-                if byte < 0x80:
+                if size > self._max:
+                    raise ConnectionLost(
+                        f"bad frame from taskpoold: {size} bytes exceeds the limit of {self._max}")
+                if cursor + size > end:
                     break
-                shift += 7
-                if shift > 63:
-                    raise ConnectionLost("bad frame from taskpoold: length varint too long")
-            if size < 0:
-                break
-            if size > self._max:
-                raise ConnectionLost(
-                    f"bad frame from taskpoold: {size} bytes exceeds the limit of {self._max}")
-            if cursor + size > end:
-                break
-            message = pb.ServerMessage()
-            try:
-                message.ParseFromString(bytes(buffer[cursor:cursor + size]))
-            except Exception as error:  # google.protobuf.message.DecodeError
-                raise ConnectionLost(f"bad frame from taskpoold: {error}") from None
-            messages.append(message)
-            position = cursor + size
+                message = pb.ServerMessage()
+                try:
+                    message.ParseFromString(view[cursor:cursor + size])
+                except Exception as error:  # google.protobuf.message.DecodeError
+                    raise ConnectionLost(f"bad frame from taskpoold: {error}") from None
+                messages.append(message)
+                position = cursor + size
         if position:
             del buffer[:position]
         return messages
