@@ -205,3 +205,11 @@ def test_the_readme_examples_run(daemon, example):
         assert pids <= set(daemon.worker_pids())
     else:
         assert lines[-1].startswith("INVALID_ARGUMENT: ")
+
+
+def test_large_payloads_round_trip(client):
+    big = bytes(range(256)) * (8 << 12)  # 8 MiB
+    assert client.apply("echo", big) == big
+    items = [bytes([i]) * (1 << 20) for i in range(6)]
+    assert client.map("echo", items, chunksize=4) == items
+    assert sorted(client.imap_unordered("echo", items, chunksize=2)) == items

@@ -156,3 +156,14 @@ def test_a_refused_peer_gets_the_daemons_reason(start_daemon):
     with pytest.raises(taskpool.TaskpoolError) as error:
         taskpool.Client(daemon.socket)
     assert error.value.code == ErrorCode.PERMISSION_DENIED
+
+
+def test_a_bad_item_mid_map_leaves_nothing_pending(client):
+    # The chunks before the bad one were registered; they must be sent and
+    # complete (cancelled or done), never stay pending on the connection.
+    inputs = [b"ok"] * 100 + [object()]
+    with pytest.raises(TypeError):
+        client.map("echo", inputs, chunksize=10)
+    from conftest import wait_until
+    wait_until(lambda: client._session.pending_count() == 0, "the map's chunks to complete")
+    assert client.map("echo", [b"a"] * 30, chunksize=10) == [b"a"] * 30

@@ -382,15 +382,20 @@ class Client:
                 take = min(total - position, room // chunksize * chunksize)
                 state["in_flight"] += take
                 frames = []
-                for first in range(position, position + take, chunksize):
-                    ids, chunk_frames = session.encode_items(
-                        function, inputs[first:first + chunksize], opts,
-                        lambda outcomes, error, first=first: on_chunk(first, outcomes, error))
-                    if ids:
-                        chunk_ids[first] = ids
-                    frames += chunk_frames
+                try:
+                    for first in range(position, position + take, chunksize):
+                        ids, chunk_frames = session.encode_items(
+                            function, inputs[first:first + chunksize], opts,
+                            lambda outcomes, error, first=first: on_chunk(first, outcomes, error))
+                        if ids:
+                            chunk_ids[first] = ids
+                        frames += chunk_frames
+                finally:
+                    # Registered chunks are sent even if a later item is not
+                    # a payload, and then cancelled below.
+                    self._send_nowait(frames)
                 position += take
-                await self._send(frames)
+                await self._protocol.drain()
         finally:
             if not finished:
                 self._send_nowait([_wire.cancel_frame(i, False)

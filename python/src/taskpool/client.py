@@ -382,6 +382,9 @@ class Client:
         called on the reader thread. A client whose connection is broken
         returns a future that failed with ConnectionLost.
         """
+        if os.getpid() != self._pid:
+            raise RuntimeError("a taskpool.Client cannot be used after fork(); "
+                               "create a new one in the child")
         _check_function(function)
         opts = _wire.Options(**options)
         data = _wire.to_payload(payload)
@@ -499,19 +502,24 @@ class Client:
                     take = min(total - position, room // chunksize * chunksize)
                     state["in_flight"] += take
                 frames = []
-                for first in range(position, position + take, chunksize):
-                    items = inputs[first:first + chunksize]
-                    ids, chunk_frames = self._session.encode_items(
-                        function, items, opts,
-                        lambda outcomes, error, first=first: on_chunk(first, outcomes, error))
-                    if ids:
-                        # Before the frames are sent, only a broken
-                        # connection can complete the chunk.
-                        with cond:
-                            chunk_ids[first] = ids
-                    frames += chunk_frames
+                try:
+                    for first in range(position, position + take, chunksize):
+                        items = inputs[first:first + chunksize]
+                        ids, chunk_frames = self._session.encode_items(
+                            function, items, opts,
+                            lambda outcomes, error, first=first: on_chunk(first, outcomes, error))
+                        if ids:
+                            # Before the frames are sent, only a broken
+                            # connection can complete the chunk.
+                            with cond:
+                                chunk_ids[first] = ids
+                        frames += chunk_frames
+                finally:
+                    # Also when an item is not a payload (TypeError): the
+                    # chunks registered before it are sent, then cancelled
+                    # below, so none stays pending forever.
+                    self._send(frames)
                 position += take
-                self._send(frames)
         finally:
             if not finished and self._session.broken is None:
                 # Given up early (a failed item, a timeout, an exception
