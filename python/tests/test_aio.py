@@ -205,3 +205,19 @@ async def test_a_daemon_killed_mid_map_fails_every_pending_call(daemon):
         assert not client.connected
         with pytest.raises(taskpool.ConnectionLost):
             await client.apply("echo", "x")
+
+
+@run
+async def test_the_clients_timeout_bounds_the_wait_not_the_task(start_daemon):
+    daemon = start_daemon(1)
+    async with taskpool.aio.Client(daemon.socket, timeout=0.2) as client:
+        with pytest.raises(TimeoutError):
+            await client.apply("sleep", FOREVER_MS)
+        # Still running; its worker's status names its id.
+        [worker] = await wait_busy(client, 1)
+        await client.cancel(worker.current_task_id, kill=True)
+
+        async def idle():
+            return not [w for w in (await client.status()).workers if w.state == "busy"]
+        await wait_until(idle, "the killed task's worker to be idle")
+        assert await client.apply("echo", "x") == b"x"

@@ -304,14 +304,20 @@ class Client:
 
     async def apply(self, function, payload, **options):
         """Runs `function` on `payload` and returns its output; raises
-        TaskError, ConnectionLost, or TimeoutError (client timeout)."""
+        TaskError, ConnectionLost, or TimeoutError when the client's
+        timeout passes (the task keeps running, as with the threaded
+        client). Cancelling the coroutine cancels the task."""
         future = await self.apply_async(function, payload, **options)
         if self.timeout is None:
-            return await future
+            return await future  # a cancelled await cancels the future
         try:
-            return await asyncio.wait_for(future, self.timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"task not done within {self.timeout} s") from None
+            done, _ = await asyncio.wait((future,), timeout=self.timeout)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        if not done:
+            raise TimeoutError(f"task not done within {self.timeout} s")
+        return future.result()
 
     async def cancel(self, task, kill=False):
         """Cancels a task (a :class:`TaskFuture` or its id), as
