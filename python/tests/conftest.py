@@ -4,7 +4,7 @@ socket in a fresh temporary directory for each test and stopped by its pid.
 ctest sets TASKPOOLD (the binary) and PYTHONPATH (the build's package);
 run by hand:
 
-    PYTHONPATH=build/python/lib TASKPOOLD=build/daemon/taskpoold \\
+    PYTHONPATH=build/python/lib TASKPOOLD=build/src/daemon/taskpoold \\
         /usr/bin/python3 -m pytest python/tests
 
 Tests wait for events (a worker busy, a process gone, a result), each with
