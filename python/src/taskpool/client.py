@@ -278,8 +278,13 @@ class Client:
         self.close()
 
     def __del__(self):
+        # A client dropped without close(): its connection is closed too.
+        # At interpreter exit the modules close() needs may be gone already.
         if not getattr(self, "_closed", True):
-            self.close()
+            try:
+                self.close()
+            except Exception:
+                pass
 
     def close(self):
         """Closes the connection. Tasks still pending end with TaskError
