@@ -14,6 +14,8 @@ packages=(
   nlohmann-json3-dev
   libncurses-dev
   python3 procps
+  # The Python client (python/): its runtime, its tests, pip install.
+  python3-protobuf python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
   clang libclang-rt-14-dev
 )
 

@@ -20,11 +20,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FULL = dict(reps=5, lat_count=2000, map_items=20000, conc_count=200,
             primes=200, payload_items={16: 20000, 1024: 20000,
                                        65536: 2000, 1 << 20: 200},
-            queued=[0, 10_000, 100_000], startup_reps=5)
+            queued=[0, 10_000, 100_000], startup_reps=5, py_client_items=100_000)
 QUICK = dict(reps=1, lat_count=100, map_items=1000, conc_count=10,
              primes=20, payload_items={16: 500, 1024: 500,
                                        65536: 100, 1 << 20: 10},
-             queued=[0, 1000], startup_reps=1)
+             queued=[0, 1000], startup_reps=1, py_client_items=2000)
 
 
 def run_json(command, env=None):
@@ -42,6 +42,9 @@ class Runner:
         # The interpreter running this driver: tests/bench/run picks
         # Debian's /usr/bin/python3.
         self.pool = [sys.executable, os.path.join(HERE, "pool_bench.py")]
+        # The Python client (python/), as the build assembles it.
+        self.py_client = [sys.executable, os.path.join(HERE, "python_client_bench.py")]
+        self.py_client_path = os.path.join(build_dir, "python/lib")
         self.workers = workers
         self.p = params
         self.samples = {}  # (row key, metric) -> [values over repetitions]
@@ -57,6 +60,11 @@ class Runner:
     def py(self, workload, **args):
         return run_json([*self.pool, workload, f"workers={self.workers}",
                          *(f"{k}={v}" for k, v in args.items())])[0]
+
+    def py_client_map(self, daemon, **args):
+        env = dict(os.environ, PYTHONPATH=self.py_client_path)
+        return run_json([*self.py_client, "map", f"socket={daemon.socket}",
+                         *(f"{k}={v}" for k, v in args.items())], env=env)[0]
 
     def pair(self, rep, key, tp_call, py_call, *metrics):
         """Runs both sides, taskpool first on even repetitions, Pool first on
@@ -82,6 +90,16 @@ class Runner:
                       lambda: self.tp(daemon, "map", items=p["map_items"], chunksize=chunk),
                       lambda: self.py("map", items=p["map_items"], chunksize=chunk),
                       "items_per_s")
+        # Issue 18: the Python client's map beside Pool.map, same items.
+        if os.path.isdir(self.py_client_path):
+            items = p["py_client_items"]
+            self.pair(rep, ("py_client_map", 64),
+                      lambda: self.py_client_map(daemon, items=items, chunksize=64),
+                      lambda: self.py("map", items=items, chunksize=64),
+                      "items_per_s")
+        elif rep == 0:
+            print(f"bench: no Python client in {self.py_client_path} "
+                  "(TASKPOOL_PYTHON=OFF?); its row is left out", file=sys.stderr)
         for size, items in p["payload_items"].items():
             self.pair(rep, ("payload", size),
                       lambda: self.tp(daemon, "map", items=items, size=size, chunksize=16),

@@ -69,6 +69,13 @@ def build_table(samples, workers):
             target=f"≥ {goal}× Pool" if goal else "",
             met=(tp.median / pool.median >= goal) if goal else None)
 
+    tp = cell((("py_client_map", 64), "taskpool"), "items_per_s")
+    if tp:
+        pool = cell((("py_client_map", 64), "pool"), "items_per_s")
+        row("python client map chunksize 64 (tasks/s)", tp, pool,
+            lower_is_better=False, target="≥ 1× Pool",
+            met=tp.median >= pool.median)
+
     serial = cell(("primes", "serial"), "seconds")
     threads = cell(("primes", "threads"), "seconds")
     tp1 = cell(("primes", "taskpool1"), "seconds")
