@@ -106,6 +106,23 @@ class Daemon:
                 self.process.send_signal(signal.SIGKILL)
                 self.process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
+        _remove_shared_memory(self.socket)
+
+
+def _remove_shared_memory(socket_path):
+    """A killed daemon cannot remove its segment and blobs, and no later
+    daemon starts on this private socket to do it: remove them here. The
+    name is the daemon's: FNV-1a of the socket path (src/base/socket_path.cc)."""
+    digest = 14695981039346656037
+    for byte in socket_path.encode():
+        digest = ((digest ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    prefix = f"taskpool-{digest:016x}"
+    for name in os.listdir("/dev/shm"):
+        if name.startswith(prefix):
+            try:
+                os.unlink(os.path.join("/dev/shm", name))
+            except FileNotFoundError:
+                pass
 
 
 @pytest.fixture
