@@ -43,13 +43,19 @@ run_suite() {
     return 1
   fi
   echo "=== $name: build"
-  if ! cmake --build "$dir" -j "$jobs"; then
+  # SUITE_TARGETS (words) limits the build; SUITE_TESTS (a ctest regex)
+  # the tests run, for a tree that covers one part of the code.
+  local targets=()
+  [[ -n "${SUITE_TARGETS:-}" ]] && targets=(--target ${SUITE_TARGETS})
+  if ! cmake --build "$dir" -j "$jobs" "${targets[@]}"; then
     result[$name]="build FAILED"
     return 1
   fi
   echo "=== $name: test"
   local log="$dir/ctest-summary.log"
-  if ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" \
+  local selection=()
+  [[ -n "${SUITE_TESTS:-}" ]] && selection=(-R "${SUITE_TESTS}")
+  if ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" "${selection[@]}" \
       2>&1 | tee "$log"; then
     result[$name]="passed: $(summary_line "$log")"
     return 0
@@ -66,6 +72,14 @@ run_suite "release" build -O2 || status=1
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
   run_suite "asan+ubsan" build-asan -O1 -DTASKPOOL_SANITIZE=ON || status=1
+
+# The client library's threads (reader, callers, callbacks) under
+# ThreadSanitizer: the library, the daemon it talks to, and the tests that
+# drive the library, against the fake daemon and the real one.
+TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
+SUITE_TARGETS="client_test client_library_test typed_call_test taskpoold" \
+SUITE_TESTS='^(ConnectTest|SubmitTest|StreamTest|FailureTest|AsioTest|InFlightLimitTest|ClientLibraryTest|ClientLibraryWithoutDaemon|TypedCallTest)\.' \
+  run_suite "tsan" build-tsan -O1 -DTASKPOOL_SANITIZE=thread -DTASKPOOL_PYTHON=OFF || status=1
 
 # The frame parser under libFuzzer for a bounded time (clang build).
 order+=("fuzz")
