@@ -39,3 +39,13 @@ else()
   message(STATUS "taskpool: no client library target yet; "
                  "the CMake package config is not installed")
 endif()
+
+# The man pages.
+set(TASKPOOL_MAN_PAGES
+  ${PROJECT_SOURCE_DIR}/docs/man/taskpool.1
+  ${PROJECT_SOURCE_DIR}/docs/man/taskpoold.conf.5
+  ${PROJECT_SOURCE_DIR}/docs/man/taskpoold.8)
+foreach(page ${TASKPOOL_MAN_PAGES})
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
