@@ -15,6 +15,9 @@ packages=(
   libncurses-dev
   python3 procps
   clang libclang-rt-14-dev
+  # The Debian packages (scripts/package.sh) and their tests: building,
+  # linting, the man pages, the units and the sysusers entry.
+  dpkg-dev debhelper lintian man-db systemd ccache
 )
 
 missing=()
