@@ -85,11 +85,12 @@ else
 fi
 
 export DEB_BUILD_OPTIONS="parallel=$jobs nocheck${DEB_BUILD_OPTIONS:+ $DEB_BUILD_OPTIONS}"
-if command -v ccache >/dev/null; then
-  export TASKPOOL_DEB_LAUNCHER=ccache
-  # debhelper gives its build steps a HOME of their own: name the cache.
-  CCACHE_DIR="$(ccache --get-config cache_dir)"
-  export CCACHE_DIR
+# debhelper gives its build steps a HOME of their own, so name the cache
+# (and do without one that cannot be written).
+if command -v ccache >/dev/null &&
+    CCACHE_DIR="$(ccache --get-config cache_dir)" &&
+    mkdir -p "$CCACHE_DIR" 2>/dev/null && [[ -w "$CCACHE_DIR" ]]; then
+  export TASKPOOL_DEB_LAUNCHER=ccache CCACHE_DIR
   say "compiling through ccache ($CCACHE_DIR)"
 fi
 
