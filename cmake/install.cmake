@@ -39,3 +39,45 @@ else()
   message(STATUS "taskpool: no client library target yet; "
                  "the CMake package config is not installed")
 endif()
+
+# The man pages, the wire protocol for clients in other languages, the
+# README, and a pkg-config file for builds that do not use CMake.
+set(TASKPOOL_MAN_PAGES
+  ${PROJECT_SOURCE_DIR}/docs/man/taskpool.1
+  ${PROJECT_SOURCE_DIR}/docs/man/taskpoold.conf.5
+  ${PROJECT_SOURCE_DIR}/docs/man/taskpoold.8)
+foreach(page ${TASKPOOL_MAN_PAGES})
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+
+# Below <datadir>/taskpool/proto the import paths are the ones the .proto
+# files use: protoc -I <datadir>/taskpool/proto taskpool/v1/taskpool.proto
+install(FILES
+  ${PROJECT_SOURCE_DIR}/proto/taskpool/v1/taskpool.proto
+  ${PROJECT_SOURCE_DIR}/proto/taskpool/v1/exec.proto
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/taskpool/proto/taskpool/v1)
+
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# taskpool.pc names absolute directories, so like the systemd unit it is
+# written at install time, for the prefix actually used.
+if(TARGET taskpool_client_shared)
+  set(pc_generated ${CMAKE_CURRENT_BINARY_DIR}/install/taskpool.pc)
+  # Relative directories become ${prefix}/DIR in the file.
+  foreach(kind LIBDIR INCLUDEDIR)
+    if(IS_ABSOLUTE "${CMAKE_INSTALL_${kind}}")
+      set(pc_${kind} "${CMAKE_INSTALL_${kind}}")
+    else()
+      set(pc_${kind} "\\\${prefix}/${CMAKE_INSTALL_${kind}}")
+    endif()
+  endforeach()
+  install(CODE "
+    set(TASKPOOL_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+    set(TASKPOOL_PC_LIBDIR \"${pc_LIBDIR}\")
+    set(TASKPOOL_PC_INCLUDEDIR \"${pc_INCLUDEDIR}\")
+    set(PROJECT_VERSION \"${PROJECT_VERSION}\")
+    configure_file(\"${CMAKE_CURRENT_LIST_DIR}/taskpool.pc.in\" \"${pc_generated}\" @ONLY)
+  ")
+  install(FILES ${pc_generated} DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

@@ -96,7 +96,7 @@ build_out_of_tree() {
 socket="$work/taskpoold.sock"
 start_daemon() {
   [[ -f "$1" ]] || fail "no plugin at $1"
-  "$prefix/bin/taskpoold" --socket "$socket" --workers 2 --plugin "$1" \
+  "$prefix/sbin/taskpoold" --socket "$socket" --workers 2 --plugin "$1" \
     2>"$work/daemon.log" &
   daemon_pid=$!
   for _ in $(seq 100); do
