@@ -14,8 +14,10 @@
 
 namespace taskpool {
 
-// The closed list of outcomes. Values 0..30 mirror taskpool.v1.ErrorCode on
-// the wire; values from 100 up arise only inside the client library.
+// The closed list of outcomes. Values 0..30 are taskpool.v1.ErrorCode's on
+// the wire, name for name and value for value (the build checks that they
+// agree: src/base/error_code_list.h); values from 100 up arise only inside
+// the client library.
 enum class ErrorCode : int {
   kOk = 0,
   kTaskFailed = 1,          // the function reported failure

@@ -13,6 +13,7 @@
 
 #include "client/wire_convert.h"
 #include "wire/framing.h"
+#include "wire/error_code.h"
 
 namespace taskpool::client {
 
@@ -174,7 +175,7 @@ Result<Handshake> OpenAndGreet(const std::string& socket_path,
   if (reply->has_error()) {
     // VERSION_MISMATCH (or TOO_MANY_CONNECTIONS...) is passed on as is: the
     // daemon's message names both versions.
-    const ErrorCode code = FromWireCode(reply->error().code());
+    const ErrorCode code = wire::FromWireCode(reply->error().code());
     return Status(code, reply->error().message());
   }
   if (!reply->has_hello()) {

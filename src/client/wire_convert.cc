@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "wire/chunk_wire.h"
+#include "wire/error_code.h"
 
 namespace taskpool::client {
 
@@ -26,20 +27,10 @@ uint32_t ClampMs(std::chrono::milliseconds ms) {
       std::min<int64_t>(count, std::numeric_limits<uint32_t>::max()));
 }
 
-}  // namespace
-
-ErrorCode FromWireCode(int wire_code) {
-  // taskpool::ErrorCode mirrors taskpool.v1.ErrorCode value for value.
-  if (!v1::ErrorCode_IsValid(wire_code)) return ErrorCode::kInternal;
-  return static_cast<ErrorCode>(wire_code);
-}
-
-namespace {
-
 // Everything but the output.
 TaskResult FromWireEnvelope(const v1::Result& result) {
   TaskResult out;
-  out.code = FromWireCode(result.code());
+  out.code = wire::FromWireCode(result.code());
   out.error = result.error();
   out.worker_pid = result.worker_pid();
   out.queue_time = std::chrono::microseconds(result.queue_us());
@@ -67,7 +58,7 @@ std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t ite
   const Result<uint32_t> read =
       wire::ForEachItemResult(result.output(), [&](const wire::ItemResultView& item) {
         TaskResult& out = results.emplace_back(chunk);
-        out.code = FromWireCode(static_cast<int>(item.code));
+        out.code = item.code;
         out.error = item.error;
         out.output = item.output;
         out.run_time = std::chrono::microseconds(item.run_us);
@@ -117,7 +108,7 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     info.submitted = function.submitted();
     info.succeeded = function.succeeded();
     for (const v1::ErrorCount& failed : function.failed()) {
-      info.failed.emplace_back(static_cast<ErrorCode>(failed.code()), failed.count());
+      info.failed.emplace_back(wire::FromWireCode(failed.code()), failed.count());
     }
     info.queue_wait = FromWireLatency(function.queue_wait());
     info.run_time = FromWireLatency(function.run_time());

@@ -11,9 +11,6 @@
 
 namespace taskpool::client {
 
-// An unknown wire value becomes kInternal, as the protocol requires.
-ErrorCode FromWireCode(int wire_code);
-
 // Takes the output (and error) out of `result` rather than copying them:
 // an output can be megabytes.
 TaskResult FromWireResult(v1::Result&& result);

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "wire/result_frame.h"
+#include "wire/error_code.h"
 
 namespace taskpool::daemon {
 
@@ -209,7 +210,7 @@ void ClientSession::SendResult(const v1::Result& result, std::string_view output
 
 void ClientSession::SendErrorAndClose(ErrorCode code, const std::string& text) {
   v1::ServerMessage message;
-  message.mutable_error()->set_code(static_cast<v1::ErrorCode>(code));
+  message.mutable_error()->set_code(wire::ToWireCode(code));
   message.mutable_error()->set_message(text);
   Send(message);
   CloseAfterFlush();
