@@ -80,11 +80,24 @@ struct SubmitOptions {
   std::string lock;
 };
 
+// What a worker slot is doing (taskpool.v1.WorkerState, value for value).
+enum class WorkerState : int {
+  kUnknown = 0,   // the daemon did not say (older than this client), or a
+                  // state newer than this client
+  kStarting = 1,  // forked, not yet attached to the queue
+  kIdle = 2,      // waiting for a task
+  kBusy = 3,      // running a task (current_function says which)
+  kDead = 4,      // ended, waiting for its respawn (last_exit says how)
+};
+
+// "unknown", "starting", "idle", "busy", "dead".
+std::string_view WorkerStateName(WorkerState state);
+
 // The daemon's view of its pool (see taskpool.v1.StatusReply).
 struct WorkerInfo {
   uint32_t index = 0;
   int pid = 0;
-  std::string state;  // "idle", "busy", "starting", "dead"
+  WorkerState state = WorkerState::kUnknown;
   uint64_t tasks_done = 0;
   std::string current_function;
   std::chrono::milliseconds current_run_time{0};

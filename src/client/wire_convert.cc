@@ -8,8 +8,39 @@
 
 #include "wire/chunk_wire.h"
 #include "wire/error_code.h"
+#include "wire/worker_state.h"
+
+namespace taskpool {
+
+// The public enum is the wire's, value for value, so converting is a cast;
+// these keep it so.
+#define TASKPOOL_SAME_STATE(code, name)                                       \
+  static_assert(static_cast<int>(WorkerState::code) == static_cast<int>(v1::name), \
+                "taskpool::WorkerState::" #code " and taskpool.v1." #name " differ");
+TASKPOOL_SAME_STATE(kUnknown, WORKER_STATE_UNSPECIFIED)
+TASKPOOL_SAME_STATE(kStarting, WORKER_STATE_STARTING)
+TASKPOOL_SAME_STATE(kIdle, WORKER_STATE_IDLE)
+TASKPOOL_SAME_STATE(kBusy, WORKER_STATE_BUSY)
+TASKPOOL_SAME_STATE(kDead, WORKER_STATE_DEAD)
+#undef TASKPOOL_SAME_STATE
+static_assert(v1::WorkerState_MAX == v1::WORKER_STATE_DEAD,
+              "a new taskpool.v1.WorkerState needs a taskpool::WorkerState");
+
+// Declared in client.hpp; one list of names, the wire's.
+std::string_view WorkerStateName(WorkerState state) {
+  return wire::WorkerStateName(static_cast<v1::WorkerState>(state));
+}
+
+}  // namespace taskpool
 
 namespace taskpool::client {
+
+WorkerState FromWireWorkerState(int wire_state) {
+  if (wire_state <= v1::WORKER_STATE_UNSPECIFIED || wire_state > v1::WorkerState_MAX) {
+    return WorkerState::kUnknown;
+  }
+  return static_cast<WorkerState>(wire_state);
+}
 
 namespace {
 
@@ -80,7 +111,7 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     WorkerInfo info;
     info.index = worker.index();
     info.pid = worker.pid();
-    info.state = worker.state();
+    info.state = FromWireWorkerState(worker.worker_state());
     info.tasks_done = worker.tasks_done();
     info.current_function = worker.current_function();
     info.current_run_time = std::chrono::milliseconds(worker.current_run_ms());

@@ -11,6 +11,9 @@
 
 namespace taskpool::client {
 
+// An unknown wire value (a newer daemon's) becomes kUnknown.
+WorkerState FromWireWorkerState(int wire_state);
+
 // Takes the output (and error) out of `result` rather than copying them:
 // an output can be megabytes.
 TaskResult FromWireResult(v1::Result&& result);

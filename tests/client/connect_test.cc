@@ -124,7 +124,7 @@ TEST(ConnectTest, StatusAndPingAreAnswered) {
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   ASSERT_EQ(status->workers.size(), 2u);
   EXPECT_EQ(status->workers[1].pid, 5001);
-  EXPECT_EQ(status->workers[1].state, "idle");
+  EXPECT_EQ(status->workers[1].state, WorkerState::kIdle);
   EXPECT_EQ(status->daemon_pid, 4999);
   EXPECT_TRUE(client->ping().ok());
 }

@@ -11,6 +11,7 @@
 
 #include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
+#include "wire/worker_state.h"
 
 namespace taskpool::testing {
 
@@ -214,7 +215,7 @@ bool FakeDaemon::Handle(const std::shared_ptr<Session>& session,
         v1::WorkerStatus* worker = status->add_workers();
         worker->set_index(i);
         worker->set_pid(static_cast<int>(5000 + i));
-        worker->set_state("idle");
+        wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
       }
       status->set_queue_capacity(64);
       status->set_daemon_pid(4999);

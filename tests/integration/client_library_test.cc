@@ -181,7 +181,7 @@ TEST_F(ClientLibraryTest, WorkerKilledMidTaskGivesWorkerDiedAndIsReplaced) {
     auto status = client_->status();
     ASSERT_TRUE(status.ok());
     for (const auto& worker : status->workers) {
-      if (worker.state == "busy") busy_pid = worker.pid;
+      if (worker.state == WorkerState::kBusy) busy_pid = worker.pid;
     }
     if (busy_pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -200,7 +200,7 @@ TEST_F(ClientLibraryTest, WorkerKilledMidTaskGivesWorkerDiedAndIsReplaced) {
     auto status = client_->status();
     ASSERT_TRUE(status.ok());
     live = 0;
-    for (const auto& worker : status->workers) live += worker.state != "dead";
+    for (const auto& worker : status->workers) live += worker.state != WorkerState::kDead;
   }
   EXPECT_EQ(live, 2);
 }

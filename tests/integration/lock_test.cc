@@ -84,7 +84,7 @@ TEST_F(LockTest, KillingTheHolderReleasesTheKey) {
   for (int attempt = 0; attempt < 200 && busy == 0; ++attempt) {
     auto status = client_->status();
     for (const auto& worker : status->workers) {
-      if (worker.state == "busy") busy = worker.pid;
+      if (worker.state == WorkerState::kBusy) busy = worker.pid;
     }
     if (busy == 0) std::this_thread::sleep_for(milliseconds(10));
   }

@@ -3,12 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
-
 #include "base/log.h"
 #include "wire/prometheus_text.h"
 #include "base/socket_path.h"
 #include "daemon/pool/process_stats.h"
 #include "daemon/pool/worker_main.h"
+#include "wire/worker_state.h"
 
 namespace taskpool::daemon {
 
@@ -140,7 +140,7 @@ std::string Supervisor::DescribeForSystemd() {
   FillStatus(&status);
   uint32_t up = 0;
   for (const v1::WorkerStatus& worker : status.workers()) {
-    if (worker.state() == "idle" || worker.state() == "busy") ++up;
+    if (wire::WorkerIsUp(worker.worker_state())) ++up;
   }
   return std::to_string(up) + "/" + std::to_string(config_.workers) + " workers, " +
          std::to_string(status.queue_depth()) + " queued, " +
@@ -420,12 +420,12 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
       }
     }
     if (entry.state == WorkerEntry::State::kExited) {
-      worker->set_state("dead");  // waiting for its respawn (or fatal)
+      wire::SetWorkerState(v1::WORKER_STATE_DEAD, worker);  // waiting for its respawn (or fatal)
     } else if (activity.pid != entry.pid) {
-      worker->set_state("starting");  // forked, not yet attached to the queue
+      wire::SetWorkerState(v1::WORKER_STATE_STARTING, worker);  // not yet attached to the queue
     } else if (activity.busy) {
       ++running;
-      worker->set_state("busy");
+      wire::SetWorkerState(v1::WORKER_STATE_BUSY, worker);
       if (activity.function_index < registry_.size()) {
         worker->set_current_function(registry_.name(activity.function_index));
       }
@@ -436,7 +436,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
         worker->set_current_client_pid(task->second.client_pid);
       }
     } else {
-      worker->set_state("idle");
+      wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
     }
   }
   status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
