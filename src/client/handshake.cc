@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/unique_fd.h"
 #include "client/wire_convert.h"
 #include "wire/framing.h"
 #include "wire/error_code.h"
@@ -69,27 +70,19 @@ Status Connect(const std::string& path, Clock::time_point deadline,
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     return DaemonNotRunning(path, "socket path too long");
   }
-  const int fd =
-      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
+  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) {
     return ErrnoStatus("socket", errno, ErrorCode::kConnectionLost);
   }
-  Status status = ConnectFd(fd, path, deadline);
+  if (Status status = ConnectFd(fd.get(), path, deadline); !status.ok()) return status;
   // From here on the client reads and writes with blocking calls.
-  if (status.ok() &&
-      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-    status = ErrnoStatus("fcntl", errno, ErrorCode::kConnectionLost);
-  }
-  if (!status.ok()) {
-    ::close(fd);
-    return status;
+  if (::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0) {
+    return ErrnoStatus("fcntl", errno, ErrorCode::kConnectionLost);
   }
   boost::system::error_code ec;
-  socket->assign(stream_protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return Status(ErrorCode::kConnectionLost, "socket: " + ec.message());
-  }
+  socket->assign(stream_protocol(), fd.get(), ec);
+  if (ec) return Status(ErrorCode::kConnectionLost, "socket: " + ec.message());
+  (void)fd.release();  // the socket owns it now
   return Status::Ok();
 }
 

@@ -1,9 +1,15 @@
 #include "daemon/pool/supervisor.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/signals.h"
+#include "base/unique_fd.h"
 #include "wire/prometheus_text.h"
 #include "base/socket_path.h"
 #include "daemon/pool/process_stats.h"
@@ -80,7 +86,10 @@ Status Supervisor::Start() {
   // A worker may have died before SIGCHLD had a handler.
   ReapWorkers();
 
-  results_ready_.emplace(io_, ::dup(queue_->results_ready_fd()));
+  // Asio closes the descriptor it is given; the queue keeps its own.
+  base::UniqueFd results_fd(::fcntl(queue_->results_ready_fd(), F_DUPFD_CLOEXEC, 0));
+  if (!results_fd) return ErrnoStatus("dup the queue's results eventfd", errno);
+  results_ready_.emplace(io_, results_fd.release());
   WaitForResults();
 
   server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));

@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/signals.h"
+#include "base/unique_fd.h"
 #include "shmq/task_queue.h"
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/pool/process_stats.h"
@@ -63,11 +66,8 @@ void CloseInheritedDescriptors() {
   for (int fd : to_close) close(fd);
 
   // Task code must not consume the daemon's stdin.
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd >= 0) {
-    dup2(null_fd, STDIN_FILENO);
-    close(null_fd);
-  }
+  const base::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (null_fd) dup2(null_fd.get(), STDIN_FILENO);
 }
 
 // Resident set size in MiB; 0 if /proc cannot tell.

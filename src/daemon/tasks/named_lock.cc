@@ -41,10 +41,6 @@ NamedLockDirectory::~NamedLockDirectory() {
   }
 }
 
-HeldNamedLock::~HeldNamedLock() {
-  if (fd_ >= 0) close(fd_);
-}
-
 namespace {
 
 // flock() with a bounded wait. flock has no timeout of its own, so a
@@ -82,13 +78,12 @@ Result<HeldNamedLock> AcquireNamedLock(const std::string& directory,
                                             hash.status().message());
   }
   const std::string path = directory + "/" + hash.value() + ".lock";
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  base::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) {
     return ErrnoStatus("lock '" + std::string(name) + "': cannot open " + path,
                        errno);
   }
-  HeldNamedLock held(fd);
-  const int error = LockWithin(fd, timeout);
+  const int error = LockWithin(fd.get(), timeout);
   if (error == EWOULDBLOCK) {
     return Status(ErrorCode::kWaitTimeout,
                   "lock '" + std::string(name) + "' is held by another task");
@@ -97,7 +92,7 @@ Result<HeldNamedLock> AcquireNamedLock(const std::string& directory,
     return ErrnoStatus("lock '" + std::string(name) + "': flock " + path,
                        error);
   }
-  return held;
+  return HeldNamedLock(std::move(fd));
 }
 
 }  // namespace taskpool::daemon
