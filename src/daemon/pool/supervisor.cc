@@ -81,7 +81,7 @@ Status Supervisor::Start() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
-  ::signal(SIGPIPE, SIG_IGN);
+  base::IgnoreSignals({SIGPIPE});
   WaitForSignal();
   // A worker may have died before SIGCHLD had a handler.
   ReapWorkers();

@@ -30,19 +30,8 @@ namespace {
 // reaches the whole process group, but stopping is the supervisor's call,
 // so workers ignore SIGINT and SIGHUP and keep SIGTERM's default action.
 void ResetSignals() {
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigemptyset(&action.sa_mask);
-  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-    sigaction(signal_number, &action, nullptr);  // fails harmlessly for KILL/STOP
-  }
-  action.sa_handler = SIG_IGN;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);
-  sigaction(SIGPIPE, &action, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  base::ResetSignalsToDefaults();
+  base::IgnoreSignals({SIGINT, SIGHUP, SIGPIPE});
 }
 
 // A plain fork() keeps every descriptor, CLOEXEC or not. A worker holding
@@ -121,10 +110,8 @@ void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
   }
 
   // SIGTERM (retire) may act only while idle; see the header.
-  sigset_t idle_mask, busy_mask;
-  sigemptyset(&idle_mask);
-  busy_mask = idle_mask;
-  sigaddset(&busy_mask, SIGTERM);
+  const sigset_t idle_mask = base::SignalSetOf({});
+  const sigset_t busy_mask = base::SignalSetOf({SIGTERM});
   sigprocmask(SIG_SETMASK, &busy_mask, nullptr);
 
   uint64_t tasks_done = 0;

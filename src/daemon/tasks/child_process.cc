@@ -115,15 +115,7 @@ std::vector<std::string> ExecCandidates(const std::string& program,
   // Ignored signals stay ignored across exec, and the worker ignores
   // SIGINT, SIGHUP and SIGPIPE and blocks SIGTERM while busy; the command
   // must start from the defaults like any program would.
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigemptyset(&action.sa_mask);
-  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-    sigaction(signal_number, &action, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  base::ResetSignalsToDefaults();
 
   if (dup2(setup.stdin_fd, STDIN_FILENO) < 0 || dup2(setup.stdout_fd, STDOUT_FILENO) < 0 ||
       dup2(setup.stderr_fd, STDERR_FILENO) < 0) {
@@ -424,9 +416,14 @@ Result<ChildOutcome> RunChild(const ChildCommand& command) {
   setup.stderr_fd = stderr_pipe->write_end.get();
   setup.report_fd = report_pipe->write_end.get();
 
-  const pid_t pid = fork();
+  pid_t pid;
+  {
+    // The command resets every signal first thing (BecomeCommand).
+    base::ScopedSignalBlock block;
+    pid = fork();
+    if (pid == 0) BecomeCommand(setup);
+  }
   if (pid < 0) return ErrnoStatus("exec: fork", errno);
-  if (pid == 0) BecomeCommand(setup);
 
   // Also here, so the group exists before we could signal it.
   setpgid(pid, pid);
