@@ -47,9 +47,10 @@ struct TaskResult {
   std::chrono::microseconds queue_time{0};  // accepted -> started
   std::chrono::microseconds run_time{0};    // started -> finished
   uint32_t attempts = 0;
-  // Wall-clock start/finish of the last run, microseconds since the epoch.
-  int64_t started_unix_us = 0;
-  int64_t finished_unix_us = 0;
+  // Wall-clock start and finish of the last run (to the microsecond); the
+  // clock's epoch when the task never ran.
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point finished{};
 
   bool ok() const { return code == ErrorCode::kOk; }
   // The code and message as a Status (Ok() when ok()).

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/unique_fd.h"
 #include "client/wire_convert.h"
 #include "wire/framing.h"
@@ -21,7 +22,7 @@ namespace taskpool::client {
 namespace {
 
 using boost::asio::local::stream_protocol;
-using Clock = std::chrono::steady_clock;
+using Clock = base::SteadyClock;
 
 // A hello reply is tiny; anything bigger is not a taskpoold talking.
 constexpr size_t kMaxHelloFrameBytes = 64 * 1024;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "base/clock.h"
 #include "wire/chunk_wire.h"
 #include "wire/error_code.h"
 #include "wire/worker_state.h"
@@ -45,17 +46,15 @@ WorkerState FromWireWorkerState(int wire_state) {
 namespace {
 
 LatencyInfo FromWireLatency(const v1::LatencySummary& summary) {
-  return {summary.count(), std::chrono::microseconds(summary.p50_us()),
-          std::chrono::microseconds(summary.p90_us()), std::chrono::microseconds(summary.p99_us()),
-          std::chrono::microseconds(summary.max_us())};
+  return {summary.count(), base::FromWireMicros(summary.p50_us()),
+          base::FromWireMicros(summary.p90_us()), base::FromWireMicros(summary.p99_us()),
+          base::FromWireMicros(summary.max_us())};
 }
 
-// The wire carries milliseconds as uint32; clamp instead of wrapping so a
-// huge timeout stays huge.
-uint32_t ClampMs(std::chrono::milliseconds ms) {
-  const auto count = std::max<int64_t>(ms.count(), 0);
-  return static_cast<uint32_t>(
-      std::min<int64_t>(count, std::numeric_limits<uint32_t>::max()));
+// A Result timestamp: 0 (never ran) is the epoch, as TaskResult says.
+std::chrono::system_clock::time_point WallTimeFromWire(uint64_t unix_us) {
+  return base::WallTimeFromUnixMicros(static_cast<int64_t>(
+      std::min<uint64_t>(unix_us, std::numeric_limits<int64_t>::max())));
 }
 
 // Everything but the output.
@@ -64,11 +63,11 @@ TaskResult FromWireEnvelope(const v1::Result& result) {
   out.code = wire::FromWireCode(result.code());
   out.error = result.error();
   out.worker_pid = result.worker_pid();
-  out.queue_time = std::chrono::microseconds(result.queue_us());
-  out.run_time = std::chrono::microseconds(result.run_us());
+  out.queue_time = base::FromWireMicros(result.queue_us());
+  out.run_time = base::FromWireMicros(result.run_us());
   out.attempts = result.attempts();
-  out.started_unix_us = static_cast<int64_t>(result.started_unix_us());
-  out.finished_unix_us = static_cast<int64_t>(result.finished_unix_us());
+  out.started = WallTimeFromWire(result.started_unix_us());
+  out.finished = WallTimeFromWire(result.finished_unix_us());
   return out;
 }
 
@@ -92,7 +91,7 @@ std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t ite
         out.code = item.code;
         out.error = item.error;
         out.output = item.output;
-        out.run_time = std::chrono::microseconds(item.run_us);
+        out.run_time = base::FromWireMicros(item.run_us);
       });
   if (!read.ok() || results.size() != items) {
     return std::vector<TaskResult>(
@@ -114,18 +113,18 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     info.state = FromWireWorkerState(worker.worker_state());
     info.tasks_done = worker.tasks_done();
     info.current_function = worker.current_function();
-    info.current_run_time = std::chrono::milliseconds(worker.current_run_ms());
+    info.current_run_time = base::FromWireMillis(worker.current_run_ms());
     info.restarts = worker.restarts();
     info.last_exit = worker.last_exit();
     info.rss_bytes = worker.rss_bytes();
-    info.cpu_user = std::chrono::milliseconds(worker.cpu_user_ms());
-    info.cpu_system = std::chrono::milliseconds(worker.cpu_system_ms());
+    info.cpu_user = base::FromWireMillis(worker.cpu_user_ms());
+    info.cpu_system = base::FromWireMillis(worker.cpu_system_ms());
     out.workers.push_back(std::move(info));
   }
   out.queue_depth = reply.queue_depth();
   out.queue_capacity = reply.queue_capacity();
   out.running = reply.running();
-  out.uptime = std::chrono::milliseconds(reply.uptime_ms());
+  out.uptime = base::FromWireMillis(reply.uptime_ms());
   out.connections = reply.connections();
   out.tasks_submitted = reply.tasks_submitted();
   out.tasks_succeeded = reply.tasks_succeeded();
@@ -167,8 +166,8 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
   submit->set_function(std::string(function));
   submit->set_payload(std::string(payload));
   submit->set_lock(options.lock);
-  submit->set_timeout_ms(ClampMs(options.timeout));
-  submit->set_deadline_ms(ClampMs(options.deadline));
+  submit->set_timeout_ms(base::WireMillis32(options.timeout));
+  submit->set_deadline_ms(base::WireMillis32(options.deadline));
   submit->set_max_retries(options.max_retries);
   submit->set_fail_if_full(options.fail_if_full);
 }

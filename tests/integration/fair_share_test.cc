@@ -29,7 +29,7 @@ constexpr int kFlood = 6;
 
 // Forked while the test process has no other thread. Waits for a byte on
 // `go`, becomes uid kOtherUid, runs one short task and writes its result's
-// started_unix_us (0 on any failure) to `report`.
+// start, in microseconds since the epoch (0 on any failure), to `report`.
 [[noreturn]] void RunOtherUser(const std::string& socket_path, int go, int report) {
   char byte = 0;
   int64_t started = 0;
@@ -40,7 +40,11 @@ constexpr int kFlood = 6;
     auto client = Client::Connect(options);
     if (client.ok()) {
       const TaskResult result = (*client)->call("sleep", "50");
-      if (result.ok()) started = result.started_unix_us;
+      if (result.ok()) {
+        started = std::chrono::duration_cast<std::chrono::microseconds>(
+                      result.started.time_since_epoch())
+                      .count();
+      }
     }
   }
   (void)!write(report, &started, sizeof started);
@@ -134,7 +138,9 @@ TEST(FairShareTest, AnotherUsersTaskGoesAheadOfTheFloodersHeldTasks) {
   // record an earlier start.
   int held_started_first = 0;
   for (size_t i = kFlood - held_then; i < results.size(); ++i) {
-    if (results[i].started_unix_us < other_started) ++held_started_first;
+    const auto started = std::chrono::duration_cast<std::chrono::microseconds>(
+        results[i].started.time_since_epoch());
+    if (started.count() < other_started) ++held_started_first;
   }
   EXPECT_LE(held_started_first, 1);
   // Nothing is left behind: every task got its one result.

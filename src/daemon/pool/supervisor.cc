@@ -29,7 +29,7 @@ constexpr std::chrono::seconds kFinalFlushTimeout{2};
 Supervisor::Supervisor(const DaemonConfig& config, const TaskRegistry& registry)
     : config_(config),
       registry_(registry),
-      started_(std::chrono::steady_clock::now()),
+      started_(base::SteadyClock::now()),
       signals_(io_),
       shutdown_timer_(io_),
       ready_timer_(io_),
@@ -407,7 +407,7 @@ void Supervisor::OnClosed(ClientSession& connection) {
 }
 
 void Supervisor::FillStatus(v1::StatusReply* status) {
-  const int64_t now_ns = MonotonicNanos();
+  const base::SteadyTime now = base::SteadyClock::now();
   uint32_t running = 0;
   const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
   for (const WorkerEntry& entry : workers_->entries()) {
@@ -439,7 +439,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
         worker->set_current_function(registry_.name(activity.function_index));
       }
       worker->set_current_run_ms(
-          static_cast<uint64_t>(std::max<int64_t>(0, now_ns - activity.started_ns) / 1'000'000));
+          base::WireMillis(now - base::SteadyTimeFromNanos(activity.started_ns)));
       if (auto task = tasks.find(entry.index); task != tasks.end()) {
         worker->set_current_task_id(task->second.id);
         worker->set_current_client_pid(task->second.client_pid);
@@ -451,10 +451,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
   status->set_queue_capacity(config_.queue_capacity);
   status->set_running(running);
-  status->set_uptime_ms(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - started_)
-          .count()));
+  status->set_uptime_ms(base::WireMillis(now - started_));
   status->set_connections(static_cast<uint32_t>(server_->connection_count()));
   const Server::Counters listener = server_->counters();
   status->mutable_listener()->set_accept_errors(listener.accept_errors);
@@ -462,7 +459,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->mutable_listener()->set_refused_too_many(listener.refused_too_many);
   router_->FillUsers(status);
   status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
-  status->set_slowlog_ms(static_cast<uint32_t>(config_.slowlog.count()));
+  status->set_slowlog_ms(base::WireMillis32(config_.slowlog));
   const TaskCounters& counters = router_->counters();
   status->set_tasks_submitted(counters.submitted);
   status->set_tasks_succeeded(counters.succeeded);

@@ -120,13 +120,14 @@ void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
     if (!task) continue;  // interrupted by a signal
     const TaskContext context{
         (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt,
-        task->deadline_unix_us, [&queue, &task] { return queue.CancelRequested(*task); }};
+        base::DeadlineFromUnixMicros(task->deadline_unix_us),
+        [&queue, &task] { return queue.CancelRequested(*task); }};
     ChunkOutcome ran{{}, 1};
     if (task->chunk) {
       ran = RunChunk(registry, task->function_index, task->input,
                      {context, task->limits,
-                      [&queue, worker_index](int64_t started_ns) {
-                        queue.MarkItemStarted(worker_index, started_ns);
+                      [&queue, worker_index](base::SteadyTime started) {
+                        queue.MarkItemStarted(worker_index, base::SteadyNanos(started));
                       }});
     } else {
       ran.outcome = registry.Run(task->function_index, task->input, context);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/signals.h"
 #include "daemon/tasks/child_process.h"
@@ -99,7 +100,7 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
   entry.pid = pid;
   entry.state = WorkerEntry::State::kRunning;
-  entry.started = std::chrono::steady_clock::now();
+  entry.started = base::SteadyClock::now();
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
 }

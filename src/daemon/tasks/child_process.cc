@@ -25,7 +25,7 @@
 namespace taskpool::daemon {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = base::SteadyClock;
 
 // What glibc's execvp searches when PATH is unset (confstr _CS_PATH).
 constexpr char kDefaultPath[] = "/bin:/usr/bin";

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "daemon/tasks/sha256.h"
 
@@ -53,15 +54,14 @@ int LockWithin(int fd, std::chrono::milliseconds timeout) {
     }
     return 0;
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const base::SteadyTime deadline = base::SteadyClock::now() + timeout;
   std::chrono::milliseconds pause(1);
   for (;;) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
     if (errno != EWOULDBLOCK && errno != EINTR) return errno;
-    const auto now = std::chrono::steady_clock::now();
+    const base::SteadyTime now = base::SteadyClock::now();
     if (now >= deadline) return EWOULDBLOCK;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        pause, deadline - now));
+    std::this_thread::sleep_for(std::min<base::SteadyClock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(20));
   }
 }
