@@ -47,9 +47,10 @@ struct TaskResult {
   std::chrono::microseconds queue_time{0};  // accepted -> started
   std::chrono::microseconds run_time{0};    // started -> finished
   uint32_t attempts = 0;
-  // Wall-clock start/finish of the last run, microseconds since the epoch.
-  int64_t started_unix_us = 0;
-  int64_t finished_unix_us = 0;
+  // Wall-clock start and finish of the last run (to the microsecond); the
+  // clock's epoch when the task never ran.
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point finished{};
 
   bool ok() const { return code == ErrorCode::kOk; }
   // The code and message as a Status (Ok() when ok()).
@@ -80,11 +81,24 @@ struct SubmitOptions {
   std::string lock;
 };
 
+// What a worker slot is doing (taskpool.v1.WorkerState, value for value).
+enum class WorkerState : int {
+  kUnknown = 0,   // the daemon did not say (older than this client), or a
+                  // state newer than this client
+  kStarting = 1,  // forked, not yet attached to the queue
+  kIdle = 2,      // waiting for a task
+  kBusy = 3,      // running a task (current_function says which)
+  kDead = 4,      // ended, waiting for its respawn (last_exit says how)
+};
+
+// "unknown", "starting", "idle", "busy", "dead".
+std::string_view WorkerStateName(WorkerState state);
+
 // The daemon's view of its pool (see taskpool.v1.StatusReply).
 struct WorkerInfo {
   uint32_t index = 0;
   int pid = 0;
-  std::string state;  // "idle", "busy", "starting", "dead"
+  WorkerState state = WorkerState::kUnknown;
   uint64_t tasks_done = 0;
   std::string current_function;
   std::chrono::milliseconds current_run_time{0};

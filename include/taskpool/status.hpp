@@ -14,8 +14,10 @@
 
 namespace taskpool {
 
-// The closed list of outcomes. Values 0..30 mirror taskpool.v1.ErrorCode on
-// the wire; values from 100 up arise only inside the client library.
+// The closed list of outcomes. Values 0..30 are taskpool.v1.ErrorCode's on
+// the wire, name for name and value for value (the build checks that they
+// agree: src/base/error_code_list.h); values from 100 up arise only inside
+// the client library.
 enum class ErrorCode : int {
   kOk = 0,
   kTaskFailed = 1,          // the function reported failure
@@ -47,7 +49,9 @@ enum class ErrorCode : int {
 // "TASK_FAILED", "WORKER_DIED", ... (the wire names).
 std::string_view ErrorCodeName(ErrorCode code);
 
-class Status {
+// [[nodiscard]]: an error dropped on the floor is a bug. Where ignoring one
+// is right, say why and call IgnoreError().
+class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
   Status(ErrorCode code, std::string message)
@@ -62,6 +66,10 @@ class Status {
   // "WORKER_DIED: worker 1234 killed by SIGKILL", or "OK".
   std::string ToString() const;
 
+  // Explicitly drops this status; next to it, a comment says why that is
+  // safe.
+  void IgnoreError() const {}
+
  private:
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
@@ -72,9 +80,10 @@ class Status {
 Status ErrnoStatus(std::string_view what, int errno_value,
                    ErrorCode code = ErrorCode::kInternal);
 
-// A value or the Status that explains why there is none.
+// A value or the Status that explains why there is none. [[nodiscard]] as
+// Status is.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : storage_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : storage_(std::move(status)) {}  // NOLINT
@@ -94,6 +103,9 @@ class Result {
   Status status() const {
     return ok() ? Status::Ok() : std::get<Status>(storage_);
   }
+
+  // As Status::IgnoreError: drops the value or the error, on purpose.
+  void IgnoreError() const {}
 
  private:
   std::variant<T, Status> storage_;

@@ -10,6 +10,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "base/clock.h"
+
 namespace taskpool::base {
 
 namespace {
@@ -52,8 +54,8 @@ const char* JournalPrefix(LogLevel level) {
 }
 
 std::string Timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto now = WallClock::now();
+  const std::time_t seconds = WallClock::to_time_t(now);
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
                           now.time_since_epoch()) % 1000;
   std::tm local {};

@@ -2,37 +2,26 @@
 
 #include <cstring>
 
+#include "base/error_code_list.h"
+
 namespace taskpool {
 
+// Every enumerator must have a name: a code missing from the list is a
+// compile error, not a silent "INTERNAL".
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
 std::string_view ErrorCodeName(ErrorCode code) {
+#define TASKPOOL_NAME_CASE(code, name) \
+  case ErrorCode::code:                \
+    return #name;
   switch (code) {
-    case ErrorCode::kOk: return "OK";
-    case ErrorCode::kTaskFailed: return "TASK_FAILED";
-    case ErrorCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case ErrorCode::kUnknownFunction: return "UNKNOWN_FUNCTION";
-    case ErrorCode::kPayloadTooLarge: return "PAYLOAD_TOO_LARGE";
-    case ErrorCode::kWorkerDied: return "WORKER_DIED";
-    case ErrorCode::kTimeout: return "TIMEOUT";
-    case ErrorCode::kExpired: return "EXPIRED";
-    case ErrorCode::kCancelled: return "CANCELLED";
-    case ErrorCode::kQueueFull: return "QUEUE_FULL";
-    case ErrorCode::kShuttingDown: return "SHUTTING_DOWN";
-    case ErrorCode::kDuplicateId: return "DUPLICATE_ID";
-    case ErrorCode::kVersionMismatch: return "VERSION_MISMATCH";
-    case ErrorCode::kMalformedFrame: return "MALFORMED_FRAME";
-    case ErrorCode::kFrameTooLarge: return "FRAME_TOO_LARGE";
-    case ErrorCode::kProtocolViolation: return "PROTOCOL_VIOLATION";
-    case ErrorCode::kTooManyConnections: return "TOO_MANY_CONNECTIONS";
-    case ErrorCode::kTooManyInFlight: return "TOO_MANY_IN_FLIGHT";
-    case ErrorCode::kIdleTimeout: return "IDLE_TIMEOUT";
-    case ErrorCode::kPermissionDenied: return "PERMISSION_DENIED";
-    case ErrorCode::kInternal: return "INTERNAL";
-    case ErrorCode::kDaemonNotRunning: return "DAEMON_NOT_RUNNING";
-    case ErrorCode::kConnectionLost: return "CONNECTION_LOST";
-    case ErrorCode::kWaitTimeout: return "WAIT_TIMEOUT";
+    TASKPOOL_WIRE_ERROR_CODES(TASKPOOL_NAME_CASE)
+    TASKPOOL_CLIENT_ERROR_CODES(TASKPOOL_NAME_CASE)
   }
-  return "INTERNAL";
+#undef TASKPOOL_NAME_CASE
+  return "INTERNAL";  // a value outside the enum, e.g. cast from a newer peer's int
 }
+#pragma GCC diagnostic pop
 
 std::string Status::ToString() const {
   if (ok()) return "OK";

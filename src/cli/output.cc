@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/top_view.h"
+#include "wire/worker_state.h"
 
 namespace taskpool::cli {
 
@@ -97,7 +98,7 @@ void PrintWorkerTable(const v1::StatusReply& status, std::ostream& out) {
       << "LAST EXIT\n";
   for (const v1::WorkerStatus& worker : status.workers()) {
     out << std::setw(7) << worker.index() << std::setw(9) << worker.pid() << std::setw(10)
-        << worker.state() << std::setw(9) << worker.tasks_done() << std::setw(10)
+        << wire::WorkerStateName(worker.worker_state()) << std::setw(9) << worker.tasks_done() << std::setw(10)
         << worker.restarts() << std::setw(9) << Mebibytes(worker.rss_bytes()) << std::setw(9)
         << CpuSeconds(worker) << std::setw(34) << CurrentTask(worker)
         << (worker.last_exit().empty() ? "-" : worker.last_exit()) << "\n";
@@ -146,7 +147,7 @@ nlohmann::json StatusJson(const v1::StatusReply& status) {
     workers.push_back({
         {"index", worker.index()},
         {"pid", worker.pid()},
-        {"state", worker.state()},
+        {"state", wire::WorkerStateName(worker.worker_state())},
         {"tasks_done", worker.tasks_done()},
         {"current_function", worker.current_function()},
         {"current_run_ms", worker.current_run_ms()},

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "base/clock.h"
 #include "cli/output.h"
 #include "cli/session.h"
 
@@ -19,10 +20,10 @@ int RunPing(GlobalOptions global, const std::vector<std::string>& args) {
 
   std::unique_ptr<Client> client = ConnectOrReport(global);
   if (client == nullptr) return kExitFailure;
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = base::SteadyClock::now();
   const Status answer = client->ping();
   const std::chrono::duration<double, std::milli> elapsed =
-      std::chrono::steady_clock::now() - start;
+      base::SteadyClock::now() - start;
   if (!answer.ok()) {
     ReportError("taskpoold at " + global.socket +
                 " did not answer: " + answer.ToString());

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "base/clock.h"
 #include "cli/session.h"
 #include "cli/terminal_screen.h"
 #include "cli/top_view.h"
@@ -60,7 +61,7 @@ int RunOnTerminal(StatusPoller& poller, const TopSettings& settings) {
   }
   bool last_ok = false;
   for (uint64_t refresh = 1;; ++refresh) {
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = base::SteadyClock::now();
     const Result<PoolStatus> status = poller.Poll();
     last_ok = status.ok();
     std::vector<std::string> lines = Frame(status, settings.interval);
@@ -70,7 +71,7 @@ int RunOnTerminal(StatusPoller& poller, const TopSettings& settings) {
     (*screen)->Draw(lines);
     if (settings.iterations != 0 && refresh >= settings.iterations) break;
     const auto elapsed = std::chrono::duration_cast<milliseconds>(
-        std::chrono::steady_clock::now() - started);
+        base::SteadyClock::now() - started);
     if ((*screen)->WaitForQuitKey(settings.interval - elapsed)) break;
   }
   return last_ok ? kExitOk : kExitFailure;
@@ -81,7 +82,7 @@ int RunOnTerminal(StatusPoller& poller, const TopSettings& settings) {
 int RunPlain(StatusPoller& poller, const TopSettings& settings) {
   bool last_ok = false;
   for (uint64_t refresh = 1;; ++refresh) {
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = base::SteadyClock::now();
     const Result<PoolStatus> status = poller.Poll();
     last_ok = status.ok();
     if (refresh > 1) std::cout << "\n";

@@ -31,7 +31,7 @@ std::string OffOr(uint32_t value, const std::string& unit) {
 void AppendHeader(const PoolStatus& status, std::vector<std::string>* lines) {
   size_t up = 0;
   for (const WorkerInfo& worker : status.workers) {
-    if (worker.state == "idle" || worker.state == "busy") ++up;
+    if (worker.state == WorkerState::kIdle || worker.state == WorkerState::kBusy) ++up;
   }
   lines->push_back(Printf(
       "taskpoold %s (pid %d), up %s | workers %zu/%zu up | queue %u/%u | running %u | "
@@ -55,7 +55,7 @@ void AppendWorkers(const PoolStatus& status, std::vector<std::string>* lines) {
     const bool busy = !worker.current_function.empty();
     lines->push_back(Printf(
         kRow, std::to_string(worker.index).c_str(), std::to_string(worker.pid).c_str(),
-        worker.state.c_str(), OrDash(worker.current_function).c_str(),
+        std::string(WorkerStateName(worker.state)).c_str(), OrDash(worker.current_function).c_str(),
         busy ? FormatDuration(worker.current_run_time).c_str() : "-",
         std::to_string(worker.tasks_done).c_str(), std::to_string(worker.restarts).c_str(),
         worker.rss_bytes == 0 ? "-" : FormatBytes(worker.rss_bytes).c_str(),

@@ -9,6 +9,7 @@
 
 #include "client/wire_convert.h"
 #include "wire/framing.h"
+#include "wire/error_code.h"
 
 namespace taskpool::client {
 
@@ -305,7 +306,7 @@ void DaemonConnection::Dispatch(v1::ServerMessage& message) {
       // Even TOO_MANY_IN_FLIGHT, which the daemon does not close on, names
       // no task ids, so the tasks it rejected could never complete: giving
       // up the connection is the only way to keep "nothing hangs".
-      const Status error(FromWireCode(message.error().code()),
+      const Status error(wire::FromWireCode(message.error().code()),
                          message.error().message());
       Fail(ErrorCode::kConnectionLost,
            "taskpoold closed the connection: " + error.ToString());

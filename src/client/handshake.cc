@@ -11,15 +11,18 @@
 #include <cstring>
 #include <thread>
 
+#include "base/clock.h"
+#include "base/unique_fd.h"
 #include "client/wire_convert.h"
 #include "wire/framing.h"
+#include "wire/error_code.h"
 
 namespace taskpool::client {
 
 namespace {
 
 using boost::asio::local::stream_protocol;
-using Clock = std::chrono::steady_clock;
+using Clock = base::SteadyClock;
 
 // A hello reply is tiny; anything bigger is not a taskpoold talking.
 constexpr size_t kMaxHelloFrameBytes = 64 * 1024;
@@ -68,27 +71,19 @@ Status Connect(const std::string& path, Clock::time_point deadline,
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     return DaemonNotRunning(path, "socket path too long");
   }
-  const int fd =
-      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
+  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) {
     return ErrnoStatus("socket", errno, ErrorCode::kConnectionLost);
   }
-  Status status = ConnectFd(fd, path, deadline);
+  if (Status status = ConnectFd(fd.get(), path, deadline); !status.ok()) return status;
   // From here on the client reads and writes with blocking calls.
-  if (status.ok() &&
-      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-    status = ErrnoStatus("fcntl", errno, ErrorCode::kConnectionLost);
-  }
-  if (!status.ok()) {
-    ::close(fd);
-    return status;
+  if (::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0) {
+    return ErrnoStatus("fcntl", errno, ErrorCode::kConnectionLost);
   }
   boost::system::error_code ec;
-  socket->assign(stream_protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return Status(ErrorCode::kConnectionLost, "socket: " + ec.message());
-  }
+  socket->assign(stream_protocol(), fd.get(), ec);
+  if (ec) return Status(ErrorCode::kConnectionLost, "socket: " + ec.message());
+  (void)fd.release();  // the socket owns it now
   return Status::Ok();
 }
 
@@ -174,7 +169,7 @@ Result<Handshake> OpenAndGreet(const std::string& socket_path,
   if (reply->has_error()) {
     // VERSION_MISMATCH (or TOO_MANY_CONNECTIONS...) is passed on as is: the
     // daemon's message names both versions.
-    const ErrorCode code = FromWireCode(reply->error().code());
+    const ErrorCode code = wire::FromWireCode(reply->error().code());
     return Status(code, reply->error().message());
   }
   if (!reply->has_hello()) {

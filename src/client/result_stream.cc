@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "client/client_impl.h"
+#include "base/clock.h"
 #include "client/wire_convert.h"
 #include "taskpool/client.hpp"
 
@@ -47,7 +48,7 @@ class Inbox {
   // Waits until the next item is there (the next input's when ordered, any
   // when not), then moves it and every other item ready to be taken in
   // order into `out`. False when `deadline` passes first.
-  bool TakeReady(std::optional<std::chrono::steady_clock::time_point> deadline,
+  bool TakeReady(std::optional<base::SteadyTime> deadline,
                  std::deque<ResultStream::Item>& out) {
     std::unique_lock lock(mutex_);
     auto has_next = [&] {
@@ -134,7 +135,7 @@ struct ResultStream::State {
   }
 
   std::optional<Item> Next(
-      std::optional<std::chrono::steady_clock::time_point> deadline) {
+      std::optional<base::SteadyTime> deadline) {
     Refill();
     if (outstanding == 0) return std::nullopt;  // Refill drained the input
     if (taken.empty() && !inbox->TakeReady(deadline, taken)) {
@@ -165,7 +166,7 @@ std::optional<ResultStream::Item> ResultStream::next() {
 std::optional<ResultStream::Item> ResultStream::next_for(
     std::chrono::milliseconds wait) {
   if (state_ == nullptr) return std::nullopt;
-  return state_->Next(std::chrono::steady_clock::now() + wait);
+  return state_->Next(base::SteadyClock::now() + wait);
 }
 
 size_t DefaultWindow(const ServerInfo& server, size_t chunksize) {

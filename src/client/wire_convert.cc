@@ -6,47 +6,68 @@
 #include <algorithm>
 #include <limits>
 
+#include "base/clock.h"
 #include "wire/chunk_wire.h"
+#include "wire/error_code.h"
+#include "wire/worker_state.h"
+
+namespace taskpool {
+
+// The public enum is the wire's, value for value, so converting is a cast;
+// these keep it so.
+#define TASKPOOL_SAME_STATE(code, name)                                       \
+  static_assert(static_cast<int>(WorkerState::code) == static_cast<int>(v1::name), \
+                "taskpool::WorkerState::" #code " and taskpool.v1." #name " differ");
+TASKPOOL_SAME_STATE(kUnknown, WORKER_STATE_UNSPECIFIED)
+TASKPOOL_SAME_STATE(kStarting, WORKER_STATE_STARTING)
+TASKPOOL_SAME_STATE(kIdle, WORKER_STATE_IDLE)
+TASKPOOL_SAME_STATE(kBusy, WORKER_STATE_BUSY)
+TASKPOOL_SAME_STATE(kDead, WORKER_STATE_DEAD)
+#undef TASKPOOL_SAME_STATE
+static_assert(v1::WorkerState_MAX == v1::WORKER_STATE_DEAD,
+              "a new taskpool.v1.WorkerState needs a taskpool::WorkerState");
+
+// Declared in client.hpp; one list of names, the wire's.
+std::string_view WorkerStateName(WorkerState state) {
+  return wire::WorkerStateName(static_cast<v1::WorkerState>(state));
+}
+
+}  // namespace taskpool
 
 namespace taskpool::client {
+
+WorkerState FromWireWorkerState(int wire_state) {
+  if (wire_state <= v1::WORKER_STATE_UNSPECIFIED || wire_state > v1::WorkerState_MAX) {
+    return WorkerState::kUnknown;
+  }
+  return static_cast<WorkerState>(wire_state);
+}
 
 namespace {
 
 LatencyInfo FromWireLatency(const v1::LatencySummary& summary) {
-  return {summary.count(), std::chrono::microseconds(summary.p50_us()),
-          std::chrono::microseconds(summary.p90_us()), std::chrono::microseconds(summary.p99_us()),
-          std::chrono::microseconds(summary.max_us())};
+  return {summary.count(), base::FromWireMicros(summary.p50_us()),
+          base::FromWireMicros(summary.p90_us()), base::FromWireMicros(summary.p99_us()),
+          base::FromWireMicros(summary.max_us())};
 }
 
-// The wire carries milliseconds as uint32; clamp instead of wrapping so a
-// huge timeout stays huge.
-uint32_t ClampMs(std::chrono::milliseconds ms) {
-  const auto count = std::max<int64_t>(ms.count(), 0);
-  return static_cast<uint32_t>(
-      std::min<int64_t>(count, std::numeric_limits<uint32_t>::max()));
+// A Result timestamp: 0 (never ran) is the epoch, as TaskResult says.
+std::chrono::system_clock::time_point WallTimeFromWire(uint64_t unix_us) {
+  return base::WallTimeFromUnixMicros(static_cast<int64_t>(
+      std::min<uint64_t>(unix_us, std::numeric_limits<int64_t>::max())));
 }
-
-}  // namespace
-
-ErrorCode FromWireCode(int wire_code) {
-  // taskpool::ErrorCode mirrors taskpool.v1.ErrorCode value for value.
-  if (!v1::ErrorCode_IsValid(wire_code)) return ErrorCode::kInternal;
-  return static_cast<ErrorCode>(wire_code);
-}
-
-namespace {
 
 // Everything but the output.
 TaskResult FromWireEnvelope(const v1::Result& result) {
   TaskResult out;
-  out.code = FromWireCode(result.code());
+  out.code = wire::FromWireCode(result.code());
   out.error = result.error();
   out.worker_pid = result.worker_pid();
-  out.queue_time = std::chrono::microseconds(result.queue_us());
-  out.run_time = std::chrono::microseconds(result.run_us());
+  out.queue_time = base::FromWireMicros(result.queue_us());
+  out.run_time = base::FromWireMicros(result.run_us());
   out.attempts = result.attempts();
-  out.started_unix_us = static_cast<int64_t>(result.started_unix_us());
-  out.finished_unix_us = static_cast<int64_t>(result.finished_unix_us());
+  out.started = WallTimeFromWire(result.started_unix_us());
+  out.finished = WallTimeFromWire(result.finished_unix_us());
   return out;
 }
 
@@ -67,10 +88,10 @@ std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t ite
   const Result<uint32_t> read =
       wire::ForEachItemResult(result.output(), [&](const wire::ItemResultView& item) {
         TaskResult& out = results.emplace_back(chunk);
-        out.code = FromWireCode(static_cast<int>(item.code));
+        out.code = item.code;
         out.error = item.error;
         out.output = item.output;
-        out.run_time = std::chrono::microseconds(item.run_us);
+        out.run_time = base::FromWireMicros(item.run_us);
       });
   if (!read.ok() || results.size() != items) {
     return std::vector<TaskResult>(
@@ -89,21 +110,21 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     WorkerInfo info;
     info.index = worker.index();
     info.pid = worker.pid();
-    info.state = worker.state();
+    info.state = FromWireWorkerState(worker.worker_state());
     info.tasks_done = worker.tasks_done();
     info.current_function = worker.current_function();
-    info.current_run_time = std::chrono::milliseconds(worker.current_run_ms());
+    info.current_run_time = base::FromWireMillis(worker.current_run_ms());
     info.restarts = worker.restarts();
     info.last_exit = worker.last_exit();
     info.rss_bytes = worker.rss_bytes();
-    info.cpu_user = std::chrono::milliseconds(worker.cpu_user_ms());
-    info.cpu_system = std::chrono::milliseconds(worker.cpu_system_ms());
+    info.cpu_user = base::FromWireMillis(worker.cpu_user_ms());
+    info.cpu_system = base::FromWireMillis(worker.cpu_system_ms());
     out.workers.push_back(std::move(info));
   }
   out.queue_depth = reply.queue_depth();
   out.queue_capacity = reply.queue_capacity();
   out.running = reply.running();
-  out.uptime = std::chrono::milliseconds(reply.uptime_ms());
+  out.uptime = base::FromWireMillis(reply.uptime_ms());
   out.connections = reply.connections();
   out.tasks_submitted = reply.tasks_submitted();
   out.tasks_succeeded = reply.tasks_succeeded();
@@ -117,7 +138,7 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     info.submitted = function.submitted();
     info.succeeded = function.succeeded();
     for (const v1::ErrorCount& failed : function.failed()) {
-      info.failed.emplace_back(static_cast<ErrorCode>(failed.code()), failed.count());
+      info.failed.emplace_back(wire::FromWireCode(failed.code()), failed.count());
     }
     info.queue_wait = FromWireLatency(function.queue_wait());
     info.run_time = FromWireLatency(function.run_time());
@@ -145,8 +166,8 @@ void ToWireSubmit(std::string_view function, std::string_view payload,
   submit->set_function(std::string(function));
   submit->set_payload(std::string(payload));
   submit->set_lock(options.lock);
-  submit->set_timeout_ms(ClampMs(options.timeout));
-  submit->set_deadline_ms(ClampMs(options.deadline));
+  submit->set_timeout_ms(base::WireMillis32(options.timeout));
+  submit->set_deadline_ms(base::WireMillis32(options.deadline));
   submit->set_max_retries(options.max_retries);
   submit->set_fail_if_full(options.fail_if_full);
 }

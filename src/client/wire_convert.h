@@ -11,8 +11,8 @@
 
 namespace taskpool::client {
 
-// An unknown wire value becomes kInternal, as the protocol requires.
-ErrorCode FromWireCode(int wire_code);
+// An unknown wire value (a newer daemon's) becomes kUnknown.
+WorkerState FromWireWorkerState(int wire_state);
 
 // Takes the output (and error) out of `result` rather than copying them:
 // an output can be megabytes.

@@ -664,7 +664,8 @@ struct TaskQueue::Impl {
     if (Status written = WriteOutput(ref, output); !written.ok()) {
       code = written.code();
       replacement = written.message();
-      WriteOutput(ref, replacement.substr(0, geometry.inline_bytes));
+      // Cut to the inline area, it is a memcpy that cannot fail.
+      WriteOutput(ref, replacement.substr(0, geometry.inline_bytes)).IgnoreError();
     }
     s.result_code = static_cast<int32_t>(code);
     s.finished_ns = MonotonicNs();

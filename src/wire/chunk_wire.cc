@@ -1,4 +1,5 @@
 #include "wire/chunk_wire.h"
+#include "wire/error_code.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -83,7 +84,7 @@ bool ParseItemResult(std::string_view bytes, ItemResultView* item) {
     uint64_t value = 0;
     if (IsField(tag, kCodeField, WireFormatLite::WIRETYPE_VARINT)) {
       if (!in.ReadVarint64(&value)) return false;
-      item->code = static_cast<ErrorCode>(value);
+      item->code = FromWireCode(static_cast<int64_t>(value));
       return true;
     }
     if (IsField(tag, kRunUsField, WireFormatLite::WIRETYPE_VARINT)) {
@@ -145,7 +146,7 @@ Result<uint32_t> ForEachChunkItem(std::string_view payload,
 void AppendItemResult(const ItemResultView& item, std::string* output) {
   // proto3 leaves out fields holding their default value. Every field
   // number is below 16, so each tag is one byte.
-  const auto code = static_cast<uint64_t>(item.code);
+  const auto code = static_cast<uint64_t>(ToWireCode(item.code));
   size_t size = 0;
   if (code != 0) size += 1 + CodedOutputStream::VarintSize64(code);
   if (!item.error.empty()) size += LengthDelimitedSize(item.error.size());

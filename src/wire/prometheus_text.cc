@@ -1,4 +1,5 @@
 #include "wire/prometheus_text.h"
+#include "wire/worker_state.h"
 
 #include <charconv>
 #include <sstream>
@@ -141,8 +142,9 @@ void RenderWorkers(const v1::StatusReply& status, Exposition& e) {
   }
   e.Family("taskpool_worker_busy", "gauge", "1 while the worker runs a task.");
   for (const v1::WorkerStatus& worker : status.workers()) {
-    e.Sample("taskpool_worker_busy", uint64_t{worker.state() == "busy"},
-             Labels({worker_label(worker), Label("state", worker.state())}));
+    e.Sample("taskpool_worker_busy", uint64_t{worker.worker_state() == v1::WORKER_STATE_BUSY},
+             Labels({worker_label(worker),
+                     Label("state", WorkerStateName(worker.worker_state()))}));
   }
   e.Family("taskpool_worker_resident_memory_bytes", "gauge",
            "Resident set size of each worker process.");

@@ -42,7 +42,7 @@ PoolStatus SampleStatus() {
   WorkerInfo busy;
   busy.index = 0;
   busy.pid = 31337;
-  busy.state = "busy";
+  busy.state = WorkerState::kBusy;
   busy.current_function = "sleep";
   busy.current_run_time = milliseconds(1500);
   busy.tasks_done = 40;
@@ -54,7 +54,7 @@ PoolStatus SampleStatus() {
   WorkerInfo idle;
   idle.index = 1;
   idle.pid = 31338;
-  idle.state = "idle";
+  idle.state = WorkerState::kIdle;
   status.workers = {busy, idle};
   return status;
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/unique_fd.h"
 #include "taskpool/client.hpp"
 #include "tests/client/fake_daemon.h"
 
@@ -57,7 +58,7 @@ int BindSocket(const std::string& path, int backlog) {
 // A socket file left behind by a crashed daemon: connect is refused.
 TEST(ConnectTest, StaleSocketIsDaemonNotRunning) {
   const std::string path = testing::UniqueSocketPath();
-  ::close(BindSocket(path, -1));
+  base::UniqueFd(BindSocket(path, -1)).reset();  // bound, never listened, closed
   EXPECT_EQ(ConnectStatus(path).code(), ErrorCode::kDaemonNotRunning);
   ::unlink(path.c_str());
 }
@@ -66,20 +67,18 @@ TEST(ConnectTest, StaleSocketIsDaemonNotRunning) {
 // time out rather than block.
 TEST(ConnectTest, FullBacklogTimesOut) {
   const std::string path = testing::UniqueSocketPath();
-  const int listener = BindSocket(path, 0);
-  std::vector<int> fillers;
+  const base::UniqueFd listener(BindSocket(path, 0));
+  std::vector<base::UniqueFd> fillers;
   for (int i = 0; i < 16; ++i) {
-    fillers.push_back(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    fillers.emplace_back(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     const sockaddr_un address = AddressOf(path);
-    if (::connect(fillers.back(), reinterpret_cast<const sockaddr*>(&address),
+    if (::connect(fillers.back().get(), reinterpret_cast<const sockaddr*>(&address),
                   sizeof(address)) != 0) {
       break;  // full
     }
   }
   EXPECT_EQ(ConnectStatus(path, std::chrono::milliseconds(100)).code(),
             ErrorCode::kWaitTimeout);
-  for (int fd : fillers) ::close(fd);
-  ::close(listener);
   ::unlink(path.c_str());
 }
 
@@ -124,7 +123,7 @@ TEST(ConnectTest, StatusAndPingAreAnswered) {
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   ASSERT_EQ(status->workers.size(), 2u);
   EXPECT_EQ(status->workers[1].pid, 5001);
-  EXPECT_EQ(status->workers[1].state, "idle");
+  EXPECT_EQ(status->workers[1].state, WorkerState::kIdle);
   EXPECT_EQ(status->daemon_pid, 4999);
   EXPECT_TRUE(client->ping().ok());
 }

@@ -11,12 +11,12 @@
 
 #include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
+#include "wire/worker_state.h"
 
 namespace taskpool::testing {
 
 struct FakeDaemon::Session {
   explicit Session(int socket_fd) : fd(socket_fd) {}
-  ~Session() { ::close(fd); }
 
   // Best effort: a client that went away is not the fake daemon's problem.
   void Send(const v1::ServerMessage& message) {
@@ -26,15 +26,15 @@ struct FakeDaemon::Session {
     size_t sent = 0;
     while (sent < frame.size()) {
       const ssize_t n =
-          ::send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+          ::send(fd.get(), frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
       if (n <= 0) return;
       sent += static_cast<size_t>(n);
     }
   }
 
-  void Shutdown() { ::shutdown(fd, SHUT_RDWR); }
+  void Shutdown() { ::shutdown(fd.get(), SHUT_RDWR); }
 
-  const int fd;
+  const base::UniqueFd fd;
   std::mutex write_mutex;
   std::atomic<size_t> in_flight{0};
 };
@@ -109,23 +109,23 @@ std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon) {
 
 FakeDaemon::FakeDaemon(Options options)
     : options_(options), path_(UniqueSocketPath()) {
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  listen_fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, path_.c_str(), sizeof(address.sun_path) - 1);
   ::unlink(path_.c_str());
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address),
+  if (::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&address),
              sizeof(address)) != 0 ||
-      ::listen(listen_fd_, 64) != 0) {
+      ::listen(listen_fd_.get(), 64) != 0) {
     throw std::runtime_error("fake daemon cannot listen on " + path_);
   }
   acceptor_ = std::thread([this] { AcceptLoop(); });
 }
 
 FakeDaemon::~FakeDaemon() {
-  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
+  ::shutdown(listen_fd_.get(), SHUT_RDWR);  // wakes accept()
   acceptor_.join();
-  ::close(listen_fd_);
+  listen_fd_.reset();
   CloseConnections();
   for (;;) {
     std::thread thread;
@@ -147,7 +147,7 @@ void FakeDaemon::CloseConnections() {
 
 void FakeDaemon::AcceptLoop() {
   for (;;) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;
     auto session = std::make_shared<Session>(fd);
     std::lock_guard lock(mutex_);
@@ -162,7 +162,7 @@ void FakeDaemon::Serve(std::shared_ptr<Session> session) {
   v1::ClientMessage message;
   char buffer[64 * 1024];
   for (;;) {
-    const ssize_t n = ::read(session->fd, buffer, sizeof(buffer));
+    const ssize_t n = ::read(session->fd.get(), buffer, sizeof(buffer));
     if (n <= 0) return;
     decoder.Append(std::string_view(buffer, static_cast<size_t>(n)));
     Status error;
@@ -214,7 +214,7 @@ bool FakeDaemon::Handle(const std::shared_ptr<Session>& session,
         v1::WorkerStatus* worker = status->add_workers();
         worker->set_index(i);
         worker->set_pid(static_cast<int>(5000 + i));
-        worker->set_state("idle");
+        wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
       }
       status->set_queue_capacity(64);
       status->set_daemon_pid(4999);

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "taskpool/client.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -65,7 +66,7 @@ class FakeDaemon {
 
   const Options options_;
   const std::string path_;
-  int listen_fd_ = -1;
+  base::UniqueFd listen_fd_;
 
   std::mutex mutex_;
   std::vector<std::shared_ptr<Session>> sessions_;

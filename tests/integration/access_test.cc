@@ -36,10 +36,9 @@ Status ConnectAs(const std::string& socket_path) {
 
 TEST(AccessTest, RefusesAUidThatIsNotAllowed) {
   // DaemonProcess waits for a ping this daemon must refuse: start it by hand.
-  char pattern[] = "/tmp/taskpool-access-XXXXXX";
-  const std::string directory = mkdtemp(pattern);
-  const std::string socket_path = directory + "/taskpoold.sock";
-  const std::string log_path = directory + "/taskpoold.log";
+  const TempDirectory directory("taskpool-access");
+  const std::string socket_path = directory.File("taskpoold.sock");
+  const std::string log_path = directory.File("taskpoold.log");
   std::vector<std::string> args = {DaemonBinary(), "--socket", socket_path,
                                    "--workers", "1", "--allow-users", "4242"};
   std::vector<char*> argv;
@@ -73,8 +72,6 @@ TEST(AccessTest, RefusesAUidThatIsNotAllowed) {
   EXPECT_NE(log.find("refusing connection from pid " + std::to_string(getpid()) + ", " + uid),
             std::string::npos)
       << log;
-  std::error_code ignored;
-  std::filesystem::remove_all(directory, ignored);
 }
 
 TEST(AccessTest, AllowsAListedUid) {

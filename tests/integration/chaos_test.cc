@@ -110,7 +110,7 @@ void RunChaos(size_t clients_count, size_t tasks_per_client, size_t chunksize) {
     ASSERT_TRUE(status.ok()) << status.status().ToString();
     all_alive = status->workers.size() == 2;
     for (const auto& worker : status->workers) {
-      all_alive &= worker.state != "dead" && ProcessIsAlive(worker.pid);
+      all_alive &= worker.state != WorkerState::kDead && ProcessIsAlive(worker.pid);
     }
     if (!all_alive) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -50,7 +50,7 @@ TEST_F(ClientLibraryTest, ResultsCarryWorkerPidAndTimings) {
   EXPECT_NE(result.worker_pid, daemon_->pid());
   EXPECT_GT(result.worker_pid, 0);
   EXPECT_EQ(result.attempts, 1u);
-  EXPECT_GT(result.finished_unix_us, result.started_unix_us);
+  EXPECT_GT(result.finished, result.started);
 }
 
 TEST_F(ClientLibraryTest, MapKeepsInputOrderForEveryChunksize) {
@@ -181,7 +181,7 @@ TEST_F(ClientLibraryTest, WorkerKilledMidTaskGivesWorkerDiedAndIsReplaced) {
     auto status = client_->status();
     ASSERT_TRUE(status.ok());
     for (const auto& worker : status->workers) {
-      if (worker.state == "busy") busy_pid = worker.pid;
+      if (worker.state == WorkerState::kBusy) busy_pid = worker.pid;
     }
     if (busy_pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -200,7 +200,7 @@ TEST_F(ClientLibraryTest, WorkerKilledMidTaskGivesWorkerDiedAndIsReplaced) {
     auto status = client_->status();
     ASSERT_TRUE(status.ok());
     live = 0;
-    for (const auto& worker : status->workers) live += worker.state != "dead";
+    for (const auto& worker : status->workers) live += worker.state != WorkerState::kDead;
   }
   EXPECT_EQ(live, 2);
 }

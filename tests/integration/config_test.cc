@@ -18,25 +18,17 @@ namespace {
 
 class ConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/taskpool-config-XXXXXX";
-    directory_ = mkdtemp(pattern);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
   std::string WriteConfig(const std::string& text) {
-    const std::string path = directory_ + "/taskpoold.conf";
+    const std::string path = directory_.File("taskpoold.conf");
     std::ofstream(path) << text;
     return path;
   }
   CommandResult RunDaemon(std::vector<std::string> args) {
-    args.insert(args.begin(), {DaemonBinary(), "--socket", directory_ + "/t.sock"});
+    args.insert(args.begin(), {DaemonBinary(), "--socket", directory_.File("t.sock")});
     return RunCommand(args);
   }
 
-  std::string directory_;
+  TempDirectory directory_{"taskpool-config"};
 };
 
 constexpr char kBadConfig[] =
@@ -94,7 +86,7 @@ TEST_F(ConfigTest, TestConfigAcceptsAValidFile) {
   EXPECT_NE(result.out.find("configuration OK (" + path + ")"), std::string::npos)
       << result.out;
   // It only checks: nothing was started, no socket made.
-  EXPECT_FALSE(std::filesystem::exists(directory_ + "/t.sock"));
+  EXPECT_FALSE(std::filesystem::exists(directory_.File("t.sock")));
 }
 
 TEST_F(ConfigTest, TestConfigChecksTheFlagsToo) {
@@ -110,7 +102,7 @@ TEST_F(ConfigTest, NormalStartRefusesABadConfigFile) {
   EXPECT_NE(result.err.find(path + ":3: option 'wokers'"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find(path + ":4: option 'queue-capacity'"), std::string::npos)
       << result.err;
-  EXPECT_FALSE(std::filesystem::exists(directory_ + "/t.sock"));
+  EXPECT_FALSE(std::filesystem::exists(directory_.File("t.sock")));
 }
 
 TEST_F(ConfigTest, FlagsWinOverTheFile) {

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -55,6 +56,20 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+TempDirectory::TempDirectory(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp " << pattern << ": " << std::strerror(errno);
+    throw std::runtime_error("no temporary directory");
+  }
+  path_ = pattern;
+}
+
+TempDirectory::~TempDirectory() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
 std::unique_ptr<Client> ConnectTo(const std::string& socket) {
   ClientOptions options;
   options.socket_path = socket;
@@ -66,14 +81,12 @@ std::unique_ptr<Client> ConnectTo(const std::string& socket) {
 DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args,
                              std::vector<std::string> extra_env,
                              std::vector<std::string> wrapper) {
-  char pattern[] = "/tmp/taskpool-test-XXXXXX";
-  directory_ = mkdtemp(pattern);
-  socket_path_ = directory_ + "/taskpoold.sock";
-  log_path_ = directory_ + "/taskpoold.log";
+  socket_path_ = directory_.File("taskpoold.sock");
+  log_path_ = directory_.File("taskpoold.log");
 
   auto expand = [this](std::string text) {
     for (const auto& [name, value] : {std::pair<std::string, std::string>{"@SOCKET@", socket_path_},
-                                      {"@DIR@", directory_}}) {
+                                      {"@DIR@", directory_.path()}}) {
       for (size_t at; (at = text.find(name)) != std::string::npos;) {
         text.replace(at, name.size(), value);
       }
@@ -129,8 +142,6 @@ DaemonProcess::~DaemonProcess() {
   // A daemon that was killed could not remove its segment and blobs, and no
   // later daemon will start on this private socket to clean them up.
   RemoveSharedMemory(base::QueueNameForSocket(socket_path_));
-  std::error_code ignored;
-  std::filesystem::remove_all(directory_, ignored);
 }
 
 std::string DaemonProcess::log() const { return ReadFile(log_path_); }
@@ -149,10 +160,9 @@ int DaemonProcess::StopWith(int signal_number, std::chrono::milliseconds timeout
 
 CommandResult RunCommand(const std::vector<std::string>& args,
                          const std::string& stdin_text) {
-  char pattern[] = "/tmp/taskpool-cmd-XXXXXX";
-  const std::string directory = mkdtemp(pattern);
-  const std::string in_path = directory + "/in", out_path = directory + "/out",
-                    err_path = directory + "/err";
+  const TempDirectory directory("taskpool-cmd");
+  const std::string in_path = directory.File("in"), out_path = directory.File("out"),
+                    err_path = directory.File("err");
   std::ofstream(in_path) << stdin_text;
 
   posix_spawn_file_actions_t actions;
@@ -179,8 +189,6 @@ CommandResult RunCommand(const std::vector<std::string>& args,
   posix_spawn_file_actions_destroy(&actions);
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
-  std::error_code ignored;
-  std::filesystem::remove_all(directory, ignored);
   return result;
 }
 

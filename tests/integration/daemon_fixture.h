@@ -13,6 +13,23 @@
 
 namespace taskpool::testing {
 
+// A fresh directory /tmp/PREFIX-XXXXXX, removed with everything in it when
+// destroyed. Aborts the test if it cannot be made.
+class TempDirectory {
+ public:
+  explicit TempDirectory(const std::string& prefix = "taskpool-test");
+  ~TempDirectory();
+  TempDirectory(const TempDirectory&) = delete;
+  TempDirectory& operator=(const TempDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name.
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 // A taskpoold child process on a socket in a fresh temporary directory.
 class DaemonProcess {
  public:
@@ -31,7 +48,7 @@ class DaemonProcess {
   ~DaemonProcess();
 
   const std::string& socket_path() const { return socket_path_; }
-  const std::string& directory() const { return directory_; }
+  const std::string& directory() const { return directory_.path(); }
   pid_t pid() const { return pid_; }
   // The daemon's stderr so far.
   std::string log() const;
@@ -43,7 +60,7 @@ class DaemonProcess {
   bool running() const { return pid_ > 0; }
 
  private:
-  std::string directory_;
+  TempDirectory directory_;  // first in, last out: outlives the process
   std::string socket_path_;
   std::string log_path_;
   pid_t pid_ = -1;

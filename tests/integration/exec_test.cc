@@ -73,9 +73,8 @@ TEST(ExecDisabledTest, RefusedWithAMessageNamingTheOption) {
 }
 
 TEST(ExecConfigTest, EnabledFromTheConfigFile) {
-  char pattern[] = "/tmp/taskpool-exec-conf-XXXXXX";
-  const std::string directory = mkdtemp(pattern);
-  const std::string path = directory + "/taskpoold.conf";
+  const TempDirectory directory("taskpool-exec-conf");
+  const std::string path = directory.File("taskpoold.conf");
   std::ofstream(path) << "enable-exec = true\n";
   {
     DaemonProcess daemon(1, {"--config", path});
@@ -84,7 +83,6 @@ TEST(ExecConfigTest, EnabledFromTheConfigFile) {
     const TaskResult result = client->call("exec", Command({"true"}).SerializeAsString());
     EXPECT_TRUE(result.ok()) << result.status().ToString();
   }
-  std::filesystem::remove_all(directory);
 }
 
 TEST_F(ExecTest, ReportsExitStatusStdoutAndStderr) {

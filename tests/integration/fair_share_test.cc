@@ -2,6 +2,7 @@
 // pool has its tasks beyond the limit held in the daemon, and another
 // user's task goes ahead of them. The second user is a child process that
 // switches to uid 65534 (nobody), so this needs root.
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
 
@@ -27,7 +29,7 @@ constexpr int kFlood = 6;
 
 // Forked while the test process has no other thread. Waits for a byte on
 // `go`, becomes uid kOtherUid, runs one short task and writes its result's
-// started_unix_us (0 on any failure) to `report`.
+// start, in microseconds since the epoch (0 on any failure), to `report`.
 [[noreturn]] void RunOtherUser(const std::string& socket_path, int go, int report) {
   char byte = 0;
   int64_t started = 0;
@@ -38,7 +40,11 @@ constexpr int kFlood = 6;
     auto client = Client::Connect(options);
     if (client.ok()) {
       const TaskResult result = (*client)->call("sleep", "50");
-      if (result.ok()) started = result.started_unix_us;
+      if (result.ok()) {
+        started = std::chrono::duration_cast<std::chrono::microseconds>(
+                      result.started.time_since_epoch())
+                      .count();
+      }
     }
   }
   (void)!write(report, &started, sizeof started);
@@ -76,15 +82,17 @@ TEST(FairShareTest, AnotherUsersTaskGoesAheadOfTheFloodersHeldTasks) {
   // The second user must reach the socket inside the private directory.
   ASSERT_EQ(chmod(daemon.directory().c_str(), 0755), 0);
 
-  int go[2];
-  int report[2];
-  ASSERT_EQ(pipe(go), 0);
-  ASSERT_EQ(pipe(report), 0);
+  int go_fds[2];
+  int report_fds[2];
+  ASSERT_EQ(pipe2(go_fds, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(report_fds, O_CLOEXEC), 0);
+  base::UniqueFd go_read(go_fds[0]), go(go_fds[1]);
+  base::UniqueFd report(report_fds[0]), report_write(report_fds[1]);
   const pid_t other = fork();
   ASSERT_GE(other, 0);
-  if (other == 0) RunOtherUser(daemon.socket_path(), go[0], report[1]);
-  close(go[0]);
-  close(report[1]);
+  if (other == 0) RunOtherUser(daemon.socket_path(), go_read.get(), report_write.get());
+  go_read.reset();
+  report_write.reset();
 
   auto flooder = ConnectTo(daemon.socket_path());
   ASSERT_NE(flooder, nullptr);
@@ -101,7 +109,7 @@ TEST(FairShareTest, AnotherUsersTaskGoesAheadOfTheFloodersHeldTasks) {
   EXPECT_EQ(me->held, static_cast<uint32_t>(kFlood - 2));
   EXPECT_EQ(me->name, "root");
 
-  ASSERT_EQ(write(go[1], "x", 1), 1);
+  ASSERT_EQ(write(go.get(), "x", 1), 1);
   // Which of the flooder's tasks were still held once the other user's
   // task was in: the last `held` ones (a user's tasks keep their order).
   const PoolStatus arrived = WaitForStatus(*flooder, [](const PoolStatus& status) {
@@ -112,12 +120,10 @@ TEST(FairShareTest, AnotherUsersTaskGoesAheadOfTheFloodersHeldTasks) {
   EXPECT_GE(held_then, 2u) << "the other user's task arrived too late to test anything";
 
   int64_t other_started = 0;
-  ASSERT_EQ(read(report[0], &other_started, sizeof other_started),
+  ASSERT_EQ(read(report.get(), &other_started, sizeof other_started),
             static_cast<ssize_t>(sizeof other_started));
   int wait_status = 0;
   waitpid(other, &wait_status, 0);
-  close(go[1]);
-  close(report[0]);
   ASSERT_NE(other_started, 0) << "the other user's task failed; see the daemon log:\n"
                               << daemon.log();
 
@@ -132,7 +138,9 @@ TEST(FairShareTest, AnotherUsersTaskGoesAheadOfTheFloodersHeldTasks) {
   // record an earlier start.
   int held_started_first = 0;
   for (size_t i = kFlood - held_then; i < results.size(); ++i) {
-    if (results[i].started_unix_us < other_started) ++held_started_first;
+    const auto started = std::chrono::duration_cast<std::chrono::microseconds>(
+        results[i].started.time_since_epoch());
+    if (started.count() < other_started) ++held_started_first;
   }
   EXPECT_LE(held_started_first, 1);
   // Nothing is left behind: every task got its one result.

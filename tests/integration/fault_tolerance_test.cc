@@ -40,7 +40,7 @@ class FaultToleranceTest : public ::testing::Test {
     EXPECT_TRUE(status.ok());
     if (status.ok()) {
       for (const auto& worker : status->workers) {
-        if (worker.state != "dead") pids.insert(worker.pid);
+        if (worker.state != WorkerState::kDead) pids.insert(worker.pid);
       }
     }
     return pids;
@@ -111,7 +111,7 @@ TEST_F(FaultToleranceTest, RetryAfterAnExternalKillSucceeds) {
   for (int attempt = 0; attempt < 200 && busy == 0; ++attempt) {
     auto status = client_->status();
     for (const auto& worker : status->workers) {
-      if (worker.state == "busy") busy = worker.pid;
+      if (worker.state == WorkerState::kBusy) busy = worker.pid;
     }
     if (busy == 0) std::this_thread::sleep_for(milliseconds(5));
   }

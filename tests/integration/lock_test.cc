@@ -43,7 +43,7 @@ class LockTest : public ::testing::Test {
   }
 
   static bool Overlap(const TaskResult& a, const TaskResult& b) {
-    return a.started_unix_us < b.finished_unix_us && b.started_unix_us < a.finished_unix_us;
+    return a.started < b.finished && b.started < a.finished;
   }
 
   std::unique_ptr<DaemonProcess> daemon_;
@@ -84,7 +84,7 @@ TEST_F(LockTest, KillingTheHolderReleasesTheKey) {
   for (int attempt = 0; attempt < 200 && busy == 0; ++attempt) {
     auto status = client_->status();
     for (const auto& worker : status->workers) {
-      if (worker.state == "busy") busy = worker.pid;
+      if (worker.state == WorkerState::kBusy) busy = worker.pid;
     }
     if (busy == 0) std::this_thread::sleep_for(milliseconds(10));
   }
@@ -108,8 +108,8 @@ TEST_F(LockTest, FunctionLimitCapsConcurrency) {
     ASSERT_TRUE(probe.ok());
     int running = 0;
     for (const TaskResult& other : results) {
-      running += other.started_unix_us <= probe.started_unix_us &&
-                 probe.started_unix_us < other.finished_unix_us;
+      running += other.started <= probe.started &&
+                 probe.started < other.finished;
     }
     EXPECT_LE(running, 2);
   }

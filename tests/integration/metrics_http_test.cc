@@ -162,19 +162,11 @@ TEST_F(MetricsHttpTest, IdleConnectionsBeyondTheCapAreClosed) {
 
 class MetricsListenOptionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/taskpool-metrics-XXXXXX";
-    directory_ = mkdtemp(pattern);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
   CommandResult RunDaemon(const std::string& listen) {
-    return RunCommand({DaemonBinary(), "--socket", directory_ + "/t.sock",
+    return RunCommand({DaemonBinary(), "--socket", directory_.File("t.sock"),
                        "--workers", "1", "--metrics-listen", listen});
   }
-  std::string directory_;
+  TempDirectory directory_{"taskpool-metrics"};
 };
 
 TEST_F(MetricsListenOptionTest, BadValuesAreUsageErrors) {
@@ -190,10 +182,10 @@ TEST_F(MetricsListenOptionTest, BadValuesAreUsageErrors) {
 }
 
 TEST_F(MetricsListenOptionTest, ConfigFileKeyIsCheckedLikeTheFlag) {
-  const std::string config = directory_ + "/taskpoold.conf";
+  const std::string config = directory_.File("taskpoold.conf");
   std::ofstream(config) << "workers = 1\nmetrics-listen = 127.0.0.1\n";
   const CommandResult result =
-      RunCommand({DaemonBinary(), "--socket", directory_ + "/t.sock",
+      RunCommand({DaemonBinary(), "--socket", directory_.File("t.sock"),
                   "--config", config, "--test-config"});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(

@@ -24,11 +24,9 @@ namespace {
 // to start: exit 2 with stderr containing every string in `expected`.
 void ExpectRefusedAtStart(const std::vector<std::string>& args,
                           const std::vector<std::string>& expected) {
-  char directory_template[] = "/tmp/taskpool-plugin-XXXXXX";
-  ASSERT_NE(mkdtemp(directory_template), nullptr);
-  const std::string directory = directory_template;
-  std::vector<std::string> argv = {DaemonBinary(), "--socket",
-                                   directory + "/tp.sock", "--workers", "1"};
+  const TempDirectory directory("taskpool-plugin");
+  std::vector<std::string> argv = {DaemonBinary(), "--socket", directory.File("tp.sock"),
+                                   "--workers", "1"};
   argv.insert(argv.end(), args.begin(), args.end());
   const CommandResult result = RunCommand(argv);
   EXPECT_EQ(result.exit_code, 2) << result.err;
@@ -37,7 +35,6 @@ void ExpectRefusedAtStart(const std::vector<std::string>& args,
         << "stderr lacks '" << text << "':\n"
         << result.err;
   }
-  std::filesystem::remove_all(directory);
 }
 
 TEST(Plugin, ExampleFunctionRunsThroughTheClient) {
@@ -117,18 +114,15 @@ TEST(Plugin, TwoPluginsKeepTheirOwnFunctions) {
 }
 
 TEST(Plugin, LoadedFromConfigFile) {
-  char path_template[] = "/tmp/taskpool-plugin-conf-XXXXXX";
-  const int fd = mkstemp(path_template);
-  ASSERT_GE(fd, 0);
-  close(fd);
-  std::ofstream(path_template) << "plugin = " << WORD_COUNT_PLUGIN_PATH << "\n";
+  const TempDirectory directory("taskpool-plugin-conf");
+  const std::string config = directory.File("taskpoold.conf");
+  std::ofstream(config) << "plugin = " << WORD_COUNT_PLUGIN_PATH << "\n";
   {
-    DaemonProcess daemon(1, {"--config", path_template});
+    DaemonProcess daemon(1, {"--config", config});
     auto client = ConnectTo(daemon.socket_path());
     ASSERT_NE(client, nullptr);
     EXPECT_TRUE(client->call("word_count", "a b").ok());
   }
-  unlink(path_template);
 }
 
 TEST(Plugin, BadPathExitsTwoNamingThePath) {

@@ -12,18 +12,18 @@
 namespace taskpool::testing {
 
 RawConnection::RawConnection(const std::string& socket_path) : decoder_(64 << 20) {
-  fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address {};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-  EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  EXPECT_EQ(connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
 }
 
-RawConnection::~RawConnection() { close(fd_); }
+RawConnection::~RawConnection() = default;
 
 void RawConnection::SendBytes(std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t written = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t written = send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (written <= 0) return;  // the daemon may already have closed
     bytes.remove_prefix(static_cast<size_t>(written));
   }
@@ -64,20 +64,20 @@ std::optional<v1::ServerMessage> RawConnection::Receive(int timeout_ms) {
     if (decoder_.NextMessage(&message, &error) == wire::FrameDecoder::Outcome::kFrame) {
       return message;
     }
-    pollfd ready{fd_, POLLIN, 0};
+    pollfd ready{fd_.get(), POLLIN, 0};
     if (poll(&ready, 1, timeout_ms) <= 0) return std::nullopt;
     char* area = decoder_.PrepareAppend(65536);
-    const ssize_t n = recv(fd_, area, 65536, 0);
+    const ssize_t n = recv(fd_.get(), area, 65536, 0);
     if (n <= 0) return std::nullopt;
     decoder_.Commit(static_cast<size_t>(n));
   }
 }
 
 bool RawConnection::ClosedByDaemon(int timeout_ms) {
-  pollfd ready{fd_, POLLIN, 0};
+  pollfd ready{fd_.get(), POLLIN, 0};
   while (poll(&ready, 1, timeout_ms) > 0) {
     char buffer[4096];
-    const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+    const ssize_t n = recv(fd_.get(), buffer, sizeof buffer, 0);
     if (n <= 0) return true;
   }
   return false;

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/unique_fd.h"
 #include "wire/framing.h"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -30,7 +31,7 @@ class RawConnection {
   bool ClosedByDaemon(int timeout_ms = 5000);
 
  private:
-  int fd_ = -1;
+  base::UniqueFd fd_;
   wire::FrameDecoder decoder_;
 };
 

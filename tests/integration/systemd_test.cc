@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
 
@@ -29,19 +30,12 @@ constexpr char kSocketActivate[] = "/usr/bin/systemd-socket-activate";
 class FakeNotifySocket {
  public:
   FakeNotifySocket() {
-    char pattern[] = "/tmp/taskpool-notify-XXXXXX";
-    directory_ = mkdtemp(pattern);
-    path_ = directory_ + "/notify.sock";
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    path_ = directory_.File("notify.sock");
+    fd_.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     path_.copy(address.sun_path, sizeof address.sun_path - 1);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  }
-  ~FakeNotifySocket() {
-    close(fd_);
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
+    EXPECT_EQ(bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   }
   const std::string& path() const { return path_; }
   std::string env() const { return "NOTIFY_SOCKET=" + path_; }
@@ -55,10 +49,10 @@ class FakeNotifySocket {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      pollfd ready{fd_, POLLIN, 0};
+      pollfd ready{fd_.get(), POLLIN, 0};
       if (poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
       char buffer[4096];
-      const ssize_t length = recv(fd_, buffer, sizeof buffer, 0);
+      const ssize_t length = recv(fd_.get(), buffer, sizeof buffer, 0);
       if (length <= 0) continue;
       std::istringstream datagram(std::string(buffer, static_cast<size_t>(length)));
       for (std::string line; std::getline(datagram, line);) lines_.push_back(line);
@@ -78,9 +72,9 @@ class FakeNotifySocket {
   }
 
  private:
-  std::string directory_;
+  TempDirectory directory_{"taskpool-notify"};
   std::string path_;
-  int fd_ = -1;
+  base::UniqueFd fd_;
   std::vector<std::string> lines_;
 };
 

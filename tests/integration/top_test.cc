@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
 
@@ -42,11 +43,13 @@ class TopInTerminal {
     winsize size{};
     size.ws_row = 40;
     size.ws_col = 160;
-    pid_ = forkpty(&master_, nullptr, nullptr, &size);
+    int master = -1;
+    pid_ = forkpty(&master, nullptr, nullptr, &size);
     if (pid_ == 0) {
       execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
+    master_.reset(master);
   }
 
   ~TopInTerminal() {
@@ -54,7 +57,6 @@ class TopInTerminal {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    if (master_ >= 0) close(master_);
   }
 
   bool started() const { return pid_ > 0; }
@@ -67,17 +69,17 @@ class TopInTerminal {
     while (output_.find(needle) == std::string::npos) {
       const auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      pollfd fd{master_, POLLIN, 0};
+      pollfd fd{master_.get(), POLLIN, 0};
       if (poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
       char buffer[4096];
-      const ssize_t got = read(master_, buffer, sizeof buffer);
+      const ssize_t got = read(master_.get(), buffer, sizeof buffer);
       if (got <= 0) return output_.find(needle) != std::string::npos;  // EIO: top exited
       output_.append(buffer, static_cast<size_t>(got));
     }
     return true;
   }
 
-  void Type(const std::string& keys) { ASSERT_EQ(write(master_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size())); }
+  void Type(const std::string& keys) { ASSERT_EQ(write(master_.get(), keys.data(), keys.size()), static_cast<ssize_t>(keys.size())); }
 
   // Reads the rest of the output, then returns the exit status (-1 if top
   // did not exit within 20 s).
@@ -96,7 +98,7 @@ class TopInTerminal {
 
  private:
   pid_t pid_ = -1;
-  int master_ = -1;
+  base::UniqueFd master_;  // destroyed after the child is reaped
   std::string output_;
 };
 

@@ -178,7 +178,9 @@ TEST(FramingTest, LargeFrameInPiecesAsksForItsRemainderInOneRead) {
     Outcome outcome;
     while ((outcome = decoder.NextMessage(&message, &error)) == Outcome::kFrame) {
       ids.push_back(message.submit().id());
-      if (message.submit().id() == 7) EXPECT_EQ(message.submit().payload(), payload);
+      if (message.submit().id() == 7) {
+        EXPECT_EQ(message.submit().payload(), payload);
+      }
     }
     ASSERT_EQ(outcome, Outcome::kNeedMore) << error.ToString();
   }

@@ -19,11 +19,13 @@
 #include <deque>
 #include <vector>
 
+#include "base/clock.h"
+
 namespace taskpool::daemon {
 
 class RespawnPolicy {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = base::SteadyClock;
 
   static constexpr std::chrono::seconds kQuickDeath{1};
   static constexpr std::chrono::milliseconds kFirstDelay{100};

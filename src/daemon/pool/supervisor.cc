@@ -1,14 +1,20 @@
 #include "daemon/pool/supervisor.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/signals.h"
+#include "base/unique_fd.h"
 #include "wire/prometheus_text.h"
 #include "base/socket_path.h"
 #include "daemon/pool/process_stats.h"
 #include "daemon/pool/worker_main.h"
+#include "wire/worker_state.h"
 
 namespace taskpool::daemon {
 
@@ -23,7 +29,7 @@ constexpr std::chrono::seconds kFinalFlushTimeout{2};
 Supervisor::Supervisor(const DaemonConfig& config, const TaskRegistry& registry)
     : config_(config),
       registry_(registry),
-      started_(std::chrono::steady_clock::now()),
+      started_(base::SteadyClock::now()),
       signals_(io_),
       shutdown_timer_(io_),
       ready_timer_(io_),
@@ -75,12 +81,15 @@ Status Supervisor::Start() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
-  ::signal(SIGPIPE, SIG_IGN);
+  base::IgnoreSignals({SIGPIPE});
   WaitForSignal();
   // A worker may have died before SIGCHLD had a handler.
   ReapWorkers();
 
-  results_ready_.emplace(io_, ::dup(queue_->results_ready_fd()));
+  // Asio closes the descriptor it is given; the queue keeps its own.
+  base::UniqueFd results_fd(::fcntl(queue_->results_ready_fd(), F_DUPFD_CLOEXEC, 0));
+  if (!results_fd) return ErrnoStatus("dup the queue's results eventfd", errno);
+  results_ready_.emplace(io_, results_fd.release());
   WaitForResults();
 
   server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));
@@ -140,7 +149,7 @@ std::string Supervisor::DescribeForSystemd() {
   FillStatus(&status);
   uint32_t up = 0;
   for (const v1::WorkerStatus& worker : status.workers()) {
-    if (worker.state() == "idle" || worker.state() == "busy") ++up;
+    if (wire::WorkerIsUp(worker.worker_state())) ++up;
   }
   return std::to_string(up) + "/" + std::to_string(config_.workers) + " workers, " +
          std::to_string(status.queue_depth()) + " queued, " +
@@ -398,7 +407,7 @@ void Supervisor::OnClosed(ClientSession& connection) {
 }
 
 void Supervisor::FillStatus(v1::StatusReply* status) {
-  const int64_t now_ns = MonotonicNanos();
+  const base::SteadyTime now = base::SteadyClock::now();
   uint32_t running = 0;
   const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
   for (const WorkerEntry& entry : workers_->entries()) {
@@ -420,32 +429,29 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
       }
     }
     if (entry.state == WorkerEntry::State::kExited) {
-      worker->set_state("dead");  // waiting for its respawn (or fatal)
+      wire::SetWorkerState(v1::WORKER_STATE_DEAD, worker);  // waiting for its respawn (or fatal)
     } else if (activity.pid != entry.pid) {
-      worker->set_state("starting");  // forked, not yet attached to the queue
+      wire::SetWorkerState(v1::WORKER_STATE_STARTING, worker);  // not yet attached to the queue
     } else if (activity.busy) {
       ++running;
-      worker->set_state("busy");
+      wire::SetWorkerState(v1::WORKER_STATE_BUSY, worker);
       if (activity.function_index < registry_.size()) {
         worker->set_current_function(registry_.name(activity.function_index));
       }
       worker->set_current_run_ms(
-          static_cast<uint64_t>(std::max<int64_t>(0, now_ns - activity.started_ns) / 1'000'000));
+          base::WireMillis(now - base::SteadyTimeFromNanos(activity.started_ns)));
       if (auto task = tasks.find(entry.index); task != tasks.end()) {
         worker->set_current_task_id(task->second.id);
         worker->set_current_client_pid(task->second.client_pid);
       }
     } else {
-      worker->set_state("idle");
+      wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
     }
   }
   status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
   status->set_queue_capacity(config_.queue_capacity);
   status->set_running(running);
-  status->set_uptime_ms(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - started_)
-          .count()));
+  status->set_uptime_ms(base::WireMillis(now - started_));
   status->set_connections(static_cast<uint32_t>(server_->connection_count()));
   const Server::Counters listener = server_->counters();
   status->mutable_listener()->set_accept_errors(listener.accept_errors);
@@ -453,7 +459,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->mutable_listener()->set_refused_too_many(listener.refused_too_many);
   router_->FillUsers(status);
   status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
-  status->set_slowlog_ms(static_cast<uint32_t>(config_.slowlog.count()));
+  status->set_slowlog_ms(base::WireMillis32(config_.slowlog));
   const TaskCounters& counters = router_->counters();
   status->set_tasks_submitted(counters.submitted);
   status->set_tasks_succeeded(counters.succeeded);

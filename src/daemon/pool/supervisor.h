@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/clock.h"
 #include "shmq/task_queue.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/config/daemon_config.h"
@@ -90,7 +91,7 @@ class Supervisor : private ConnectionHost {
 
   const DaemonConfig& config_;
   const TaskRegistry& registry_;
-  const std::chrono::steady_clock::time_point started_;
+  const base::SteadyTime started_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;

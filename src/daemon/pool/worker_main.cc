@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/signals.h"
+#include "base/unique_fd.h"
 #include "shmq/task_queue.h"
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/pool/process_stats.h"
@@ -27,19 +30,8 @@ namespace {
 // reaches the whole process group, but stopping is the supervisor's call,
 // so workers ignore SIGINT and SIGHUP and keep SIGTERM's default action.
 void ResetSignals() {
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigemptyset(&action.sa_mask);
-  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-    sigaction(signal_number, &action, nullptr);  // fails harmlessly for KILL/STOP
-  }
-  action.sa_handler = SIG_IGN;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);
-  sigaction(SIGPIPE, &action, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  base::ResetSignalsToDefaults();
+  base::IgnoreSignals({SIGINT, SIGHUP, SIGPIPE});
 }
 
 // A plain fork() keeps every descriptor, CLOEXEC or not. A worker holding
@@ -63,11 +55,8 @@ void CloseInheritedDescriptors() {
   for (int fd : to_close) close(fd);
 
   // Task code must not consume the daemon's stdin.
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd >= 0) {
-    dup2(null_fd, STDIN_FILENO);
-    close(null_fd);
-  }
+  const base::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (null_fd) dup2(null_fd.get(), STDIN_FILENO);
 }
 
 // Resident set size in MiB; 0 if /proc cannot tell.
@@ -121,10 +110,8 @@ void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
   }
 
   // SIGTERM (retire) may act only while idle; see the header.
-  sigset_t idle_mask, busy_mask;
-  sigemptyset(&idle_mask);
-  busy_mask = idle_mask;
-  sigaddset(&busy_mask, SIGTERM);
+  const sigset_t idle_mask = base::SignalSetOf({});
+  const sigset_t busy_mask = base::SignalSetOf({SIGTERM});
   sigprocmask(SIG_SETMASK, &busy_mask, nullptr);
 
   uint64_t tasks_done = 0;
@@ -133,13 +120,14 @@ void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
     if (!task) continue;  // interrupted by a signal
     const TaskContext context{
         (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt,
-        task->deadline_unix_us, [&queue, &task] { return queue.CancelRequested(*task); }};
+        base::DeadlineFromUnixMicros(task->deadline_unix_us),
+        [&queue, &task] { return queue.CancelRequested(*task); }};
     ChunkOutcome ran{{}, 1};
     if (task->chunk) {
       ran = RunChunk(registry, task->function_index, task->input,
                      {context, task->limits,
-                      [&queue, worker_index](int64_t started_ns) {
-                        queue.MarkItemStarted(worker_index, started_ns);
+                      [&queue, worker_index](base::SteadyTime started) {
+                        queue.MarkItemStarted(worker_index, base::SteadyNanos(started));
                       }});
     } else {
       ran.outcome = registry.Run(task->function_index, task->input, context);

@@ -7,29 +7,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "daemon/tasks/child_process.h"
 #include "daemon/pool/worker_main.h"
 
 namespace taskpool::daemon {
 
 namespace {
-
-// Blocks the signals the supervisor handles for the duration of a fork, so
-// the child cannot receive one before it has reset the handlers it
-// inherited (those would poke the supervisor's signal pipe).
-class ScopedSignalBlock {
- public:
-  ScopedSignalBlock() {
-    sigset_t blocked;
-    sigfillset(&blocked);
-    sigprocmask(SIG_BLOCK, &blocked, &saved_);
-  }
-  ~ScopedSignalBlock() { sigprocmask(SIG_SETMASK, &saved_, nullptr); }
-
- private:
-  sigset_t saved_;
-};
 
 bool HasProcess(const WorkerEntry& entry) {
   return entry.state == WorkerEntry::State::kRunning ||
@@ -105,14 +91,16 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   pid_t pid;
   const pid_t supervisor = getpid();
   {
-    ScopedSignalBlock block;
+    // Until the child has reset the supervisor's handlers (RunWorker does
+    // first), a signal would poke the supervisor's signal pipe.
+    base::ScopedSignalBlock block;
     pid = fork();
     if (pid == 0) RunWorker(queue_, registry_, entry.index, limits_, supervisor);  // never returns
   }
   if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
   entry.pid = pid;
   entry.state = WorkerEntry::State::kRunning;
-  entry.started = std::chrono::steady_clock::now();
+  entry.started = base::SteadyClock::now();
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "daemon/pool/worker_main.h"
 #include "taskpool/status.hpp"
 
@@ -43,7 +44,7 @@ struct WorkerEntry {
   State state = State::kSpare;
   uint32_t restarts = 0;        // times this slot was respawned
   std::string last_exit;        // why the previous process ended
-  std::chrono::steady_clock::time_point started;
+  base::SteadyTime started;    // when it was forked
 };
 
 class WorkerPool {

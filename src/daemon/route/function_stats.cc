@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "daemon/tasks/task_registry.h"
+#include "wire/error_code.h"
 
 namespace taskpool::daemon {
 
@@ -64,7 +65,7 @@ void FunctionStats::Fill(
     status->set_succeeded(entry->succeeded);
     for (const auto& [code, count] : entry->failed) {
       v1::ErrorCount* failed = status->add_failed();
-      failed->set_code(static_cast<v1::ErrorCode>(code));
+      failed->set_code(wire::ToWireCode(code));
       failed->set_count(count);
     }
     FillLatency(entry->queue_wait, status->mutable_queue_wait());

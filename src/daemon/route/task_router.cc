@@ -14,6 +14,7 @@
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/tasks/task_registry.h"
+#include "wire/error_code.h"
 
 namespace taskpool::daemon {
 
@@ -65,7 +66,7 @@ uint64_t NanosToMicros(int64_t nanos) {
 v1::Result MakeResult(uint64_t id, ErrorCode code, std::string error) {
   v1::Result result;
   result.set_id(id);
-  result.set_code(static_cast<v1::ErrorCode>(code));
+  result.set_code(wire::ToWireCode(code));
   result.set_error(std::move(error));
   return result;
 }
@@ -723,7 +724,7 @@ void TaskRouter::CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks)
 
 void TaskRouter::Deliver(ClientSession* connection, uint32_t function, v1::Result&& result,
                          uint64_t tasks, std::string_view output) {
-  CountOutcome(function, static_cast<ErrorCode>(result.code()), tasks);
+  CountOutcome(function, wire::FromWireCode(result.code()), tasks);
   if (connection != nullptr) connection->SendResult(result, output);
 }
 

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "wire/result_frame.h"
+#include "wire/error_code.h"
 
 namespace taskpool::daemon {
 
@@ -28,7 +29,7 @@ ClientSession::ClientSession(Socket socket, ConnectionHost& host,
       decoder_(max_frame_bytes),
       idle_timeout_(idle_timeout),
       idle_timer_(socket_.get_executor()),
-      last_heard_(std::chrono::steady_clock::now()) {
+      last_heard_(base::SteadyClock::now()) {
   ReadPeerCredentials();
 }
 
@@ -55,7 +56,7 @@ void ClientSession::WatchIdleness() {
   idle_timer_.expires_at(last_heard_ + idle_timeout_);
   idle_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (error || self->closed_) return;
-    const bool quiet = std::chrono::steady_clock::now() - self->last_heard_ >= self->idle_timeout_;
+    const bool quiet = base::SteadyClock::now() - self->last_heard_ >= self->idle_timeout_;
     if (quiet && self->in_flight_.empty() && !self->writing_) {
       TP_LOG(kInfo) << "connection " << self->id_ << " (pid " << self->peer_pid_
                     << ") idle for " << self->idle_timeout_.count() << " ms; closing it";
@@ -65,7 +66,7 @@ void ClientSession::WatchIdleness() {
                                   " ms (taskpoold --idle-timeout-ms)");
       return;
     }
-    if (quiet) self->last_heard_ = std::chrono::steady_clock::now();  // busy: look again later
+    if (quiet) self->last_heard_ = base::SteadyClock::now();  // busy: look again later
     self->WatchIdleness();
   });
 }
@@ -94,7 +95,7 @@ void ClientSession::OnRead(const boost::system::error_code& error, size_t bytes)
     return;
   }
   decoder_.Commit(bytes);
-  last_heard_ = std::chrono::steady_clock::now();
+  last_heard_ = base::SteadyClock::now();
   if (!ProcessFrames()) return;
   ReadSome();
 }
@@ -209,7 +210,7 @@ void ClientSession::SendResult(const v1::Result& result, std::string_view output
 
 void ClientSession::SendErrorAndClose(ErrorCode code, const std::string& text) {
   v1::ServerMessage message;
-  message.mutable_error()->set_code(static_cast<v1::ErrorCode>(code));
+  message.mutable_error()->set_code(wire::ToWireCode(code));
   message.mutable_error()->set_message(text);
   Send(message);
   CloseAfterFlush();

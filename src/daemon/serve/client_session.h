@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <unordered_map>
 
+#include "base/clock.h"
 #include "wire/framing.h"
 #include "shmq/task_queue.h"
 #include "taskpool/v1/taskpool.pb.h"
@@ -117,7 +118,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string writing_buffer_;  // frames being written now
   const std::chrono::milliseconds idle_timeout_;
   boost::asio::steady_timer idle_timer_;
-  std::chrono::steady_clock::time_point last_heard_;
+  base::SteadyTime last_heard_;
   pid_t peer_pid_ = 0;
   // Until SO_PEERCRED says otherwise: nobody, so a failed read is refused.
   uid_t peer_uid_ = static_cast<uid_t>(-1);

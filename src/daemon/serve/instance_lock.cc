@@ -26,17 +26,16 @@ std::string ReadOwnerPid(int fd) {
 Result<std::unique_ptr<InstanceLock>> InstanceLock::Acquire(
     const std::string& socket_path, bool remove_stale_socket) {
   const std::string path = socket_path + ".lock";
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  base::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) {
     return ErrnoStatus("cannot create lock file " + path +
                            " (does the socket's directory exist and is it "
                            "writable?)",
                        errno);
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     const int flock_errno = errno;
-    const std::string owner = ReadOwnerPid(fd);
-    close(fd);
+    const std::string owner = ReadOwnerPid(fd.get());
     if (flock_errno == EWOULDBLOCK) {
       return Status(ErrorCode::kInternal,
                     "another taskpoold (pid " + owner +
@@ -46,8 +45,8 @@ Result<std::unique_ptr<InstanceLock>> InstanceLock::Acquire(
     return ErrnoStatus("flock " + path, flock_errno);
   }
   const std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) != 0 ||
-      pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  if (ftruncate(fd.get(), 0) != 0 ||
+      pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     TP_LOG(kWarning) << "could not write pid to " << path;
   }
   // We hold the lock, so whoever made a socket file here is gone.
@@ -55,12 +54,13 @@ Result<std::unique_ptr<InstanceLock>> InstanceLock::Acquire(
     TP_LOG(kWarning) << "removed stale socket " << socket_path
                      << " left by a daemon that did not exit cleanly";
   }
-  return std::unique_ptr<InstanceLock>(new InstanceLock(path, fd));
+  return std::unique_ptr<InstanceLock>(new InstanceLock(path, std::move(fd)));
 }
 
 InstanceLock::~InstanceLock() {
+  // Unlinked while still locked, so no second daemon can take the lock of
+  // a file about to disappear; fd_ then closes and releases it.
   unlink(path_.c_str());
-  close(fd_);
 }
 
 }  // namespace taskpool::daemon

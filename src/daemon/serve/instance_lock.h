@@ -6,7 +6,9 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "base/unique_fd.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::daemon {
@@ -27,10 +29,10 @@ class InstanceLock {
   InstanceLock& operator=(const InstanceLock&) = delete;
 
  private:
-  InstanceLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  InstanceLock(std::string path, base::UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
 
   std::string path_;
-  int fd_;
+  base::UniqueFd fd_;  // holds the flock
 };
 
 }  // namespace taskpool::daemon

@@ -163,7 +163,7 @@ void RegisterBuiltins(TaskRegistry& registry) {
           {"fail", &builtins::FailTask},
       };
   for (const auto& [name, function] : kBuiltins) {
-    (void)registry.Register(name, function);
+    registry.Register(name, function).IgnoreError();
   }
 }
 

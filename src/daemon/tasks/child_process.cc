@@ -18,10 +18,14 @@
 #include <string_view>
 #include <utility>
 
+#include "base/clock.h"
+#include "base/signals.h"
+#include "base/unique_fd.h"
+
 namespace taskpool::daemon {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = base::SteadyClock;
 
 // What glibc's execvp searches when PATH is unset (confstr _CS_PATH).
 constexpr char kDefaultPath[] = "/bin:/usr/bin";
@@ -33,39 +37,15 @@ constexpr std::chrono::milliseconds kDrainLimit{2000};
 constexpr std::chrono::milliseconds kExitPollInterval{20};
 constexpr size_t kChunkBytes = 64 * 1024;
 
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OwnedFd& operator=(OwnedFd&& other) noexcept {
-    if (this != &other) {
-      Close();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~OwnedFd() { Close(); }
-
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void Close() {
-    if (fd_ >= 0) close(std::exchange(fd_, -1));
-  }
-
- private:
-  int fd_ = -1;
-};
-
 struct Pipe {
-  OwnedFd read_end;
-  OwnedFd write_end;
+  base::UniqueFd read_end;
+  base::UniqueFd write_end;
 };
 
 Result<Pipe> MakePipe() {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("exec: pipe2", errno);
-  return Pipe{OwnedFd(fds[0]), OwnedFd(fds[1])};
+  return Pipe{base::UniqueFd(fds[0]), base::UniqueFd(fds[1])};
 }
 
 // What the child writes to the report pipe when it fails before exec.
@@ -135,15 +115,7 @@ std::vector<std::string> ExecCandidates(const std::string& program,
   // Ignored signals stay ignored across exec, and the worker ignores
   // SIGINT, SIGHUP and SIGPIPE and blocks SIGTERM while busy; the command
   // must start from the defaults like any program would.
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigemptyset(&action.sa_mask);
-  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-    sigaction(signal_number, &action, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  base::ResetSignalsToDefaults();
 
   if (dup2(setup.stdin_fd, STDIN_FILENO) < 0 || dup2(setup.stdout_fd, STDOUT_FILENO) < 0 ||
       dup2(setup.stderr_fd, STDERR_FILENO) < 0) {
@@ -199,7 +171,7 @@ Status DescribeStartFailure(const ChildCommand& command, const StartFailure& fai
 
 // One of the command's output pipes, read up to a cap.
 struct OutputSink {
-  OwnedFd fd;
+  base::UniqueFd fd;
   size_t cap = 0;
   std::string data;
   bool truncated = false;
@@ -209,7 +181,7 @@ struct OutputSink {
     const ssize_t n = read(fd.get(), buffer, kChunkBytes);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) {
-      fd.Close();
+      fd.reset();
       return;
     }
     const size_t room = cap - std::min(cap, data.size());
@@ -223,7 +195,7 @@ struct OutputSink {
 
 // The command's stdin pipe and what is left to write to it.
 struct InputFeed {
-  OwnedFd fd;
+  base::UniqueFd fd;
   std::string_view rest;
 
   // One write; closes the pipe when all is written or the command stopped
@@ -232,11 +204,11 @@ struct InputFeed {
     const ssize_t n = write(fd.get(), rest.data(), std::min(rest.size(), kChunkBytes));
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n < 0) {
-      fd.Close();
+      fd.reset();
       return;
     }
     rest.remove_prefix(static_cast<size_t>(n));
-    if (rest.empty()) fd.Close();
+    if (rest.empty()) fd.reset();
   }
 };
 
@@ -263,7 +235,7 @@ class RunningChild {
         err_(std::move(err)),
         pidfd_(OpenPidFd(pid)) {
     if (timeout.count() > 0) terminate_at_ = started_ + timeout;
-    if (input_.rest.empty()) input_.fd.Close();
+    if (input_.rest.empty()) input_.fd.reset();
     for (int fd : {input_.fd.get(), out_.fd.get(), err_.fd.get()}) {
       if (fd >= 0) SetNonBlocking(fd);
     }
@@ -281,7 +253,7 @@ class RunningChild {
  private:
   bool Finished() const {
     if (!exited_) return false;
-    return (!out_.fd.open() && !err_.fd.open()) || Clock::now() >= drain_until_;
+    return (!out_.fd.valid() && !err_.fd.valid()) || Clock::now() >= drain_until_;
   }
 
   void Signal(int signal_number) {
@@ -327,8 +299,8 @@ class RunningChild {
   void Poll() {
     pollfd fds[4];
     nfds_t count = 0;
-    const auto add = [&](const OwnedFd& fd, short events) {
-      if (fd.open()) fds[count++] = {fd.get(), events, 0};
+    const auto add = [&](const base::UniqueFd& fd, short events) {
+      if (fd.valid()) fds[count++] = {fd.get(), events, 0};
     };
     add(input_.fd, POLLOUT);
     add(out_.fd, POLLIN);
@@ -356,7 +328,7 @@ class RunningChild {
     exited_at_ = Clock::now();
     drain_until_ = exited_at_ + kDrainLimit;
     kill(-pid_, SIGKILL);  // whatever it left behind in its group
-    input_.fd.Close();
+    input_.fd.reset();
   }
 
   ChildOutcome Reap() {
@@ -385,7 +357,7 @@ class RunningChild {
   InputFeed input_;
   OutputSink out_;
   OutputSink err_;
-  OwnedFd pidfd_;  // -1 where pidfd_open is unavailable: then we poll
+  base::UniqueFd pidfd_;  // -1 where pidfd_open is unavailable: then we poll
   std::vector<char> buffer_ = std::vector<char>(kChunkBytes);
   std::optional<Clock::time_point> terminate_at_;
   Clock::time_point kill_at_;
@@ -444,16 +416,21 @@ Result<ChildOutcome> RunChild(const ChildCommand& command) {
   setup.stderr_fd = stderr_pipe->write_end.get();
   setup.report_fd = report_pipe->write_end.get();
 
-  const pid_t pid = fork();
+  pid_t pid;
+  {
+    // The command resets every signal first thing (BecomeCommand).
+    base::ScopedSignalBlock block;
+    pid = fork();
+    if (pid == 0) BecomeCommand(setup);
+  }
   if (pid < 0) return ErrnoStatus("exec: fork", errno);
-  if (pid == 0) BecomeCommand(setup);
 
   // Also here, so the group exists before we could signal it.
   setpgid(pid, pid);
-  stdin_pipe->read_end.Close();
-  stdout_pipe->write_end.Close();
-  stderr_pipe->write_end.Close();
-  report_pipe->write_end.Close();
+  stdin_pipe->read_end.reset();
+  stdout_pipe->write_end.reset();
+  stderr_pipe->write_end.reset();
+  report_pipe->write_end.reset();
 
   // End-of-file here means exec succeeded (the pipe is CLOEXEC).
   StartFailure failure{};

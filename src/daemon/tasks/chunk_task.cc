@@ -1,34 +1,26 @@
 #include "daemon/tasks/chunk_task.h"
 
-
-#include <algorithm>
 #include <chrono>
+#include <optional>
 
+#include "base/clock.h"
 #include "wire/chunk_wire.h"
 
 namespace taskpool::daemon {
 
 namespace {
 
-int64_t UnixMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // An item's Context::deadline(): the earlier of the submission's deadline
-// and the item's start (`started_unix_us`) plus its timeout (each 0: none).
-int64_t ItemDeadline(const shmq::TaskTimeLimits& limits, int64_t started_unix_us) {
-  if (limits.timeout_us == 0) return limits.deadline_unix_us;
-  const int64_t timeout_end = started_unix_us + limits.timeout_us;
-  return limits.deadline_unix_us == 0 ? timeout_end
-                                      : std::min(limits.deadline_unix_us, timeout_end);
+// and the item's start plus its running-time limit (each 0 in `limits`:
+// none).
+std::optional<base::WallTime> ItemDeadline(const shmq::TaskTimeLimits& limits,
+                                           base::WallTime started) {
+  std::optional<base::WallTime> deadline = base::DeadlineFromUnixMicros(limits.deadline_unix_us);
+  if (limits.timeout_us != 0) {
+    const base::WallTime timeout_end = started + std::chrono::microseconds(limits.timeout_us);
+    if (!deadline || timeout_end < *deadline) deadline = timeout_end;
+  }
+  return deadline;
 }
 
 }  // namespace
@@ -49,9 +41,9 @@ ChunkOutcome RunChunk(const TaskRegistry& registry, uint32_t function,
   // One clock read per item: an item starts when the one before it ends.
   // (Small items make clock reads a visible part of a chunk's cost.) The
   // wall clock is read once, and items' starts are derived from it.
-  const int64_t chunk_started_ns = SteadyNanos();
-  const int64_t chunk_started_unix_us = UnixMicros();
-  int64_t started_ns = chunk_started_ns;
+  const base::SteadyTime chunk_started = base::SteadyClock::now();
+  const base::WallTime chunk_started_wall = base::WallClock::now();
+  base::SteadyTime started = chunk_started;
   const Result<uint32_t> items = wire::ForEachChunkItem(payload, [&](std::string_view item) {
     if (context.cancelled && context.cancelled()) {
       wire::ItemResultView cancelled;
@@ -60,17 +52,17 @@ ChunkOutcome RunChunk(const TaskRegistry& registry, uint32_t function,
       wire::AppendItemResult(cancelled, &output);
       return;
     }
-    if (environment.item_started) environment.item_started(started_ns);
-    context.deadline_unix_us = ItemDeadline(
-        environment.limits, chunk_started_unix_us + (started_ns - chunk_started_ns) / 1000);
+    if (environment.item_started) environment.item_started(started);
+    context.deadline =
+        ItemDeadline(environment.limits, chunk_started_wall + (started - chunk_started));
     const TaskOutcome outcome = registry.Run(function, item, context);
-    const int64_t finished_ns = SteadyNanos();
+    const base::SteadyTime finished = base::SteadyClock::now();
     wire::ItemResultView result;
     result.code = outcome.code;
     (outcome.code == ErrorCode::kOk ? result.output : result.error) = outcome.data;
-    result.run_us = static_cast<uint64_t>((finished_ns - started_ns) / 1000);
+    result.run_us = base::WireMicros(finished - started);
     wire::AppendItemResult(result, &output);
-    started_ns = finished_ns;
+    started = finished;
   });
   if (!items.ok()) return {TaskOutcome::Error(items.status().code(), items.status().message()), 1};
   return {TaskOutcome::Ok(std::move(output)), *items};

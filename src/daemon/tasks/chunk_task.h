@@ -11,6 +11,7 @@
 #include <functional>
 #include <string_view>
 
+#include "base/clock.h"
 #include "shmq/task_queue.h"
 #include "daemon/tasks/task_registry.h"
 
@@ -22,10 +23,9 @@ struct ChunkEnvironment {
   TaskContext context;
   // The submission's deadline and the running-time limit of each item.
   shmq::TaskTimeLimits limits;
-  // Called as each item starts, with the steady_clock time in nanoseconds
-  // (the worker's activity clock, which the supervisor's per-item timeout
-  // reads).
-  std::function<void(int64_t started_ns)> item_started;
+  // Called as each item starts, with its start (the worker's activity
+  // clock, which the supervisor's per-item timeout reads).
+  std::function<void(base::SteadyTime started)> item_started;
 };
 
 struct ChunkOutcome {

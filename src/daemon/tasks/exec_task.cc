@@ -112,9 +112,14 @@ void RegisterExec(TaskRegistry& registry, bool enabled, uint64_t max_payload_byt
     registry.Refuse("exec", Status(ErrorCode::kPermissionDenied, kExecDisabledMessage));
     return;
   }
-  (void)registry.Register("exec", [max_payload_bytes](std::string_view payload) {
-    return ExecTask(payload, max_payload_bytes);
-  });
+  // Registered before any plugin, so the name is free; were it not, the
+  // earlier function would stand.
+  registry
+      .Register("exec",
+                [max_payload_bytes](std::string_view payload) {
+                  return ExecTask(payload, max_payload_bytes);
+                })
+      .IgnoreError();
 }
 
 }  // namespace taskpool::daemon

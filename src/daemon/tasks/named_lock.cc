@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "daemon/tasks/sha256.h"
 
@@ -41,10 +42,6 @@ NamedLockDirectory::~NamedLockDirectory() {
   }
 }
 
-HeldNamedLock::~HeldNamedLock() {
-  if (fd_ >= 0) close(fd_);
-}
-
 namespace {
 
 // flock() with a bounded wait. flock has no timeout of its own, so a
@@ -57,15 +54,14 @@ int LockWithin(int fd, std::chrono::milliseconds timeout) {
     }
     return 0;
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const base::SteadyTime deadline = base::SteadyClock::now() + timeout;
   std::chrono::milliseconds pause(1);
   for (;;) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
     if (errno != EWOULDBLOCK && errno != EINTR) return errno;
-    const auto now = std::chrono::steady_clock::now();
+    const base::SteadyTime now = base::SteadyClock::now();
     if (now >= deadline) return EWOULDBLOCK;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        pause, deadline - now));
+    std::this_thread::sleep_for(std::min<base::SteadyClock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(20));
   }
 }
@@ -82,13 +78,12 @@ Result<HeldNamedLock> AcquireNamedLock(const std::string& directory,
                                             hash.status().message());
   }
   const std::string path = directory + "/" + hash.value() + ".lock";
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  base::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) {
     return ErrnoStatus("lock '" + std::string(name) + "': cannot open " + path,
                        errno);
   }
-  HeldNamedLock held(fd);
-  const int error = LockWithin(fd, timeout);
+  const int error = LockWithin(fd.get(), timeout);
   if (error == EWOULDBLOCK) {
     return Status(ErrorCode::kWaitTimeout,
                   "lock '" + std::string(name) + "' is held by another task");
@@ -97,7 +92,7 @@ Result<HeldNamedLock> AcquireNamedLock(const std::string& directory,
     return ErrnoStatus("lock '" + std::string(name) + "': flock " + path,
                        error);
   }
-  return held;
+  return HeldNamedLock(std::move(fd));
 }
 
 }  // namespace taskpool::daemon

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/unique_fd.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::daemon {
@@ -40,18 +41,14 @@ class NamedLockDirectory {
   std::string path_;
 };
 
-// One held named lock; closing its descriptor releases it. Move-only.
+// One held named lock; closing its descriptor (when this is destroyed)
+// releases it. Move-only.
 class HeldNamedLock {
  public:
-  explicit HeldNamedLock(int fd) : fd_(fd) {}
-  HeldNamedLock(HeldNamedLock&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)) {}
-  HeldNamedLock& operator=(HeldNamedLock&&) = delete;
-  HeldNamedLock(const HeldNamedLock&) = delete;
-  ~HeldNamedLock();
+  explicit HeldNamedLock(base::UniqueFd fd) : fd_(std::move(fd)) {}
 
  private:
-  int fd_;
+  base::UniqueFd fd_;
 };
 
 // Takes the lock `name` (any bytes) in `directory`: the file is named by

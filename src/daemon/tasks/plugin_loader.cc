@@ -6,6 +6,7 @@
 #include <map>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "daemon/tasks/named_lock.h"
 #include "taskpool/plugin.hpp"
@@ -114,7 +115,7 @@ ContextualTaskFunction WrapFunction(const taskpool_function_v1& function,
     const taskpool_call_v1 call = {
         context.task_id, context.attempt, &host,  &LogFromPlugin,
         &Cancelled,      &Finish,         &Lock,  &Unlock,
-        context.deadline_unix_us};
+        base::UnixMicrosOfDeadline(context.deadline)};
     call_fn(payload.data(), payload.size(), &call);
     if (!host.finished) {
       return TaskOutcome::Error(ErrorCode::kInternal,

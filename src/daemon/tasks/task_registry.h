@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::daemon {
@@ -38,8 +39,8 @@ struct TaskOutcome {
 struct TaskContext {
   uint64_t task_id = 0;
   uint32_t attempt = 1;
-  // When the task must be done, CLOCK_REALTIME microseconds; 0: never.
-  int64_t deadline_unix_us = 0;
+  // When the task must be done; none: never.
+  std::optional<base::WallTime> deadline;
   // Whether the supervisor asked the task to stop early; empty: never.
   std::function<bool()> cancelled;
 };

@@ -93,8 +93,10 @@ TaskOutcome Allocate(std::string_view payload) {
 }  // namespace
 
 void RegisterTestTasks(TaskRegistry& registry) {
-  registry.Register("crash", Crash);
-  registry.Register("alloc", Allocate);
+  // As RegisterBuiltins: distinct non-empty names, so a failure means the
+  // name was taken before this call, and the earlier function stands.
+  registry.Register("crash", Crash).IgnoreError();
+  registry.Register("alloc", Allocate).IgnoreError();
 }
 
 }  // namespace taskpool::daemon

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::daemon {
@@ -56,7 +58,7 @@ class ChunkTaskTest : public ::testing::Test {
 TEST_F(ChunkTaskTest, RunsEachItemInOrderWithItsOwnOutcome) {
   int started = 0;
   const v1::ChunkOutput output =
-      Run({"a", "bad", "c"}, {{}, {}, [&started](int64_t) { ++started; }});
+      Run({"a", "bad", "c"}, {{}, {}, [&started](base::SteadyTime) { ++started; }});
   ASSERT_EQ(output.items_size(), 3);
   EXPECT_EQ(output.items(0).code(), v1::OK);
   EXPECT_EQ(output.items(0).output(), "A");
@@ -70,7 +72,7 @@ TEST_F(ChunkTaskTest, ItemsNotStartedWhenCancelledEndCancelled) {
   int started = 0;
   TaskContext context;
   context.cancelled = [&started] { return started >= 1; };
-  const v1::ChunkOutput output = Run({"a", "b", "c"}, {context, {}, [&](int64_t) { ++started; }});
+  const v1::ChunkOutput output = Run({"a", "b", "c"}, {context, {}, [&](base::SteadyTime) { ++started; }});
   ASSERT_EQ(output.items_size(), 3);
   EXPECT_EQ(output.items(0).code(), v1::OK);
   EXPECT_EQ(output.items(1).code(), v1::CANCELLED);
@@ -80,30 +82,33 @@ TEST_F(ChunkTaskTest, ItemsNotStartedWhenCancelledEndCancelled) {
 }
 
 TEST_F(ChunkTaskTest, EachItemsDeadlineIsItsStartPlusTheTimeout) {
-  int64_t seen_deadline = 0;
+  std::optional<base::WallTime> seen_deadline;
   ASSERT_TRUE(registry_
                   .Register("deadline",
                             [&](std::string_view, const TaskContext& context) {
-                              seen_deadline = context.deadline_unix_us;
+                              seen_deadline = context.deadline;
                               return TaskOutcome::Ok("");
                             })
                   .ok());
-  const auto now_us = [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  const int64_t before = now_us();
+  const base::WallTime before = base::WallClock::now();
   shmq::TaskTimeLimits limits;
   limits.timeout_us = 60'000'000;
+  const std::chrono::microseconds timeout(limits.timeout_us);
   RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), {{}, limits, {}});
-  EXPECT_GE(seen_deadline, before + limits.timeout_us);
-  EXPECT_LE(seen_deadline, now_us() + limits.timeout_us);
+  ASSERT_TRUE(seen_deadline.has_value());
+  EXPECT_GE(*seen_deadline, before + timeout);
+  EXPECT_LE(*seen_deadline, base::WallClock::now() + timeout);
 
   // A submission deadline earlier than that wins.
-  limits.deadline_unix_us = before + 1000;
+  limits.deadline_unix_us = base::UnixMicros(before) + 1000;
   RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), {{}, limits, {}});
-  EXPECT_EQ(seen_deadline, before + 1000);
+  ASSERT_TRUE(seen_deadline.has_value());
+  EXPECT_EQ(base::UnixMicros(*seen_deadline), limits.deadline_unix_us);
+
+  // Neither: no deadline.
+  limits = {};
+  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), {{}, limits, {}});
+  EXPECT_FALSE(seen_deadline.has_value());
 }
 
 TEST_F(ChunkTaskTest, NotAChunkPayloadIsInvalidArgument) {
