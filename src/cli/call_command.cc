@@ -73,9 +73,7 @@ CommandSpec CallSpec() {
                        "first @. With --json, one TaskRecord whose output is "
                        "base64.",
                    .positionals = {{"FN", false, true, WordKind::kFunction},
-                                   {"ARG", false, false, WordKind::kFile}},
-                   .choices = {},
-                   .files_only_with = {}};
+                                   {"ARG", false, false, WordKind::kFile}}};
   // clang-format off
   spec.options.add_options()
       ("input-file", po::value<std::string>()->value_name("FILE"),

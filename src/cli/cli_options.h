@@ -75,6 +75,7 @@ struct Positional {
   bool many = false;
   bool required = true;
   WordKind completes = WordKind::kNothing;
+  std::vector<std::string> choices = {};  // its values, when a closed set
 };
 
 // One command's grammar. --help, --json and --socket are added to every
@@ -87,9 +88,9 @@ struct CommandSpec {
   std::string summary;   // what it does, for --help
   boost::program_options::options_description options{"Options"};
   std::vector<Positional> positionals;
-  std::vector<std::pair<std::string, std::vector<std::string>>> choices;
+  std::vector<std::pair<std::string, std::vector<std::string>>> choices = {};
   // With this option given, every positional names a file (map --exec).
-  std::string files_only_with;
+  std::string files_only_with = {};
 };
 
 // The options every command takes besides its own (--socket, --json,

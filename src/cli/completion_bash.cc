@@ -82,8 +82,11 @@ std::string PositionalCases(const CompletionModel& model) {
     }
     const size_t count = command.positionals.size();
     for (size_t i = 0; i < count; ++i) {
-      out += "    " + command.name + ":" + std::to_string(i) + ") " +
-             CompleteKind(PositionalKind(command, i)) + "; return ;;\n";
+      const std::vector<std::string>& choices = command.positionals[i].choices;
+      const std::string action =
+          choices.empty() ? CompleteKind(PositionalKind(command, i))
+                          : "COMPREPLY=($(compgen -W \"" + Join(choices) + "\" -- \"$cur\"))";
+      out += "    " + command.name + ":" + std::to_string(i) + ") " + action + "; return ;;\n";
     }
     if (count != 0 && command.positionals.back().many) {
       out += "    " + command.name + ":*) " + CompleteKind(PositionalKind(command, count)) +

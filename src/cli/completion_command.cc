@@ -16,9 +16,7 @@ CommandSpec CompletionSpec() {
               "  bash:  source <(taskpool completion bash)\n"
               "  zsh:   source <(taskpool completion zsh)   (after compinit)\n"
               "  fish:  taskpool completion fish | source",
-          .positionals = {{"SHELL", false, true, WordKind::kNothing}},
-          .choices = {},
-          .files_only_with = {}};
+          .positionals = {{"SHELL", false, true, WordKind::kNothing, {"bash", "fish", "zsh"}}}};
 }
 
 int RunCompletion(const GlobalOptions&, const Arguments& args) {

@@ -40,6 +40,14 @@ std::string OptionLine(const std::string& condition, const CompletionOption& opt
 std::string PositionalLine(const CompletionCommand& command, size_t index, bool many,
                            WordKind kind) {
   std::string action;
+  const std::vector<std::string> none;
+  const std::vector<std::string>& choices =
+      index < command.positionals.size() ? command.positionals[index].choices : none;
+  if (!choices.empty()) {
+    return "complete -c taskpool -n " +
+           FishQuote("__taskpool_at " + command.name + " " + std::to_string(index) + " one") +
+           " -a " + FishQuote(Join(choices)) + "\n";
+  }
   switch (kind) {
     case WordKind::kFunction:
       action = "-a '(__taskpool_functions)'";

@@ -77,7 +77,6 @@ CompletionModel BuildCompletionModel() {
     const CommandSpec spec = command.spec();
     CompletionCommand entry{.name = spec.name,
                             .summary = std::string(command.summary),
-                            .options = {},
                             .positionals = spec.positionals,
                             .files_only_with = spec.files_only_with};
     AddOptions(spec.options, &spec, &entry.options);

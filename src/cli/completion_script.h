@@ -25,9 +25,9 @@ struct CompletionOption {
 struct CompletionCommand {
   std::string name;
   std::string summary;
-  std::vector<CompletionOption> options;  // its own and the common ones
-  std::vector<Positional> positionals;
-  std::string files_only_with;  // see CommandSpec
+  std::vector<CompletionOption> options = {};  // its own and the common ones
+  std::vector<Positional> positionals = {};
+  std::string files_only_with = {};  // see CommandSpec
 };
 
 struct CompletionModel {

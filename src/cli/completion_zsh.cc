@@ -66,7 +66,9 @@ std::string CommandArguments(const CompletionCommand& command) {
   const size_t count = command.positionals.size();
   for (size_t i = 0; i < count; ++i) {
     const Positional& positional = command.positionals[i];
-    std::string action = KindAction(PositionalKind(command, i));
+    std::string action = positional.choices.empty()
+                             ? KindAction(PositionalKind(command, i))
+                             : "(" + Join(positional.choices) + ")";
     if (i == 0 && !command.files_only_with.empty()) {
       // map --exec: the first word is a file too.
       action = "{ if (( ${+opt_args[--" + command.files_only_with +

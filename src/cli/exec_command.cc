@@ -33,9 +33,7 @@ CommandSpec ExecSpec() {
           "terminal (or --stdin FILE). Exits with the command's own status: "
           "0, its exit status, 128+N if signal N killed it, 124 if it timed "
           "out; 1 if it could not be started, saying why.",
-      .positionals = {{"CMD", true, true, WordKind::kCommand}},
-      .choices = {},
-      .files_only_with = {}};
+      .positionals = {{"CMD", true, true, WordKind::kCommand}}};
   AddExecOptions(&spec.options);
   // clang-format off
   spec.options.add_options()
@@ -49,7 +47,7 @@ CommandSpec ExecSpec() {
 
 int RunExec(const GlobalOptions& global, const Arguments& args) {
   v1::ExecRequest request = ReadExecOptions(args);
-  JobIdentity job{.who = "the command", .index = 0, .input = {}, .argv = {}};
+  JobIdentity job{.who = "the command"};
   for (const std::string& word : args["CMD"].as<std::vector<std::string>>()) {
     request.add_argv(word);
     job.argv.push_back(word);

@@ -44,8 +44,8 @@ JobOutcome InterpretExecResult(const TaskResult& result);
 struct JobIdentity {
   std::string who;  // "the command", "job 2 (a.txt)"
   uint64_t index = 0;
-  std::string input;               // map --exec: the argument
-  std::vector<std::string> argv;   // what ran
+  std::string input = {};              // map --exec: the argument
+  std::vector<std::string> argv = {};  // what ran
 };
 
 // Shows one job: in text mode the command's stdout goes to stdout and its

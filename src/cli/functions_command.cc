@@ -34,9 +34,7 @@ CommandSpec FunctionsSpec() {
                        "plugin that defines it; a built-in the daemon's "
                        "configuration turned off says how to turn it on. With "
                        "--json, one FunctionList.",
-                   .positionals = {},
-          .choices = {},
-          .files_only_with = {}};
+                   .positionals = {}};
   // clang-format off
   spec.options.add_options()
       ("names", "print the names only, one per line, and nothing (exit 3) "

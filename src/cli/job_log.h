@@ -31,7 +31,7 @@ struct JobLogEntry {
   uint64_t receive_bytes = 0;
   int exit_value = 0;
   int signal = 0;
-  std::string command;
+  std::string command = {};
 };
 
 // The header line and one entry's line, each with its newline.

@@ -131,7 +131,8 @@ CommandSpec MapSpec() {
           "each job's stdout and stderr, in input order.\n"
           "Exits 1 if any task failed; with --exec, with the number of failed "
           "jobs (at most 100).",
-      .positionals = {{"FN", false, true, WordKind::kFunction},
+      // FN is checked in RunMap: with --exec there is none.
+      .positionals = {{"FN", false, false, WordKind::kFunction},
                       {"ARG", true, false, WordKind::kFile}},
       .choices = {{"progress", {"auto", "always", "never"}},
                   {"halt", {"never", "now,fail=1", "now,success=1", "now,done=1"}}},
@@ -142,10 +143,66 @@ CommandSpec MapSpec() {
   return spec;
 }
 
-int RunMap(const GlobalOptions& global, const Arguments& args) {
-  const size_t chunksize = args["chunksize"].as<size_t>();
-  if (chunksize == 0) throw UsageError("map: --chunksize must be at least 1");
-  const bool shell_jobs = args.count("exec") != 0;
+namespace {
+
+MapRunSettings ReadRunSettings(const Arguments& args, bool shell_jobs) {
+  MapRunSettings settings;
+  settings.halt = HaltPolicy::Parse(args["halt"].as<std::string>());
+  settings.shell_jobs = shell_jobs;
+  // A failure must stop the run when it happens, not once every result
+  // before it is shown (an ordered stream would hold it back behind a slow
+  // job): with --halt, results show as they finish.
+  settings.ordered =
+      args.count("unordered") == 0 && settings.halt.count == HaltPolicy::Count::kNever;
+  settings.failed = [shell_jobs](const TaskResult& result) {
+    return shell_jobs ? !InterpretExecResult(result).why.empty() : !result.ok();
+  };
+  return settings;
+}
+
+// What each input becomes and how its result is shown.
+struct MapShape {
+  InputsInFlight::ToPayload to_payload;  // empty: the input is the payload
+  ItemHandler show;
+};
+
+MapShape ShapeFor(const GlobalOptions& global, const Arguments& args,
+                  const std::string& function, bool shell_jobs, OutputStreams& streams) {
+  if (!shell_jobs) {
+    const TagMode tag = args.count("no-tag") ? TagMode::kNoTag : TagMode::kTag;
+    return {{}, TaskItemHandler(global, function, tag, streams)};
+  }
+  const std::string command_template = args["exec"].as<std::string>();
+  auto command_of = [command_template](const std::string& file, uint64_t seq) {
+    return ExpandTemplate(command_template, file, seq);
+  };
+  auto to_payload = [request = ReadExecOptions(args), command_of](const std::string& file,
+                                                                  size_t index) mutable {
+    request.clear_argv();
+    request.add_argv("/bin/sh");
+    request.add_argv("-c");
+    request.add_argv(command_of(file, index + 1));
+    return request.SerializeAsString();
+  };
+  return {to_payload, ExecItemHandler(global, command_of, streams)};
+}
+
+// The descriptor the inputs are read from (stdin or --arg-file); -1 after
+// reporting why the file cannot be opened.
+int OpenInputs(const InputPlan& plan) {
+  if (plan.arg_file.empty()) return STDIN_FILENO;
+  const int fd = open(plan.arg_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ReportError("map: cannot open --arg-file '" + plan.arg_file + "': " + std::strerror(errno));
+  }
+  return fd;
+}
+
+void CheckOptions(const Arguments& args, bool shell_jobs) {
+  if (args["chunksize"].as<size_t>() == 0) {
+    throw UsageError("map: --chunksize must be at least 1");
+  }
+  if (!shell_jobs && args.count("FN") == 0) throw UsageError("map: missing FN");
   for (const char* option : {"cwd", "env", "clear-env", "timeout-ms", "max-output-bytes"}) {
     if (!shell_jobs && args.count(option)) {
       throw UsageError(std::string("map: --") + option + " only applies with --exec");
@@ -154,40 +211,22 @@ int RunMap(const GlobalOptions& global, const Arguments& args) {
   if (args.count("tag") && args.count("no-tag")) {
     throw UsageError("map: --tag and --no-tag contradict each other");
   }
-  const TagMode tag = args.count("no-tag") ? TagMode::kNoTag : TagMode::kTag;
+}
+
+}  // namespace
+
+int RunMap(const GlobalOptions& global, const Arguments& args) {
+  const bool shell_jobs = args.count("exec") != 0;
+  CheckOptions(args, shell_jobs);
+  const size_t chunksize = args["chunksize"].as<size_t>();
   const ProgressMode progress_mode = ParseProgressMode(args["progress"].as<std::string>());
-  MapRunSettings settings;
-  settings.halt = HaltPolicy::Parse(args["halt"].as<std::string>());
-  settings.shell_jobs = shell_jobs;
-  // A failure must stop the run when it happens, not once every result
-  // before it is shown (an ordered stream would hold it back behind a slow
-  // job): with --halt, results show as they finish.
-  settings.ordered = args.count("unordered") == 0 && settings.halt.count == HaltPolicy::Count::kNever;
-  settings.failed = [shell_jobs](const TaskResult& result) {
-    return shell_jobs ? !InterpretExecResult(result).why.empty() : !result.ok();
-  };
+  MapRunSettings settings = ReadRunSettings(args, shell_jobs);
   const InputPlan plan = PlanInputs(args, shell_jobs);
   if (!plan.from_stream) settings.total = plan.arguments.size();
   const std::string function = shell_jobs ? "exec" : args["FN"].as<std::string>();
 
   OutputStreams streams;
-  InputsInFlight::ToPayload to_payload;
-  ItemHandler show = TaskItemHandler(global, function, tag, streams);
-  if (shell_jobs) {
-    const std::string command_template = args["exec"].as<std::string>();
-    auto command_of = [command_template](const std::string& file, uint64_t seq) {
-      return ExpandTemplate(command_template, file, seq);
-    };
-    to_payload = [request = ReadExecOptions(args), command_of](const std::string& file,
-                                                               size_t index) mutable {
-      request.clear_argv();
-      request.add_argv("/bin/sh");
-      request.add_argv("-c");
-      request.add_argv(command_of(file, index + 1));
-      return request.SerializeAsString();
-    };
-    show = ExecItemHandler(global, command_of, streams);
-  }
+  MapShape shape = ShapeFor(global, args, function, shell_jobs, streams);
   std::unique_ptr<JobLog> job_log;
   if (args.count("joblog")) {
     Result<std::unique_ptr<JobLog>> opened = JobLog::Open(args["joblog"].as<std::string>());
@@ -200,18 +239,11 @@ int RunMap(const GlobalOptions& global, const Arguments& args) {
 
   std::unique_ptr<Client> client = ConnectOrReport(global);
   if (client == nullptr) return kExitUnreachable;
-  int input_fd = STDIN_FILENO;
-  if (!plan.arg_file.empty()) {
-    input_fd = open(plan.arg_file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (input_fd < 0) {
-      ReportError("map: cannot open --arg-file '" + plan.arg_file + "': " + std::strerror(errno));
-      return kExitFailure;
-    }
-  }
+  const int input_fd = OpenInputs(plan);
+  if (input_fd < 0) return kExitFailure;
   RecordReader reader(input_fd, plan.separator);
-  InputsInFlight inputs(
-      plan.from_stream ? ReaderInputs(reader) : ArgumentInputs(plan.arguments),
-      std::move(to_payload));
+  InputsInFlight inputs(plan.from_stream ? ReaderInputs(reader) : ArgumentInputs(plan.arguments),
+                        std::move(shape.to_payload));
   const size_t window = MapWindow(client->server_info(), chunksize, shell_jobs);
   const SubmitOptions options = ReadTaskOptions(args);
   ResultStream stream =
@@ -219,7 +251,8 @@ int RunMap(const GlobalOptions& global, const Arguments& args) {
           ? client->imap(function, inputs.Source(), chunksize, window, options)
           : client->imap_unordered(function, inputs.Source(), chunksize, window, options);
   std::unique_ptr<ProgressMeter> progress = ProgressMeter::Make(progress_mode);
-  int code = RunMapStream(stream, inputs, show, streams, progress.get(), job_log.get(), settings);
+  int code =
+      RunMapStream(stream, inputs, shape.show, streams, progress.get(), job_log.get(), settings);
   if (!reader.error().empty() && code == kExitOk) {
     ReportError("map: " + reader.error());
     code = kExitFailure;

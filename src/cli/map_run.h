@@ -22,13 +22,13 @@ struct MapRunSettings {
   // The stream yields results in input order (imap), not as they finish.
   bool ordered = true;
   // Whether a result counts as failed for --halt, before it is shown.
-  std::function<bool(const TaskResult&)> failed;
+  std::function<bool(const TaskResult&)> failed = {};
   HaltPolicy halt;
   // Shell jobs: the exit code is the number of failed jobs (at most
   // kExitMaxFailedJobs), or with --halt now,fail=1 the failed job's own
   // status. Otherwise it is kExitFailure if any task failed.
   bool shell_jobs = false;
-  std::optional<uint64_t> total;  // the number of inputs, when known
+  std::optional<uint64_t> total = std::nullopt;  // the number of inputs, when known
 };
 
 // Runs until every input is shown, or the daemon goes away

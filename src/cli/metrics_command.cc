@@ -13,9 +13,7 @@ CommandSpec MetricsSpec() {
           .summary =
               "Prints the daemon's counters and gauges in the Prometheus text "
               "exposition format (for a textfile collector or a scrape wrapper).",
-          .positionals = {},
-          .choices = {},
-          .files_only_with = {}};
+          .positionals = {}};
 }
 
 int RunMetrics(const GlobalOptions& global, const Arguments&) {

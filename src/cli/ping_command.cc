@@ -14,9 +14,7 @@ CommandSpec PingSpec() {
           .summary =
               "Checks that taskpoold answers on the socket. Exits 0 if it "
               "does, 3 if not.",
-          .positionals = {},
-          .choices = {},
-          .files_only_with = {}};
+          .positionals = {}};
 }
 
 int RunPing(const GlobalOptions& global, const Arguments&) {

@@ -29,7 +29,7 @@ struct ProgressCounts {
   uint64_t done = 0;  // shown, failed ones included
   uint64_t failed = 0;
   uint64_t in_flight = 0;
-  std::optional<uint64_t> total;
+  std::optional<uint64_t> total = std::nullopt;
   std::chrono::milliseconds elapsed{0};
 };
 

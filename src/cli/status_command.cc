@@ -17,9 +17,7 @@ CommandSpec StatusSpec() {
               "latency percentiles, its queue and totals. With --json, the "
               "whole StatusReply message (proto/taskpool/v1/taskpool.proto), "
               "every field present.",
-          .positionals = {},
-          .choices = {},
-          .files_only_with = {}};
+          .positionals = {}};
 }
 
 int RunStatus(const GlobalOptions& global, const Arguments&) {

@@ -112,9 +112,7 @@ CommandSpec TopSpec() {
                        "keeps trying. When stdout is not a terminal it prints "
                        "one plain snapshot per refresh instead. Exit status: 0, "
                        "or 3 if the last refresh could not reach the daemon.",
-                   .positionals = {},
-          .choices = {},
-          .files_only_with = {}};
+                   .positionals = {}};
   // clang-format off
   spec.options.add_options()
       ("interval-ms", po::value<uint32_t>()->default_value(1000)->value_name("MS"),

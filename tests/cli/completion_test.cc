@@ -47,7 +47,7 @@ std::string BashCompletes(const std::string& words) {
 // What fish's `complete -C LINE` offers, names only.
 std::string FishCompletes(const std::string& line) {
   return RunShell("fish", "taskpool completion fish | source; complete -C \"" + line +
-                              "\" | string replace -r \"\\t.*\" \"\"");
+                              "\" | cut -f1");
 }
 
 TEST(BashCompletionTest, CompletesCommandsOptionsAndValues) {
@@ -56,6 +56,7 @@ TEST(BashCompletionTest, CompletesCommandsOptionsAndValues) {
   EXPECT_EQ(BashCompletes("taskpool map --progress al"), "always\n");
   EXPECT_EQ(BashCompletes("taskpool --so"), "--socket\n");
   EXPECT_EQ(BashCompletes("taskpool completion --he"), "--help\n");
+  EXPECT_EQ(BashCompletes("taskpool completion f"), "fish\n");
 }
 
 TEST(BashCompletionTest, CompletesFunctionNamesFromTheDaemon) {

@@ -58,7 +58,11 @@ TEST_F(ExecCliTest, ExitsWithTheCommandsStatusSayingIt) {
 TEST_F(ExecCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Cli({"exec"}).exit_code, 2);
   EXPECT_EQ(Cli({"exec", "--env", "NOVALUE", "--", "true"}).exit_code, 2);
-  EXPECT_EQ(Cli({"map", "--exec", "true {}"}).exit_code, 2);
+  EXPECT_EQ(Cli({"map", "--exec", "true {}", "--halt", "soon,fail=1", "a"}).exit_code, 2);
+  // No FILE: the names come from stdin, like parallel.
+  const CommandResult from_stdin = Cli({"map", "--exec", "echo {/}"}, "dir/x\ny\n");
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_EQ(from_stdin.out, "x\ny\n");
   EXPECT_EQ(Cli({"map", "--cwd", "/tmp", "echo", "a"}).exit_code, 2);
 }
 
