@@ -140,7 +140,8 @@ TEST_F(CliTest, FunctionsListsTheBuiltInsAndSaysExecIsOff) {
   result = Cli({"--json", "functions"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::set<std::string> names;
-  for (const auto& function : nlohmann::json::parse(result.out).at("functions")) {
+  const auto list = nlohmann::json::parse(result.out);
+  for (const auto& function : list.at("functions")) {
     names.insert(function.at("name").get<std::string>());
     EXPECT_EQ(function.at("plugin"), "");
   }
@@ -154,7 +155,8 @@ TEST(CliFunctionsTest, NamesThePluginOfEachPluginFunction) {
   const CommandResult result = RunCli(daemon.socket_path(), {"--json", "functions"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   bool found = false;
-  for (const auto& function : nlohmann::json::parse(result.out).at("functions")) {
+  const auto list = nlohmann::json::parse(result.out);
+  for (const auto& function : list.at("functions")) {
     if (function.at("name") != "word_count") continue;
     found = true;
     EXPECT_EQ(function.at("plugin"), WORD_COUNT_PLUGIN_PATH);

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 extern char** environ;
 
 namespace taskpool::testing {
@@ -24,8 +26,11 @@ TerminalProcess::TerminalProcess(const std::vector<std::string>& argv_in,
                                  const std::string& stdout_file,
                                  const std::vector<std::string>& extra_env) {
   std::vector<std::string> argv_strings = argv_in;
-  std::vector<std::string> env_strings = {"TERM=xterm"};
-  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
+  std::vector<std::string> env_strings = extra_env;
+  const bool term_given = std::any_of(extra_env.begin(), extra_env.end(), [](const std::string& e) {
+    return e.starts_with("TERM=");
+  });
+  if (!term_given) env_strings.push_back("TERM=xterm");
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string name = NameOf(*entry);
     bool replaced = false;
