@@ -16,6 +16,8 @@ packages=(
   python3 procps
   # The Python client (python/): its runtime, its tests, pip install.
   python3-protobuf python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
+  # The shells the completion tests load `taskpool completion` into.
+  fish zsh
   clang libclang-rt-14-dev
   # The Debian packages (scripts/package.sh) and their tests: building,
   # linting, the man pages, the units and the sysusers entry.

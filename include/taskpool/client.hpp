@@ -164,6 +164,9 @@ struct ServerInfo {
   uint64_t max_payload_bytes = 0;
   uint32_t workers = 0;
   uint32_t queue_capacity = 0;
+  // Tasks one connection may have in flight (taskpoold --max-in-flight);
+  // submitting more waits for room. 0: the daemon announced no limit.
+  uint32_t max_in_flight_per_connection = 0;
 };
 
 class ResultStream;

@@ -21,7 +21,8 @@ po::options_description MakeGlobalOptions() {
   options.add_options()
       ("socket", po::value<std::string>()->value_name("PATH"),
        socket_help.c_str())
-      ("json", "machine-readable output")
+      ("json", "machine-readable output (one JSON object per line; "
+               "docs/json/taskpool.schema.json)")
       ("help,h", "show this help")
       ("version", "show the version");
   // clang-format on
@@ -86,19 +87,29 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
   return line;
 }
 
+const po::options_description& CommonCommandOptions() {
+  static const po::options_description table = [] {
+    // The global options that make sense after the command too:
+    // `taskpool status --json` reads naturally.
+    po::options_description options;
+    // clang-format off
+    options.add_options()
+        ("socket", po::value<std::string>()->value_name("PATH"),
+         "as the global --socket")
+        ("json", "machine-readable output (one JSON object per line; "
+                 "docs/json/taskpool.schema.json)")
+        ("help,h", "show this help");
+    // clang-format on
+    return options;
+  }();
+  return table;
+}
+
 std::optional<po::variables_map> ParseCommand(
     const CommandSpec& spec, const std::vector<std::string>& args,
     GlobalOptions* global) {
   po::options_description visible = spec.options;
-  // The global options that make sense after the command too:
-  // `taskpool status --json` reads naturally.
-  // clang-format off
-  visible.add_options()
-      ("socket", po::value<std::string>()->value_name("PATH"),
-       "as the global --socket")
-      ("json", "machine-readable output")
-      ("help,h", "show this help");
-  // clang-format on
+  visible.add(CommonCommandOptions());
   po::options_description all = visible;
   po::positional_options_description positional;
   for (const Positional& arg : spec.positionals) {
@@ -121,7 +132,8 @@ std::optional<po::variables_map> ParseCommand(
                 << "\n\n"
                 << spec.summary << "\n\n"
                 << visible
-                << "\nPut -- before arguments that begin with '-'.\n";
+                << "\nPut -- before arguments that begin with '-'.\n\n"
+                << kExitCodesHelp;
       return std::nullopt;
     }
     po::notify(vm);

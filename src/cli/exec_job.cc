@@ -2,9 +2,8 @@
 
 #include <string.h>
 
-#include <iostream>
-
-#include "cli/output.h"
+#include "cli/json_output.h"
+#include "cli/session.h"
 
 namespace taskpool::cli {
 
@@ -20,69 +19,14 @@ std::string SignalName(int signal_number) {
   return "SIG" + std::string(abbreviation) + " (" + number + ")";
 }
 
-std::string WhyNotSuccess(const v1::ExecResponse& response) {
-  if (response.timed_out()) {
-    return "timed out (--timeout-ms) and was killed" +
-           (response.signal() != 0 ? " by " + SignalName(response.signal()) : std::string());
-  }
-  if (response.signal() != 0) return "was killed by " + SignalName(response.signal());
-  if (response.exit_code() != 0) {
-    return "exited with status " + std::to_string(response.exit_code());
-  }
-  return "";
-}
-
-void NoteTruncation(const std::string& who, const char* stream, bool truncated,
-                    size_t kept) {
+void NoteTruncation(const std::string& who, const char* stream, bool truncated, size_t kept,
+                    OutputStreams& streams) {
   if (!truncated) return;
-  std::cerr << "taskpool: " << who << ": " << stream << " truncated to " << kept
-            << " bytes (--max-output-bytes)\n";
-}
-
-nlohmann::json ResponseJson(const v1::ExecResponse& response) {
-  return {
-      {"exit_code", response.exit_code()},
-      {"signal", response.signal()},
-      {"stdout", response.stdout()},
-      {"stderr", response.stderr()},
-      {"stdout_truncated", response.stdout_truncated()},
-      {"stderr_truncated", response.stderr_truncated()},
-      {"timed_out", response.timed_out()},
-      {"duration_ms", response.duration_ms()},
-  };
+  streams.Err("taskpool: " + who + ": " + stream + " truncated to " + std::to_string(kept) +
+              " bytes (--max-output-bytes)\n");
 }
 
 }  // namespace
-
-std::string ShellQuote(std::string_view word) {
-  std::string quoted = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      quoted += "'\\''";  // close, an escaped quote, reopen
-    } else {
-      quoted += c;
-    }
-  }
-  quoted += '\'';
-  return quoted;
-}
-
-std::string ExpandTemplate(std::string_view command_template, std::string_view argument) {
-  const std::string quoted = ShellQuote(argument);
-  std::string command;
-  bool replaced = false;
-  for (size_t i = 0; i < command_template.size(); ++i) {
-    if (command_template.substr(i, 2) == "{}") {
-      command += quoted;
-      replaced = true;
-      ++i;
-    } else {
-      command += command_template[i];
-    }
-  }
-  if (!replaced) command += " " + quoted;
-  return command;
-}
 
 void AddExecOptions(po::options_description* options) {
   // clang-format off
@@ -122,33 +66,60 @@ v1::ExecRequest ReadExecOptions(const po::variables_map& vm) {
   return request;
 }
 
-std::string ShowExecResult(const GlobalOptions& global, const TaskResult& result,
-                           const std::string& who, nlohmann::json fields) {
-  v1::ExecResponse response;
-  std::string why;
+JobOutcome InterpretExecResult(const TaskResult& result) {
+  JobOutcome outcome;
   if (!result.ok()) {
-    why = "failed: " + result.status().ToString();
-  } else if (!response.ParseFromString(result.output)) {
-    why = "failed: the daemon's answer is not an ExecResponse";
-  } else {
-    why = WhyNotSuccess(response);
+    outcome.why = "failed: " + result.status().ToString();
+    // The daemon's task timeout killed the worker, and the command with it.
+    outcome.exit_status =
+        result.code == ErrorCode::kTimeout ? kExitTimedOut : ExitCodeFor(result.code);
+    return outcome;
   }
+  v1::ExecResponse response;
+  if (!response.ParseFromString(result.output)) {
+    outcome.why = "failed: the daemon's answer is not an ExecResponse";
+    outcome.exit_status = kExitFailure;
+    return outcome;
+  }
+  if (response.timed_out()) {
+    outcome.why = "timed out (--timeout-ms) and was killed" +
+                  (response.signal() != 0 ? " by " + SignalName(response.signal())
+                                          : std::string());
+    outcome.exit_status = kExitTimedOut;
+  } else if (response.signal() != 0) {
+    outcome.why = "was killed by " + SignalName(response.signal());
+    outcome.exit_status = kExitSignalBase + response.signal();
+  } else if (response.exit_code() != 0) {
+    outcome.why = "exited with status " + std::to_string(response.exit_code());
+    outcome.exit_status = response.exit_code();
+  }
+  outcome.response = std::move(response);
+  return outcome;
+}
 
+void ShowExecResult(const GlobalOptions& global, const TaskResult& result,
+                    const JobOutcome& outcome, const JobIdentity& job,
+                    OutputStreams& streams) {
   if (global.json) {
-    nlohmann::json line = ResultJson(result);
-    line.erase("output");  // the serialized response, decoded below
-    if (fields.is_object()) line.update(fields);
-    if (result.ok()) line.update(ResponseJson(response));
-    std::cout << JsonLine(line) << "\n";
-    return why;
+    v1::ExecRecord record;
+    record.set_index(job.index);
+    record.set_input(job.input);
+    for (const std::string& word : job.argv) record.add_argv(word);
+    record.set_ok(outcome.why.empty());
+    *record.mutable_result() = ToWireResult(result);
+    record.mutable_result()->clear_output();  // it is the response, decoded
+    if (outcome.response) *record.mutable_response() = *outcome.response;
+    streams.Out(JsonLine(record) + "\n");
+    return;
   }
-  if (!result.ok()) return why;
-  std::cout << response.stdout();
-  std::cout.flush();  // before stderr, so a terminal shows them in order
-  std::cerr << response.stderr();
-  NoteTruncation(who, "stdout", response.stdout_truncated(), response.stdout().size());
-  NoteTruncation(who, "stderr", response.stderr_truncated(), response.stderr().size());
-  return why;
+  if (!outcome.response) return;
+  const v1::ExecResponse& response = *outcome.response;
+  streams.Out(response.stdout());
+  if (!response.stderr().empty()) streams.Err(response.stderr());
+  NoteTruncation(job.who, "stdout", response.stdout_truncated(), response.stdout().size(),
+                 streams);
+  NoteTruncation(job.who, "stderr", response.stderr_truncated(), response.stderr().size(),
+                 streams);
 }
 
 }  // namespace taskpool::cli

@@ -4,6 +4,17 @@
 #include "cli/cli_options.h"
 #include "cli/commands.h"
 
+namespace taskpool::cli {
+
+const Command* FindCommand(std::string_view name) {
+  for (const Command& command : kCommands) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+}  // namespace taskpool::cli
+
 namespace {
 
 using namespace taskpool::cli;
@@ -14,20 +25,13 @@ void PrintUsage() {
                "Commands:\n";
   for (const Command& command : kCommands) {
     std::cout << "  " << command.name
-              << std::string(8 - command.name.size(), ' ') << command.summary
+              << std::string(12 - command.name.size(), ' ') << command.summary
               << "\n";
   }
   std::cout << "\n"
             << GlobalOptionsTable()
-            << "\n'taskpool COMMAND --help' describes a command.\n"
-               "Exit status: 0 success, 1 failure, 2 usage error.\n";
-}
-
-const Command* FindCommand(const std::string& name) {
-  for (const Command& command : kCommands) {
-    if (command.name == name) return &command;
-  }
-  return nullptr;
+            << "\n'taskpool COMMAND --help' describes a command.\n\n"
+            << kExitCodesHelp;
 }
 
 int Run(int argc, char** argv) {
@@ -45,7 +49,10 @@ int Run(int argc, char** argv) {
   if (command == nullptr) {
     throw UsageError("unknown command '" + line.command + "'");
   }
-  return command->run(line.global, line.args);
+  GlobalOptions global = line.global;
+  const std::optional<Arguments> args = ParseCommand(command->spec(), line.args, &global);
+  if (!args) return kExitOk;  // --help
+  return command->run(global, *args);
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
-// How results and pool status look on the terminal and as JSON. Pure
-// formatting: no I/O decisions beyond the stream it is handed.
+// How the pool's status looks on the terminal. Pure formatting: no I/O
+// decisions beyond the stream it is handed.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 
@@ -11,21 +10,9 @@
 
 namespace taskpool::cli {
 
-// `222377: false (worker 1022)`, or for a failure
-// `abc: error INVALID_ARGUMENT: not a number (worker 1022)`.
-std::string MapLine(const std::string& input, const TaskResult& result);
-
-// The fields every result has in JSON: ok, output, error, code, worker_pid,
-// queue_ms, run_ms, attempts.
-nlohmann::json ResultJson(const TaskResult& result);
-
-// One line of JSON. Outputs are bytes, not necessarily UTF-8; invalid
-// sequences become U+FFFD rather than aborting the output.
-std::string JsonLine(const nlohmann::json& value);
-
 // The workers (with RSS, CPU time and the task each one runs), the
 // per-function counters and latency percentiles, then the totals.
+// (`taskpool --json status` prints the message itself: cli/json_output.h.)
 void PrintStatusTable(const v1::StatusReply& status, std::ostream& out);
-nlohmann::json StatusJson(const v1::StatusReply& status);
 
 }  // namespace taskpool::cli

@@ -3,42 +3,40 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "base/clock.h"
-#include "cli/output.h"
+#include "cli/json_output.h"
 #include "cli/session.h"
 
 namespace taskpool::cli {
 
-int RunPing(GlobalOptions global, const std::vector<std::string>& args) {
-  CommandSpec spec{.name = "ping",
-                   .synopsis = "ping",
-                   .summary =
-                       "Checks that taskpoold answers on the socket. "
-                       "Exits 0 if it does, 1 if not.",
-                   .positionals = {}};
-  if (!ParseCommand(spec, args, &global)) return kExitOk;
+CommandSpec PingSpec() {
+  return {.name = "ping",
+          .synopsis = "ping",
+          .summary =
+              "Checks that taskpoold answers on the socket. Exits 0 if it "
+              "does, 3 if not.",
+          .positionals = {}};
+}
 
+int RunPing(const GlobalOptions& global, const Arguments&) {
   std::unique_ptr<Client> client = ConnectOrReport(global);
-  if (client == nullptr) return kExitFailure;
-  const auto start = base::SteadyClock::now();
+  if (client == nullptr) return kExitUnreachable;
+  const auto start = std::chrono::steady_clock::now();
   const Status answer = client->ping();
-  const std::chrono::duration<double, std::milli> elapsed =
-      base::SteadyClock::now() - start;
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
   if (!answer.ok()) {
-    ReportError("taskpoold at " + global.socket +
-                " did not answer: " + answer.ToString());
-    return kExitFailure;
+    ReportError("taskpoold at " + global.socket + " did not answer: " + answer.ToString());
+    return kExitUnreachable;
   }
   if (global.json) {
-    std::cout << JsonLine(
-                     {{"socket", global.socket},
-                      {"ok", true},
-                      {"ms", elapsed.count()},
-                      {"server_version", client->server_info().server_version}})
-              << "\n";
+    v1::PingRecord record;
+    record.set_socket(global.socket);
+    record.set_server_version(client->server_info().server_version);
+    record.set_round_trip_us(static_cast<uint64_t>(elapsed.count()));
+    std::cout << JsonLine(record) << "\n";
   } else {
-    std::cout << "taskpoold at " << global.socket << " answered in "
-              << std::fixed << std::setprecision(2) << elapsed.count()
+    std::cout << "taskpoold at " << global.socket << " answered in " << std::fixed
+              << std::setprecision(2) << static_cast<double>(elapsed.count()) / 1000.0
               << " ms\n";
   }
   return kExitOk;

@@ -19,15 +19,28 @@ void ReportError(const std::string& message) {
 namespace {
 
 constexpr char kClientName[] = "taskpool-cli/" TASKPOOL_VERSION;
-constexpr std::chrono::seconds kStatusWait{10};
 
 }  // namespace
 
-Result<std::unique_ptr<Client>> Connect(const GlobalOptions& global) {
+Result<std::unique_ptr<Client>> Connect(const GlobalOptions& global,
+                                        std::chrono::milliseconds connect_timeout) {
   ClientOptions options;
   options.socket_path = global.socket;
   options.client_name = kClientName;
+  options.connect_timeout = connect_timeout;
   return Client::Connect(options);
+}
+
+int ExitCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk:
+      return kExitOk;
+    case ErrorCode::kDaemonNotRunning:
+    case ErrorCode::kConnectionLost:
+      return kExitUnreachable;
+    default:
+      return kExitFailure;
+  }
 }
 
 std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
@@ -41,22 +54,26 @@ std::unique_ptr<Client> ConnectOrReport(const GlobalOptions& global) {
 }
 
 std::optional<v1::StatusReply> FetchStatusReplyOrReport(const GlobalOptions& global,
-                                                        const std::string& command) {
+                                                        const std::string& command,
+                                                        bool quiet,
+                                                        std::chrono::milliseconds wait) {
   // The public Client hands out PoolStatus only; the wire message comes
   // from the same connection code underneath it.
-  Result<client::Handshake> handshake = client::OpenAndGreet(base::ResolveSocketPath(global.socket), kClientName,
-                                             ClientOptions{}.connect_timeout);
+  Result<client::Handshake> handshake = client::OpenAndGreet(
+      base::ResolveSocketPath(global.socket), kClientName, std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                    ClientOptions{}.connect_timeout)));
   if (!handshake.ok()) {
     // The message already names the socket and what to do about it.
-    ReportError(handshake.status().message());
+    if (!quiet) ReportError(handshake.status().message());
     return std::nullopt;
   }
   client::DaemonConnection connection(std::move(handshake).value());
   v1::ClientMessage request;
   request.mutable_status();
-  Result<v1::ServerMessage> reply = connection.Request(request, kStatusWait);
+  Result<v1::ServerMessage> reply = connection.Request(request, wait);
   if (!reply.ok()) {
-    ReportError(command + ": " + reply.status().ToString());
+    if (!quiet) ReportError(command + ": " + reply.status().ToString());
     return std::nullopt;
   }
   return std::move(*reply->mutable_status());

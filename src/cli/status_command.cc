@@ -2,26 +2,29 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/json_output.h"
 #include "cli/output.h"
 #include "cli/session.h"
 
 namespace taskpool::cli {
 
-int RunStatus(GlobalOptions global, const std::vector<std::string>& args) {
-  CommandSpec spec{.name = "status",
-                   .synopsis = "status",
-                   .summary =
-                       "Shows the daemon's workers (index, pid, state, "
-                       "tasks done, RSS, CPU time, the task each one runs), "
-                       "per-function counters and latency percentiles, its "
-                       "queue and totals.",
-                   .positionals = {}};
-  if (!ParseCommand(spec, args, &global)) return kExitOk;
+CommandSpec StatusSpec() {
+  return {.name = "status",
+          .synopsis = "status",
+          .summary =
+              "Shows the daemon's workers (index, pid, state, tasks done, RSS, "
+              "CPU time, the task each one runs), per-function counters and "
+              "latency percentiles, its queue and totals. With --json, the "
+              "whole StatusReply message (proto/taskpool/v1/taskpool.proto), "
+              "every field present.",
+          .positionals = {}};
+}
 
+int RunStatus(const GlobalOptions& global, const Arguments&) {
   std::optional<v1::StatusReply> status = FetchStatusReplyOrReport(global, "status");
-  if (!status) return kExitFailure;
+  if (!status) return kExitUnreachable;
   if (global.json) {
-    std::cout << JsonLine(StatusJson(*status)) << "\n";
+    std::cout << JsonLine(*status) << "\n";
   } else {
     PrintStatusTable(*status, std::cout);
   }

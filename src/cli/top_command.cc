@@ -74,7 +74,7 @@ int RunOnTerminal(StatusPoller& poller, const TopSettings& settings) {
         base::SteadyClock::now() - started);
     if ((*screen)->WaitForQuitKey(settings.interval - elapsed)) break;
   }
-  return last_ok ? kExitOk : kExitFailure;
+  return last_ok ? kExitOk : kExitUnreachable;
 }
 
 // Not a terminal: one plain snapshot per refresh, blank-line separated,
@@ -95,12 +95,12 @@ int RunPlain(StatusPoller& poller, const TopSettings& settings) {
     if (settings.iterations != 0 && refresh >= settings.iterations) break;
     std::this_thread::sleep_until(started + settings.interval);
   }
-  return last_ok ? kExitOk : kExitFailure;
+  return last_ok ? kExitOk : kExitUnreachable;
 }
 
 }  // namespace
 
-int RunTop(GlobalOptions global, const std::vector<std::string>& args) {
+CommandSpec TopSpec() {
   CommandSpec spec{.name = "top",
                    .synopsis = "top [--interval-ms MS] [--iterations N]",
                    .summary =
@@ -112,7 +112,7 @@ int RunTop(GlobalOptions global, const std::vector<std::string>& args) {
                        "quits. When the daemon cannot be reached it says why and "
                        "keeps trying. When stdout is not a terminal it prints "
                        "one plain snapshot per refresh instead. Exit status: 0, "
-                       "or 1 if the last refresh could not reach the daemon.",
+                       "or 3 if the last refresh could not reach the daemon.",
                    .positionals = {}};
   // clang-format off
   spec.options.add_options()
@@ -121,19 +121,21 @@ int RunTop(GlobalOptions global, const std::vector<std::string>& args) {
       ("iterations", po::value<uint64_t>()->default_value(0)->value_name("N"),
        "exit after N refreshes (0: run until quit)");
   // clang-format on
-  std::optional<po::variables_map> vm = ParseCommand(spec, args, &global);
-  if (!vm) return kExitOk;
+  return spec;
+}
+
+int RunTop(const GlobalOptions& global, const Arguments& args) {
   if (global.json) {
     throw UsageError("top draws a screen and has no --json; use 'taskpool status --json'");
   }
   TopSettings settings;
-  const uint32_t interval = (*vm)["interval-ms"].as<uint32_t>();
+  const uint32_t interval = args["interval-ms"].as<uint32_t>();
   if (interval < 100 || interval > 3'600'000) {
     throw UsageError("--interval-ms must be between 100 and 3600000, not " +
                      std::to_string(interval));
   }
   settings.interval = milliseconds(interval);
-  settings.iterations = (*vm)["iterations"].as<uint64_t>();
+  settings.iterations = args["iterations"].as<uint64_t>();
 
   StatusPoller poller(global);
   if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) return RunOnTerminal(poller, settings);

@@ -158,6 +158,7 @@ ServerInfo FromWireHello(const v1::HelloReply& reply) {
   out.max_payload_bytes = reply.max_payload_bytes();
   out.workers = reply.workers();
   out.queue_capacity = reply.queue_capacity();
+  out.max_in_flight_per_connection = reply.max_in_flight_per_connection();
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <stdexcept>
 
@@ -34,9 +35,17 @@ struct FakeDaemon::Session {
 
   void Shutdown() { ::shutdown(fd.get(), SHUT_RDWR); }
 
+  // Sends the results of every held "barrier" task.
+  void ReleaseHeld();
+
   const base::UniqueFd fd;
   std::mutex write_mutex;
   std::atomic<size_t> in_flight{0};
+  // "barrier" tasks not yet answered, and a wake-up for their watchdog.
+  std::mutex held_mutex;
+  std::condition_variable released;
+  std::vector<v1::Submit> held;
+  bool barrier_broken = false;  // the watchdog fired: answer at once from now on
 };
 
 namespace {
@@ -81,6 +90,11 @@ v1::ServerMessage ResultFor(const v1::Submit& task) {
   return message;
 }
 
+// How long "barrier" tasks wait for their count before they are answered
+// anyway, so a client that never sends enough fails its test instead of
+// hanging it.
+constexpr std::chrono::seconds kBarrierWatchdog{20};
+
 v1::ServerMessage ErrorMessage(v1::ErrorCode code, const std::string& text) {
   v1::ServerMessage message;
   message.mutable_error()->set_code(code);
@@ -89,6 +103,19 @@ v1::ServerMessage ErrorMessage(v1::ErrorCode code, const std::string& text) {
 }
 
 }  // namespace
+
+void FakeDaemon::Session::ReleaseHeld() {
+  std::vector<v1::Submit> tasks;
+  {
+    std::lock_guard lock(held_mutex);
+    tasks.swap(held);
+  }
+  released.notify_all();
+  for (const v1::Submit& task : tasks) {
+    --in_flight;
+    Send(ResultFor(task));
+  }
+}
 
 std::string UniqueSocketPath() {
   static std::atomic<int> counter{0};
@@ -218,6 +245,12 @@ bool FakeDaemon::Handle(const std::shared_ptr<Session>& session,
       }
       status->set_queue_capacity(64);
       status->set_daemon_pid(4999);
+      for (const char* name : {"crash", "delay", "echo", "error", "fail", "never"}) {
+        status->add_registered_functions()->set_name(name);
+      }
+      v1::RegisteredFunction* plugin = status->add_registered_functions();
+      plugin->set_name("shout");
+      plugin->set_plugin("/fake/libshout.so");
       session->Send(reply);
       return true;
     }
@@ -248,6 +281,10 @@ bool FakeDaemon::HandleTasks(const std::shared_ptr<Session>& session,
       return false;
     }
     if (function == "never") continue;
+    if (function == "barrier") {
+      HoldForBarrier(session, *task);
+      continue;
+    }
     if (function == "delay") {
       std::lock_guard lock(mutex_);
       threads_.emplace_back([session, task = *task] {
@@ -270,6 +307,34 @@ bool FakeDaemon::HandleTasks(const std::shared_ptr<Session>& session,
     session->Send(batch);
   }
   return true;
+}
+
+void FakeDaemon::HoldForBarrier(const std::shared_ptr<Session>& session,
+                                const v1::Submit& task) {
+  size_t count = 0;
+  bool first = false;
+  {
+    std::lock_guard lock(session->held_mutex);
+    first = session->held.empty();
+    session->held.push_back(task);
+    count = session->held.size();
+    if (session->barrier_broken) count = SIZE_MAX;
+  }
+  if (count >= std::stoul(task.payload())) {
+    session->ReleaseHeld();
+    return;
+  }
+  if (!first) return;
+  std::lock_guard lock(mutex_);
+  threads_.emplace_back([session] {
+    std::unique_lock held_lock(session->held_mutex);
+    if (!session->released.wait_for(held_lock, kBarrierWatchdog,
+                                    [&] { return session->held.empty(); })) {
+      session->barrier_broken = true;
+      held_lock.unlock();
+      session->ReleaseHeld();
+    }
+  });
 }
 
 }  // namespace taskpool::testing

@@ -7,8 +7,13 @@
 //   fail    TASK_FAILED, error = payload
 //   delay   answered after `payload` milliseconds, output = payload
 //   never   never answered
+//   barrier held until `payload` (a count) barrier tasks of the connection
+//           are held, then all answered (echo); after 20 s answered anyway,
+//           and from then on at once
 //   crash   the daemon closes the connection on receipt
 //   error   the daemon sends Error PROTOCOL_VIOLATION, then closes
+// Its status lists those functions as built-ins and "shout" as a function
+// of the plugin /fake/libshout.so.
 // It announces a payload limit of 1 MiB and, like taskpoold, closes the
 // connection with FRAME_TOO_LARGE on a frame much larger than that.
 // Results of a SubmitBatch of echo/fail tasks come back as one ResultBatch
@@ -63,6 +68,7 @@ class FakeDaemon {
               const v1::ClientMessage& message);
   bool HandleTasks(const std::shared_ptr<Session>& session,
                    const std::vector<v1::Submit>& tasks);
+  void HoldForBarrier(const std::shared_ptr<Session>& session, const v1::Submit& task);
 
   const Options options_;
   const std::string path_;

@@ -21,6 +21,25 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// RFC 4648 base64, as protobuf's JSON mapping writes bytes.
+std::string Base64Decode(const nlohmann::json& encoded) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : encoded.get<std::string>()) {
+    if (c == '=') break;
+    bits = (bits << 6) | static_cast<uint32_t>(kAlphabet.find(c));
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return out;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override { daemon_ = std::make_unique<DaemonProcess>(2); }
@@ -52,15 +71,97 @@ TEST_F(CliTest, JsonMapIsOrderedAndCorrect) {
   const std::vector<std::string> lines = Lines(result.out);
   ASSERT_EQ(lines.size(), kTutorialNumbers.size());
   for (size_t i = 0; i < lines.size(); ++i) {
-    const auto object = nlohmann::json::parse(lines[i]);
-    EXPECT_EQ(object.at("input"), kTutorialNumbers[i]);
-    EXPECT_EQ(object.at("ok"), true);
-    EXPECT_EQ(object.at("output"), kTutorialNumbers[i] == "454577" ? "true" : "false");
-    EXPECT_GT(object.at("worker_pid").get<int>(), 0);
-    EXPECT_TRUE(object.contains("error"));
-    EXPECT_GE(object.at("queue_ms").get<double>(), 0.0);
-    EXPECT_GE(object.at("run_ms").get<double>(), 0.0);
+    const auto record = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(record.at("function"), "is_prime");
+    EXPECT_EQ(record.at("index"), std::to_string(i));
+    EXPECT_EQ(Base64Decode(record.at("input")), kTutorialNumbers[i]);
+    EXPECT_EQ(record.at("ok"), true);
+    const auto& task = record.at("result");
+    EXPECT_EQ(Base64Decode(task.at("output")),
+              kTutorialNumbers[i] == "454577" ? "true" : "false");
+    EXPECT_EQ(task.at("code"), "OK");
+    EXPECT_GT(task.at("worker_pid").get<int>(), 0);
+    EXPECT_TRUE(task.contains("error"));
+    EXPECT_GE(std::stoll(task.at("queue_us").get<std::string>()), 0);
+    EXPECT_GE(std::stoll(task.at("run_us").get<std::string>()), 0);
+    EXPECT_GT(std::stoll(task.at("started_unix_us").get<std::string>()), 0);
   }
+}
+
+TEST_F(CliTest, BinaryPayloadsRoundTrip) {
+  // The whole of /bin/ls through stdin, hashed in a worker.
+  const std::string ls = ReadFile("/bin/ls");
+  ASSERT_GT(ls.size(), 1000u);
+  const CommandResult hashed = Cli({"call", "sha256", "-"}, ls);
+  ASSERT_EQ(hashed.exit_code, 0) << hashed.err;
+  const CommandResult reference = RunCommand({"/usr/bin/sha256sum", "/bin/ls"});
+  ASSERT_EQ(reference.exit_code, 0) << reference.err;
+  EXPECT_EQ(hashed.out, reference.out.substr(0, 64));
+
+  // The example: exactly the two NUL-separated inputs come back.
+  const CommandResult records = Cli({"map", "-0", "--json", "echo"}, std::string("a b\0c\nd\0", 8));
+  ASSERT_EQ(records.exit_code, 0) << records.err;
+  const std::vector<std::string> lines = Lines(records.out);
+  ASSERT_EQ(lines.size(), 2u) << records.out;
+  EXPECT_EQ(Base64Decode(nlohmann::json::parse(lines[0]).at("result").at("output")), "a b");
+  EXPECT_EQ(Base64Decode(nlohmann::json::parse(lines[1]).at("result").at("output")), "c\nd");
+
+  // Bytes that are not UTF-8 survive --json, as base64.
+  const CommandResult binary = Cli({"--json", "call", "echo", "-"}, "\xff\xfe");
+  ASSERT_EQ(binary.exit_code, 0) << binary.err;
+  const auto record = nlohmann::json::parse(binary.out);
+  EXPECT_EQ(record.at("result").at("output"), "//4=");
+  EXPECT_EQ(Base64Decode(record.at("result").at("output")), "\xff\xfe");
+  // And without --json, byte for byte.
+  EXPECT_EQ(Cli({"call", "echo", "-"}, "\xff\xfe").out, "\xff\xfe");
+}
+
+TEST_F(CliTest, StatusJsonHasEveryFieldOfTheStatus) {
+  CommandResult result = Cli({"status", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto status = nlohmann::json::parse(result.out);
+  for (const char* field : {"users", "slowlog_ms", "max_in_flight_per_user", "workers",
+                            "functions", "registered_functions", "queue_depth",
+                            "tasks_submitted", "server_version", "daemon_pid"}) {
+    EXPECT_TRUE(status.contains(field)) << field << " missing from " << result.out;
+  }
+  EXPECT_EQ(status.at("slowlog_ms"), 0);
+}
+
+TEST_F(CliTest, FunctionsListsTheBuiltInsAndSaysExecIsOff) {
+  CommandResult result = Cli({"functions"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("is_prime  built-in\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("exec      disabled: exec is disabled on this daemon; start "
+                            "taskpoold with --enable-exec"),
+            std::string::npos)
+      << result.out;
+
+  result = Cli({"--json", "functions"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::set<std::string> names;
+  const auto list = nlohmann::json::parse(result.out);
+  for (const auto& function : list.at("functions")) {
+    names.insert(function.at("name").get<std::string>());
+    EXPECT_EQ(function.at("plugin"), "");
+  }
+  for (const char* builtin : {"echo", "exec", "fail", "is_prime", "sha256", "sleep"}) {
+    EXPECT_EQ(names.count(builtin), 1u) << builtin;
+  }
+}
+
+TEST(CliFunctionsTest, NamesThePluginOfEachPluginFunction) {
+  DaemonProcess daemon(1, {"--plugin", WORD_COUNT_PLUGIN_PATH});
+  const CommandResult result = RunCli(daemon.socket_path(), {"--json", "functions"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  bool found = false;
+  const auto list = nlohmann::json::parse(result.out);
+  for (const auto& function : list.at("functions")) {
+    if (function.at("name") != "word_count") continue;
+    found = true;
+    EXPECT_EQ(function.at("plugin"), WORD_COUNT_PLUGIN_PATH);
+  }
+  EXPECT_TRUE(found) << result.out;
 }
 
 TEST_F(CliTest, MapReadsArgumentsFromStdin) {
@@ -113,7 +214,7 @@ TEST_F(CliTest, StatusTableShowsEveryWorker) {
 TEST_F(CliTest, CallPrintsOutputOrFailsWithExitOne) {
   CommandResult ok = Cli({"call", "sha256", "abc"});
   EXPECT_EQ(ok.exit_code, 0);
-  EXPECT_EQ(ok.out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
+  EXPECT_EQ(ok.out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
   CommandResult failed = Cli({"call", "fail", "boom"});
   EXPECT_EQ(failed.exit_code, 1);
@@ -131,12 +232,12 @@ TEST_F(CliTest, SocketFromEnvironment) {
   CommandResult result = RunCli("", {"call", "echo", "env"});
   unsetenv("TASKPOOL_SOCKET");
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.out, "env\n");
+  EXPECT_EQ(result.out, "env");
 }
 
 TEST(CliUsage, UsageErrorsExitTwo) {
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"frobnicate"}, {"call"}, {"map", "echo"},
+       std::vector<std::vector<std::string>>{{"frobnicate"}, {"call"}, {"map", "--halt", "bogus", "echo", "1"},
                                              {"map", "--chunksize", "zero", "echo", "1"},
                                              {}}) {
     CommandResult result = RunCli("/tmp/unused.sock", args);
@@ -151,9 +252,9 @@ TEST(CliUsage, HelpExitsZero) {
   EXPECT_EQ(RunCli("", {"map", "--help"}).exit_code, 0);
 }
 
-TEST(CliUsage, DaemonNotRunningExitsOneWithAClearMessage) {
+TEST(CliUsage, DaemonNotRunningExitsThreeWithAClearMessage) {
   CommandResult result = RunCli("/tmp/taskpool-nobody-here.sock", {"ping"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("/tmp/taskpool-nobody-here.sock"), std::string::npos) << result.err;
 }
 

@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,13 +41,13 @@ TEST_F(ExecCliTest, PassesOutputThroughAndExitsZeroOnSuccess) {
   EXPECT_EQ(result.err, "to-err\n");
 }
 
-TEST_F(ExecCliTest, ExitsOneSayingTheStatusOrSignal) {
+TEST_F(ExecCliTest, ExitsWithTheCommandsStatusSayingIt) {
   CommandResult result = Cli({"exec", "--", "sh", "-c", "exit 3"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("exited with status 3"), std::string::npos) << result.err;
 
   result = Cli({"exec", "--timeout-ms", "200", "--", "sleep", "30"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 124);
   EXPECT_NE(result.err.find("timed out"), std::string::npos) << result.err;
 
   result = Cli({"exec", "--", "no-such-command-4711"});
@@ -55,7 +58,11 @@ TEST_F(ExecCliTest, ExitsOneSayingTheStatusOrSignal) {
 TEST_F(ExecCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Cli({"exec"}).exit_code, 2);
   EXPECT_EQ(Cli({"exec", "--env", "NOVALUE", "--", "true"}).exit_code, 2);
-  EXPECT_EQ(Cli({"map", "--exec", "true {}"}).exit_code, 2);
+  EXPECT_EQ(Cli({"map", "--exec", "true {}", "--halt", "soon,fail=1", "a"}).exit_code, 2);
+  // No FILE: the names come from stdin, like parallel.
+  const CommandResult from_stdin = Cli({"map", "--exec", "echo {/}"}, "dir/x\ny\n");
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_EQ(from_stdin.out, "x\ny\n");
   EXPECT_EQ(Cli({"map", "--cwd", "/tmp", "echo", "a"}).exit_code, 2);
 }
 
@@ -78,11 +85,15 @@ TEST_F(ExecCliTest, ForwardsStdinEnvCwdAndReportsTruncation) {
 
 TEST_F(ExecCliTest, JsonCarriesTheDecodedResponse) {
   const CommandResult result = Cli({"--json", "exec", "--", "sh", "-c", "echo hi; exit 2"});
-  EXPECT_EQ(result.exit_code, 1);
-  const auto line = nlohmann::json::parse(result.out);
-  EXPECT_EQ(line.at("exit_code"), 2);
-  EXPECT_EQ(line.at("stdout"), "hi\n");
-  EXPECT_FALSE(line.contains("output"));
+  EXPECT_EQ(result.exit_code, 2);
+  const auto record = nlohmann::json::parse(result.out);
+  EXPECT_EQ(record.at("ok"), false) << "it ran, but did not exit 0";
+  EXPECT_EQ(record.at("argv").size(), 3u);
+  EXPECT_EQ(record.at("result").at("code"), "OK");
+  EXPECT_EQ(record.at("result").at("output"), "") << "the response, decoded below";
+  EXPECT_EQ(record.at("response").at("exit_code"), 2);
+  EXPECT_EQ(record.at("response").at("stdout"), "aGkK");  // "hi\n" in base64
+  EXPECT_EQ(record.at("response").at("timed_out"), false);
 }
 
 TEST_F(ExecCliTest, MapExecPrintsInInputOrderAndQuotesNames) {
@@ -106,6 +117,67 @@ TEST_F(ExecCliTest, MapExecSaysWhichJobFailed) {
   EXPECT_EQ(result.out, "ok:good\nok:fine\n");
   EXPECT_NE(result.err.find("job 2 (bad) exited with status 1"), std::string::npos)
       << result.err;
+}
+
+TEST_F(ExecCliTest, MapExecHasParallelsReplacementStrings) {
+  const CommandResult result = Cli({"map", "--exec", "echo {} {.} {/} {//} {/.} {#}",
+                                    "dir/sub/file.tar.gz", "a.txt"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "dir/sub/file.tar.gz dir/sub/file.tar file.tar.gz dir/sub file.tar 1\n"
+            "a.txt a a.txt . a 2\n");
+}
+
+TEST_F(ExecCliTest, MapExecWritesAJoblog) {
+  const std::string joblog = daemon_->directory() + "/joblog";
+  const CommandResult result =
+      Cli({"map", "--joblog", joblog, "--exec", "echo {}; test {} != bad", "good", "bad"});
+  EXPECT_EQ(result.exit_code, 1);
+  std::istringstream log(ReadFile(joblog));
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(log, line);) {
+    std::vector<std::string> columns;
+    std::istringstream fields(line);
+    for (std::string field; std::getline(fields, field, '\t');) columns.push_back(field);
+    rows.push_back(columns);
+  }
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"Seq", "Host", "Starttime", "JobRuntime", "Send",
+                                               "Receive", "Exitval", "Signal", "Command"}));
+  for (size_t job = 1; job <= 2; ++job) {
+    ASSERT_EQ(rows[job].size(), 9u);
+    EXPECT_EQ(rows[job][0], std::to_string(job));
+    EXPECT_EQ(rows[job][1], ":");
+    EXPECT_GT(std::stod(rows[job][2]), 1e9) << "seconds since the epoch";
+    EXPECT_GE(std::stod(rows[job][3]), 0.0);
+    EXPECT_EQ(rows[job][7], "0");
+  }
+  EXPECT_EQ(rows[1][5], "5");  // "good\n"
+  EXPECT_EQ(rows[1][6], "0");
+  EXPECT_EQ(rows[2][6], "1");
+  EXPECT_EQ(rows[2][8], "echo 'bad'; test 'bad' != bad");
+}
+
+TEST_F(ExecCliTest, HaltNowStopsAtTheFirstFailureAndKillsTheRunningJobs) {
+  // "slow" says it runs (its pid) and would sleep ten minutes; "fails"
+  // waits for that, then exits 5.
+  const std::string pid_file = daemon_->directory() + "/slow.pid";
+  const CommandResult result = Cli(
+      {"map", "--halt", "now,fail=1", "--exec",
+       "if [ {} = slow ]; then echo $$ > '" + pid_file + "'; exec sleep 600; fi; "
+       "while [ ! -s '" + pid_file + "' ]; do sleep 0.05; done; exit 5",
+       "slow", "fails"});
+  EXPECT_EQ(result.exit_code, 5) << "the failed job's own status\n" << result.err;
+  EXPECT_NE(result.err.find("job 2 (fails) exited with status 5"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("--halt: stopping"), std::string::npos) << result.err;
+  const pid_t slow = std::stoi(ReadFile(pid_file));
+  bool gone = false;
+  for (int i = 0; i < 2000 && !gone; ++i) {
+    gone = !ProcessIsAlive(slow);
+    if (!gone) usleep(10'000);
+  }
+  EXPECT_TRUE(gone) << "the running job " << slow << " was not killed";
 }
 
 TEST(ExecCliDisabledTest, SaysHowToEnableIt) {

@@ -1,10 +1,6 @@
 // taskpool top: full screen inside a pseudo-terminal (as a person runs it),
 // plain snapshots through a pipe, and an unreachable daemon.
-#include <poll.h>
-#include <pty.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -15,91 +11,23 @@
 #include "base/unique_fd.h"
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
-
-extern char** environ;
+#include "tests/integration/terminal_process.h"
 
 namespace taskpool::testing {
 namespace {
 
-using std::chrono::milliseconds;
-
-// `taskpool ARGS` running on the slave side of a pty.
-class TopInTerminal {
+// `taskpool ARGS` on a terminal.
+class TopInTerminal : public TerminalProcess {
  public:
-  explicit TopInTerminal(const std::vector<std::string>& args) {
-    std::vector<std::string> argv_strings = {CliBinary()};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<std::string> env_strings = {"TERM=xterm"};
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::string(*entry).rfind("TERM=", 0) != 0) env_strings.push_back(*entry);
-    }
-    // Built before the fork: the child only execs.
-    std::vector<char*> argv;
-    for (std::string& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (std::string& entry : env_strings) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    winsize size{};
-    size.ws_row = 40;
-    size.ws_col = 160;
-    int master = -1;
-    pid_ = forkpty(&master, nullptr, nullptr, &size);
-    if (pid_ == 0) {
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    master_.reset(master);
-  }
-
-  ~TopInTerminal() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  bool started() const { return pid_ > 0; }
-  const std::string& screen() const { return output_; }
-
-  // Reads what top draws until `needle` shows up, or it exits, or
-  // `timeout` passes; true if the needle was seen.
-  bool ReadUntil(const std::string& needle, milliseconds timeout = milliseconds(20000)) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (output_.find(needle) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd fd{master_.get(), POLLIN, 0};
-      if (poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buffer[4096];
-      const ssize_t got = read(master_.get(), buffer, sizeof buffer);
-      if (got <= 0) return output_.find(needle) != std::string::npos;  // EIO: top exited
-      output_.append(buffer, static_cast<size_t>(got));
-    }
-    return true;
-  }
-
-  void Type(const std::string& keys) { ASSERT_EQ(write(master_.get(), keys.data(), keys.size()), static_cast<ssize_t>(keys.size())); }
-
-  // Reads the rest of the output, then returns the exit status (-1 if top
-  // did not exit within 20 s).
-  int Wait() {
-    ReadUntil("\x01never\x01");  // drains until EOF (or the timeout)
-    for (int i = 0; i < 2000; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      usleep(10'000);
-    }
-    return -1;
-  }
+  explicit TopInTerminal(const std::vector<std::string>& args)
+      : TerminalProcess(WithCli(args)) {}
 
  private:
-  pid_t pid_ = -1;
-  base::UniqueFd master_;  // destroyed after the child is reaped
-  std::string output_;
+  static std::vector<std::string> WithCli(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CliBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
 };
 
 // xterm's "leave the alternate screen": the terminal was given back.
@@ -153,7 +81,7 @@ TEST(TopTest, SaysWhenTheDaemonIsNotReachableAndKeepsTrying) {
   ASSERT_EQ(daemon.StopWith(SIGTERM), 0);
   EXPECT_TRUE(top.ReadUntil("daemon not reachable: ")) << top.screen();
   top.Type("\x03");  // Ctrl-C
-  EXPECT_EQ(top.Wait(), 1) << "the last refresh failed";
+  EXPECT_EQ(top.Wait(), 3) << "the last refresh failed";
   EXPECT_NE(top.screen().find(kTerminalRestored), std::string::npos) << top.screen();
 }
 
@@ -175,7 +103,7 @@ TEST(TopTest, PrintsPlainSnapshotsWhenNotATerminal) {
 TEST(TopTest, PlainModeReportsAnUnreachableDaemonAndFails) {
   const CommandResult result =
       RunCli("/nonexistent/taskpoold.sock", {"top", "--iterations", "1"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("top: daemon not reachable: "), std::string::npos) << result.err;
 }
 

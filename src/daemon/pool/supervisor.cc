@@ -468,6 +468,12 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->set_server_version(TASKPOOL_VERSION);
   status->set_daemon_pid(getpid());
   router_->function_stats().Fill(registry_, status->mutable_functions());
+  for (const FunctionListing& function : registry_.Listing()) {
+    v1::RegisteredFunction* entry = status->add_registered_functions();
+    entry->set_name(function.name);
+    entry->set_plugin(function.plugin);
+    entry->set_disabled(function.disabled);
+  }
 }
 
 }  // namespace taskpool::daemon

@@ -227,13 +227,14 @@ void SetNonBlocking(int fd) {
 class RunningChild {
  public:
   RunningChild(pid_t pid, InputFeed input, OutputSink out, OutputSink err,
-               std::chrono::milliseconds timeout)
+               std::chrono::milliseconds timeout, std::function<bool()> cancelled)
       : pid_(pid),
         started_(Clock::now()),
         input_(std::move(input)),
         out_(std::move(out)),
         err_(std::move(err)),
-        pidfd_(OpenPidFd(pid)) {
+        pidfd_(OpenPidFd(pid)),
+        cancel_requested_(std::move(cancelled)) {
     if (timeout.count() > 0) terminate_at_ = started_ + timeout;
     if (input_.rest.empty()) input_.fd.reset();
     for (int fd : {input_.fd.get(), out_.fd.get(), err_.fd.get()}) {
@@ -262,14 +263,23 @@ class RunningChild {
     kill(pid_, signal_number);
   }
 
+  // A timeout or a cancellation stops the command alike: SIGTERM, then
+  // SIGKILL after the grace period.
   void EnforceDeadlines() {
-    if (exited_ || !terminate_at_) return;
+    if (exited_) return;
     const Clock::time_point now = Clock::now();
-    if (!timed_out_ && now >= *terminate_at_) {
-      timed_out_ = true;
+    if (!stopping_) {
+      if (terminate_at_ && now >= *terminate_at_) {
+        timed_out_ = true;
+      } else if (cancel_requested_ && cancel_requested_()) {
+        cancelled_ = true;
+      } else {
+        return;
+      }
+      stopping_ = true;
       Signal(SIGTERM);
       kill_at_ = now + kTerminateGrace;
-    } else if (timed_out_ && !killed_ && now >= kill_at_) {
+    } else if (!killed_ && now >= kill_at_) {
       killed_ = true;
       Signal(SIGKILL);
     }
@@ -280,8 +290,12 @@ class RunningChild {
     std::optional<Clock::time_point> next;
     if (exited_) {
       next = drain_until_;
-    } else if (!timed_out_) {
+    } else if (!stopping_) {
       next = terminate_at_;
+      if (cancel_requested_) {
+        const Clock::time_point ask = Clock::now() + kCancelPollInterval;
+        next = next ? std::min(*next, ask) : ask;
+      }
     } else if (!killed_) {
       next = kill_at_;
     }
@@ -347,6 +361,7 @@ class RunningChild {
     outcome.stdout_truncated = out_.truncated;
     outcome.stderr_truncated = err_.truncated;
     outcome.timed_out = timed_out_;
+    outcome.cancelled = cancelled_;
     outcome.duration =
         std::chrono::duration_cast<std::chrono::milliseconds>(exited_at_ - started_);
     return outcome;
@@ -358,12 +373,15 @@ class RunningChild {
   OutputSink out_;
   OutputSink err_;
   base::UniqueFd pidfd_;  // -1 where pidfd_open is unavailable: then we poll
+  const std::function<bool()> cancel_requested_;
   std::vector<char> buffer_ = std::vector<char>(kChunkBytes);
   std::optional<Clock::time_point> terminate_at_;
   Clock::time_point kill_at_;
   Clock::time_point exited_at_;
   Clock::time_point drain_until_;
   bool timed_out_ = false;
+  bool cancelled_ = false;
+  bool stopping_ = false;  // SIGTERM sent, for a timeout or a cancellation
   bool killed_ = false;
   bool exited_ = false;
 };
@@ -448,7 +466,7 @@ Result<ChildOutcome> RunChild(const ChildCommand& command) {
       pid, InputFeed{std::move(stdin_pipe->write_end), command.stdin_data},
       OutputSink{std::move(stdout_pipe->read_end), command.max_output_bytes, {}, false},
       OutputSink{std::move(stderr_pipe->read_end), command.max_output_bytes, {}, false},
-      command.timeout);
+      command.timeout, command.cancelled);
   return child.Run();
 }
 

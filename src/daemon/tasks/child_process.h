@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct ChildCommand {
   // kTerminateGrace. 0: no limit.
   std::chrono::milliseconds timeout{0};
   size_t max_output_bytes = 0;  // kept of stdout and of stderr, each
+  // Polled while the command runs (every kCancelPollInterval); once true
+  // the process group is stopped as on a timeout. Empty: never.
+  std::function<bool()> cancelled;
 };
 
 struct ChildOutcome {
@@ -46,11 +50,14 @@ struct ChildOutcome {
   bool stdout_truncated = false;
   bool stderr_truncated = false;
   bool timed_out = false;
+  bool cancelled = false;  // stopped because `cancelled` turned true
   std::chrono::milliseconds duration{0};
 };
 
-// Between SIGTERM and SIGKILL after a timeout.
+// Between SIGTERM and SIGKILL after a timeout or a cancellation.
 inline constexpr std::chrono::milliseconds kTerminateGrace{1000};
+// How often a running command's `cancelled` is asked.
+inline constexpr std::chrono::milliseconds kCancelPollInterval{100};
 
 // Runs `command` and waits for it. TASK_FAILED when it cannot be started,
 // naming the command (or directory) and the system's reason: "cannot run

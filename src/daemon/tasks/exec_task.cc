@@ -89,7 +89,8 @@ uint64_t ExecOutputCap(uint64_t requested, uint64_t max_payload_bytes) {
   return std::min(wanted, room / 2);
 }
 
-TaskOutcome ExecTask(std::string_view payload, uint64_t max_payload_bytes) {
+TaskOutcome ExecTask(std::string_view payload, uint64_t max_payload_bytes,
+                     const TaskContext& context) {
   v1::ExecRequest request;
   if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return TaskOutcome::Error(ErrorCode::kInvalidArgument,
@@ -100,9 +101,18 @@ TaskOutcome ExecTask(std::string_view payload, uint64_t max_payload_bytes) {
   if (!command.ok()) {
     return TaskOutcome::Error(command.status().code(), command.status().message());
   }
+  command->cancelled = context.cancelled;
   Result<ChildOutcome> outcome = RunChild(*command);
   if (!outcome.ok()) {
     return TaskOutcome::Error(outcome.status().code(), "exec: " + outcome.status().message());
+  }
+  if (outcome->cancelled) {
+    // Its client cancelled it or went away (taskpool map --halt now, Ctrl-C):
+    // the command was stopped, and what it printed is nobody's result.
+    return TaskOutcome::Error(ErrorCode::kCancelled,
+                              "exec: cancelled; the command was stopped (SIGTERM, then "
+                              "SIGKILL after " +
+                                  std::to_string(kTerminateGrace.count()) + " ms)");
   }
   return TaskOutcome::Ok(ToResponse(std::move(outcome).value()).SerializeAsString());
 }
@@ -112,14 +122,10 @@ void RegisterExec(TaskRegistry& registry, bool enabled, uint64_t max_payload_byt
     registry.Refuse("exec", Status(ErrorCode::kPermissionDenied, kExecDisabledMessage));
     return;
   }
-  // Registered before any plugin, so the name is free; were it not, the
-  // earlier function would stand.
-  registry
-      .Register("exec",
-                [max_payload_bytes](std::string_view payload) {
-                  return ExecTask(payload, max_payload_bytes);
-                })
-      .IgnoreError();
+  (void)registry.Register(
+      "exec", [max_payload_bytes](std::string_view payload, const TaskContext& context) {
+        return ExecTask(payload, max_payload_bytes, context);
+      });
 }
 
 }  // namespace taskpool::daemon

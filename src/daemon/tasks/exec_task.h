@@ -31,8 +31,11 @@ inline constexpr uint64_t kDefaultExecOutputCap = 1 << 20;
 uint64_t ExecOutputCap(uint64_t requested, uint64_t max_payload_bytes);
 
 // Runs the serialized ExecRequest in `payload`; the output is a serialized
-// ExecResponse.
-TaskOutcome ExecTask(std::string_view payload, uint64_t max_payload_bytes);
+// ExecResponse. Once `context.cancelled()` turns true (the client
+// cancelled the task or went away) the command is stopped like on a
+// timeout and the task ends CANCELLED.
+TaskOutcome ExecTask(std::string_view payload, uint64_t max_payload_bytes,
+                     const TaskContext& context = {});
 
 // Registers `exec` if `enabled`, else makes the registry refuse it with
 // kExecDisabledMessage.

@@ -181,7 +181,8 @@ Status LoadOne(const std::string& path, const std::string& lock_directory,
         WrapFunction(function,
                      std::string("plugin ") + path + " function " +
                          function.name,
-                     lock_directory));
+                     lock_directory),
+        path);
     if (!status.ok()) return error(status.message());
   }
   if (plugin->on_worker_start != nullptr) {

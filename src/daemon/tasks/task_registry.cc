@@ -64,16 +64,21 @@ void MakeValidUtf8(std::string& text) {
 
 }  // namespace
 
-Status TaskRegistry::Register(std::string name, TaskFunction function) {
-  if (!function) return Register(std::move(name), ContextualTaskFunction());
+Status TaskRegistry::Register(std::string name, TaskFunction function,
+                              std::string plugin) {
+  if (!function) {
+    return Register(std::move(name), ContextualTaskFunction(), std::move(plugin));
+  }
   return Register(std::move(name),
                   [function = std::move(function)](std::string_view payload,
                                                    const TaskContext&) {
                     return function(payload);
-                  });
+                  },
+                  std::move(plugin));
 }
 
-Status TaskRegistry::Register(std::string name, ContextualTaskFunction function) {
+Status TaskRegistry::Register(std::string name, ContextualTaskFunction function,
+                              std::string plugin) {
   if (name.empty()) {
     return Status(ErrorCode::kInvalidArgument,
                   "task function name must not be empty");
@@ -88,7 +93,7 @@ Status TaskRegistry::Register(std::string name, ContextualTaskFunction function)
                     "task function '" + name + "' is already registered");
     }
   }
-  entries_.push_back(Entry{std::move(name), std::move(function)});
+  entries_.push_back(Entry{std::move(name), std::move(function), std::move(plugin)});
   return Status::Ok();
 }
 
@@ -199,6 +204,20 @@ std::vector<std::string> TaskRegistry::names() const {
   out.reserve(entries_.size());
   for (const Entry& entry : entries_) out.push_back(entry.name);
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<FunctionListing> TaskRegistry::Listing() const {
+  std::vector<FunctionListing> out;
+  for (const Entry& entry : entries_) out.push_back({entry.name, entry.plugin, ""});
+  for (const auto& [name, why] : refusals_) {
+    const bool registered = std::any_of(entries_.begin(), entries_.end(),
+                                        [&](const Entry& entry) { return entry.name == name; });
+    if (!registered) out.push_back({name, "", why.message()});
+  }
+  std::sort(out.begin(), out.end(), [](const FunctionListing& a, const FunctionListing& b) {
+    return a.name < b.name;
+  });
   return out;
 }
 

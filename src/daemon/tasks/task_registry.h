@@ -45,6 +45,14 @@ struct TaskContext {
   std::function<bool()> cancelled;
 };
 
+// Where a function comes from and whether it runs, for clients that list
+// the daemon's functions (StatusReply.registered_functions).
+struct FunctionListing {
+  std::string name;
+  std::string plugin;    // the plugin's path; "" for a built-in
+  std::string disabled;  // why it is refused (see Refuse); "" when it runs
+};
+
 using TaskFunction = std::function<TaskOutcome(std::string_view payload)>;
 using ContextualTaskFunction =
     std::function<TaskOutcome(std::string_view payload, const TaskContext& context)>;
@@ -58,11 +66,13 @@ struct WorkerHook {
 
 class TaskRegistry {
  public:
-  // Adds `function` under `name`. Fails (INVALID_ARGUMENT) if the name is
-  // taken or empty.
-  Status Register(std::string name, TaskFunction function);
+  // Adds `function` under `name`; `plugin` is the path of the plugin that
+  // defines it, empty for a built-in. Fails (INVALID_ARGUMENT) if the name
+  // is taken or empty.
+  Status Register(std::string name, TaskFunction function, std::string plugin = {});
   // The same, for a function that wants its TaskContext.
-  Status Register(std::string name, ContextualTaskFunction function);
+  Status Register(std::string name, ContextualTaskFunction function,
+                  std::string plugin = {});
 
   // Hooks run by every worker, in registration order.
   void AddWorkerStartHook(WorkerHook hook) { start_hooks_.push_back(std::move(hook)); }
@@ -92,11 +102,16 @@ class TaskRegistry {
   size_t size() const { return entries_.size(); }
   // Sorted names, for error messages and --help.
   std::vector<std::string> names() const;
+  // Every registered and every refused name with its origin, sorted by
+  // name (a refused name that was registered after all is listed once, as
+  // registered).
+  std::vector<FunctionListing> Listing() const;
 
  private:
   struct Entry {
     std::string name;
     ContextualTaskFunction function;
+    std::string plugin;
   };
   std::vector<Entry> entries_;
   std::vector<std::pair<std::string, Status>> refusals_;

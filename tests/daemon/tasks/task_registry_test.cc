@@ -86,6 +86,24 @@ TEST(TaskRegistryTest, RefusedNameFailsWithItsOwnStatus) {
   EXPECT_TRUE(registry.Find("exec").ok());
 }
 
+TEST(TaskRegistryTest, ListingNamesEveryFunctionsOriginSortedByName) {
+  TaskRegistry registry;
+  ASSERT_TRUE(registry.Register("zeta", Constant).ok());
+  ASSERT_TRUE(registry.Register("shout", Constant, "/opt/libshout.so").ok());
+  registry.Refuse("exec", Status(ErrorCode::kPermissionDenied, "exec is off"));
+  registry.Refuse("zeta", Status(ErrorCode::kPermissionDenied, "shadowed"));
+  const std::vector<FunctionListing> listing = registry.Listing();
+  ASSERT_EQ(listing.size(), 3u);
+  EXPECT_EQ(listing[0].name, "exec");
+  EXPECT_EQ(listing[0].plugin, "");
+  EXPECT_EQ(listing[0].disabled, "exec is off");
+  EXPECT_EQ(listing[1].name, "shout");
+  EXPECT_EQ(listing[1].plugin, "/opt/libshout.so");
+  EXPECT_EQ(listing[1].disabled, "");
+  EXPECT_EQ(listing[2].name, "zeta");  // registered wins over the refusal
+  EXPECT_EQ(listing[2].disabled, "");
+}
+
 TEST(TaskRegistryTest, UnknownFunctionMessageTruncatesLongNames) {
   TaskRegistry registry;
   Result<uint32_t> found = registry.Find(std::string(10000, 'x'));

@@ -1,0 +1,51 @@
+#include "cli/json_output.h"
+
+#include <google/protobuf/util/json_util.h>
+
+namespace taskpool::cli {
+
+std::string JsonLine(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  // Scripts may rely on a field being there rather than on proto3's
+  // "absent means zero".
+  options.always_print_primitive_fields = true;
+  // The names of the .proto (queue_us), not lowerCamelCase (queueUs): the
+  // same names the README, the schema and the wire documentation use.
+  options.preserve_proto_field_names = true;
+  std::string line;
+  const auto status = google::protobuf::util::MessageToJsonString(message, &line, options);
+  if (!status.ok()) {
+    // Only a message with an invalid enum value or a broken Any can fail,
+    // and ours have neither; say so rather than print half a line.
+    return R"({"error":"cannot print this record as JSON: )" + std::string(status.message()) +
+           "\"}";
+  }
+  return line;
+}
+
+v1::Result ToWireResult(const TaskResult& result) {
+  v1::Result wire;
+  wire.set_code(static_cast<v1::ErrorCode>(result.code));
+  wire.set_error(result.error);
+  wire.set_output(result.output);
+  wire.set_worker_pid(result.worker_pid);
+  wire.set_queue_us(static_cast<uint64_t>(result.queue_time.count()));
+  wire.set_run_us(static_cast<uint64_t>(result.run_time.count()));
+  wire.set_attempts(result.attempts);
+  wire.set_started_unix_us(static_cast<uint64_t>(result.started_unix_us));
+  wire.set_finished_unix_us(static_cast<uint64_t>(result.finished_unix_us));
+  return wire;
+}
+
+v1::TaskRecord MakeTaskRecord(std::string_view function, uint64_t index,
+                              std::string_view input, const TaskResult& result) {
+  v1::TaskRecord record;
+  record.set_function(std::string(function));
+  record.set_index(index);
+  record.set_input(std::string(input));
+  record.set_ok(result.ok());
+  *record.mutable_result() = ToWireResult(result);
+  return record;
+}
+
+}  // namespace taskpool::cli
