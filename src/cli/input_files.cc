@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unique_fd.h"
+
 namespace taskpool::cli {
 
 namespace {
@@ -40,14 +42,12 @@ Result<std::string> ReadStdinAtMost(uint64_t limit) {
 }
 
 Result<std::string> ReadFileAtMost(const std::string& path, uint64_t limit) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     return Status(ErrorCode::kInvalidArgument,
                   "cannot open '" + path + "': " + std::strerror(errno));
   }
-  Result<std::string> data = ReadFdAtMost(fd, "'" + path + "'", limit);
-  close(fd);
-  return data;
+  return ReadFdAtMost(fd.get(), "'" + path + "'", limit);
 }
 
 }  // namespace taskpool::cli

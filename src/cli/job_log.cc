@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/clock.h"
 #include "cli/output_streams.h"
 
 namespace taskpool::cli {
@@ -21,25 +22,21 @@ std::string FormatJobLogLine(const JobLogEntry& entry) {
   // parallel prints Starttime with "%.3f" and JobRuntime with "%10.3f".
   std::snprintf(fields, sizeof fields,
                 "%" PRIu64 "\t:\t%.3f\t%10.3f\t%" PRIu64 "\t%" PRIu64 "\t%d\t%d\t", entry.seq,
-                static_cast<double>(entry.start_unix_us) / 1e6,
-                static_cast<double>(entry.runtime_us) / 1e6, entry.send_bytes,
+                static_cast<double>(base::UnixMicros(entry.start)) / 1e6,
+                std::chrono::duration<double>(entry.runtime).count(), entry.send_bytes,
                 entry.receive_bytes, entry.exit_value, entry.signal);
   return fields + entry.command + "\n";
 }
 
 Result<std::unique_ptr<JobLog>> JobLog::Open(const std::string& path) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0 || !WriteAll(fd, JobLogHeader())) {
-    const int error = errno;
-    if (fd >= 0) close(fd);
+  base::UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd || !WriteAll(fd.get(), JobLogHeader())) {
     return Status(ErrorCode::kInvalidArgument,
-                  "cannot write the joblog '" + path + "': " + std::strerror(error));
+                  "cannot write the joblog '" + path + "': " + std::strerror(errno));
   }
-  return std::unique_ptr<JobLog>(new JobLog(fd));
+  return std::unique_ptr<JobLog>(new JobLog(std::move(fd)));
 }
 
-JobLog::~JobLog() { close(fd_); }
-
-void JobLog::Write(const JobLogEntry& entry) { (void)WriteAll(fd_, FormatJobLogLine(entry)); }
+void JobLog::Write(const JobLogEntry& entry) { (void)WriteAll(fd_.get(), FormatJobLogLine(entry)); }
 
 }  // namespace taskpool::cli

@@ -15,18 +15,21 @@
 // Each line is written when its job is shown, so `tail -f` follows it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "base/unique_fd.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::cli {
 
 struct JobLogEntry {
   uint64_t seq = 0;
-  int64_t start_unix_us = 0;
-  int64_t runtime_us = 0;
+  std::chrono::system_clock::time_point start{};  // the epoch: never ran
+  std::chrono::microseconds runtime{0};
   uint64_t send_bytes = 0;
   uint64_t receive_bytes = 0;
   int exit_value = 0;
@@ -43,7 +46,6 @@ class JobLog {
   // Creates (or truncates) `path` and writes the header. Fails naming the
   // file and the system's reason.
   static Result<std::unique_ptr<JobLog>> Open(const std::string& path);
-  ~JobLog();
 
   JobLog(const JobLog&) = delete;
   JobLog& operator=(const JobLog&) = delete;
@@ -51,8 +53,8 @@ class JobLog {
   void Write(const JobLogEntry& entry);
 
  private:
-  explicit JobLog(int fd) : fd_(fd) {}
-  const int fd_;
+  explicit JobLog(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  const base::UniqueFd fd_;
 };
 
 }  // namespace taskpool::cli

@@ -2,6 +2,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "base/clock.h"
+#include "wire/error_code.h"
+
 namespace taskpool::cli {
 
 std::string JsonLine(const google::protobuf::Message& message) {
@@ -25,15 +28,15 @@ std::string JsonLine(const google::protobuf::Message& message) {
 
 v1::Result ToWireResult(const TaskResult& result) {
   v1::Result wire;
-  wire.set_code(static_cast<v1::ErrorCode>(result.code));
+  wire.set_code(wire::ToWireCode(result.code));
   wire.set_error(result.error);
   wire.set_output(result.output);
   wire.set_worker_pid(result.worker_pid);
-  wire.set_queue_us(static_cast<uint64_t>(result.queue_time.count()));
-  wire.set_run_us(static_cast<uint64_t>(result.run_time.count()));
+  wire.set_queue_us(base::WireMicros(result.queue_time));
+  wire.set_run_us(base::WireMicros(result.run_time));
   wire.set_attempts(result.attempts);
-  wire.set_started_unix_us(static_cast<uint64_t>(result.started_unix_us));
-  wire.set_finished_unix_us(static_cast<uint64_t>(result.finished_unix_us));
+  wire.set_started_unix_us(base::WireMicros(result.started.time_since_epoch()));
+  wire.set_finished_unix_us(base::WireMicros(result.finished.time_since_epoch()));
   return wire;
 }
 

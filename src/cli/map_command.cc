@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include "base/unique_fd.h"
 #include "cli/commands.h"
 #include "cli/exec_job.h"
 #include "cli/exec_template.h"
@@ -189,11 +191,14 @@ MapShape ShapeFor(const GlobalOptions& global, const Arguments& args,
 
 // The descriptor the inputs are read from (stdin or --arg-file); -1 after
 // reporting why the file cannot be opened.
-int OpenInputs(const InputPlan& plan) {
-  if (plan.arg_file.empty()) return STDIN_FILENO;
-  const int fd = open(plan.arg_file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+// The --arg-file, opened; without one, an empty UniqueFd (stdin is read).
+// nullopt, reported, when the file cannot be opened.
+std::optional<base::UniqueFd> OpenArgFile(const InputPlan& plan) {
+  if (plan.arg_file.empty()) return base::UniqueFd();
+  base::UniqueFd fd(open(plan.arg_file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     ReportError("map: cannot open --arg-file '" + plan.arg_file + "': " + std::strerror(errno));
+    return std::nullopt;
   }
   return fd;
 }
@@ -239,9 +244,9 @@ int RunMap(const GlobalOptions& global, const Arguments& args) {
 
   std::unique_ptr<Client> client = ConnectOrReport(global);
   if (client == nullptr) return kExitUnreachable;
-  const int input_fd = OpenInputs(plan);
-  if (input_fd < 0) return kExitFailure;
-  RecordReader reader(input_fd, plan.separator);
+  const std::optional<base::UniqueFd> arg_file = OpenArgFile(plan);
+  if (!arg_file) return kExitFailure;
+  RecordReader reader(*arg_file ? arg_file->get() : STDIN_FILENO, plan.separator);
   InputsInFlight inputs(plan.from_stream ? ReaderInputs(reader) : ArgumentInputs(plan.arguments),
                         std::move(shape.to_payload));
   const size_t window = MapWindow(client->server_info(), chunksize, shell_jobs);
@@ -257,7 +262,6 @@ int RunMap(const GlobalOptions& global, const Arguments& args) {
     ReportError("map: " + reader.error());
     code = kExitFailure;
   }
-  if (input_fd != STDIN_FILENO) close(input_fd);
   return code;
 }
 

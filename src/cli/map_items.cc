@@ -20,8 +20,8 @@ bool Unreachable(const TaskResult& result, ItemReport* report) {
 JobLogEntry LogEntryFor(const ResultStream::Item& item, std::string command, uint64_t sent) {
   JobLogEntry entry;
   entry.seq = item.index + 1;
-  entry.start_unix_us = item.result.started_unix_us;
-  entry.runtime_us = item.result.run_time.count();
+  entry.start = item.result.started;
+  entry.runtime = item.result.run_time;
   entry.send_bytes = sent;
   entry.command = std::move(command);
   return entry;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "base/clock.h"
 #include "cli/cli_options.h"
 #include "cli/session.h"
 
@@ -116,7 +117,7 @@ class MapRun {
             .in_flight = inputs_.pulled() - std::min(inputs_.pulled(), done_),
             .total = settings_.total,
             .elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started_)};
+                base::SteadyClock::now() - started_)};
   }
 
   // The next result to arrive; before waiting for one, flushes stdout
@@ -142,7 +143,7 @@ class MapRun {
   ProgressMeter* const progress_;
   JobLog* const job_log_;
   const MapRunSettings& settings_;
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const base::SteadyTime started_ = base::SteadyClock::now();
   // Arrived and not yet shown, by input index.
   std::map<size_t, ResultStream::Item> waiting_;
   size_t next_to_show_ = 0;

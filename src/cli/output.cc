@@ -62,8 +62,8 @@ void PrintWorkerTable(const v1::StatusReply& status, std::ostream& out) {
       << "LAST EXIT\n";
   for (const v1::WorkerStatus& worker : status.workers()) {
     out << std::setw(7) << worker.index() << std::setw(9) << worker.pid() << std::setw(10)
-        << wire::WorkerStateName(worker.worker_state()) << std::setw(9) << worker.tasks_done() << std::setw(10)
-        << worker.restarts() << std::setw(9) << Mebibytes(worker.rss_bytes()) << std::setw(9)
+        << wire::WorkerStateName(worker.worker_state()) << std::setw(9) << worker.tasks_done()
+        << std::setw(10) << worker.restarts() << std::setw(9) << Mebibytes(worker.rss_bytes()) << std::setw(9)
         << CpuSeconds(worker) << std::setw(34) << CurrentTask(worker)
         << (worker.last_exit().empty() ? "-" : worker.last_exit()) << "\n";
   }

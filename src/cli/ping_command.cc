@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "base/clock.h"
 #include "cli/json_output.h"
 #include "cli/session.h"
 
@@ -20,10 +21,10 @@ CommandSpec PingSpec() {
 int RunPing(const GlobalOptions& global, const Arguments&) {
   std::unique_ptr<Client> client = ConnectOrReport(global);
   if (client == nullptr) return kExitUnreachable;
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = base::SteadyClock::now();
   const Status answer = client->ping();
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - start);
+      base::SteadyClock::now() - start);
   if (!answer.ok()) {
     ReportError("taskpoold at " + global.socket + " did not answer: " + answer.ToString());
     return kExitUnreachable;
@@ -32,7 +33,7 @@ int RunPing(const GlobalOptions& global, const Arguments&) {
     v1::PingRecord record;
     record.set_socket(global.socket);
     record.set_server_version(client->server_info().server_version);
-    record.set_round_trip_us(static_cast<uint64_t>(elapsed.count()));
+    record.set_round_trip_us(base::WireMicros(elapsed));
     std::cout << JsonLine(record) << "\n";
   } else {
     std::cout << "taskpoold at " << global.socket << " answered in " << std::fixed

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/clock.h"
 #include "cli/cli_options.h"
 #include "cli/output_streams.h"
 
@@ -100,7 +101,7 @@ std::unique_ptr<ProgressMeter> ProgressMeter::Make(ProgressMode mode) {
 }
 
 void ProgressMeter::Update(const ProgressCounts& counts) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = base::SteadyClock::now();
   if (visible_ && now - last_draw_ < kRedrawInterval) return;
   Draw(counts);
 }
@@ -117,7 +118,7 @@ void ProgressMeter::Draw(const ProgressCounts& counts) {
   (void)WriteAll(STDERR_FILENO, text);
   drawn_width_ = width;
   visible_ = true;
-  last_draw_ = std::chrono::steady_clock::now();
+  last_draw_ = base::SteadyClock::now();
 }
 
 void ProgressMeter::Clear() {

@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
+
 namespace taskpool::cli {
 
 struct ProgressCounts {
@@ -68,7 +70,7 @@ class ProgressMeter {
   const bool color_;
   bool visible_ = false;
   size_t drawn_width_ = 0;  // printable width of the line on screen
-  std::chrono::steady_clock::time_point last_draw_{};
+  base::SteadyTime last_draw_{};
 };
 
 }  // namespace taskpool::cli

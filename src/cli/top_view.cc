@@ -55,7 +55,8 @@ void AppendWorkers(const PoolStatus& status, std::vector<std::string>* lines) {
     const bool busy = !worker.current_function.empty();
     lines->push_back(Printf(
         kRow, std::to_string(worker.index).c_str(), std::to_string(worker.pid).c_str(),
-        std::string(WorkerStateName(worker.state)).c_str(), OrDash(worker.current_function).c_str(),
+        std::string(WorkerStateName(worker.state)).c_str(),
+        OrDash(worker.current_function).c_str(),
         busy ? FormatDuration(worker.current_run_time).c_str() : "-",
         std::to_string(worker.tasks_done).c_str(), std::to_string(worker.restarts).c_str(),
         worker.rss_bytes == 0 ? "-" : FormatBytes(worker.rss_bytes).c_str(),

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -13,8 +14,9 @@ TEST(JobLogTest, HeaderAndLinesHaveParallelsColumns) {
   EXPECT_EQ(JobLogHeader(),
             "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n");
   const JobLogEntry entry{.seq = 3,
-                          .start_unix_us = 1'700'000'000'123'456,
-                          .runtime_us = 1'500'000,
+                          .start = std::chrono::system_clock::time_point(
+                              std::chrono::microseconds(1'700'000'000'123'456)),
+                          .runtime = std::chrono::microseconds(1'500'000),
                           .send_bytes = 0,
                           .receive_bytes = 42,
                           .exit_value = 2,
