@@ -58,7 +58,9 @@ def parse(text):
         elif line.startswith("}"):
             stack.pop()
         elif stack and stack[-1][0] == "message":
-            field = re.match(r"(repeated\s+)?([\w.]+)\s+(\w+)\s*=\s*\d+;\s*(//\s*(.*))?", line)
+            field = re.match(
+                r"(repeated\s+)?([\w.]+)\s+(\w+)\s*=\s*\d+\s*(?:\[[^\]]*\])?;\s*(//\s*(.*))?",
+                line)
             if field:
                 trailing = field.group(5) or ""
                 messages[stack[-1][1]][1].append(

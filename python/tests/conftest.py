@@ -20,10 +20,13 @@ import time
 import pytest
 
 import taskpool
+from taskpool.v1 import taskpool_pb2
 
 # A sleep no test outlives: tasks that must still be running when the test
 # acts on them (cancel, kill, daemon death) sleep this long.
 FOREVER_MS = "86400000"
+# WorkerStatus.worker_state of a worker running a task.
+BUSY = taskpool_pb2.WORKER_STATE_BUSY
 # The bound on waiting for any event; a healthy machine needs far less.
 EVENT_BOUND = 30.0
 
@@ -156,7 +159,7 @@ def client(daemon):
 def busy_workers(client, function="sleep"):
     """Workers of the daemon now running `function` (WorkerStatus list)."""
     return [w for w in client.status().workers
-            if w.state == "busy" and w.current_function == function]
+            if w.worker_state == BUSY and w.current_function == function]
 
 
 def wait_busy(client, count, function="sleep"):

@@ -10,7 +10,7 @@ import taskpool
 import taskpool.aio
 from taskpool import ErrorCode, TaskError
 
-from conftest import EVENT_BOUND, FOREVER_MS
+from conftest import BUSY, EVENT_BOUND, FOREVER_MS
 
 
 def run(coroutine_function):
@@ -38,7 +38,7 @@ async def wait_until(predicate, what):
 async def wait_busy(client, count, function="sleep"):
     async def busy():
         workers = [w for w in (await client.status()).workers
-                   if w.state == "busy" and w.current_function == function]
+                   if w.worker_state == BUSY and w.current_function == function]
         return workers if len(workers) >= count else None
     return await wait_until(busy, f"{count} worker(s) running {function}")
 
@@ -218,6 +218,6 @@ async def test_the_clients_timeout_bounds_the_wait_not_the_task(start_daemon):
         await client.cancel(worker.current_task_id, kill=True)
 
         async def idle():
-            return not [w for w in (await client.status()).workers if w.state == "busy"]
+            return not [w for w in (await client.status()).workers if w.worker_state == BUSY]
         await wait_until(idle, "the killed task's worker to be idle")
         assert await client.apply("echo", "x") == b"x"

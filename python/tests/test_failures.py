@@ -9,7 +9,7 @@ import pytest
 import taskpool
 from taskpool import ErrorCode, TaskError
 
-from conftest import EVENT_BOUND, FOREVER_MS, wait_busy, wait_until
+from conftest import BUSY, EVENT_BOUND, FOREVER_MS, wait_busy, wait_until
 
 
 @pytest.mark.parametrize("how", ["segv", "abort", "exit"])
@@ -39,7 +39,7 @@ def test_a_killed_worker_with_retries_reruns_the_task(client):
     os.kill(first.pid, signal.SIGKILL)
     # The retry runs in another worker process.
     rerun = wait_until(lambda: [w for w in client.status().workers
-                                if w.state == "busy" and w.current_function == "sleep"
+                                if w.worker_state == BUSY and w.current_function == "sleep"
                                 and w.pid != first.pid], "the retry to start")
     assert not future.done()
     client.cancel(future, kill=True)
