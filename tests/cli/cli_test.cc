@@ -10,11 +10,13 @@
 #include <sstream>
 #include <vector>
 
+#include "tests/base64.h"
 #include "tests/client/fake_daemon.h"
 
 namespace taskpool {
 namespace {
 
+using testing::Base64Decode;
 using testing::FakeDaemon;
 using ::testing::HasSubstr;
 
@@ -47,25 +49,6 @@ CliRun RunCli(const std::string& args, const std::string& input = "") {
     std::remove((base + suffix).c_str());
   }
   return run;
-}
-
-// RFC 4648 base64, as protobuf's JSON mapping writes bytes.
-std::string Base64Decode(const std::string& text) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    bits = (bits << 6) | static_cast<uint32_t>(kAlphabet.find(c));
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
 }
 
 class CliTest : public ::testing::Test {

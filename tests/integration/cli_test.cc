@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/base64.h"
 #include "tests/integration/daemon_fixture.h"
 
 namespace taskpool::testing {
@@ -19,25 +20,6 @@ std::vector<std::string> Lines(const std::string& text) {
   std::istringstream stream(text);
   for (std::string line; std::getline(stream, line);) lines.push_back(line);
   return lines;
-}
-
-// RFC 4648 base64, as protobuf's JSON mapping writes bytes.
-std::string Base64Decode(const nlohmann::json& encoded) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (char c : encoded.get<std::string>()) {
-    if (c == '=') break;
-    bits = (bits << 6) | static_cast<uint32_t>(kAlphabet.find(c));
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
 }
 
 class CliTest : public ::testing::Test {
@@ -74,10 +56,10 @@ TEST_F(CliTest, JsonMapIsOrderedAndCorrect) {
     const auto record = nlohmann::json::parse(lines[i]);
     EXPECT_EQ(record.at("function"), "is_prime");
     EXPECT_EQ(record.at("index"), std::to_string(i));
-    EXPECT_EQ(Base64Decode(record.at("input")), kTutorialNumbers[i]);
+    EXPECT_EQ(Base64Decode(record.at("input").get<std::string>()), kTutorialNumbers[i]);
     EXPECT_EQ(record.at("ok"), true);
     const auto& task = record.at("result");
-    EXPECT_EQ(Base64Decode(task.at("output")),
+    EXPECT_EQ(Base64Decode(task.at("output").get<std::string>()),
               kTutorialNumbers[i] == "454577" ? "true" : "false");
     EXPECT_EQ(task.at("code"), "OK");
     EXPECT_GT(task.at("worker_pid").get<int>(), 0);
@@ -103,15 +85,19 @@ TEST_F(CliTest, BinaryPayloadsRoundTrip) {
   ASSERT_EQ(records.exit_code, 0) << records.err;
   const std::vector<std::string> lines = Lines(records.out);
   ASSERT_EQ(lines.size(), 2u) << records.out;
-  EXPECT_EQ(Base64Decode(nlohmann::json::parse(lines[0]).at("result").at("output")), "a b");
-  EXPECT_EQ(Base64Decode(nlohmann::json::parse(lines[1]).at("result").at("output")), "c\nd");
+  const auto output_of = [&](size_t line) {
+    const nlohmann::json record = nlohmann::json::parse(lines[line]);
+    return Base64Decode(record.at("result").at("output").get<std::string>());
+  };
+  EXPECT_EQ(output_of(0), "a b");
+  EXPECT_EQ(output_of(1), "c\nd");
 
   // Bytes that are not UTF-8 survive --json, as base64.
   const CommandResult binary = Cli({"--json", "call", "echo", "-"}, "\xff\xfe");
   ASSERT_EQ(binary.exit_code, 0) << binary.err;
   const auto record = nlohmann::json::parse(binary.out);
   EXPECT_EQ(record.at("result").at("output"), "//4=");
-  EXPECT_EQ(Base64Decode(record.at("result").at("output")), "\xff\xfe");
+  EXPECT_EQ(Base64Decode(record.at("result").at("output").get<std::string>()), "\xff\xfe");
   // And without --json, byte for byte.
   EXPECT_EQ(Cli({"call", "echo", "-"}, "\xff\xfe").out, "\xff\xfe");
 }
