@@ -367,12 +367,13 @@ TEST_F(FaultToleranceCliTest, JsonNamesEachOutcomeCode) {
            {{"--json", "map", "--timeout", "0.2", "sleep", "5000", "1"}, "TIMEOUT"}}) {
     CommandResult result = Cli(c.args);
     EXPECT_EQ(result.exit_code, 1) << result.err;
+    // A TaskRecord: the task's v1.Result is under "result".
     const auto first = nlohmann::json::parse(result.out.substr(0, result.out.find('\n')));
-    EXPECT_EQ(first.at("code"), c.code) << result.out;
-    EXPECT_FALSE(first.at("error").get<std::string>().empty());
+    EXPECT_EQ(first.at("result").at("code"), c.code) << result.out;
+    EXPECT_FALSE(first.at("result").at("error").get<std::string>().empty());
   }
   CommandResult retried = Cli({"--json", "call", "--retries", "1", "crash", "abort"});
-  EXPECT_EQ(nlohmann::json::parse(retried.out).at("attempts"), 2) << retried.out;
+  EXPECT_EQ(nlohmann::json::parse(retried.out).at("result").at("attempts"), 2) << retried.out;
 }
 
 TEST_F(FaultToleranceCliTest, DeadlineInWordsAndExpired) {

@@ -114,7 +114,7 @@ TEST(Lifecycle, RestartOnTheSocketOfAKilledDaemonWorks) {
   ASSERT_TRUE(SharedMemoryExists(base::QueueNameForSocket(socket)));
   ASSERT_TRUE(std::filesystem::exists(socket));
   CommandResult probe = RunCli(socket, {"ping"});
-  EXPECT_EQ(probe.exit_code, 1) << "nobody should answer on a stale socket";
+  EXPECT_EQ(probe.exit_code, 3) << "nobody should answer on a stale socket";
 
   std::vector<std::string> args = {DaemonBinary(), "--socket", socket, "--workers", "1"};
   std::vector<char*> argv;

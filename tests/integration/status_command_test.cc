@@ -23,6 +23,9 @@ nlohmann::json StatusJson(const DaemonProcess& daemon) {
   return nlohmann::json::parse(result.out);
 }
 
+// protobuf's JSON mapping writes 64-bit integers as decimal strings.
+uint64_t Uint64(const nlohmann::json& field) { return std::stoull(field.get<std::string>()); }
+
 TEST(StatusCommandTest, JsonHasPerFunctionCountersAndLatencies) {
   DaemonProcess daemon(2);
   ASSERT_EQ(RunCli(daemon.socket_path(), {"map", "is_prime", "7", "8", "9"})
@@ -36,25 +39,24 @@ TEST(StatusCommandTest, JsonHasPerFunctionCountersAndLatencies) {
   const nlohmann::json& fail = status["functions"][0];  // sorted by name
   const nlohmann::json& is_prime = status["functions"][1];
   EXPECT_EQ(fail["name"], "fail");
-  EXPECT_EQ(fail["submitted"], 1);
-  EXPECT_EQ(fail["succeeded"], 0);
-  EXPECT_EQ(fail["failed"]["TASK_FAILED"], 1);
+  EXPECT_EQ(Uint64(fail["submitted"]), 1u);
+  EXPECT_EQ(Uint64(fail["succeeded"]), 0u);
+  ASSERT_EQ(fail["failed"].size(), 1u) << fail.dump();
+  EXPECT_EQ(fail["failed"][0]["code"], "TASK_FAILED");
+  EXPECT_EQ(Uint64(fail["failed"][0]["count"]), 1u);
   EXPECT_EQ(is_prime["name"], "is_prime");
-  EXPECT_EQ(is_prime["submitted"], 3);
-  EXPECT_EQ(is_prime["succeeded"], 3);
+  EXPECT_EQ(Uint64(is_prime["submitted"]), 3u);
+  EXPECT_EQ(Uint64(is_prime["succeeded"]), 3u);
   EXPECT_TRUE(is_prime["failed"].empty());
   for (const char* latency : {"queue_wait", "run_time"}) {
     const nlohmann::json& summary = is_prime[latency];
-    EXPECT_EQ(summary["count"], 3) << latency;
-    EXPECT_LE(summary["p50_us"].get<uint64_t>(),
-              summary["p90_us"].get<uint64_t>());
-    EXPECT_LE(summary["p90_us"].get<uint64_t>(),
-              summary["p99_us"].get<uint64_t>());
-    EXPECT_LE(summary["p99_us"].get<uint64_t>(),
-              summary["max_us"].get<uint64_t>());
+    EXPECT_EQ(Uint64(summary["count"]), 3u) << latency;
+    EXPECT_LE(Uint64(summary["p50_us"]), Uint64(summary["p90_us"]));
+    EXPECT_LE(Uint64(summary["p90_us"]), Uint64(summary["p99_us"]));
+    EXPECT_LE(Uint64(summary["p99_us"]), Uint64(summary["max_us"]));
   }
   for (const nlohmann::json& worker : status["workers"]) {
-    EXPECT_GT(worker["rss_bytes"].get<uint64_t>(), 0u) << worker.dump();
+    EXPECT_GT(Uint64(worker["rss_bytes"]), 0u) << worker.dump();
     EXPECT_TRUE(worker.contains("cpu_user_ms"));
     EXPECT_TRUE(worker.contains("cpu_system_ms"));
   }
@@ -72,12 +74,13 @@ TEST(StatusCommandTest, BusyWorkerShowsItsTaskAndClient) {
       std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < give_up) {
     worker = StatusJson(daemon)["workers"][0];
-    if (worker["state"] == "busy") break;
+    if (worker["worker_state"] == "WORKER_STATE_BUSY") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_EQ(worker["state"], "busy") << worker.dump();
+  ASSERT_EQ(worker["worker_state"], "WORKER_STATE_BUSY") << worker.dump();
+  EXPECT_EQ(worker["state"], "busy");  // the deprecated text, for older readers
   EXPECT_EQ(worker["current_function"], "sleep");
-  EXPECT_EQ(worker["current_task_id"], id);
+  EXPECT_EQ(Uint64(worker["current_task_id"]), id);
   EXPECT_EQ(worker["current_client_pid"], getpid());
 
   const CommandResult table = RunCli(daemon.socket_path(), {"status"});
