@@ -81,3 +81,33 @@ if(TARGET taskpool_client_shared)
   ")
   install(FILES ${pc_generated} DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endif()
+
+# Shell completions, written at build time by `taskpool completion SHELL`,
+# installed where bash-completion, zsh and fish look for packages' own.
+# Debian's zsh reads packages' completions from share/zsh/vendor-completions
+# (debian/rules says so); share/zsh/site-functions is zsh's default.
+set(TASKPOOL_ZSH_COMPLETIONDIR ${CMAKE_INSTALL_DATADIR}/zsh/site-functions
+    CACHE STRING "Where the zsh completion of taskpool is installed")
+if(TARGET taskpool AND NOT CMAKE_CROSSCOMPILING)
+  set(completion_dir ${CMAKE_CURRENT_BINARY_DIR}/completions)
+  set(completion_files "")
+  foreach(shell_file "bash;taskpool" "zsh;_taskpool" "fish;taskpool.fish")
+    list(GET shell_file 0 shell)
+    list(GET shell_file 1 file)
+    add_custom_command(OUTPUT ${completion_dir}/${shell}/${file}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${completion_dir}/${shell}
+      COMMAND ${CMAKE_COMMAND} -DTASKPOOL=$<TARGET_FILE:taskpool> -DSHELL=${shell}
+              -DOUT=${completion_dir}/${shell}/${file}
+              -P ${CMAKE_CURRENT_LIST_DIR}/write_completion.cmake
+      DEPENDS taskpool ${CMAKE_CURRENT_LIST_DIR}/write_completion.cmake
+      COMMENT "taskpool completion ${shell}"
+      VERBATIM)
+    list(APPEND completion_files ${completion_dir}/${shell}/${file})
+  endforeach()
+  add_custom_target(taskpool_completions ALL DEPENDS ${completion_files})
+  install(FILES ${completion_dir}/bash/taskpool
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+  install(FILES ${completion_dir}/zsh/_taskpool DESTINATION ${TASKPOOL_ZSH_COMPLETIONDIR})
+  install(FILES ${completion_dir}/fish/taskpool.fish
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
+endif()

@@ -21,11 +21,11 @@ constexpr size_t kMaxFrame = 64 * 1024;
 void CheckRoundTrip(const taskpool::v1::ClientMessage& message) {
   std::string frame;
   taskpool::AppendFrame(message, &frame);
-  taskpool::FrameDecoder decoder(1u << 30);
+  taskpool::wire::FrameDecoder decoder(1u << 30);
   decoder.Append(frame);
   taskpool::v1::ClientMessage again;
   taskpool::Status error;
-  if (decoder.NextMessage(&again, &error) != taskpool::FrameDecoder::Outcome::kFrame ||
+  if (decoder.NextMessage(&again, &error) != taskpool::wire::FrameDecoder::Outcome::kFrame ||
       again.SerializeAsString() != message.SerializeAsString()) {
     std::abort();
   }
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto* bytes = reinterpret_cast<const char*>(data + 1);
   size = size - 1;
 
-  taskpool::FrameDecoder decoder(kMaxFrame);
+  taskpool::wire::FrameDecoder decoder(kMaxFrame);
   for (size_t offset = 0; offset < size; offset += chunk) {
     const size_t piece = std::min(chunk, size - offset);
     decoder.Append(std::string_view(bytes + offset, piece));
@@ -49,8 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       taskpool::v1::ClientMessage message;
       taskpool::Status error;
       const auto outcome = decoder.NextMessage(&message, &error);
-      if (outcome == taskpool::FrameDecoder::Outcome::kError) return 0;  // connection closed
-      if (outcome == taskpool::FrameDecoder::Outcome::kNeedMore) break;
+      if (outcome == taskpool::wire::FrameDecoder::Outcome::kError) return 0;  // connection closed
+      if (outcome == taskpool::wire::FrameDecoder::Outcome::kNeedMore) break;
       CheckRoundTrip(message);
     }
   }

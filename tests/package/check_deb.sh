@@ -7,7 +7,7 @@
 #      package is named for its SONAME, the conffiles list is the config
 #      file and nothing else;
 #   3. apt-get install ./OUT/*.deb; taskpoold --version, man -w, the
-#      taskpool user, the units in the systemd directory and
+#      bash completion, the taskpool user, the units in the systemd directory and
 #      systemd-analyze verify on them, the socket enabled, the config file
 #      valid for the service's user, pkg-config --libs taskpool and a
 #      program built with it, the packaged daemon serving a task;
@@ -37,7 +37,8 @@ done
 step() { echo "== $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-packages=(taskpool libtaskpool-client0 libtaskpool-dev taskpool-dbgsym libtaskpool-client0-dbgsym)
+packages=(taskpool libtaskpool-client0 libtaskpool-dev python3-taskpool taskpool-dbgsym
+  libtaskpool-client0-dbgsym)
 installed_ours() {
   local package
   for package in "${packages[@]}"; do
@@ -84,8 +85,13 @@ echo "   built and linted in $((SECONDS - start)) s"
 version="$(dpkg-parsechangelog -l "$source_dir/debian/changelog" -S Version)"
 arch="$(dpkg --print-architecture)"
 multiarch="$(dpkg-architecture -qDEB_HOST_MULTIARCH)"
-deb() { echo "$out/${1}_${version}_${arch}.deb"; }
-for package in "${packages[@]}"; do
+# The Python package is the same on every architecture.
+deb() {
+  local package_arch="$arch"
+  [[ "$1" == python3-* ]] && package_arch=all
+  echo "$out/${1}_${version}_${package_arch}.deb"
+}
+for package in taskpool libtaskpool-client0 libtaskpool-dev python3-taskpool; do
   [[ -f "$(deb "$package")" ]] || fail "package.sh did not make $(deb "$package")"
 done
 
@@ -117,7 +123,10 @@ contains taskpool /usr/sbin/taskpoold /usr/bin/taskpool \
   /usr/share/man/man5/taskpoold.conf.5.gz \
   /usr/share/taskpool/proto/taskpool/v1/taskpool.proto \
   /usr/share/taskpool/proto/taskpool/v1/exec.proto \
-  /usr/share/doc/taskpool/copyright
+  /usr/share/doc/taskpool/copyright \
+  /usr/share/bash-completion/completions/taskpool \
+  /usr/share/zsh/vendor-completions/_taskpool \
+  /usr/share/fish/vendor_completions.d/taskpool.fish
 lacks taskpool '^/usr/(include|lib/'"$multiarch"')/|\.so(\.|$)|^/usr/bin/taskpoold'
 contains libtaskpool-client0 "$libdir/libtaskpool_client.so.0" \
   "$libdir/libtaskpool_client.so.${version%%-*}" /usr/share/doc/libtaskpool-client0/copyright
@@ -128,6 +137,9 @@ contains libtaskpool-dev /usr/include/taskpool/client.hpp /usr/include/taskpool/
   "$libdir/cmake/taskpool/taskpoolConfig.cmake" "$libdir/cmake/taskpool/taskpoolTargets.cmake" \
   "$libdir/pkgconfig/taskpool.pc" /usr/share/doc/libtaskpool-dev/copyright
 lacks libtaskpool-dev '\.so\.[0-9]'
+contains python3-taskpool /usr/lib/python3/dist-packages/taskpool/__init__.py \
+  /usr/lib/python3/dist-packages/taskpool/v1/taskpool_pb2.py \
+  /usr/share/doc/python3-taskpool/copyright
 echo "   taskpool: $(wc -l <"$work/taskpool.list") paths," \
      "libtaskpool-client0: $(wc -l <"$work/libtaskpool-client0.list")," \
      "libtaskpool-dev: $(wc -l <"$work/libtaskpool-dev.list")"
@@ -184,7 +196,7 @@ getent group taskpool >/dev/null && group_before=1
 step "apt-get install $out/*.deb"
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$out"/*.deb \
   >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; fail "apt-get install failed"; }
-for package in taskpool libtaskpool-client0 libtaskpool-dev; do
+for package in taskpool libtaskpool-client0 libtaskpool-dev python3-taskpool; do
   [[ "$(dpkg-query -W -f='${Status}' "$package")" == "install ok installed" ]] ||
     fail "$package is not installed"
 done
@@ -235,6 +247,11 @@ runuser -u taskpool -- /usr/sbin/taskpoold --test-config --config /etc/taskpool/
   { cat "$work/test-config.log" >&2; fail "the packaged config file does not pass --test-config as user taskpool"; }
 echo "   $(cat "$work/test-config.log")"
 
+# The completion bash-completion would load for `taskpool`.
+complete="$(bash -c 'source /usr/share/bash-completion/completions/taskpool && complete -p taskpool' 2>&1)" ||
+  fail "the packaged bash completion does not load: $complete"
+echo "   bash: $complete"
+
 libs="$(pkg-config --libs taskpool)" || fail "pkg-config --libs taskpool failed"
 echo "   pkg-config --libs taskpool: $libs"
 [[ " $libs " == *" -ltaskpool_client "* ]] || fail "pkg-config --libs taskpool lacks -ltaskpool_client"
@@ -275,10 +292,15 @@ got="$(TASKPOOL_SOCKET="$socket" "$work/consumer" 2>&1)" ||
 [[ "$got" == "$abc" ]] || fail "sha256 abc through the library gave '$got'"
 got="$(taskpool --socket "$socket" call is_prime 454577 2>&1)" || fail "taskpool call: $got"
 [[ "$got" == "true" ]] || fail "taskpool call is_prime 454577 gave '$got'"
+got="$(cd / && /usr/bin/python3 -c 'import sys, taskpool
+with taskpool.Client(sys.argv[1]) as client:
+    print(client.apply("sha256", b"abc").decode())' "$socket" 2>&1)" ||
+  fail "the packaged Python client could not run a task: $got"
+[[ "$got" == "$abc" ]] || fail "sha256 abc through the Python client gave '$got'"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "the packaged taskpoold exited $? on SIGTERM"
 daemon_pid=""
-echo "   the packaged taskpoold served sha256 (library) and is_prime (CLI)"
+echo "   the packaged taskpoold served sha256 (library, Python) and is_prime (CLI)"
 
 # --- 4. purge ----------------------------------------------------------------
 step "apt-get purge"
