@@ -25,12 +25,12 @@ class CompletionRing {
   // REQUIRES: `size` is a power of two; `entries` holds `size` words.
   CompletionRing(uint64_t& tail, uint64_t& head, uint64_t* entries,
                  uint32_t size)
-      : tail_(&tail), head_(&head), entries_(entries), size_(size) {}
+      : tail_(&tail), head_(&head), entries_{entries, size} {}
 
   // The worker: appends `ref` (entry first, then a release store of tail).
   void Push(SlotRef ref) {
     const uint64_t tail = Load(*tail_, std::memory_order_relaxed);
-    Store(entry(tail), PackRef(ref), std::memory_order_relaxed);
+    Store(entries_.at(tail), PackRef(ref), std::memory_order_relaxed);
     Store(*tail_, tail + 1, std::memory_order_release);
   }
 
@@ -41,20 +41,15 @@ class CompletionRing {
     const uint64_t tail = Load(*tail_, std::memory_order_acquire);
     uint64_t head = *head_;
     for (; head != tail; ++head) {
-      on_entry(UnpackRef(Load(entry(head), std::memory_order_relaxed)));
+      on_entry(UnpackRef(Load(entries_.at(head), std::memory_order_relaxed)));
     }
     *head_ = head;
   }
 
  private:
-  uint64_t& entry(uint64_t position) const {
-    return entries_[position & (size_ - 1)];
-  }
-
   uint64_t* tail_;
   uint64_t* head_;
-  uint64_t* entries_;
-  uint32_t size_;
+  RingEntries entries_;
 };
 
 }  // namespace taskpool::shmq

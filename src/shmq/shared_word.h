@@ -25,4 +25,12 @@ inline void Store(uint64_t& word, uint64_t value, std::memory_order order) {
   AtomicWord(word).store(value, order);
 }
 
+// The entries of a ring of shared words, indexed by an ever-growing
+// position. REQUIRES: `size` is a power of two; `words` holds `size` words.
+struct RingEntries {
+  uint64_t* words;
+  uint32_t size;
+  uint64_t& at(uint64_t position) const { return words[position & (size - 1)]; }
+};
+
 }  // namespace taskpool::shmq

@@ -26,9 +26,7 @@ class TicketRing {
  public:
   // REQUIRES: `size` is a power of two; `entries` holds `size` words.
   TicketRing(uint64_t& head, uint64_t& tail, uint64_t* entries, uint32_t size)
-      : head_(&head), tail_(&tail), entries_(entries), size_(size) {}
-
-  uint32_t size() const { return size_; }
+      : head_(&head), tail_(&tail), entries_{entries, size} {}
 
   // Position of the next ticket a worker takes: every position below it
   // has been taken.
@@ -38,13 +36,13 @@ class TicketRing {
 
   bool HasRoom() const {
     const uint64_t tail = Load(*tail_, std::memory_order_relaxed);
-    return tail - head() < size_;
+    return tail - head() < entries_.size;
   }
 
   // Publishes `ref` and returns its position. REQUIRES: HasRoom().
   uint64_t Push(SlotRef ref) {
     const uint64_t tail = Load(*tail_, std::memory_order_relaxed);
-    Store(entry(tail), PackRef(ref), std::memory_order_relaxed);
+    Store(entries_.at(tail), PackRef(ref), std::memory_order_relaxed);
     Store(*tail_, tail + 1, std::memory_order_release);
     return tail;
   }
@@ -58,7 +56,7 @@ class TicketRing {
       // Acquire on tail makes the entry written before it visible.
       const uint64_t tail = Load(*tail_, std::memory_order_acquire);
       if (head == tail) return std::nullopt;
-      const uint64_t taken = Load(entry(head), std::memory_order_relaxed);
+      const uint64_t taken = Load(entries_.at(head), std::memory_order_relaxed);
       // On success the entry read above was not overwritten: the producer
       // only reuses positions behind head.
       if (Atomic(*head_).compare_exchange_weak(head, head + 1,
@@ -70,14 +68,9 @@ class TicketRing {
   }
 
  private:
-  uint64_t& entry(uint64_t position) const {
-    return entries_[position & (size_ - 1)];
-  }
-
   uint64_t* head_;
   uint64_t* tail_;
-  uint64_t* entries_;
-  uint32_t size_;
+  RingEntries entries_;
 };
 
 }  // namespace taskpool::shmq
