@@ -11,7 +11,7 @@ namespace taskpool::shmq {
 
 namespace {
 
-std::string TooLargeMessage(uint64_t size, uint64_t limit) {
+std::string InputTooLargeMessage(uint64_t size, uint64_t limit) {
   return "input of " + std::to_string(size) + " bytes exceeds the limit of " +
          std::to_string(limit) + " bytes";
 }
@@ -53,7 +53,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
   const QueueGeometry& geometry = segment_->geometry();
   if (input.size() > geometry.max_payload_bytes) {
     return Status(ErrorCode::kPayloadTooLarge,
-                  TooLargeMessage(input.size(), geometry.max_payload_bytes));
+                  InputTooLargeMessage(input.size(), geometry.max_payload_bytes));
   }
   tickets_.Flush();
   if (free_slots_.empty()) {
@@ -125,7 +125,7 @@ void SupervisorQueue::Release(SlotRef slot) {
   FreeSlot(slot.index, slot.generation, /*remove_output_blob=*/true);
 }
 
-Status SupervisorQueue::WriteInput(uint32_t index, uint32_t generation,
+inline Status SupervisorQueue::WriteInput(uint32_t index, uint32_t generation,
                                    std::string_view input) {
   ShmSlot& s = segment_->slot(index);
   s.input_bytes = input.size();
@@ -142,14 +142,14 @@ Status SupervisorQueue::WriteInput(uint32_t index, uint32_t generation,
   return Status::Ok();
 }
 
-SlotRef SupervisorQueue::Publish(uint32_t index, uint32_t generation) {
+inline SlotRef SupervisorQueue::Publish(uint32_t index, uint32_t generation) {
   segment_->state(index).PublishQueued(generation);
   const SlotRef ref{index, generation};
   tickets_.Push(ref);
   return ref;
 }
 
-void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation,
+inline void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation,
                                bool remove_output_blob) {
   ShmSlot& s = segment_->slot(index);
   if (s.input_in_blob) {
@@ -190,7 +190,7 @@ size_t SupervisorQueue::CollectCompleted(
   return delivered;
 }
 
-bool SupervisorQueue::DeliverIfDone(
+inline bool SupervisorQueue::DeliverIfDone(
     SlotRef ref, uint32_t worker,
     const std::function<void(const CompletedTask&)>& on_done) {
   if (ref.index >= segment_->geometry().capacity ||

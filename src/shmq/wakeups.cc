@@ -3,7 +3,6 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -49,18 +48,6 @@ bool TaskWakeup::Sleep(uint32_t seen, const sigset_t* idle_mask) {
 void TaskWakeup::DoneSleeping(uint64_t& sleeping_flag) {
   Store(sleeping_flag, 0, std::memory_order_release);
   Atomic(*sleeping_workers_).fetch_sub(1, std::memory_order_seq_cst);
-}
-
-void ResultsSignal::Signal() {
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t written = write(fd_, &one, sizeof one);
-}
-
-void ResultsSignal::Consume() {
-  uint64_t signalled = 0;
-  [[maybe_unused]] ssize_t read_bytes = read(fd_, &signalled, sizeof signalled);
-  Atomic(*signalled_).store(0, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 }  // namespace taskpool::shmq

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -79,8 +80,12 @@ class ResultsSignal {
   ResultsSignal(uint64_t& signalled, int fd) : signalled_(&signalled), fd_(fd) {}
 
   // Writes the eventfd, whatever the flag says (the supervisor's recovery,
-  // or a worker asking for a collection).
-  void Signal();
+  // or a worker asking for a collection). Inline, like Consume: both run
+  // once per task.
+  void Signal() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = write(fd_, &one, sizeof one);
+  }
 
   // A worker, after publishing a completion: true if it must now Signal()
   // (no one has since the last collection); false if the supervisor is told
@@ -98,7 +103,12 @@ class ResultsSignal {
   // flag clear writes the eventfd after the read, so its write survives
   // until the next wake-up; the drain that follows sees every completion
   // published before the clear.
-  void Consume();
+  void Consume() {
+    uint64_t signalled = 0;
+    [[maybe_unused]] ssize_t read_bytes = read(fd_, &signalled, sizeof signalled);
+    Atomic(*signalled_).store(0, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
 
  private:
   uint64_t* signalled_;

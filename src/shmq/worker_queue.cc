@@ -15,7 +15,7 @@ namespace {
 
 using std::chrono::microseconds;
 
-std::string TooLargeMessage(uint64_t size, uint64_t limit) {
+std::string OutputTooLargeMessage(uint64_t size, uint64_t limit) {
   return "output of " + std::to_string(size) + " bytes exceeds the limit of " +
          std::to_string(limit) + " bytes";
 }
@@ -35,20 +35,19 @@ WorkerQueue::WorkerQueue(const Segment& segment, uint32_t worker, pid_t pid)
 // ============================================================ claiming
 
 std::optional<ClaimedTask> WorkerQueue::TryClaim() {
+  // One named result, so the task is built where the caller receives it.
+  std::optional<ClaimedTask> task;
   TicketRing tickets = segment_.tickets();
   bool skipped_stale = false;
   while (const std::optional<SlotRef> ticket = tickets.Take()) {
     CrashIfAt(internal::TestCrashPoint::kBetweenClaimSteps);
-    if (std::optional<ClaimedTask> task = ClaimSlot(*ticket)) {
-      if (skipped_stale) segment_.results().Signal();
-      return task;
-    }
+    if (ClaimSlot(*ticket, task)) break;
     skipped_stale = true;
   }
   // Consuming stale tickets freed ring space; poke the supervisor so it
   // moves any overflowed tickets in (CollectCompleted flushes them).
   if (skipped_stale) segment_.results().Signal();
-  return std::nullopt;
+  return task;
 }
 
 std::optional<ClaimedTask> WorkerQueue::WaitAndClaim(const sigset_t* idle_mask) {
@@ -64,17 +63,18 @@ std::optional<ClaimedTask> WorkerQueue::WaitAndClaim(const sigset_t* idle_mask) 
   }
 }
 
-std::optional<ClaimedTask> WorkerQueue::ClaimSlot(SlotRef ref) {
-  if (ref.index >= segment_.geometry().capacity) return std::nullopt;
+inline bool WorkerQueue::ClaimSlot(SlotRef ref,
+                                   std::optional<ClaimedTask>& claimed) {
+  if (ref.index >= segment_.geometry().capacity) return false;
   if (!segment_.state(ref.index).TryClaim(ref.generation, worker_)) {
-    return std::nullopt;  // stale ticket: withdrawn, reused or duplicate
+    return false;  // stale ticket: withdrawn, reused or duplicate
   }
   ShmSlot& s = segment_.slot(ref.index);
   s.worker_pid = static_cast<int32_t>(record_.pid);
   s.started_ns = MonotonicNs();
   s.started_unix_us = UnixUs();
 
-  ClaimedTask task;
+  ClaimedTask& task = claimed.emplace();
   task.slot = ref;
   task.function_index = s.function_index;
   task.attempt = s.attempt;
@@ -90,15 +90,10 @@ std::optional<ClaimedTask> WorkerQueue::ClaimSlot(SlotRef ref) {
   }
   task.flag = s.flag != 0;
   if (s.input_in_blob) {
-    Result<MappedBlob> mapped = segment_.blobs().Map(
-        BlobKind::kInput, ref.index, s.input_blob_generation, s.input_bytes);
-    if (!mapped.ok()) {
-      // The task is ours now; fail it rather than leave it RUNNING.
-      PublishResult(ref, mapped.status().code(), mapped.status().message(), 1);
-      return std::nullopt;
+    if (!MapInputBlob(task)) {
+      claimed.reset();
+      return false;
     }
-    task.input = input_blobs_.insert_or_assign(ref.index, std::move(mapped).value())
-                     .first->second.bytes();
   } else {
     task.input = std::string_view(segment_.input_area(ref.index), s.input_bytes);
   }
@@ -107,7 +102,22 @@ std::optional<ClaimedTask> WorkerQueue::ClaimSlot(SlotRef ref) {
   Store(record_.started_ns, static_cast<uint64_t>(s.started_ns),
         std::memory_order_relaxed);
   Store(record_.busy, 1, std::memory_order_release);
-  return task;
+  return true;
+}
+
+bool WorkerQueue::MapInputBlob(ClaimedTask& task) {
+  const SlotRef ref = task.slot;
+  const ShmSlot& s = segment_.slot(ref.index);
+  Result<MappedBlob> mapped = segment_.blobs().Map(
+      BlobKind::kInput, ref.index, s.input_blob_generation, s.input_bytes);
+  if (!mapped.ok()) {
+    // The task is ours now; fail it rather than leave it RUNNING.
+    PublishResult(ref, mapped.status().code(), mapped.status().message(), 1);
+    return false;
+  }
+  task.input = input_blobs_.insert_or_assign(ref.index, std::move(mapped).value())
+                   .first->second.bytes();
+  return true;
 }
 
 // ============================================================ while running
@@ -132,7 +142,7 @@ void WorkerQueue::Complete(const ClaimedTask& task, ErrorCode code,
   input_blobs_.erase(task.slot.index);
 }
 
-Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output) {
+inline Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output) {
   ShmSlot& s = segment_.slot(ref.index);
   s.output_bytes = output.size();
   if (output.size() <= segment_.geometry().inline_bytes) {
@@ -154,7 +164,7 @@ void WorkerQueue::PublishResult(SlotRef ref, ErrorCode code,
   std::string replacement;
   if (output.size() > geometry.max_payload_bytes) {
     code = ErrorCode::kPayloadTooLarge;
-    replacement = TooLargeMessage(output.size(), geometry.max_payload_bytes);
+    replacement = OutputTooLargeMessage(output.size(), geometry.max_payload_bytes);
     output = replacement;
   }
   if (Status written = WriteOutput(ref, output); !written.ok()) {
@@ -190,10 +200,6 @@ void WorkerQueue::PublishResult(SlotRef ref, ErrorCode code,
     CrashIfAt(internal::TestCrashPoint::kAfterResultsFlagged);
     results.Signal();
   }
-}
-
-void WorkerQueue::CrashIfAt(internal::TestCrashPoint point) const {
-  if (crash_point_ == point) _exit(0);
 }
 
 namespace internal {

@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -117,13 +118,22 @@ class WorkerQueue {
   friend void internal::SetTestCrashPoint(WorkerQueue& queue,
                                           internal::TestCrashPoint point);
 
-  std::optional<ClaimedTask> ClaimSlot(SlotRef ref);
+  // Claims the slot of `ticket` into `task`; false for a stale ticket
+  // (or an input blob that cannot be mapped: that task is failed).
+  bool ClaimSlot(SlotRef ticket, std::optional<ClaimedTask>& task);
+  // Maps a claimed task's input blob into task.input; false (the task
+  // failed and completed) if it cannot be mapped. Out of ClaimSlot, which
+  // stays small enough to inline.
+  bool MapInputBlob(ClaimedTask& task);
   // Writes the output where the supervisor will look for it (inline, or a
   // blob this worker creates).
   Status WriteOutput(SlotRef ref, std::string_view output);
   void PublishResult(SlotRef ref, ErrorCode code, std::string_view output,
                      uint32_t tasks_done);
-  void CrashIfAt(internal::TestCrashPoint point) const;
+  // Inline: it sits on every claim and completion.
+  void CrashIfAt(internal::TestCrashPoint point) const {
+    if (crash_point_ == point) [[unlikely]] _exit(0);
+  }
 
   const Segment& segment_;
   const uint32_t worker_;
