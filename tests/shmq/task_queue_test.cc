@@ -1,8 +1,14 @@
-// Tests for the shared-memory task queue. Workers are fork()ed children that
-// run the worker-side API and leave with _exit(), so they never run gtest or
-// destructors of the parent's objects. Failure tests are named for what they
-// recover from.
-#include "shmq/task_queue.h"
+// Tests for the shared-memory task queue, both sides together. The test is
+// the supervisor (a SupervisorQueue); workers are fork()ed children that
+// attach a WorkerQueue to its segment and leave with _exit(), so they never
+// run gtest or destructors of the parent's objects. Failure tests are named
+// for what they recover from. The parts that can be tested alone have
+// tests of their own (ticket_ring_test, completion_ring_test,
+// blob_store_test, slot_state_test).
+#include <concepts>
+
+#include "shmq/supervisor_queue.h"
+#include "shmq/worker_queue.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -26,6 +32,23 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+
+// The two sides are different types: a worker cannot call a supervisor
+// operation, nor the supervisor a worker's.
+template <typename Queue>
+concept CanEnqueue = requires(Queue& q) { q.Enqueue(0u, std::string_view()); };
+template <typename Queue>
+concept CanCollect = requires(Queue& q) {
+  q.CollectCompleted([](const CompletedTask&) {});
+};
+template <typename Queue>
+concept CanRecover = requires(Queue& q) { q.RecoverDeadWorker(0u); };
+template <typename Queue>
+concept CanClaim = requires(Queue& q) { q.TryClaim(); };
+static_assert(CanEnqueue<SupervisorQueue> && CanCollect<SupervisorQueue> &&
+              CanRecover<SupervisorQueue> && !CanClaim<SupervisorQueue>);
+static_assert(!CanEnqueue<WorkerQueue> && !CanCollect<WorkerQueue> &&
+              !CanRecover<WorkerQueue> && CanClaim<WorkerQueue>);
 
 // Function indices understood by the test worker.
 enum Function : uint32_t {
@@ -53,8 +76,8 @@ QueueGeometry SmallGeometry() {
   return geometry;
 }
 
-std::unique_ptr<TaskQueue> MakeQueue(const QueueGeometry& geometry) {
-  auto queue = TaskQueue::Create(UniqueName(), geometry);
+std::unique_ptr<SupervisorQueue> MakeQueue(const QueueGeometry& geometry) {
+  auto queue = SupervisorQueue::Create(UniqueName(), geometry);
   EXPECT_TRUE(queue.ok()) << queue.status().ToString();
   return std::move(queue).value();
 }
@@ -69,18 +92,18 @@ std::vector<std::string> ShmObjectsOf(const std::string& name) {
   return found;
 }
 
-void RunTask(TaskQueue& queue, uint32_t worker, const ClaimedTask& task) {
+void RunTask(WorkerQueue& queue, const ClaimedTask& task) {
   switch (task.function_index) {
     case kEcho:
-      queue.Complete(worker, task, ErrorCode::kOk, task.input);
+      queue.Complete(task, ErrorCode::kOk, task.input);
       return;
     case kOutputOfSize:
-      queue.Complete(worker, task, ErrorCode::kOk,
+      queue.Complete(task, ErrorCode::kOk,
                      std::string(std::stoull(std::string(task.input)), 'x'));
       return;
     case kHangOnAttempt1:
       if (task.attempt > 1) {
-        queue.Complete(worker, task, ErrorCode::kOk,
+        queue.Complete(task, ErrorCode::kOk,
                        "attempt " + std::to_string(task.attempt) + ":" +
                            std::string(task.input));
         return;
@@ -89,31 +112,34 @@ void RunTask(TaskQueue& queue, uint32_t worker, const ClaimedTask& task) {
     case kHang:
       for (;;) pause();
     case kFail:
-      queue.Complete(worker, task, ErrorCode::kTaskFailed, "boom");
+      queue.Complete(task, ErrorCode::kTaskFailed, "boom");
       return;
     case kSpinThenEcho: {
       const auto until =
           std::chrono::steady_clock::now() + std::chrono::microseconds(50);
       while (std::chrono::steady_clock::now() < until) {
       }
-      queue.Complete(worker, task, ErrorCode::kOk, task.input);
+      queue.Complete(task, ErrorCode::kOk, task.input);
       return;
     }
   }
-  queue.Complete(worker, task, ErrorCode::kUnknownFunction, "?");
+  queue.Complete(task, ErrorCode::kUnknownFunction, "?");
 }
 
-// Forks worker `worker` running `body` (by default the task loop).
-pid_t Spawn(TaskQueue& queue, uint32_t worker,
-            const std::function<void()>& body = nullptr) {
+using WorkerBody = std::function<void(WorkerQueue&)>;
+
+// Forks worker `worker`, attached to the queue's segment as a worker does
+// after fork, running `body` (by default the task loop).
+pid_t Spawn(SupervisorQueue& queue, uint32_t worker,
+            const WorkerBody& body = nullptr) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
-  queue.AttachWorker(worker, getpid());
+  WorkerQueue attached(queue.segment(), worker, getpid());
   if (body) {
-    body();
+    body(attached);
   } else {
     for (;;) {
-      if (auto task = queue.WaitAndClaim(worker)) RunTask(queue, worker, *task);
+      if (auto task = attached.WaitAndClaim()) RunTask(attached, *task);
     }
   }
   _exit(0);
@@ -121,12 +147,13 @@ pid_t Spawn(TaskQueue& queue, uint32_t worker,
 
 // Forks worker 0, which claims one task and completes it with a crash
 // point armed: the process dies at that point inside Complete().
-pid_t SpawnCompletingUntil(TaskQueue& queue, internal::TestCrashPoint point) {
-  return Spawn(queue, 0, [&] {
-    auto task = queue.TryClaim(0);
+pid_t SpawnCompletingUntil(SupervisorQueue& queue,
+                           internal::TestCrashPoint point) {
+  return Spawn(queue, 0, [point](WorkerQueue& worker) {
+    auto task = worker.TryClaim();
     if (!task) _exit(4);
-    internal::SetTestCrashPoint(queue, point);
-    queue.Complete(0, *task, ErrorCode::kOk, task->input);
+    internal::SetTestCrashPoint(worker, point);
+    worker.Complete(*task, ErrorCode::kOk, task->input);
     _exit(3);  // not reached if the crash point works
   });
 }
@@ -154,7 +181,7 @@ struct Finished {
 
 // Collects completions until `count` have arrived (or 10 s pass, a failure
 // rather than a timing assumption).
-std::vector<Finished> WaitForCompletions(TaskQueue& queue, size_t count) {
+std::vector<Finished> WaitForCompletions(SupervisorQueue& queue, size_t count) {
   std::vector<Finished> finished;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -175,7 +202,8 @@ std::vector<Finished> WaitForCompletions(TaskQueue& queue, size_t count) {
 // Like WaitForCompletions, but collects only once the results eventfd is
 // readable, so a completion that forgot to wake the supervisor fails the
 // test instead of being picked up by a periodic collection.
-std::vector<Finished> CollectWhenSignalled(TaskQueue& queue, size_t count) {
+std::vector<Finished> CollectWhenSignalled(SupervisorQueue& queue,
+                                           size_t count) {
   std::vector<Finished> finished;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -195,7 +223,7 @@ std::vector<Finished> CollectWhenSignalled(TaskQueue& queue, size_t count) {
 
 // Starts a fresh worker 1, lets it fall asleep, enqueues one echo of
 // `text` and checks that its completion is signalled and delivered.
-void ExpectWorkerOneEchoes(TaskQueue& queue, const std::string& text) {
+void ExpectWorkerOneEchoes(SupervisorQueue& queue, const std::string& text) {
   const pid_t survivor = Spawn(queue, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(queue.Enqueue(kEcho, text).ok());
@@ -206,7 +234,7 @@ void ExpectWorkerOneEchoes(TaskQueue& queue, const std::string& text) {
 }
 
 // Waits until worker `worker` says it is running a task.
-void WaitUntilBusy(TaskQueue& queue, uint32_t worker) {
+void WaitUntilBusy(SupervisorQueue& queue, uint32_t worker) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!queue.activity(worker).busy) {
@@ -409,20 +437,25 @@ TEST(TaskQueueTest, CancelFlagReachesTheRunningTaskAndIsClearedOnReuse) {
   EXPECT_FALSE(queue->RequestCancel(*waiting)) << "queued, not running";
   // The worker reports the flag as each task starts and as it ends (the
   // first task waits for it, at most 10 s), and the deadline it was given.
-  const pid_t worker = Spawn(*queue, 0, [&] {
+  const pid_t worker = Spawn(*queue, 0, [](WorkerQueue& self) {
     for (int i = 0; i < 2; ++i) {
       std::optional<ClaimedTask> task;
-      while (!task) task = queue->WaitAndClaim(0);
-      const bool at_start = queue->CancelRequested(*task);
+      while (!task) task = self.WaitAndClaim();
+      const bool at_start = self.CancelRequested(*task);
       const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (task->input == "wait" && !queue->CancelRequested(*task) &&
+      while (task->input == "wait" && !self.CancelRequested(*task) &&
              std::chrono::steady_clock::now() < give_up) {
         usleep(1000);
       }
+      const int64_t deadline_us =
+          task->deadline ? std::chrono::duration_cast<std::chrono::microseconds>(
+                               task->deadline->time_since_epoch())
+                               .count()
+                         : 0;
       const std::string report = std::string(at_start ? "set" : "clear") + "," +
-                                 (queue->CancelRequested(*task) ? "set" : "clear") + "," +
-                                 std::to_string(task->deadline_unix_us);
-      queue->Complete(0, *task, ErrorCode::kOk, report);
+                                 (self.CancelRequested(*task) ? "set" : "clear") + "," +
+                                 std::to_string(deadline_us);
+      self.Complete(*task, ErrorCode::kOk, report);
     }
     _exit(0);
   });
@@ -525,18 +558,19 @@ TEST(TaskQueueTest, WorkerKilledBetweenClaimStepsIsRecovered) {
   ASSERT_TRUE(ref.ok());
 
   // Takes the ticket, then dies before the slot CAS.
-  const pid_t doomed = Spawn(*queue, 0, [&] {
-    internal::SetTestCrashPoint(*queue,
+  const pid_t doomed = Spawn(*queue, 0, [](WorkerQueue& self) {
+    internal::SetTestCrashPoint(self,
                                 internal::TestCrashPoint::kBetweenClaimSteps);
-    queue->TryClaim(0);
+    (void)self.TryClaim();
     _exit(3);  // not reached if the crash point works
   });
   ASSERT_EQ(ExitCodeOf(doomed), 0);
   EXPECT_EQ(queue->depth(), 1u) << "the task is still QUEUED";
 
   // Nobody can claim it now: its ticket is gone.
-  const pid_t prober =
-      Spawn(*queue, 1, [&] { _exit(queue->TryClaim(1).has_value() ? 1 : 0); });
+  const pid_t prober = Spawn(*queue, 1, [](WorkerQueue& self) {
+    _exit(self.TryClaim().has_value() ? 1 : 0);
+  });
   ASSERT_EQ(ExitCodeOf(prober), 0);
 
   EXPECT_THAT(queue->RecoverDeadWorker(0), IsEmpty());
@@ -572,9 +606,9 @@ TEST(TaskQueueTest, WorkerDiedAfterDoneIsDeliveredOnce) {
 TEST(TaskQueueTest, WorkerDiedAfterCompletionRingPushIsDeliveredOnce) {
   auto queue = MakeQueue(SmallGeometry());
   ASSERT_TRUE(queue->Enqueue(kEcho, "one").ok());
-  const pid_t finished_worker = Spawn(*queue, 0, [&] {
-    auto task = queue->TryClaim(0);
-    if (task) queue->Complete(0, *task, ErrorCode::kOk, task->input);
+  const pid_t finished_worker = Spawn(*queue, 0, [](WorkerQueue& self) {
+    auto task = self.TryClaim();
+    if (task) self.Complete(*task, ErrorCode::kOk, task->input);
     _exit(task ? 0 : 4);
   });
   ASSERT_EQ(ExitCodeOf(finished_worker), 0);
@@ -643,7 +677,7 @@ TEST(TaskQueueTest, StaleSegmentFromCrashedCreatorIsRemoved) {
   // A "daemon" that creates the queue with a blob, then crashes.
   const pid_t crashed = fork();
   if (crashed == 0) {
-    auto queue = TaskQueue::Create(name, SmallGeometry());
+    auto queue = SupervisorQueue::Create(name, SmallGeometry());
     if (!queue.ok()) _exit(1);
     if (!(*queue)->Enqueue(kEcho, Pattern(4096)).ok()) _exit(2);
     _exit(0);  // no destructor: leaves the object and its blob behind
@@ -652,7 +686,7 @@ TEST(TaskQueueTest, StaleSegmentFromCrashedCreatorIsRemoved) {
   ASSERT_EQ(ShmObjectsOf(name).size(), 2u) << "main object + input blob";
 
   {
-    auto queue = TaskQueue::Create(name, SmallGeometry());
+    auto queue = SupervisorQueue::Create(name, SmallGeometry());
     ASSERT_TRUE(queue.ok()) << queue.status().ToString();
     EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(name));
     EXPECT_EQ((*queue)->in_use(), 0u);
@@ -668,11 +702,11 @@ TEST(TaskQueueTest, RemoveStaleRemovesOnlyItsOwnObjects) {
     ASSERT_GE(fd, 0);
     close(fd);
   }
-  TaskQueue::RemoveStale(name);
+  SupervisorQueue::RemoveStale(name);
   EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
   EXPECT_EQ(shm_unlink(("/" + name + "-other").c_str()), 0)
       << "a neighbour's object was removed";
-  TaskQueue::RemoveStale(name);  // absent: no-op
+  SupervisorQueue::RemoveStale(name);  // absent: no-op
 }
 
 // The main object marks that blobs may exist (created first, removed
@@ -686,12 +720,12 @@ TEST(TaskQueueTest, RemoveStaleLooksForBlobsOnlyWhenTheMainObjectWasLeft) {
     close(fd);
   };
   create(blob);
-  TaskQueue::RemoveStale(name);
+  SupervisorQueue::RemoveStale(name);
   EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(blob))
       << "no main object, yet /dev/shm was searched";
 
   create(name);
-  TaskQueue::RemoveStale(name);
+  SupervisorQueue::RemoveStale(name);
   EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
 }
 
@@ -710,9 +744,9 @@ TEST(TaskQueueTest, WorkerCopyDestroyedRemovesNothing) {
 TEST(TaskQueueTest, BadGeometryIsRefused) {
   QueueGeometry geometry = SmallGeometry();
   geometry.capacity = 0;
-  EXPECT_EQ(TaskQueue::Create(UniqueName(), geometry).status().code(),
+  EXPECT_EQ(SupervisorQueue::Create(UniqueName(), geometry).status().code(),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(TaskQueue::Create("/slash", SmallGeometry()).status().code(),
+  EXPECT_EQ(SupervisorQueue::Create("/slash", SmallGeometry()).status().code(),
             ErrorCode::kInvalidArgument);
 }
 

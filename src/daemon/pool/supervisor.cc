@@ -57,8 +57,8 @@ Status Supervisor::Start() {
   geometry.max_workers = WorkerPool::EntriesFor(config_.workers);
   geometry.inline_bytes = config_.inline_payload_bytes;
   geometry.max_payload_bytes = config_.max_payload_bytes;
-  Result<std::unique_ptr<shmq::TaskQueue>> queue =
-      shmq::TaskQueue::Create(base::QueueNameForSocket(config_.socket_path), geometry);
+  Result<std::unique_ptr<shmq::SupervisorQueue>> queue =
+      shmq::SupervisorQueue::Create(base::QueueNameForSocket(config_.socket_path), geometry);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(queue.value());
   router_ = std::make_unique<TaskRouter>(
@@ -67,7 +67,7 @@ Status Supervisor::Start() {
 
   // Fork before anything else exists: no threads, no sockets to leak.
   workers_ = std::make_unique<WorkerPool>(
-      *queue_, registry_, config_.workers,
+      queue_->segment(), registry_, config_.workers,
       WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
   const uint32_t entries = WorkerPool::EntriesFor(config_.workers);
   respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);

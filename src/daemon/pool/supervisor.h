@@ -27,7 +27,7 @@
 #include <optional>
 
 #include "base/clock.h"
-#include "shmq/task_queue.h"
+#include "shmq/supervisor_queue.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/serve/metrics_server.h"
@@ -97,7 +97,7 @@ class Supervisor : private ConnectionHost {
   boost::asio::steady_timer shutdown_timer_;
   boost::asio::steady_timer ready_timer_;
   SystemdNotifier systemd_;
-  std::unique_ptr<shmq::TaskQueue> queue_;
+  std::unique_ptr<shmq::SupervisorQueue> queue_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<RespawnPolicy> respawn_policy_;
   // One timer per worker slot, for delayed respawns.

@@ -16,7 +16,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/unique_fd.h"
-#include "shmq/task_queue.h"
+#include "shmq/worker_queue.h"
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/pool/process_stats.h"
 #include "daemon/tasks/task_registry.h"
@@ -82,6 +82,22 @@ bool ShouldRecycle(const WorkerLimits& limits, uint64_t tasks_done) {
   return false;
 }
 
+// One claimed task through the registry; a chunk (the queue's opaque flag,
+// set by the router for Submit.chunk) item by item, each restarting the
+// run clock the supervisor's per-item timeout reads.
+ChunkOutcome RunClaimedTask(shmq::WorkerQueue& queue, const TaskRegistry& registry,
+                            const shmq::ClaimedTask& task) {
+  const TaskContext context{(uint64_t{task.slot.generation} << 32) | task.slot.index,
+                            task.attempt, task.deadline,
+                            [&queue, &task] { return queue.CancelRequested(task); }};
+  if (!task.flag) return {registry.Run(task.function_index, task.input, context), 1};
+  return RunChunk(registry, task.function_index, task.input,
+                  {context, task.submission_deadline, task.timeout,
+                   [&queue](base::SteadyTime started) {
+                     queue.RestartRunClock(started);
+                   }});
+}
+
 // If the supervisor dies (even by SIGKILL), the kernel kills us too, so an
 // orphaned pool never lingers.
 void DieWithParent(pid_t parent) {
@@ -92,14 +108,14 @@ void DieWithParent(pid_t parent) {
 
 }  // namespace
 
-void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
+void RunWorker(const shmq::Segment& segment, const TaskRegistry& registry,
                uint32_t worker_index, const WorkerLimits& limits, pid_t supervisor) {
   ResetSignals();
   DieWithParent(supervisor);
   CloseInheritedDescriptors();
   base::SetLogTag("worker " + std::to_string(worker_index) + " [" +
             std::to_string(getpid()) + "]");
-  queue.AttachWorker(worker_index, getpid());
+  shmq::WorkerQueue queue(segment, worker_index, getpid());
 
   // Plugins' on_worker_start hooks (Pool's initializer). A worker whose
   // set-up failed cannot run tasks; the fatal code keeps the supervisor
@@ -116,23 +132,10 @@ void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
 
   uint64_t tasks_done = 0;
   for (;;) {
-    std::optional<shmq::ClaimedTask> task = queue.WaitAndClaim(worker_index, &idle_mask);
+    std::optional<shmq::ClaimedTask> task = queue.WaitAndClaim(&idle_mask);
     if (!task) continue;  // interrupted by a signal
-    const TaskContext context{
-        (uint64_t{task->slot.generation} << 32) | task->slot.index, task->attempt,
-        base::DeadlineFromUnixMicros(task->deadline_unix_us),
-        [&queue, &task] { return queue.CancelRequested(*task); }};
-    ChunkOutcome ran{{}, 1};
-    if (task->chunk) {
-      ran = RunChunk(registry, task->function_index, task->input,
-                     {context, task->limits,
-                      [&queue, worker_index](base::SteadyTime started) {
-                        queue.MarkItemStarted(worker_index, base::SteadyNanos(started));
-                      }});
-    } else {
-      ran.outcome = registry.Run(task->function_index, task->input, context);
-    }
-    queue.Complete(worker_index, *task, ran.outcome.code, ran.outcome.data, ran.items);
+    const ChunkOutcome ran = RunClaimedTask(queue, registry, *task);
+    queue.Complete(*task, ran.outcome.code, ran.outcome.data, ran.items);
     tasks_done += ran.items;
     if (ShouldRecycle(limits, tasks_done)) {
       if (Status status = registry.RunWorkerExitHooks(); !status.ok()) {

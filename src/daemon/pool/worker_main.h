@@ -8,7 +8,7 @@
 #include <cstdint>
 
 namespace taskpool::shmq {
-class TaskQueue;
+class Segment;
 }  // namespace taskpool::shmq
 
 namespace taskpool::daemon {
@@ -30,7 +30,9 @@ struct WorkerLimits {
 };
 
 // Prepares the freshly forked process (signals, file descriptors, parent
-// death signal) and runs the worker loop. Never returns.
+// death signal), attaches it to the queue's `segment` as worker
+// `worker_index` (a shmq::WorkerQueue: a worker has no supervisor
+// operation) and runs the worker loop. Never returns.
 //
 // SIGTERM asks a worker to retire: it is blocked while a task runs and
 // acts only while the worker waits for work, so a retiring worker always
@@ -39,7 +41,7 @@ struct WorkerLimits {
 // the child, getppid() would already name init if the supervisor died in
 // between, and the worker would outlive it.
 // REQUIRES: called in the child right after fork().
-[[noreturn]] void RunWorker(shmq::TaskQueue& queue, const TaskRegistry& registry,
+[[noreturn]] void RunWorker(const shmq::Segment& segment, const TaskRegistry& registry,
                             uint32_t worker_index, const WorkerLimits& limits,
                             pid_t supervisor);
 

@@ -40,9 +40,9 @@ std::string DescribeWaitStatus(int wait_status) {
   return "ended with wait status " + std::to_string(wait_status);
 }
 
-WorkerPool::WorkerPool(shmq::TaskQueue& queue, const TaskRegistry& registry,
+WorkerPool::WorkerPool(const shmq::Segment& segment, const TaskRegistry& registry,
                        uint32_t size, WorkerLimits limits)
-    : queue_(queue),
+    : segment_(segment),
       registry_(registry),
       limits_(limits),
       entries_(EntriesFor(size)) {
@@ -95,7 +95,7 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
     // first), a signal would poke the supervisor's signal pipe.
     base::ScopedSignalBlock block;
     pid = fork();
-    if (pid == 0) RunWorker(queue_, registry_, entry.index, limits_, supervisor);  // never returns
+    if (pid == 0) RunWorker(segment_, registry_, entry.index, limits_, supervisor);  // never returns
   }
   if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
   entry.pid = pid;

@@ -24,7 +24,7 @@
 #include "taskpool/status.hpp"
 
 namespace taskpool::shmq {
-class TaskQueue;
+class Segment;
 }  // namespace taskpool::shmq
 
 namespace taskpool::daemon {
@@ -49,8 +49,9 @@ struct WorkerEntry {
 
 class WorkerPool {
  public:
-  // A pool of `size` workers (plus the spare entry).
-  WorkerPool(shmq::TaskQueue& queue, const TaskRegistry& registry, uint32_t size,
+  // A pool of `size` workers (plus the spare entry), each attached to the
+  // queue's `segment` after fork. REQUIRES: `segment` outlives the pool.
+  WorkerPool(const shmq::Segment& segment, const TaskRegistry& registry, uint32_t size,
              WorkerLimits limits);
 
   // Number of entries, spare included: what the queue's max_workers must be.
@@ -92,7 +93,7 @@ class WorkerPool {
   Status Fork(WorkerEntry& entry);
   std::optional<uint32_t> SpareIndex() const;
 
-  shmq::TaskQueue& queue_;
+  const shmq::Segment& segment_;
   const TaskRegistry& registry_;
   const WorkerLimits limits_;
   std::vector<WorkerEntry> entries_;

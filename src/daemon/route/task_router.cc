@@ -73,7 +73,7 @@ v1::Result MakeResult(uint64_t id, ErrorCode code, std::string error) {
 
 }  // namespace
 
-TaskRouter::TaskRouter(boost::asio::io_context& io, shmq::TaskQueue& queue,
+TaskRouter::TaskRouter(boost::asio::io_context& io, shmq::SupervisorQueue& queue,
                        const TaskRegistry& registry, const DaemonConfig& config,
                        KillWorker kill_worker)
     : queue_(queue),

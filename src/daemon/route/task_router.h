@@ -36,7 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "shmq/task_queue.h"
+#include "shmq/supervisor_queue.h"
 #include "daemon/route/concurrency_gates.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/route/function_stats.h"
@@ -60,7 +60,7 @@ class TaskRouter {
   // timeouts and cancel-with-kill. The death then arrives via WorkerDied.
   using KillWorker = std::function<void(uint32_t index)>;
 
-  TaskRouter(boost::asio::io_context& io, shmq::TaskQueue& queue,
+  TaskRouter(boost::asio::io_context& io, shmq::SupervisorQueue& queue,
              const TaskRegistry& registry, const DaemonConfig& config,
              KillWorker kill_worker);
 
@@ -223,7 +223,7 @@ class TaskRouter {
   Task* FindTask(shmq::SlotRef slot);
   void ForgetTask(shmq::SlotRef slot);
 
-  shmq::TaskQueue& queue_;
+  shmq::SupervisorQueue& queue_;
   const TaskRegistry& registry_;
   const DaemonConfig& config_;
   KillWorker kill_worker_;

@@ -15,13 +15,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <unordered_map>
 
 #include "base/clock.h"
 #include "wire/framing.h"
-#include "shmq/task_queue.h"
+#include "shmq/queue_types.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::daemon {

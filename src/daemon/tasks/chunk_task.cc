@@ -11,13 +11,12 @@ namespace taskpool::daemon {
 namespace {
 
 // An item's Context::deadline(): the earlier of the submission's deadline
-// and the item's start plus its running-time limit (each 0 in `limits`:
-// none).
-std::optional<base::WallTime> ItemDeadline(const shmq::TaskTimeLimits& limits,
+// and the item's start plus its running-time limit (nullopt / zero: none).
+std::optional<base::WallTime> ItemDeadline(const ChunkEnvironment& environment,
                                            base::WallTime started) {
-  std::optional<base::WallTime> deadline = base::DeadlineFromUnixMicros(limits.deadline_unix_us);
-  if (limits.timeout_us != 0) {
-    const base::WallTime timeout_end = started + std::chrono::microseconds(limits.timeout_us);
+  std::optional<base::WallTime> deadline = environment.deadline;
+  if (environment.item_timeout.count() != 0) {
+    const base::WallTime timeout_end = started + environment.item_timeout;
     if (!deadline || timeout_end < *deadline) deadline = timeout_end;
   }
   return deadline;
@@ -54,7 +53,7 @@ ChunkOutcome RunChunk(const TaskRegistry& registry, uint32_t function,
     }
     if (environment.item_started) environment.item_started(started);
     context.deadline =
-        ItemDeadline(environment.limits, chunk_started_wall + (started - chunk_started));
+        ItemDeadline(environment, chunk_started_wall + (started - chunk_started));
     const TaskOutcome outcome = registry.Run(function, item, context);
     const base::SteadyTime finished = base::SteadyClock::now();
     wire::ItemResultView result;

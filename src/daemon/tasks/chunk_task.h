@@ -4,15 +4,18 @@
 // v1::ChunkOutput, so the per-task costs (a queue slot, two wake-ups, two
 // frames) are paid once per chunk: what makes Pool.map's chunksize fast.
 // The supervisor checks the input before queueing it and reads each item's
-// outcome for its statistics.
+// outcome for its statistics. To the shared-memory queue a chunk is one task
+// like any other, with the queue's opaque flag set (the router sets it from
+// Submit.chunk; the worker loop reads it and calls RunChunk).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "base/clock.h"
-#include "shmq/task_queue.h"
 #include "daemon/tasks/task_registry.h"
 
 namespace taskpool::daemon {
@@ -21,10 +24,13 @@ namespace taskpool::daemon {
 struct ChunkEnvironment {
   // The chunk's context; each item gets a copy with its own deadline.
   TaskContext context;
-  // The submission's deadline and the running-time limit of each item.
-  shmq::TaskTimeLimits limits;
-  // Called as each item starts, with its start (the worker's activity
-  // clock, which the supervisor's per-item timeout reads).
+  // The submission's deadline (nullopt: none) and the running-time limit
+  // of each item (zero: none); an item's deadline is the earlier of the
+  // submission's and its start plus the limit.
+  std::optional<base::WallTime> deadline;
+  std::chrono::microseconds item_timeout{0};
+  // Called as each item starts (the worker restarts its run clock, which
+  // the supervisor's per-item timeout reads).
   std::function<void(base::SteadyTime started)> item_started;
 };
 

@@ -43,7 +43,7 @@ void LogFromPlugin(void* host, const char* message, size_t size) {
 }
 
 // The flag in the task's queue slot, set by the supervisor (see
-// shmq::TaskQueue::RequestCancel).
+// shmq::SupervisorQueue::RequestCancel).
 int Cancelled(void* host) {
   const TaskContext& context = *static_cast<const CallHost*>(host)->context;
   return context.cancelled && context.cancelled() ? 1 : 0;

@@ -1,13 +1,14 @@
 // One task's trip through the shared-memory queue, in one process acting as
-// both supervisor and worker 0: Enqueue, TryClaim, Complete,
-// CollectCompleted. No process switch is involved, so this is the queue's
+// both supervisor and worker 0 (a SupervisorQueue and a WorkerQueue over
+// one mapping): Enqueue, TryClaim, Complete, CollectCompleted. No process switch is involved, so this is the queue's
 // own cost (atomics, eventfd writes and reads, payload copies).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <string>
 
-#include "shmq/task_queue.h"
+#include "shmq/supervisor_queue.h"
+#include "shmq/worker_queue.h"
 
 namespace taskpool::shmq {
 namespace {
@@ -17,14 +18,13 @@ void BM_QueueCycle(benchmark::State& state) {
   geometry.capacity = 64;
   geometry.max_workers = 1;
   const std::string name = "taskpool-microbench-" + std::to_string(getpid());
-  auto queue = TaskQueue::Create(name, geometry);
+  auto queue = SupervisorQueue::Create(name, geometry);
   if (!queue.ok()) {
     state.SkipWithError(queue.status().ToString().c_str());
     return;
   }
-  TaskQueue& q = **queue;
-  // No AttachWorker: it drops the process-local supervisor bookkeeping (it
-  // is meant for a freshly forked child), and the cycle needs no worker pid.
+  SupervisorQueue& q = **queue;
+  WorkerQueue worker(q.segment(), 0, getpid());
   const std::string payload(static_cast<size_t>(state.range(0)), 'x');
   size_t collected = 0;
   for (auto _ : state) {
@@ -33,12 +33,12 @@ void BM_QueueCycle(benchmark::State& state) {
       state.SkipWithError(slot.status().ToString().c_str());
       break;
     }
-    auto task = q.TryClaim(0);
+    auto task = worker.TryClaim();
     if (!task) {
       state.SkipWithError("nothing to claim");
       break;
     }
-    q.Complete(0, *task, ErrorCode::kOk, task->input);
+    worker.Complete(*task, ErrorCode::kOk, task->input);
     collected += q.CollectCompleted([](const CompletedTask& done) {
       benchmark::DoNotOptimize(done.output.data());
     });

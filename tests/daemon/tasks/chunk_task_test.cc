@@ -58,7 +58,7 @@ class ChunkTaskTest : public ::testing::Test {
 TEST_F(ChunkTaskTest, RunsEachItemInOrderWithItsOwnOutcome) {
   int started = 0;
   const v1::ChunkOutput output =
-      Run({"a", "bad", "c"}, {{}, {}, [&started](base::SteadyTime) { ++started; }});
+      Run({"a", "bad", "c"}, {{}, {}, {}, [&started](base::SteadyTime) { ++started; }});
   ASSERT_EQ(output.items_size(), 3);
   EXPECT_EQ(output.items(0).code(), v1::OK);
   EXPECT_EQ(output.items(0).output(), "A");
@@ -72,7 +72,8 @@ TEST_F(ChunkTaskTest, ItemsNotStartedWhenCancelledEndCancelled) {
   int started = 0;
   TaskContext context;
   context.cancelled = [&started] { return started >= 1; };
-  const v1::ChunkOutput output = Run({"a", "b", "c"}, {context, {}, [&](base::SteadyTime) { ++started; }});
+  const v1::ChunkOutput output =
+      Run({"a", "b", "c"}, {context, {}, {}, [&](base::SteadyTime) { ++started; }});
   ASSERT_EQ(output.items_size(), 3);
   EXPECT_EQ(output.items(0).code(), v1::OK);
   EXPECT_EQ(output.items(1).code(), v1::CANCELLED);
@@ -91,23 +92,22 @@ TEST_F(ChunkTaskTest, EachItemsDeadlineIsItsStartPlusTheTimeout) {
                             })
                   .ok());
   const base::WallTime before = base::WallClock::now();
-  shmq::TaskTimeLimits limits;
-  limits.timeout_us = 60'000'000;
-  const std::chrono::microseconds timeout(limits.timeout_us);
-  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), {{}, limits, {}});
+  ChunkEnvironment environment;
+  environment.item_timeout = std::chrono::seconds(60);
+  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), environment);
   ASSERT_TRUE(seen_deadline.has_value());
-  EXPECT_GE(*seen_deadline, before + timeout);
-  EXPECT_LE(*seen_deadline, base::WallClock::now() + timeout);
+  EXPECT_GE(*seen_deadline, before + environment.item_timeout);
+  EXPECT_LE(*seen_deadline, base::WallClock::now() + environment.item_timeout);
 
   // A submission deadline earlier than that wins.
-  limits.deadline_unix_us = base::UnixMicros(before) + 1000;
-  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), {{}, limits, {}});
+  environment.deadline = before + std::chrono::milliseconds(1);
+  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), environment);
   ASSERT_TRUE(seen_deadline.has_value());
-  EXPECT_EQ(base::UnixMicros(*seen_deadline), limits.deadline_unix_us);
+  EXPECT_EQ(*seen_deadline, *environment.deadline);
 
   // Neither: no deadline.
-  limits = {};
-  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), {{}, limits, {}});
+  environment = {};
+  RunChunk(registry_, *registry_.Find("deadline"), ChunkOf({"x"}), environment);
   EXPECT_FALSE(seen_deadline.has_value());
 }
 

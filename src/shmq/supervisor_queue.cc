@@ -1,0 +1,342 @@
+#include "shmq/supervisor_queue.h"
+
+#include <cstring>
+#include <utility>
+
+#include "shmq/segment_clock.h"
+#include "shmq/shared_word.h"
+#include "shmq/slot_state.h"
+
+namespace taskpool::shmq {
+
+namespace {
+
+std::string InputTooLargeMessage(uint64_t size, uint64_t limit) {
+  return "input of " + std::to_string(size) + " bytes exceeds the limit of " +
+         std::to_string(limit) + " bytes";
+}
+
+}  // namespace
+
+// ============================================================ lifecycle
+
+SupervisorQueue::SupervisorQueue(std::unique_ptr<Segment> segment)
+    : segment_(std::move(segment)), tickets_(*segment_) {
+  const uint32_t capacity = segment_->geometry().capacity;
+  // Highest index last so the LIFO hands out slot 0 first.
+  free_slots_.reserve(capacity);
+  for (uint32_t i = capacity; i-- > 0;) free_slots_.push_back(i);
+}
+
+SupervisorQueue::~SupervisorQueue() = default;
+
+Result<std::unique_ptr<SupervisorQueue>> SupervisorQueue::Create(
+    std::string name, const QueueGeometry& geometry) {
+  Result<std::unique_ptr<Segment>> segment =
+      Segment::Create(std::move(name), geometry);
+  if (!segment.ok()) return segment.status();
+  return std::unique_ptr<SupervisorQueue>(
+      new SupervisorQueue(std::move(segment).value()));
+}
+
+void SupervisorQueue::RemoveStale(const std::string& name) {
+  Segment::RemoveStale(name);
+}
+
+// ============================================================ queueing
+
+Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
+                                         std::string_view input,
+                                         uint32_t attempt,
+                                         const TaskTimeLimits& limits,
+                                         bool flag) {
+  const QueueGeometry& geometry = segment_->geometry();
+  if (input.size() > geometry.max_payload_bytes) {
+    return Status(ErrorCode::kPayloadTooLarge,
+                  InputTooLargeMessage(input.size(), geometry.max_payload_bytes));
+  }
+  tickets_.Flush();
+  if (free_slots_.empty()) {
+    return Status(ErrorCode::kQueueFull, "all " +
+                                             std::to_string(geometry.capacity) +
+                                             " task slots are in use");
+  }
+  const uint32_t index = free_slots_.back();
+  // A new generation makes any ticket still naming the old one stale.
+  const uint32_t generation =
+      GenerationOf(segment_->state(index).Load(std::memory_order_relaxed)) + 1;
+  if (Status written = WriteInput(index, generation, input); !written.ok()) {
+    return written;
+  }
+  free_slots_.pop_back();
+  ShmSlot& s = segment_->slot(index);
+  s.function_index = function_index;
+  s.attempt = attempt;
+  s.enqueued_ns = MonotonicNs();
+  s.deadline_unix_us = limits.deadline_unix_us;
+  s.timeout_us = limits.timeout_us;
+  s.flag = flag ? 1 : 0;
+  Store(s.cancel_requested, 0, std::memory_order_relaxed);
+  s.output_bytes = 0;
+  s.output_in_blob = 0;
+  return Publish(index, generation);
+}
+
+Result<SlotRef> SupervisorQueue::Requeue(SlotRef slot, uint32_t attempt) {
+  if (slot.index >= segment_->geometry().capacity) {
+    return Status(ErrorCode::kInvalidArgument, "no such slot");
+  }
+  const uint64_t word = segment_->state(slot.index).Load();
+  if (GenerationOf(word) != slot.generation ||
+      StateOf(word) != SlotState::kRunning) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "slot " + std::to_string(slot.index) +
+                      " is not a running task of generation " +
+                      std::to_string(slot.generation));
+  }
+  tickets_.Flush();
+  segment_->blobs().Remove(BlobKind::kOutput, slot.index, slot.generation);
+  ShmSlot& s = segment_->slot(slot.index);
+  s.attempt = attempt;
+  s.enqueued_ns = MonotonicNs();
+  Store(s.cancel_requested, 0, std::memory_order_relaxed);  // a fresh run
+  s.output_bytes = 0;
+  s.output_in_blob = 0;
+  // The input (inline or blob, whose name keeps its own generation) stays.
+  return Publish(slot.index, slot.generation + 1);
+}
+
+bool SupervisorQueue::TryWithdraw(SlotRef slot) {
+  if (slot.index >= segment_->geometry().capacity) return false;
+  if (!segment_->state(slot.index).TryWithdraw(slot.generation)) {
+    return false;  // claimed by a worker, or a stale ref
+  }
+  FreeSlot(slot.index, slot.generation, /*remove_output_blob=*/false);
+  return true;
+}
+
+void SupervisorQueue::Release(SlotRef slot) {
+  if (slot.index >= segment_->geometry().capacity) return;
+  const uint64_t word = segment_->state(slot.index).Load();
+  if (GenerationOf(word) != slot.generation ||
+      StateOf(word) == SlotState::kFree) {
+    return;  // stale ref or already free
+  }
+  FreeSlot(slot.index, slot.generation, /*remove_output_blob=*/true);
+}
+
+inline Status SupervisorQueue::WriteInput(uint32_t index, uint32_t generation,
+                                   std::string_view input) {
+  ShmSlot& s = segment_->slot(index);
+  s.input_bytes = input.size();
+  if (input.size() <= segment_->geometry().inline_bytes) {
+    std::memcpy(segment_->input_area(index), input.data(), input.size());
+    s.input_in_blob = 0;
+    return Status::Ok();
+  }
+  Status written =
+      segment_->blobs().Write(BlobKind::kInput, index, generation, input);
+  if (!written.ok()) return written;
+  s.input_in_blob = 1;
+  s.input_blob_generation = generation;
+  return Status::Ok();
+}
+
+inline SlotRef SupervisorQueue::Publish(uint32_t index, uint32_t generation) {
+  segment_->state(index).PublishQueued(generation);
+  const SlotRef ref{index, generation};
+  tickets_.Push(ref);
+  return ref;
+}
+
+inline void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation,
+                               bool remove_output_blob) {
+  ShmSlot& s = segment_->slot(index);
+  if (s.input_in_blob) {
+    segment_->blobs().Remove(BlobKind::kInput, index, s.input_blob_generation);
+    s.input_in_blob = 0;
+  }
+  if (remove_output_blob) {
+    segment_->blobs().Remove(BlobKind::kOutput, index, generation);
+  }
+  segment_->state(index).PublishFree(generation);
+  tickets_.Forget(index);
+  free_slots_.push_back(index);
+}
+
+// ============================================================ results
+
+size_t SupervisorQueue::CollectCompleted(
+    const std::function<void(const CompletedTask&)>& on_done) {
+  // Before draining: a completion published after the drain signals again,
+  // so none is missed.
+  segment_->results().Consume();
+  tickets_.Flush();
+  size_t delivered = 0;
+  for (uint32_t w = 0; w < segment_->geometry().max_workers; ++w) {
+    segment_->completions(w).Drain([&](SlotRef ref) {
+      if (DeliverIfDone(ref, w, on_done)) ++delivered;
+    });
+  }
+  // After the rings: a late slot already delivered from a ring is FREE (or
+  // reused at another generation) by now and is skipped.
+  std::vector<LateCompletion> late;
+  late.swap(late_completions_);
+  for (const LateCompletion& completion : late) {
+    if (DeliverIfDone(completion.slot, completion.worker, on_done)) {
+      ++delivered;
+    }
+  }
+  return delivered;
+}
+
+inline bool SupervisorQueue::DeliverIfDone(
+    SlotRef ref, uint32_t worker,
+    const std::function<void(const CompletedTask&)>& on_done) {
+  if (ref.index >= segment_->geometry().capacity ||
+      segment_->state(ref.index).Load() !=
+          PackState(ref.generation, SlotState::kDone, worker)) {
+    return false;
+  }
+  const ShmSlot& s = segment_->slot(ref.index);
+  CompletedTask task;
+  task.slot = ref;
+  task.worker = worker;
+  task.worker_pid = s.worker_pid;
+  task.code = static_cast<ErrorCode>(s.result_code);
+  task.enqueued_ns = s.enqueued_ns;
+  task.started_ns = s.started_ns;
+  task.finished_ns = s.finished_ns;
+  task.started_unix_us = s.started_unix_us;
+  task.finished_unix_us = s.finished_unix_us;
+
+  std::optional<MappedBlob> output_blob;
+  std::string blob_error;
+  if (s.output_in_blob) {
+    Result<MappedBlob> mapped = segment_->blobs().Map(
+        BlobKind::kOutput, ref.index, ref.generation, s.output_bytes);
+    if (mapped.ok()) {
+      output_blob.emplace(std::move(mapped).value());
+      task.output = output_blob->bytes();
+    } else {
+      blob_error = mapped.status().message();
+      task.code = ErrorCode::kInternal;
+      task.output = blob_error;
+    }
+  } else {
+    task.output =
+        std::string_view(segment_->output_area(ref.index), s.output_bytes);
+  }
+  on_done(task);
+  output_blob.reset();
+  // DONE was published after output_in_blob, so the flag is exact here:
+  // an inline output has no blob, and skipping the remove saves a failing
+  // shm_unlink() (and a name built for it) on every small task.
+  FreeSlot(ref.index, ref.generation,
+           /*remove_output_blob=*/s.output_in_blob != 0);
+  return true;
+}
+
+// ============================================================ worker deaths
+
+std::vector<SlotRef> SupervisorQueue::RecoverDeadWorker(uint32_t worker) {
+  std::vector<SlotRef> running;
+  if (worker >= segment_->geometry().max_workers) return running;
+
+  const uint64_t head = segment_->tickets().head();
+  for (uint32_t i = 0; i < segment_->geometry().capacity; ++i) {
+    const uint64_t word = segment_->state(i).Load();
+    const SlotRef ref{i, GenerationOf(word)};
+    switch (StateOf(word)) {
+      case SlotState::kRunning:
+        if (OwnerOf(word) != worker) break;
+        // It may have died while writing an output blob.
+        segment_->blobs().Remove(BlobKind::kOutput, i, ref.generation);
+        running.push_back(ref);
+        break;
+      case SlotState::kDone:
+        // Maybe published DONE but died before its completion ring entry.
+        if (OwnerOf(word) != worker) break;
+        late_completions_.push_back({ref, worker});
+        break;
+      case SlotState::kQueued:
+        // Its ticket was taken but the slot never claimed: the dead worker
+        // stopped between the two steps. (A live worker in that window
+        // gets a harmless duplicate: only one CAS can win.)
+        if (tickets_.TicketTaken(i, head)) tickets_.Push(ref);
+        break;
+      case SlotState::kFree:
+        break;
+    }
+  }
+  // No other writer exists for a dead worker's record; the next attach
+  // for this index resets the rest.
+  ShmWorker& record = segment_->worker(worker);
+  TaskWakeup wakeup = segment_->task_wakeup();
+  wakeup.ForgetSleeper(record.sleeping);
+  // The dead worker may have been woken for a task it never claimed.
+  wakeup.WakeOne();
+  // Have the event loop call CollectCompleted: for the late completions,
+  // and because the worker may have died between setting
+  // results_signalled and writing the eventfd, which would leave every
+  // later completion unsignalled.
+  segment_->results().Signal();
+
+  Store(record.busy, 0, std::memory_order_relaxed);
+  Store(record.pid, 0, std::memory_order_relaxed);
+  return running;
+}
+
+// ============================================================ running tasks
+
+std::optional<uint32_t> SupervisorQueue::RunningWorker(SlotRef slot) const {
+  if (slot.index >= segment_->geometry().capacity) return std::nullopt;
+  const uint64_t word = segment_->state(slot.index).Load();
+  if (GenerationOf(word) != slot.generation ||
+      StateOf(word) != SlotState::kRunning) {
+    return std::nullopt;
+  }
+  return OwnerOf(word);
+}
+
+bool SupervisorQueue::RequestCancel(SlotRef slot) {
+  if (!RunningWorker(slot)) return false;
+  // Only the supervisor frees or reuses a slot, so it is still this task's
+  // run here; if the worker finishes meanwhile the flag is simply unread.
+  Store(segment_->slot(slot.index).cancel_requested, 1,
+        std::memory_order_release);
+  return true;
+}
+
+uint32_t SupervisorQueue::depth() const {
+  uint32_t queued = 0;
+  for (uint32_t i = 0; i < segment_->geometry().capacity; ++i) {
+    if (StateOf(segment_->state(i).Load(std::memory_order_relaxed)) ==
+        SlotState::kQueued) {
+      ++queued;
+    }
+  }
+  return queued;
+}
+
+uint32_t SupervisorQueue::in_use() const {
+  return segment_->geometry().capacity -
+         static_cast<uint32_t>(free_slots_.size());
+}
+
+WorkerActivity SupervisorQueue::activity(uint32_t worker) const {
+  WorkerActivity activity;
+  if (worker >= segment_->geometry().max_workers) return activity;
+  ShmWorker& record = segment_->worker(worker);
+  activity.busy = Load(record.busy, std::memory_order_acquire) != 0;
+  activity.pid =
+      static_cast<pid_t>(Load(record.pid, std::memory_order_relaxed));
+  activity.function_index = static_cast<uint32_t>(
+      Load(record.function_index, std::memory_order_relaxed));
+  activity.started_ns =
+      static_cast<int64_t>(Load(record.started_ns, std::memory_order_relaxed));
+  activity.tasks_done = Load(record.tasks_done, std::memory_order_relaxed);
+  return activity;
+}
+
+}  // namespace taskpool::shmq
