@@ -23,7 +23,6 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kFrameTooLarge: return "FRAME_TOO_LARGE";
     case ErrorCode::kProtocolViolation: return "PROTOCOL_VIOLATION";
     case ErrorCode::kTooManyConnections: return "TOO_MANY_CONNECTIONS";
-    case ErrorCode::kTooManyInFlight: return "TOO_MANY_IN_FLIGHT";
     case ErrorCode::kIdleTimeout: return "IDLE_TIMEOUT";
     case ErrorCode::kPermissionDenied: return "PERMISSION_DENIED";
     case ErrorCode::kInternal: return "INTERNAL";
