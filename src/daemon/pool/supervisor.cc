@@ -55,8 +55,9 @@ Status Supervisor::Start() {
       shmq::TaskQueue::Create(base::QueueNameForSocket(config_.socket_path), geometry);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(queue.value());
+  router_queue_ = std::make_unique<ShmqQueueAdapter>(*queue_);
   router_ = std::make_unique<TaskRouter>(
-      io_, *queue_, registry_, config_,
+      *router_queue_, router_clock_, registry_, config_,
       [this](uint32_t index) { workers_->Kill(index); });
 
   // Fork before anything else exists: no threads, no sockets to leak.
@@ -375,12 +376,13 @@ void Supervisor::OnHello(ClientSession& connection, const v1::Hello& hello,
   reply->set_max_in_flight_per_connection(config_.max_in_flight_per_connection);
 }
 
-void Supervisor::OnSubmit(const std::shared_ptr<ClientSession>& connection,
-                          const v1::Submit& submit) {
+void Supervisor::OnSubmit(ClientSession& connection, const v1::Submit& submit) {
   router_->Submit(connection, submit);
 }
 
-void Supervisor::OnSubmitsProcessed(ClientSession&) {}
+bool Supervisor::HasTasksInFlight(const ClientSession& connection) const {
+  return router_->HasTasksInFlight(connection.id());
+}
 
 void Supervisor::OnCancel(ClientSession& connection, const v1::Cancel& cancel) {
   router_->Cancel(connection, cancel);
@@ -398,7 +400,10 @@ void Supervisor::OnClosed(ClientSession& connection) {
 }
 
 void Supervisor::FillStatus(v1::StatusReply* status) {
-  const int64_t now_ns = MonotonicNanos();
+  // CLOCK_MONOTONIC, the clock of the queue's timestamps.
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
   uint32_t running = 0;
   const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
   for (const WorkerEntry& entry : workers_->entries()) {
