@@ -28,8 +28,6 @@ class Backpressure {
   // task waiting for room; forgets the closed ones.
   void ResumeReady(ClientTable& clients);
 
-  size_t paused() const { return paused_.size(); }
-
  private:
   void Pause(ClientState& client);
 
