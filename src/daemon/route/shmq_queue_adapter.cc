@@ -36,9 +36,7 @@ uint32_t ShmqQueueAdapter::capacity() const { return queue_.geometry().capacity;
 Result<TaskSlot> ShmqQueueAdapter::Enqueue(uint32_t function_index, std::string_view input,
                                            const RunLimits& limits, bool chunk) {
   shmq::TaskTimeLimits shmq_limits;
-  if (limits.deadline != std::chrono::system_clock::time_point{}) {
-    shmq_limits.deadline_unix_us = ShmqUnixMicros(limits.deadline);
-  }
+  if (limits.deadline) shmq_limits.deadline_unix_us = ShmqUnixMicros(*limits.deadline);
   shmq_limits.timeout_us = limits.timeout.count();
   return FromShmq(queue_.Enqueue(function_index, input, 1, shmq_limits, chunk));
 }

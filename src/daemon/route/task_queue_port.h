@@ -37,8 +37,8 @@ struct TaskSlot {
 // The time limits a task's code is told of (Context::deadline()); the
 // router enforces them on its own.
 struct RunLimits {
-  // When the task must be done; the epoch: never.
-  std::chrono::system_clock::time_point deadline{};
+  // When the task must be done; none: never.
+  std::optional<std::chrono::system_clock::time_point> deadline;
   // Running time from the claim; 0: none.
   std::chrono::microseconds timeout{0};
 };
