@@ -36,7 +36,7 @@ enum class ErrorCode : int {
   kFrameTooLarge = 22,      // a frame above the size limit
   kProtocolViolation = 23,  // e.g. a message before hello
   kTooManyConnections = 24,
-  kTooManyInFlight = 25,
+  // 25 is reserved (TOO_MANY_IN_FLIGHT, never sent).
   kIdleTimeout = 26,        // the daemon closed an idle connection
   kPermissionDenied = 27,   // the peer's uid/groups are not allowed
   kInternal = 30,           // a bug in taskpool

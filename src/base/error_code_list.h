@@ -32,7 +32,6 @@
   X(kFrameTooLarge, FRAME_TOO_LARGE)                 \
   X(kProtocolViolation, PROTOCOL_VIOLATION)          \
   X(kTooManyConnections, TOO_MANY_CONNECTIONS)       \
-  X(kTooManyInFlight, TOO_MANY_IN_FLIGHT)            \
   X(kIdleTimeout, IDLE_TIMEOUT)                      \
   X(kPermissionDenied, PERMISSION_DENIED)            \
   X(kInternal, INTERNAL)

@@ -303,9 +303,8 @@ void DaemonConnection::Dispatch(v1::ServerMessage& message) {
       AnswerRequest(message);
       break;
     case v1::ServerMessage::kError: {
-      // Even TOO_MANY_IN_FLIGHT, which the daemon does not close on, names
-      // no task ids, so the tasks it rejected could never complete: giving
-      // up the connection is the only way to keep "nothing hangs".
+      // The daemon closes the connection after any error, and an error
+      // names no task ids: every pending call fails now rather than hang.
       const Status error(wire::FromWireCode(message.error().code()),
                          message.error().message());
       Fail(ErrorCode::kConnectionLost,

@@ -27,7 +27,6 @@ TEST(StatusTest, EveryCodeHasItsWireName) {
   EXPECT_EQ(ErrorCodeName(ErrorCode::kOk), "OK");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kTaskFailed), "TASK_FAILED");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kPayloadTooLarge), "PAYLOAD_TOO_LARGE");
-  EXPECT_EQ(ErrorCodeName(ErrorCode::kTooManyInFlight), "TOO_MANY_IN_FLIGHT");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kPermissionDenied), "PERMISSION_DENIED");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kInternal), "INTERNAL");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kWaitTimeout), "WAIT_TIMEOUT");

@@ -397,9 +397,9 @@ class Session:
                 if waiter is not None:
                     waiter(message)
             elif kind == "error":
-                # Even TOO_MANY_IN_FLIGHT, which the daemon does not close
-                # on, names no task, so the tasks it rejected could never
-                # complete: giving up the connection keeps "nothing hangs".
+                # The daemon closes the connection after any error, and an
+                # error names no task: every pending call fails now rather
+                # than hang.
                 code = error_code(message.error.code)
                 self.fail(ConnectionLost(
                     f"taskpoold closed the connection: {code.name}: {message.error.message}",

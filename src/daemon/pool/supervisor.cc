@@ -61,8 +61,9 @@ Status Supervisor::Start() {
       shmq::SupervisorQueue::Create(base::QueueNameForSocket(config_.socket_path), geometry);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(queue.value());
+  router_queue_ = std::make_unique<ShmqQueueAdapter>(*queue_);
   router_ = std::make_unique<TaskRouter>(
-      io_, *queue_, registry_, config_,
+      *router_queue_, router_clock_, registry_, config_,
       [this](uint32_t index) { workers_->Kill(index); });
 
   // Fork before anything else exists: no threads, no sockets to leak.
@@ -384,12 +385,13 @@ void Supervisor::OnHello(ClientSession& connection, const v1::Hello& hello,
   reply->set_max_in_flight_per_connection(config_.max_in_flight_per_connection);
 }
 
-void Supervisor::OnSubmit(const std::shared_ptr<ClientSession>& connection,
-                          const v1::Submit& submit) {
+void Supervisor::OnSubmit(ClientSession& connection, const v1::Submit& submit) {
   router_->Submit(connection, submit);
 }
 
-void Supervisor::OnSubmitsProcessed(ClientSession&) {}
+bool Supervisor::HasTasksInFlight(const ClientSession& connection) const {
+  return router_->HasTasksInFlight(connection.id());
+}
 
 void Supervisor::OnCancel(ClientSession& connection, const v1::Cancel& cancel) {
   router_->Cancel(connection, cancel);

@@ -35,6 +35,8 @@
 #include "daemon/serve/server.h"
 #include "daemon/systemd/systemd_notifier.h"
 #include "daemon/tasks/task_registry.h"
+#include "daemon/route/asio_router_clock.h"
+#include "daemon/route/shmq_queue_adapter.h"
 #include "daemon/route/task_router.h"
 #include "daemon/pool/worker_pool.h"
 
@@ -80,11 +82,10 @@ class Supervisor : private ConnectionHost {
   // ConnectionHost
   void OnHello(ClientSession& connection, const v1::Hello& hello,
                v1::HelloReply* reply) override;
-  void OnSubmit(const std::shared_ptr<ClientSession>& connection,
-                const v1::Submit& submit) override;
-  void OnSubmitsProcessed(ClientSession& connection) override;
+  void OnSubmit(ClientSession& connection, const v1::Submit& submit) override;
   void OnCancel(ClientSession& connection, const v1::Cancel& cancel) override;
   void FillStatus(v1::StatusReply* status) override;
+  bool HasTasksInFlight(const ClientSession& connection) const override;
   void OnClosed(ClientSession& connection) override;
 
   enum class Phase { kServing, kDraining, kStoppingWorkers, kFinished };
@@ -106,6 +107,9 @@ class Supervisor : private ConnectionHost {
   // one being replaced now (its exit moves the restart on).
   std::vector<uint32_t> rolling_restart_;
   std::optional<uint32_t> retiring_;
+  // The router's view of the queue and of time, then the router.
+  std::unique_ptr<ShmqQueueAdapter> router_queue_;
+  AsioRouterClock router_clock_{io_};
   std::unique_ptr<TaskRouter> router_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<MetricsServer> metrics_server_;  // with --metrics-listen

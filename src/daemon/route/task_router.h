@@ -1,4 +1,4 @@
-// The TaskRouter connects clients to the shared-memory queue: it turns each
+// The TaskRouter connects clients to the task queue: it turns each
 // submission into a queued task (or an immediate rejection), remembers who
 // asked for every task in flight, and delivers each task's one terminal
 // result to its connection.
@@ -6,79 +6,89 @@
 // Invariant: every task accepted here ends in exactly one Result sent to
 // its connection (or dropped because the connection is gone).
 //
-// Concurrency: a submission's lock key, its function's --limit and its
-// client user's share (--max-in-flight-per-user) are gates
-// (ConcurrencyGates); a task that cannot pass them yet is held here
-// without a queue slot. Tasks sharing a gate key keep their submission
-// order; tasks with other keys go ahead of them, so one user flooding the
-// pool waits behind its own share while other users' tasks are queued.
-//
-// Slow log (--slowlog-ms): a task still running past the threshold is
-// logged once by the timer tick, and once more when it ends.
-//
-// Backpressure: when the queue is full, a submission waits in a FIFO here
-// and its connection stops being read, so the client blocks in its socket
-// instead of the daemon's memory growing; the FIFO holds at most what was
-// already read from each paused connection.
+// It is a coordinator; each job is a part of its own (see
+// docs/architecture.md):
+//   Admission        the checks a submission must pass, its gate keys
+//   ConcurrencyGates lock keys, function limits, the per-user share
+//   WaitingRoom      tasks held at their gates or waiting for room
+//   Backpressure     pausing and resuming a connection's reading
+//   ClientTable      the bookkeeping per connection (its tasks in flight)
+//   InFlightTable    the tasks in the queue, by slot
+//   DeadlineWatch    timeouts, deadlines and the tick that checks them
+//   SlowLog          --slowlog-ms
+//   Settlement       results, worker deaths, retries, kills
+//   TaskStats        counters per daemon and per function
+//   UserNames        uid -> name for status, cached
+// It reaches the queue only through a TaskQueuePort, connections only
+// through TaskClient and time only through a RouterClock, so it is tested
+// without processes, sockets or waiting (tests/daemon/route).
 //
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
-#include <deque>
-#include <functional>
-#include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "shmq/supervisor_queue.h"
-#include "daemon/route/concurrency_gates.h"
 #include "daemon/config/daemon_config.h"
-#include "daemon/route/function_stats.h"
+#include "daemon/route/admission.h"
+#include "daemon/route/backpressure.h"
+#include "daemon/route/client_table.h"
+#include "daemon/route/concurrency_gates.h"
+#include "daemon/route/deadline_watch.h"
+#include "daemon/route/in_flight_table.h"
+#include "daemon/route/router_clock.h"
+#include "daemon/route/settlement.h"
+#include "daemon/route/slow_log.h"
+#include "daemon/route/task_client.h"
+#include "daemon/route/task_queue_port.h"
+#include "daemon/route/task_stats.h"
+#include "daemon/route/user_names.h"
+#include "daemon/route/waiting_room.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::daemon {
 
-class ClientSession;
 class TaskRegistry;
 
-struct TaskCounters {
-  uint64_t submitted = 0;
-  uint64_t succeeded = 0;
-  uint64_t failed = 0;  // every non-OK result, rejections included
-  uint64_t workers_died = 0;
+// What a TaskRouter may have replaced, for tests; the defaults are the
+// daemon's.
+struct TaskRouterOptions {
+  UserNames::Lookup user_lookup = UserNames::LookUpInUserDatabase;
+  SlowLog::Sink slow_log_sink;  // empty: the daemon's log
 };
 
 class TaskRouter {
  public:
-  // Kills worker `index` (SIGKILL) so its task can be settled: used for
-  // timeouts and cancel-with-kill. The death then arrives via WorkerDied.
-  using KillWorker = std::function<void(uint32_t index)>;
+  using KillWorker = Settlement::KillWorker;
 
-  TaskRouter(boost::asio::io_context& io, shmq::SupervisorQueue& queue,
-             const TaskRegistry& registry, const DaemonConfig& config,
-             KillWorker kill_worker);
+  // Every reference must outlive the router. `kill_worker` SIGKILLs a
+  // worker (timeouts, cancel with kill); its death comes to WorkerDied.
+  TaskRouter(TaskQueuePort& queue, RouterClock& clock, const TaskRegistry& registry,
+             const DaemonConfig& config, KillWorker kill_worker, TaskRouterOptions options = {});
 
-  // Accepts a task from `connection`, or answers it right away with a
+  // Accepts a task from `client`, or answers it right away with a
   // rejection (SHUTTING_DOWN, DUPLICATE_ID, UNKNOWN_FUNCTION,
-  // PAYLOAD_TOO_LARGE, QUEUE_FULL when asked to fail fast).
-  void Submit(const std::shared_ptr<ClientSession>& connection,
-              const v1::Submit& submit);
+  // PAYLOAD_TOO_LARGE, QUEUE_FULL when asked to fail fast). `client` is
+  // held until ConnectionClosed.
+  void Submit(TaskClient& client, const v1::Submit& submit);
 
   // Cancels a queued or waiting task (CANCELLED). A running task is asked
   // to stop early (Context::cancelled() turns true) and its result, whatever
   // the function returns, is delivered; unless the cancel asks to kill it:
   // then its worker is killed and replaced, and the task ends CANCELLED.
-  void Cancel(ClientSession& connection, const v1::Cancel& cancel);
+  void Cancel(const TaskClient& client, const v1::Cancel& cancel);
 
   // Withdraws the connection's queued tasks; its running tasks are asked to
   // stop early (Context::cancelled()) and their results are dropped.
-  void ConnectionClosed(ClientSession& connection);
+  void ConnectionClosed(const TaskClient& client);
+
+  // Whether connection `client_id` has tasks not yet answered.
+  bool HasTasksInFlight(uint64_t client_id) const;
 
   // Delivers every finished task, then admits waiting submissions.
   void CollectResults();
@@ -96,15 +106,14 @@ class TaskRouter {
 
   // One entry per client user with tasks accepted and not yet answered,
   // sorted by uid.
-  void FillUsers(v1::StatusReply* status) const;
+  void FillUsers(v1::StatusReply* status);
 
   // Tasks accepted and not yet answered (queued, waiting or running).
-  size_t in_flight() const {
-    return tasks_in_queue_ + waiting_.size() + gated_.size();
-  }
-  size_t waiting() const { return waiting_.size() + gated_.size(); }
-  const TaskCounters& counters() const { return counters_; }
-  const FunctionStats& function_stats() const { return function_stats_; }
+  size_t in_flight() const { return tasks_.size() + waiting_.size(); }
+  // Of those, the ones without a queue slot yet.
+  size_t waiting() const { return waiting_.size(); }
+  const TaskCounters& counters() const { return stats_.counters(); }
+  const FunctionStats& function_stats() const { return stats_.functions(); }
 
   // What a busy worker is running: the task's id (as its client chose it)
   // and the client's pid.
@@ -116,137 +125,42 @@ class TaskRouter {
   std::unordered_map<uint32_t, RunningTask> RunningTasks() const;
 
  private:
-  // A task that has a queue slot.
-  struct Task {
-    std::weak_ptr<ClientSession> connection;
-    uid_t uid = 0;              // the connection's peer, for fair share
-    uint64_t connection_id = 0;  // for the slow log
-    uint64_t client_id = 0;
-    shmq::SlotRef slot;
-    int64_t accepted_ns = 0;  // CLOCK_MONOTONIC when the daemon read it
-    uint32_t attempts = 1;
-    uint32_t max_retries = 0;
-    std::string function;  // for messages
-    uint32_t function_index = 0;
-    pid_t client_pid = 0;  // for status
-    int64_t deadline_ns = 0;      // absolute CLOCK_MONOTONIC; 0: none
-    int64_t timeout_ns = 0;       // running-time limit; 0: none
-    // Set when we killed its worker on purpose: the outcome to report when
-    // the death arrives, instead of WORKER_DIED (and no retry).
-    std::optional<std::pair<ErrorCode, std::string>> kill_outcome;
-    // Its client cancelled it while running, without kill: a worker death
-    // then ends it rather than retrying it.
-    bool cancel_requested = false;
-    ConcurrencyGates::Pass pass;  // its lock key, function limit, user share
-    bool slow_logged = false;     // the slow log reported it running
-    int64_t slow_started_ns = 0;  // its run's start, once slow_logged
-    bool chunk = false;           // Submit.chunk: its output holds items
-    uint32_t items = 1;           // tasks it counts as (a chunk's items)
-  };
-  // A task accepted but not yet queued: waiting for its gates (pass empty)
-  // or, past them, for room in the queue.
-  struct WaitingTask {
-    std::weak_ptr<ClientSession> connection;
-    uid_t uid = 0;
-    v1::Submit submit;
-    uint32_t function_index = 0;
-    int64_t accepted_ns = 0;
-    ConcurrencyGates::Pass pass;
-    std::vector<std::string> keys;  // its gate keys, while in gated_
-    uint32_t tasks = 1;  // what it counts as (a chunk: its items)
-  };
-
-  // Timeouts and deadlines: a tick runs while any task has one.
-  void ArmTimerTick();
-  void CheckTimers();
-  void CheckTimer(Task& task, int64_t now_ns);
-  void CheckWaitingDeadlines(int64_t now_ns);
-  // Kills the worker running `task` and reports `code`/`message` for it.
-  bool KillRunning(Task& task, ErrorCode code, std::string message);
-  // Whether the tick must watch `task` (timeout, deadline, slow log).
-  bool NeedsTimer(const Task& task) const;
-  void LogSlowStart(Task& task, uint32_t worker, const shmq::WorkerActivity& activity,
-                    int64_t now_ns);
-  void LogSlowEnd(const Task& task, const std::string& outcome, int64_t run_ns,
-                  pid_t worker_pid);
-  // The slow log's end line for a task whose worker returned `completed`
-  // (ending it with `code`), if the slow log reported it running.
-  void LogSlowEndOfRun(const Task& task, ErrorCode code, const shmq::CompletedTask& completed);
-
-  // The gates `submit` must pass: its lock key, its function's limit, its
-  // user's share.
-  std::vector<std::string> GateKeys(const ClientSession& connection,
-                                    const v1::Submit& submit) const;
-  // gated_ and the count of its tasks per key.
-  void Hold(WaitingTask task);
-  bool AnyHeldWith(const std::vector<std::string>& keys) const;
-  void Unhold(const WaitingTask& task);
-  // Whether a held task waits for its user's share (not a lock or limit).
-  bool HeldForUserShare(const WaitingTask& task) const;
   // Queues a task that passed its gates, or makes it wait for room.
   // `tasks`: what the submission counts as (a chunk: its items).
-  void Admit(const std::shared_ptr<ClientSession>& connection, const v1::Submit& submit,
-             uint32_t function_index, uint32_t tasks, int64_t accepted_ns,
-             ConcurrencyGates::Pass pass);
+  void Admit(ClientState& client, const v1::Submit& submit, uint32_t function_index, uint32_t tasks,
+             std::chrono::steady_clock::time_point accepted, ConcurrencyGates::Pass pass);
   // Puts a task into the queue; false (and `pass` untouched) if the queue
-  // is full.
-  bool Enqueue(const std::shared_ptr<ClientSession>& connection,
-               const v1::Submit& submit, uint32_t function_index, uint32_t tasks,
-               int64_t accepted_ns, ConcurrencyGates::Pass& pass);
-  // Lets gated tasks whose gates opened go on, in submission order.
-  void AdmitGated();
-  // Removes waiting and gated entries matching `drop` (their passes are
-  // released).
-  template <typename Predicate>
-  void DropWaiting(Predicate drop);
+  // is full. Any other failure answers the task.
+  bool Enqueue(ClientState& client, const v1::Submit& submit, uint32_t function_index,
+               uint32_t tasks, std::chrono::steady_clock::time_point accepted,
+               ConcurrencyGates::Pass& pass);
+  // What the task's code is told of its limits.
+  RunLimits LimitsFor(const std::optional<std::chrono::steady_clock::time_point>& deadline,
+                      std::chrono::milliseconds timeout) const;
+  // Queues waiting tasks while there is room, then lets held tasks whose
+  // gates opened go on.
   void AdmitWaiting();
-  void ResumePausedConnections();
-  void PauseIfOverLimit(ClientSession& connection);
-  void OnCompleted(const shmq::CompletedTask& completed);
-  // The statistics of a chunk that ran, item by item.
-  void CountChunkOutcomes(const Task& chunk, std::string_view output, uint64_t queue_us);
-  // Counts `tasks` terminal results with `code`.
-  void CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks);
-  // Sends `result` for a task of `function` (a registry index, or
-  // FunctionStats::kUnknownFunction) whose bookkeeping is already removed.
-  // `tasks`: what it counts as in the statistics (a chunk: its items).
-  // `output` (a view into the worker's output, valid for this call) goes
-  // out as the result's output without being copied into `result`.
-  void Deliver(ClientSession* connection, uint32_t function, v1::Result&& result,
-               uint64_t tasks = 1, std::string_view output = {});
-  void Reject(ClientSession& connection, uint32_t function, uint64_t id, uint32_t tasks,
-              ErrorCode code, std::string message);
-  void FailTask(Task& task, ErrorCode code, std::string message);
-  // Puts `task` at slot `index` of tasks_, growing it (never beyond its
-  // reservation) if needed.
-  void StoreTask(uint32_t index, Task task);
-  Task* FindTask(shmq::SlotRef slot);
-  void ForgetTask(shmq::SlotRef slot);
+  // The tick: timeouts, deadlines and the slow log.
+  void CheckTimers();
+  void CheckTimer(RoutedTask& task, std::chrono::steady_clock::time_point now);
 
-  shmq::SupervisorQueue& queue_;
+  TaskQueuePort& queue_;
+  RouterClock& clock_;
   const TaskRegistry& registry_;
   const DaemonConfig& config_;
-  KillWorker kill_worker_;
-  ConcurrencyGates gates_;  // before every holder of a Pass
-  boost::asio::steady_timer timer_tick_;
-  bool timer_armed_ = false;
-  // Slot indices of tasks with a timeout or deadline (may hold stale or
-  // repeated entries; the tick prunes them).
-  std::vector<uint32_t> timed_slots_;
   bool accepting_ = true;
-  // By slot index; reserved for the queue's capacity, sized up to the
-  // highest index used so far (see StoreTask).
-  std::vector<std::optional<Task>> tasks_;
-  size_t tasks_in_queue_ = 0;               // engaged entries of tasks_
-  std::deque<WaitingTask> waiting_;  // past their gates, queue full
-  std::deque<WaitingTask> gated_;    // waiting for a lock key, a limit or a share
-  std::unordered_map<std::string, uint32_t> held_keys_;  // gate key -> tasks in gated_
-  std::vector<std::weak_ptr<ClientSession>> paused_;
-  TaskCounters counters_;
-  FunctionStats function_stats_;
+  // Declared before every holder of a Pass or a ClientState*.
+  ConcurrencyGates gates_;
+  ClientTable clients_;
+  Admission admission_;
+  TaskStats stats_;
+  SlowLog slow_log_;
+  DeadlineWatch deadlines_;
+  InFlightTable tasks_;
+  WaitingRoom waiting_;
+  Backpressure backpressure_;
+  Settlement settlement_;
+  UserNames user_names_;
 };
-
-// CLOCK_MONOTONIC in nanoseconds, the clock the queue's timestamps use.
-int64_t MonotonicNanos();
 
 }  // namespace taskpool::daemon

@@ -57,7 +57,7 @@ void ClientSession::WatchIdleness() {
   idle_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
     if (error || self->closed_) return;
     const bool quiet = base::SteadyClock::now() - self->last_heard_ >= self->idle_timeout_;
-    if (quiet && self->in_flight_.empty() && !self->writing_) {
+    if (quiet && !self->host_.HasTasksInFlight(*self) && !self->writing_) {
       TP_LOG(kInfo) << "connection " << self->id_ << " (pid " << self->peer_pid_
                     << ") idle for " << self->idle_timeout_.count() << " ms; closing it";
       self->SendErrorAndClose(ErrorCode::kIdleTimeout,
@@ -101,7 +101,6 @@ void ClientSession::OnRead(const boost::system::error_code& error, size_t bytes)
 }
 
 bool ClientSession::ProcessFrames() {
-  bool submitted = false;
   // Parsed messages live in an arena: a batch of N submits is then a few
   // block allocations instead of ~3N mallocs and frees (callgrind put the
   // parse/destroy pair at a fifth of the supervisor's per-task cost). What
@@ -125,10 +124,8 @@ bool ClientSession::ProcessFrames() {
       SendErrorAndClose(error.code(), error.message());
       return false;
     }
-    submitted |= message.has_submit() || message.has_submit_batch();
     HandleMessage(message);
   }
-  if (submitted && !closed_) host_.OnSubmitsProcessed(*this);
   return !closed_ && phase_ != Phase::kClosing;
 }
 
@@ -139,11 +136,11 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
   }
   switch (message.kind_case()) {
     case v1::ClientMessage::kSubmit:
-      host_.OnSubmit(shared_from_this(), message.submit());
+      host_.OnSubmit(*this, message.submit());
       break;
     case v1::ClientMessage::kSubmitBatch:
       for (const v1::Submit& submit : message.submit_batch().tasks()) {
-        host_.OnSubmit(shared_from_this(), submit);
+        host_.OnSubmit(*this, submit);
       }
       break;
     case v1::ClientMessage::kStatus: {

@@ -18,12 +18,11 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
-#include <unordered_map>
 
 #include "base/clock.h"
-#include "wire/framing.h"
-#include "shmq/queue_types.h"
+#include "daemon/route/task_client.h"
 #include "taskpool/v1/taskpool.pb.h"
+#include "wire/framing.h"
 
 namespace taskpool::daemon {
 
@@ -35,17 +34,20 @@ class ConnectionHost {
   virtual ~ConnectionHost() = default;
   virtual void OnHello(ClientSession& connection, const v1::Hello& hello,
                        v1::HelloReply* reply) = 0;
-  virtual void OnSubmit(const std::shared_ptr<ClientSession>& connection,
-                        const v1::Submit& submit) = 0;
-  // The end of one read's worth of submissions (lets the router batch).
-  virtual void OnSubmitsProcessed(ClientSession& connection) = 0;
+  virtual void OnSubmit(ClientSession& connection, const v1::Submit& submit) = 0;
   virtual void OnCancel(ClientSession& connection, const v1::Cancel& cancel) = 0;
   virtual void FillStatus(v1::StatusReply* status) = 0;
+  // Whether the connection has tasks not yet answered (it is then not
+  // idle, however long it stays quiet).
+  virtual bool HasTasksInFlight(const ClientSession& connection) const = 0;
   // Called once when the connection closes, for any reason.
   virtual void OnClosed(ClientSession& connection) = 0;
 };
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+// The router sees it as a TaskClient; what it keeps per connection it keeps
+// itself (route/client_table.h).
+class ClientSession final : public std::enable_shared_from_this<ClientSession>,
+                            public TaskClient {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
 
@@ -61,16 +63,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void Send(const v1::ServerMessage& message);
   // Sends `result` with `output` as its output, copied once, straight into
   // the outgoing buffer. REQUIRES: result.output() is empty.
-  void SendResult(const v1::Result& result, std::string_view output = {});
+  void SendResult(const v1::Result& result, std::string_view output) override;
 
   // Sends `error`, then closes once it is written.
   void SendErrorAndClose(ErrorCode code, const std::string& message);
 
   // Stops reading new frames until ResumeReading() (backpressure: the
   // client then blocks in its socket). Frames already received are kept.
-  void PauseReading();
-  void ResumeReading();
-  bool reading_paused() const { return paused_; }
+  void PauseReading() override;
+  void ResumeReading() override;
 
   // Closes once everything queued is written; reads nothing more.
   void CloseAfterFlush();
@@ -78,17 +79,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void Close();
   bool closed() const { return closed_; }
 
-  uint64_t id() const { return id_; }
+  uint64_t id() const override { return id_; }
   // Peer credentials from SO_PEERCRED (for logs and status).
-  pid_t peer_pid() const { return peer_pid_; }
-  uid_t peer_uid() const { return peer_uid_; }
+  pid_t peer_pid() const override { return peer_pid_; }
+  uid_t peer_uid() const override { return peer_uid_; }
   gid_t peer_gid() const { return peer_gid_; }
-
-  // Tasks of this connection not yet answered, by client-chosen id. The
-  // router owns the meaning of the shmq::SlotRef (a waiting task has none yet).
-  std::unordered_map<uint64_t, std::optional<shmq::SlotRef>>& in_flight() {
-    return in_flight_;
-  }
 
  private:
   enum class Phase { kAwaitingHello, kReady, kClosing };
@@ -124,7 +119,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Until SO_PEERCRED says otherwise: nobody, so a failed read is refused.
   uid_t peer_uid_ = static_cast<uid_t>(-1);
   gid_t peer_gid_ = static_cast<gid_t>(-1);
-  std::unordered_map<uint64_t, std::optional<shmq::SlotRef>> in_flight_;
 };
 
 }  // namespace taskpool::daemon

@@ -1,0 +1,44 @@
+// What the router sees of a client connection: who it is, where its
+// results go, and the tap on its reading (backpressure).
+//
+// The daemon's connections are serve/ClientSession; the router's tests
+// use fakes. The router keeps its own bookkeeping per connection
+// (client_table.h), keyed by id(); it holds a TaskClient& only from the
+// connection's first submission until TaskRouter::ConnectionClosed.
+//
+// Thread-safety: used only from the supervisor's event loop thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string_view>
+
+namespace taskpool::v1 {
+class Result;
+}  // namespace taskpool::v1
+
+namespace taskpool::daemon {
+
+class TaskClient {
+ public:
+  // Unique among the daemon's connections, never reused.
+  virtual uint64_t id() const = 0;
+  // The peer's credentials (SO_PEERCRED), for fair share, logs and status.
+  virtual uid_t peer_uid() const = 0;
+  virtual pid_t peer_pid() const = 0;
+
+  // Sends `result` with `output` as its output (copied once, into the
+  // outgoing frame). REQUIRES: result.output() is empty.
+  virtual void SendResult(const v1::Result& result, std::string_view output) = 0;
+
+  // Stops reading new frames until ResumeReading(); must not call back
+  // into the router from inside either call.
+  virtual void PauseReading() = 0;
+  virtual void ResumeReading() = 0;
+
+ protected:
+  ~TaskClient() = default;  // not owned through this interface
+};
+
+}  // namespace taskpool::daemon
