@@ -19,7 +19,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   if (!handshake.ok()) return handshake.status();
   ServerInfo info = client::FromWireHello(handshake->hello);
   auto impl = std::make_shared<Impl>(std::move(path), std::move(info),
-                                     std::move(handshake).value());
+                                     std::move(handshake).value(), options);
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -37,19 +37,13 @@ bool Client::connected() const { return impl_->connection.connected(); }
 
 TaskResult Client::call(std::string_view function, std::string_view payload,
                         const SubmitOptions& options) {
-  return submit(function, payload, options).get();
+  return impl_->connection.Call(function, payload, options, std::nullopt);
 }
 
 TaskResult Client::call_for(std::string_view function, std::string_view payload,
                             std::chrono::milliseconds wait,
                             const SubmitOptions& options) {
-  std::future<TaskResult> result = submit(function, payload, options);
-  if (result.wait_for(wait) != std::future_status::ready) {
-    return client::FailedResult(ErrorCode::kWaitTimeout,
-                        "no result within " + std::to_string(wait.count()) +
-                            " ms; the task may still run");
-  }
-  return result.get();
+  return impl_->connection.Call(function, payload, options, wait);
 }
 
 std::future<TaskResult> Client::submit(std::string_view function,
@@ -58,10 +52,13 @@ std::future<TaskResult> Client::submit(std::string_view function,
   // shared_ptr: std::function needs a copyable callable, a promise is not.
   auto promise = std::make_shared<std::promise<TaskResult>>();
   std::future<TaskResult> future = promise->get_future();
-  submit(
-      function, payload,
-      [promise](TaskResult result) { promise->set_value(std::move(result)); },
-      options);
+  const std::array<std::string_view, 1> payloads{payload};
+  // Only the promise sees the result, so whichever thread reads it may
+  // complete it (a call() reading for itself, say).
+  impl_->connection.Submit(
+      function, payloads, options,
+      [promise](size_t, TaskResult result) { promise->set_value(std::move(result)); },
+      /*result_only_fulfils_a_promise=*/true);
   return future;
 }
 

@@ -11,10 +11,11 @@
 namespace taskpool {
 
 struct Client::Impl {
-  Impl(std::string path, ServerInfo info, client::Handshake handshake)
+  Impl(std::string path, ServerInfo info, client::Handshake handshake,
+       const ClientOptions& options)
       : socket_path(std::move(path)),
         server_info(std::move(info)),
-        connection(std::move(handshake)) {}
+        connection(std::move(handshake), options) {}
 
   const std::string socket_path;
   const ServerInfo server_info;

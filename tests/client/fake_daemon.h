@@ -7,6 +7,8 @@
 //   fail    TASK_FAILED, error = payload
 //   delay   answered after `payload` milliseconds, output = payload
 //   never   never answered
+//   hold    answered (output = payload) when ReleaseHeld() is called, or
+//           CANCELLED when the client cancels it first
 //   crash   the daemon closes the connection on receipt
 //   error   the daemon sends Error PROTOCOL_VIOLATION, then closes
 // It announces a payload limit of 1 MiB and, like taskpoold, closes the
@@ -18,6 +20,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +41,9 @@ class FakeDaemon {
     bool reject_version = false;  // answer hello with VERSION_MISMATCH
     uint32_t workers = 2;
     uint32_t max_in_flight = 0;  // announced in the hello reply
+    // Stop reading a connection once this many tasks have arrived, as
+    // taskpoold does with a full queue, until ResumeReading() (0: never).
+    size_t stop_reading_after = 0;
   };
 
   explicit FakeDaemon(Options options);
@@ -47,6 +54,16 @@ class FakeDaemon {
 
   // Breaks every client connection now, as a dying daemon would.
   void CloseConnections();
+
+  // Waits up to `wait` until a connection has stopped reading
+  // (Options::stop_reading_after); false if none did.
+  bool WaitUntilReadingStopped(std::chrono::milliseconds wait);
+  // Lets every connection read again, for good.
+  void ResumeReading();
+  // Answers every "hold" task received so far.
+  void ReleaseHeld();
+  // How many "hold" tasks wait for ReleaseHeld().
+  size_t held();
 
   // The most tasks that were ever unanswered at once on one connection.
   size_t max_in_flight_seen() const { return max_in_flight_seen_; }
@@ -73,14 +90,32 @@ class FakeDaemon {
 
   std::atomic<size_t> max_in_flight_seen_{0};
   std::atomic<size_t> tasks_received_{0};
+  // Guarded by mutex_.
+  std::condition_variable reading_changed_;
+  bool reading_stopped_ = false;
+  bool resumed_ = false;
+  std::vector<std::pair<std::shared_ptr<Session>, v1::Submit>> held_;
   std::thread acceptor_;
 };
 
 // A socket path under /tmp that no other test uses.
 std::string UniqueSocketPath();
 
-// A Client connected to `daemon`; null (and a test failure) if it cannot be.
-std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon);
+// A Client connected to `daemon` with `options` (their socket_path
+// replaced); null (and a test failure) if it cannot be.
+std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon, ClientOptions options = {});
+
+// Polls `condition`, state another thread changes, for up to 10 s: for the
+// few events no callback announces. False if it never held.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 // A default fake daemon and a Client connected to it.
 class FakeDaemonTest : public ::testing::Test {
