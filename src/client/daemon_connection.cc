@@ -2,6 +2,7 @@
 // role is in daemon_connection_reading.cc.
 #include "client/daemon_connection.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -64,6 +65,9 @@ DaemonConnection::DaemonConnection(Handshake handshake,
       send_queue_(fd_, budget_, max_in_flight_,
                   [this](int error_number) { WriteFailed(error_number); }) {
   reader_thread_ = std::thread([this] { ReaderThread(); });
+  // Named here, not by the thread itself, so that it has its name before
+  // anyone looks (ps, top, the tests).
+  pthread_setname_np(reader_thread_.native_handle(), "taskpool-read");
 }
 
 DaemonConnection::~DaemonConnection() {

@@ -1,8 +1,6 @@
 // DaemonConnection: the read role (see daemon_connection.h) — the reader
 // thread, call()'s read of its own result, and what either does with each
 // message.
-#include <pthread.h>
-
 #include "client/daemon_connection.h"
 #include "client/wire_convert.h"
 
@@ -15,8 +13,6 @@ bool DaemonConnection::NeedsReading() const {
 }
 
 void DaemonConnection::ReaderThread() {
-  // Named, so that ps, top and the tests can tell it from the caller's.
-  pthread_setname_np(pthread_self(), "taskpool-read");
   std::unique_lock lock(mutex_);
   for (;;) {
     reader_wake_.wait(lock, [this] {

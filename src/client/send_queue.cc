@@ -232,11 +232,7 @@ void SendQueue::Consume(size_t bytes) {
 
 void SendQueue::HandOverToWriter() {
   writer_active_ = true;
-  if (writer_.joinable()) {
-    writer_wake_.notify_one();
-  } else {
-    writer_ = std::thread([this] { WriterLoop(); });
-  }
+  WakeWriter();
 }
 
 void SendQueue::Failed(int error_number) {
@@ -244,11 +240,16 @@ void SendQueue::Failed(int error_number) {
   Drop();
   // The writer reports it: the handler may wait, and whoever saw the
   // failure (a submitting thread, say) must not.
+  WakeWriter();
+}
+
+void SendQueue::WakeWriter() {
   if (writer_.joinable()) {
     writer_wake_.notify_one();
-  } else {
-    writer_ = std::thread([this] { WriterLoop(); });
+    return;
   }
+  writer_ = std::thread([this] { WriterLoop(); });
+  pthread_setname_np(writer_.native_handle(), "taskpool-write");
 }
 
 void SendQueue::Drop() {
@@ -273,7 +274,6 @@ void SendQueue::Close() {
 }
 
 void SendQueue::WriterLoop() {
-  pthread_setname_np(pthread_self(), "taskpool-write");
   std::unique_lock lock(mutex_);
   bool reported = false;
   for (;;) {

@@ -114,6 +114,8 @@ class SendQueue {
   // `bytes` of the released frames were sent.
   void Consume(size_t bytes);
   void HandOverToWriter();
+  // Starts the writer thread the first time, wakes it after that.
+  void WakeWriter();
   void Failed(int error_number);
   void Drop();
   void WriterLoop();

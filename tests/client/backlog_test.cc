@@ -15,12 +15,10 @@
 namespace taskpool {
 namespace {
 
-using std::chrono::seconds;
 using testing::FakeDaemon;
 using ::testing::HasSubstr;
 
-// Generous: a failure here means "blocked", not "slow".
-constexpr auto kPrompt = seconds(10);
+using testing::kPrompt;
 
 // Counts the results of tasks 0..n-1 and wakes a waiter when all are in.
 class Tally {

@@ -105,11 +105,15 @@ std::string UniqueSocketPath();
 // replaced); null (and a test failure) if it cannot be.
 std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon, ClientOptions options = {});
 
-// Polls `condition`, state another thread changes, for up to 10 s: for the
-// few events no callback announces. False if it never held.
+// How long a test waits for an event before it calls it hung: generous,
+// so that a failure means "never", not "slow".
+inline constexpr std::chrono::seconds kPrompt{10};
+
+// Polls `condition`, state another thread changes, for up to kPrompt: for
+// the few events no callback announces. False if it never held.
 template <typename Condition>
 bool Eventually(Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + kPrompt;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::yield();

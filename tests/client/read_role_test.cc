@@ -20,7 +20,7 @@ namespace {
 
 using testing::FakeDaemon;
 
-constexpr auto kPrompt = std::chrono::seconds(10);
+using testing::kPrompt;
 
 // Context switches so far of this process's thread named `name`, or -1.
 long ContextSwitchesOf(const std::string& name) {
