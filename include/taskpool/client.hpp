@@ -8,11 +8,16 @@
 //
 // One Client is one connection to the daemon, multiplexing any number of
 // tasks: submissions are pipelined and results come back as they finish.
+// Submitting never waits for the daemon to read: what it cannot take yet
+// waits in the client, within a budget (ClientOptions::max_unsent_bytes).
+// A call() that is the only task waiting reads its own result on the
+// calling thread, so a round trip costs one wake-up of that thread.
 //
 // Thread-safety: a Client is safe for concurrent use from many threads
 // without external synchronization. Callbacks passed to submit() run on the
 // client's internal reader thread (or at once on the submitting thread when
-// the task fails before it is sent); they must not block for long, must not
+// the task fails before it is sent, or on the thread destroying the
+// Client); they must not block for long, must not
 // call blocking methods (call, map, status, ping, wait on a future) of the
 // same Client, and must not destroy it.
 //
@@ -64,6 +69,44 @@ struct ClientOptions {
   std::string client_name = "libtaskpool";
   // How long Connect waits for the daemon's hello reply.
   std::chrono::milliseconds connect_timeout{5000};
+
+  // The send budget. submit() does not wait for the daemon: submissions
+  // the daemon has not read yet (its queue is full and it stopped reading
+  // this connection, or this connection is at the daemon's
+  // --max-in-flight) wait in the client, in submission order, and are sent
+  // as the daemon reads. At most this many bytes of encoded submissions
+  // and this many tasks wait so; a submission that does not fit (one
+  // always fits when nothing waits) does what `when_unsent_full` says.
+  uint64_t max_unsent_bytes = 64 << 20;
+  uint64_t max_unsent_tasks = 100'000;
+  enum class WhenUnsentFull {
+    // submit() (and call, map, imap) waits until enough has been sent.
+    // A submission from a callback never waits: it goes over the budget,
+    // since its thread is the one that receives the results making room.
+    kWait,
+    // The task ends at once with QUEUE_FULL, without being sent: its
+    // callback runs on the submitting thread, its future is ready. A
+    // SubmitOptions::fail_if_full submission does this whatever is set
+    // here.
+    kFail,
+  };
+  WhenUnsentFull when_unsent_full = WhenUnsentFull::kWait;
+
+  // Whether call() may poll for its result for a few microseconds before
+  // it sleeps, which saves the cost of being woken when the answer is
+  // about to come.
+  enum class Spin {
+    // Only where this process can use more CPUs than the daemon's workers
+    // plus its supervisor (never on 2 CPUs with 2 workers), by at most that
+    // many of its threads at once, and for at most twice as long as recent
+    // answers took (never more than 50 us).
+    kAuto,
+    kNever,
+    // As kAuto, but one thread may spin even without spare CPUs (a client
+    // pinned to a CPU of its own, or a test).
+    kAlways,
+  };
+  Spin spin = Spin::kAuto;
 };
 
 struct SubmitOptions {
@@ -74,7 +117,8 @@ struct SubmitOptions {
   std::chrono::milliseconds deadline{0};
   // Re-run the task this many times if its worker dies.
   uint32_t max_retries = 0;
-  // Fail with QUEUE_FULL instead of waiting when the daemon's queue is full.
+  // Fail with QUEUE_FULL instead of waiting when the daemon's queue is
+  // full, or when the client's send budget is (ClientOptions).
   bool fail_if_full = false;
   // Tasks with the same non-empty lock key never run at the same time (in
   // any worker); they run in submission order. Empty: no lock.
@@ -202,16 +246,19 @@ class Client {
                       std::chrono::milliseconds wait,
                       const SubmitOptions& options = {});
 
-  // Submits without waiting (Pool.apply_async). The future becomes ready
-  // with the task's result; use wait_for() on it for a timed wait.
+  // Submits without waiting (Pool.apply_async): returns at once even when
+  // the daemon's queue is full (see ClientOptions::max_unsent_bytes for
+  // the one exception). The future becomes ready with the task's result;
+  // use wait_for() on it for a timed wait.
   std::future<TaskResult> submit(std::string_view function,
                                  std::string_view payload,
                                  const SubmitOptions& options = {});
 
-  // Submits and calls `on_result` (on the reader thread) exactly once.
-  // Returns the task's id on this connection, for cancel(); 0 if the task
-  // was never sent (on_result has then already been called with the
-  // reason).
+  // Submits as above and calls `on_result` (on the reader thread) exactly
+  // once. Returns the task's id on this connection, for cancel(); 0 if the
+  // task was never sent (on_result has then already been called with the
+  // reason: CONNECTION_LOST, PAYLOAD_TOO_LARGE, or QUEUE_FULL when the
+  // send budget is full and the policy is to fail).
   uint64_t submit(std::string_view function, std::string_view payload,
                   std::function<void(TaskResult)> on_result,
                   const SubmitOptions& options = {});
@@ -232,8 +279,9 @@ class Client {
   // with max_retries, re-runs) every input of it, and options.lock,
   // options.deadline and cancellation apply per chunk (options.timeout
   // still applies to each input). Each input still gets its own
-  // TaskResult. At most a window of inputs is in flight at once, as for
-  // imap.
+  // TaskResult. At most a window of inputs is in flight at once: as for
+  // imap, or up to 256 when the inputs are small (under 1 MiB together),
+  // so that small tasks travel to and from the daemon in batches.
   std::vector<TaskResult> map(std::string_view function,
                               const std::vector<std::string>& inputs,
                               size_t chunksize = 1,

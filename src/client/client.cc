@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
-#include <mutex>
 
 #include "client/client_impl.h"
 #include "client/handshake.h"
+#include "client/map_window.h"
 #include "client/wire_convert.h"
 #include "base/socket_path.h"
 
@@ -19,7 +18,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   if (!handshake.ok()) return handshake.status();
   ServerInfo info = client::FromWireHello(handshake->hello);
   auto impl = std::make_shared<Impl>(std::move(path), std::move(info),
-                                     std::move(handshake).value());
+                                     std::move(handshake).value(), options);
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -37,19 +36,13 @@ bool Client::connected() const { return impl_->connection.connected(); }
 
 TaskResult Client::call(std::string_view function, std::string_view payload,
                         const SubmitOptions& options) {
-  return submit(function, payload, options).get();
+  return impl_->connection.Call(function, payload, options, std::nullopt);
 }
 
 TaskResult Client::call_for(std::string_view function, std::string_view payload,
                             std::chrono::milliseconds wait,
                             const SubmitOptions& options) {
-  std::future<TaskResult> result = submit(function, payload, options);
-  if (result.wait_for(wait) != std::future_status::ready) {
-    return client::FailedResult(ErrorCode::kWaitTimeout,
-                        "no result within " + std::to_string(wait.count()) +
-                            " ms; the task may still run");
-  }
-  return result.get();
+  return impl_->connection.Call(function, payload, options, wait);
 }
 
 std::future<TaskResult> Client::submit(std::string_view function,
@@ -58,10 +51,13 @@ std::future<TaskResult> Client::submit(std::string_view function,
   // shared_ptr: std::function needs a copyable callable, a promise is not.
   auto promise = std::make_shared<std::promise<TaskResult>>();
   std::future<TaskResult> future = promise->get_future();
-  submit(
-      function, payload,
-      [promise](TaskResult result) { promise->set_value(std::move(result)); },
-      options);
+  const std::array<std::string_view, 1> payloads{payload};
+  // Only the promise sees the result, so whichever thread reads it may
+  // complete it (a call() reading for itself, say).
+  impl_->connection.Submit(
+      function, payloads, options,
+      [promise](size_t, TaskResult result) { promise->set_value(std::move(result)); },
+      /*result_only_fulfils_a_promise=*/true);
   return future;
 }
 
@@ -85,44 +81,47 @@ std::vector<TaskResult> Client::map(std::string_view function,
                                     size_t chunksize,
                                     const SubmitOptions& options) {
   // imap's bounded window without its streaming machinery: the inputs are
-  // all here already, so chunks are sent straight from them and each
-  // chunk's results land in their places in `results`.
+  // all here already, so tasks are sent straight from them and each
+  // result lands in its place in `results`.
   chunksize = std::max<size_t>(chunksize, 1);
-  const size_t window = DefaultWindow(impl_->server_info, chunksize);
+  const size_t window = MapWindowSize(impl_->server_info, chunksize, inputs);
   std::vector<TaskResult> results(inputs.size());
-  std::mutex mutex;
-  std::condition_variable room;
-  size_t in_flight = 0;  // inputs sent and not yet answered
-  const auto wait_for_room = [&](size_t wanted) {
-    std::unique_lock lock(mutex);
-    room.wait(lock, [&] { return in_flight == 0 || in_flight + wanted <= window; });
-    in_flight += wanted;
-  };
+  client::MapWindow in_flight(window);
   std::vector<std::string_view> payloads;
-  for (size_t first = 0; first < inputs.size(); first += chunksize) {
-    const size_t count = std::min(chunksize, inputs.size() - first);
-    wait_for_room(count);
+  for (size_t first = 0; first < inputs.size();) {
+    // Single tasks go as many at once as the window has room for, in one
+    // frame; chunks one at a time (each is its own task and frame).
+    size_t count = std::min(chunksize, inputs.size() - first);
+    if (chunksize == 1) {
+      count = in_flight.TakeRoom(inputs.size() - first);
+    } else {
+      in_flight.TakeRoomFor(count);
+    }
     payloads.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first),
                     inputs.begin() + static_cast<std::ptrdiff_t>(first + count));
-    // Runs on the reader thread (or here, if the task fails before it is
-    // sent); every result lands in its own element, and this function
-    // returns only once all have (the connection completes every pending
-    // task, even when it breaks).
-    impl_->connection.SubmitChunk(
-        function, payloads, options,
-        [&, first](size_t position, std::vector<TaskResult> chunk) {
-          for (size_t i = 0; i < chunk.size(); ++i) {
-            results[first + position + i] = std::move(chunk[i]);
-          }
-          // Notified under the lock: once map() sees the last result it
-          // returns and destroys `room`, so nothing may touch it after.
-          std::lock_guard lock(mutex);
-          in_flight -= chunk.size();
-          room.notify_all();
-        });
+    // Both run on the reader thread (or here, if the tasks fail before
+    // they are sent); every result lands in its own element, and this
+    // function returns only once all have (the connection completes every
+    // pending task, even when it breaks).
+    if (chunksize == 1) {
+      impl_->connection.Submit(function, payloads, options,
+                               [&, first](size_t position, TaskResult result) {
+                                 results[first + position] = std::move(result);
+                                 in_flight.Done(1);
+                               });
+    } else {
+      impl_->connection.SubmitChunk(
+          function, payloads, options,
+          [&, first](size_t position, std::vector<TaskResult> chunk) {
+            for (size_t i = 0; i < chunk.size(); ++i) {
+              results[first + position + i] = std::move(chunk[i]);
+            }
+            in_flight.Done(chunk.size());
+          });
+    }
+    first += count;
   }
-  std::unique_lock lock(mutex);
-  room.wait(lock, [&] { return in_flight == 0; });
+  in_flight.WaitForAll();
   return results;
 }
 

@@ -1,15 +1,15 @@
+// DaemonConnection: registering and sending tasks, and failing. The read
+// role is in daemon_connection_reading.cc.
 #include "client/daemon_connection.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 
-#include <boost/asio/write.hpp>
-
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "client/wire_convert.h"
-#include "wire/framing.h"
-#include "wire/error_code.h"
 
 namespace taskpool::client {
 
@@ -23,13 +23,9 @@ constexpr uint64_t kTaskEnvelopeBytes = 64;
 // Room for the envelope around the largest payload (ids, error text,
 // timings), so a maximal result is never mistaken for a bad frame.
 constexpr uint64_t kFrameEnvelopeBytes = 1024 * 1024;
-constexpr size_t kReadChunkBytes = 64 * 1024;
 // Submissions share a frame up to this size; a larger payload travels in a
-// frame of its own. Small enough for the write buffer to be kept (below).
+// frame of its own.
 constexpr uint64_t kBatchFrameBytes = 1024 * 1024;
-// The write buffer is kept up to one frame of a 2 MiB payload; a larger
-// frame's is freed after it is written.
-constexpr size_t kKeptFrameBytes = 2 * 1024 * 1024 + 4096;
 constexpr std::chrono::seconds kReaderGrace{1};
 
 uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {
@@ -37,35 +33,63 @@ uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {
                                         : kDefaultMaxPayloadBytes;
 }
 
+unsigned SpinSlots(ClientOptions::Spin spin, uint32_t daemon_workers) {
+  switch (spin) {
+    case ClientOptions::Spin::kNever:
+      return 0;
+    case ClientOptions::Spin::kAlways:
+      return std::max(1u, SpareCpusForSpinning(UsableCpus(), daemon_workers));
+    case ClientOptions::Spin::kAuto:
+      break;
+  }
+  return SpareCpusForSpinning(UsableCpus(), daemon_workers);
+}
+
+uint64_t TaskBytes(std::string_view function, size_t payload_bytes) {
+  return payload_bytes + function.size() + kTaskEnvelopeBytes;
+}
+
 }  // namespace
 
-DaemonConnection::DaemonConnection(Handshake handshake)
+DaemonConnection::DaemonConnection(Handshake handshake,
+                                   const ClientOptions& options)
     : io_(std::move(handshake.io)),
       socket_(std::move(handshake.socket)),
+      fd_(socket_->native_handle()),
       max_payload_bytes_(MaxPayloadBytes(handshake.hello)),
-      max_in_flight_(handshake.hello.max_in_flight_per_connection()) {
-  reader_ = std::thread([this] {
-    ReadLoop(static_cast<size_t>(max_payload_bytes_ + kFrameEnvelopeBytes));
-  });
+      max_in_flight_(handshake.hello.max_in_flight_per_connection()),
+      when_unsent_full_(options.when_unsent_full),
+      budget_{options.max_unsent_bytes, options.max_unsent_tasks},
+      reader_(fd_, static_cast<size_t>(max_payload_bytes_ + kFrameEnvelopeBytes)),
+      spin_(SpinSlots(options.spin, handshake.hello.workers())),
+      send_queue_(fd_, budget_, max_in_flight_,
+                  [this](int error_number) { WriteFailed(error_number); }) {
+  reader_thread_ = std::thread([this] { ReaderThread(); });
+  // Named here, not by the thread itself, so that it has its name before
+  // anyone looks (ps, top, the tests).
+  pthread_setname_np(reader_thread_.native_handle(), "taskpool-read");
 }
 
 DaemonConnection::~DaemonConnection() {
   Close();
-  reader_.join();
+  reader_thread_.join();
 }
 
 void DaemonConnection::Close() {
   Fail(ErrorCode::kCancelled, "the client was closed before the task finished");
 }
 
-bool DaemonConnection::connected() const {
-  std::lock_guard lock(mutex_);
-  return !broken_;
+TaskResult DaemonConnection::TooLarge(size_t payload_bytes) const {
+  return FailedResult(ErrorCode::kPayloadTooLarge,
+                      "payload of " + std::to_string(payload_bytes) +
+                          " bytes exceeds the daemon's limit of " +
+                          std::to_string(max_payload_bytes_));
 }
 
 uint64_t DaemonConnection::Submit(std::string_view function,
-                            std::span<const std::string_view> payloads,
-                            const SubmitOptions& options, BatchCallback on_result) {
+                                  std::span<const std::string_view> payloads,
+                                  const SubmitOptions& options,
+                                  BatchCallback on_result, bool any_thread) {
   auto callback = std::make_shared<BatchCallback>(std::move(on_result));
   // A payload the daemon would refuse is refused here: sent, it could make
   // a frame so large that the daemon drops the whole connection.
@@ -74,76 +98,73 @@ uint64_t DaemonConnection::Submit(std::string_view function,
   for (size_t i = 0; i < payloads.size(); ++i) {
     if (payloads[i].size() <= max_payload_bytes_) {
       sendable.push_back(i);
-      continue;
+    } else {
+      (*callback)(i, TooLarge(payloads[i].size()));
     }
-    (*callback)(
-        i, FailedResult(ErrorCode::kPayloadTooLarge,
-                        "payload of " + std::to_string(payloads[i].size()) +
-                            " bytes exceeds the daemon's limit of " +
-                            std::to_string(max_payload_bytes_)));
   }
   // Batches are split so that no frame outgrows what the daemon accepts,
-  // nor the write buffer worth keeping.
+  // nor holds more tasks than it lets this connection have in flight.
   const uint64_t batch_bytes = std::min(kBatchFrameBytes, max_payload_bytes_);
+  const size_t batch_tasks = max_in_flight_ != 0 ? max_in_flight_ : SIZE_MAX;
   uint64_t first_id = 0;
   size_t begin = 0;
   while (begin < sendable.size()) {
     size_t end = begin;
     uint64_t frame_bytes = 0;
     while (end < sendable.size()) {
-      const uint64_t task_bytes =
-          payloads[sendable[end]].size() + function.size() + kTaskEnvelopeBytes;
-      if (end > begin && frame_bytes + task_bytes > batch_bytes) break;
+      const uint64_t task_bytes = TaskBytes(function, payloads[sendable[end]].size());
+      if (end > begin &&
+          (frame_bytes + task_bytes > batch_bytes || end - begin >= batch_tasks)) {
+        break;
+      }
       frame_bytes += task_bytes;
       ++end;
     }
     const uint64_t id = SubmitFrame(
         function, payloads,
         std::span<const size_t>(sendable).subspan(begin, end - begin), options,
-        callback);
+        callback, frame_bytes, any_thread);
     if (first_id == 0) first_id = id;
     begin = end;
   }
   return first_id;
 }
 
-void DaemonConnection::Cancel(uint64_t id, bool kill_running) {
-  if (!connected()) return;
-  v1::ClientMessage message;
-  message.mutable_cancel()->set_id(id);
-  message.mutable_cancel()->set_kill_running(kill_running);
-  Write(message, nullptr);
-}
-
 uint64_t DaemonConnection::SubmitFrame(std::string_view function,
-                                 std::span<const std::string_view> payloads,
-                                 std::span<const size_t> positions,
-                                 const SubmitOptions& options,
-                                 const std::shared_ptr<BatchCallback>& callback) {
+                                       std::span<const std::string_view> payloads,
+                                       std::span<const size_t> positions,
+                                       const SubmitOptions& options,
+                                       const std::shared_ptr<BatchCallback>& callback,
+                                       uint64_t bytes, bool any_thread) {
   std::vector<Pending> tasks;
   tasks.reserve(positions.size());
-  for (size_t position : positions) tasks.push_back({callback, position, 1, nullptr});
-  const uint64_t first_id = Register(std::move(tasks));
-  if (first_id == 0) return 0;
-
+  for (size_t position : positions) {
+    tasks.push_back({callback, position, 1, nullptr, any_thread});
+  }
+  const Registered registered = Register(std::move(tasks), bytes, options, false);
+  if (registered.first_id == 0) return 0;
   v1::ClientMessage message;
   for (size_t i = 0; i < positions.size(); ++i) {
     v1::Submit* task = positions.size() == 1
                            ? message.mutable_submit()
                            : message.mutable_submit_batch()->add_tasks();
     ToWireSubmit(function, payloads[positions[i]], options, task);
-    task->set_id(first_id + i);
+    task->set_id(registered.first_id + i);
   }
-  Write(message, nullptr);
-  return first_id;
+  if (registered.reserved) {
+    send_queue_.Send(message, {registered.first_id, positions.size(), bytes});
+  }
+  return registered.first_id;
 }
 
 void DaemonConnection::SubmitChunk(std::string_view function,
-                             std::span<const std::string_view> payloads,
-                             const SubmitOptions& options, ChunkCallback on_results) {
+                                   std::span<const std::string_view> payloads,
+                                   const SubmitOptions& options,
+                                   ChunkCallback on_results) {
   // Sized before it is encoded: a chunk of large items that cannot be one
   // task would otherwise be copied once for nothing.
-  if (payloads.size() <= 1 || ChunkPayloadBytes(payloads) > max_payload_bytes_) {
+  const uint64_t chunk_bytes = ChunkPayloadBytes(payloads);
+  if (payloads.size() <= 1 || chunk_bytes > max_payload_bytes_) {
     Submit(function, payloads, options,
            [on_results = std::move(on_results)](size_t position, TaskResult result) {
              std::vector<TaskResult> one;
@@ -152,31 +173,111 @@ void DaemonConnection::SubmitChunk(std::string_view function,
            });
     return;
   }
+  auto callback = std::make_shared<ChunkCallback>(std::move(on_results));
+  const uint64_t bytes = TaskBytes(function, chunk_bytes);
+  std::vector<Pending> tasks;
+  tasks.push_back(Pending{nullptr, 0, payloads.size(), callback, false});
+  const Registered registered = Register(std::move(tasks), bytes, options, false);
+  if (registered.first_id == 0) return;
   v1::ClientMessage message;
   v1::Submit* submit = message.mutable_submit();
   ToWireChunk(function, payloads, options, submit);
-  auto callback = std::make_shared<ChunkCallback>(std::move(on_results));
-  const uint64_t id = Register({Pending{nullptr, 0, payloads.size(), callback}});
-  if (id == 0) return;
-  submit->set_id(id);
-  Write(message, nullptr);
+  submit->set_id(registered.first_id);
+  if (registered.reserved) send_queue_.Send(message, {registered.first_id, 1, bytes});
 }
 
-uint64_t DaemonConnection::Register(std::vector<Pending> tasks) {
+TaskResult DaemonConnection::Call(std::string_view function,
+                                  std::string_view payload,
+                                  const SubmitOptions& options,
+                                  std::optional<std::chrono::milliseconds> wait) {
+  if (payload.size() > max_payload_bytes_) return TooLarge(payload.size());
+  std::optional<FrameReader::Clock::time_point> deadline;
+  if (wait) deadline = FrameReader::Clock::now() + *wait;
+  auto promise = std::make_shared<std::promise<TaskResult>>();
+  std::future<TaskResult> future = promise->get_future();
+  auto callback = std::make_shared<BatchCallback>(
+      [promise](size_t, TaskResult result) { promise->set_value(std::move(result)); });
+  const uint64_t bytes = TaskBytes(function, payload.size());
+  std::vector<Pending> tasks;
+  tasks.push_back({std::move(callback), 0, 1, nullptr, true});
+  const Registered registered = Register(std::move(tasks), bytes, options, true);
+  if (registered.first_id != 0) {
+    v1::ClientMessage message;
+    ToWireSubmit(function, payload, options, message.mutable_submit());
+    message.mutable_submit()->set_id(registered.first_id);
+    if (registered.reserved) send_queue_.Send(message, {registered.first_id, 1, bytes});
+    if (registered.read_here) {
+      return ReadOwnResult(registered.first_id, future, deadline, wait);
+    }
+  }
+  return Await(future, deadline, wait);
+}
+
+TaskResult DaemonConnection::Await(std::future<TaskResult>& future,
+                                   std::optional<FrameReader::Clock::time_point> deadline,
+                                   std::optional<std::chrono::milliseconds> wait) {
+  if (deadline && future.wait_until(*deadline) != std::future_status::ready) {
+    return FailedResult(ErrorCode::kWaitTimeout,
+                        "no result within " + std::to_string(wait->count()) +
+                            " ms; the task may still run");
+  }
+  return future.get();
+}
+
+SendQueue::WhenFull DaemonConnection::WhenFull(const SubmitOptions& options) const {
+  if (options.fail_if_full || when_unsent_full_ == ClientOptions::WhenUnsentFull::kFail) {
+    return SendQueue::WhenFull::kRefuse;
+  }
+  // A callback submitting more must not wait: only its thread reads the
+  // results that make room.
+  return std::this_thread::get_id() == reader_thread_.get_id()
+             ? SendQueue::WhenFull::kOverflow
+             : SendQueue::WhenFull::kWait;
+}
+
+DaemonConnection::Registered DaemonConnection::Register(
+    std::vector<Pending> tasks, uint64_t bytes, const SubmitOptions& options,
+    bool may_read_here) {
+  const SendQueue::Room room = send_queue_.Reserve(bytes, tasks.size(), WhenFull(options));
+  if (room == SendQueue::Room::kFull) {
+    const TaskResult full = FailedResult(
+        ErrorCode::kQueueFull,
+        "the client's send queue is full: taskpoold has not yet read " +
+            std::to_string(budget_.max_tasks) + " tasks or " +
+            std::to_string(budget_.max_bytes) +
+            " bytes of this connection's submissions "
+            "(ClientOptions::max_unsent_tasks, max_unsent_bytes)");
+    for (const Pending& task : tasks) CompleteAll(task, full);
+    return {};
+  }
+  const bool reserved = room == SendQueue::Room::kReserved;
   std::unique_lock lock(mutex_);
-  WaitForInFlightRoom(tasks.size(), lock);
-  if (broken_) {
-    const TaskResult lost = FailedResult(ErrorCode::kConnectionLost, broken_reason_);
+  if (broken_ || failure_for_reader_) {
+    const TaskResult lost = FailedResult(
+        ErrorCode::kConnectionLost, broken_ ? broken_reason_ : failure_for_reader_->second);
     lock.unlock();
+    if (reserved) send_queue_.Unreserve(bytes, tasks.size());
     for (const Pending& task : tasks) CompleteAll(task, lost);
-    return 0;
+    return {};
   }
-  const uint64_t first_id = next_id_;
+  // Not reserved: a write failed and the connection is about to break;
+  // registered, the tasks get the reason the reader finds for it.
+  Registered registered{next_id_, false, reserved};
   next_id_ += tasks.size();
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    pending_.emplace(first_id + i, std::move(tasks[i]));
+  const size_t count = tasks.size();
+  for (size_t i = 0; i < count; ++i) {
+    pending_.emplace(registered.first_id + i, std::move(tasks[i]));
   }
-  return first_id;
+  if (read_role_ == ReadRole::kFree) {
+    if (may_read_here && pending_.size() == count && replies_.empty() &&
+        handed_to_reader_.empty()) {
+      read_role_ = ReadRole::kCaller;
+      registered.read_here = true;
+    } else {
+      reader_wake_.notify_one();
+    }
+  }
+  return registered;
 }
 
 void DaemonConnection::CompleteAll(const Pending& task, const TaskResult& result) {
@@ -187,11 +288,33 @@ void DaemonConnection::CompleteAll(const Pending& task, const TaskResult& result
   }
 }
 
+void DaemonConnection::Cancel(uint64_t id, bool kill_running) {
+  {
+    std::lock_guard lock(mutex_);
+    if (broken_) return;
+  }
+  v1::ClientMessage message;
+  message.mutable_cancel()->set_id(id);
+  message.mutable_cancel()->set_kill_running(kill_running);
+  send_queue_.SendAhead(message, id);
+}
+
 Result<v1::ServerMessage> DaemonConnection::Request(const v1::ClientMessage& request,
-                                              std::chrono::milliseconds wait) {
+                                                    std::chrono::milliseconds wait) {
   auto promise = std::make_shared<ReplyPromise>();
   std::future<Result<v1::ServerMessage>> reply = promise->get_future();
-  Write(request, promise);
+  // Queued for its answer in the frames' order: the daemon answers
+  // requests in the order it reads them.
+  send_queue_.Send(request, {}, [&] {
+    std::lock_guard lock(mutex_);
+    if (broken_ || failure_for_reader_) {
+      promise->set_value(Status(ErrorCode::kConnectionLost,
+                                broken_ ? broken_reason_ : failure_for_reader_->second));
+      return;
+    }
+    replies_.push_back(promise);
+    if (read_role_ == ReadRole::kFree) reader_wake_.notify_one();
+  });
   if (reply.wait_for(wait) != std::future_status::ready) {
     // The waiter stays queued: its reply, when it comes, must still be
     // matched to it so later replies pair with the right requests.
@@ -202,37 +325,7 @@ Result<v1::ServerMessage> DaemonConnection::Request(const v1::ClientMessage& req
   return reply.get();
 }
 
-void DaemonConnection::Write(const v1::ClientMessage& message,
-                       std::shared_ptr<ReplyPromise> reply) {
-  boost::system::error_code ec;
-  {
-    std::lock_guard write_lock(write_mutex_);
-    if (reply != nullptr) {
-      std::lock_guard lock(mutex_);
-      if (broken_) {
-        reply->set_value(Status(ErrorCode::kConnectionLost, broken_reason_));
-        return;
-      }
-      replies_.push_back(std::move(reply));
-    }
-    // Into a buffer kept between writes: a fresh one per large frame is a
-    // page fault and a zero-fill per 4 KiB before the copy.
-    const size_t frame_size = wire::FrameSize(message);
-    if (frame_size > frame_capacity_) {
-      frame_buffer_ = std::make_unique_for_overwrite<char[]>(frame_size);
-      frame_capacity_ = frame_size;
-    }
-    wire::WriteFrameTo(message, frame_buffer_.get());
-    boost::asio::write(*socket_, boost::asio::buffer(frame_buffer_.get(), frame_size), ec);
-    if (frame_capacity_ > kKeptFrameBytes) {
-      frame_buffer_.reset();
-      frame_capacity_ = 0;
-    }
-  }
-  if (ec) WriteFailed(ec);
-}
-
-void DaemonConnection::WriteFailed(const boost::system::error_code& ec) {
+void DaemonConnection::WriteFailed(int error_number) {
   // The daemon is gone or going. The reader is about to see why (an Error
   // the daemon sent before closing, or end-of-file), which explains more
   // than EPIPE, so give it a moment to fail the connection first.
@@ -240,113 +333,8 @@ void DaemonConnection::WriteFailed(const boost::system::error_code& ec) {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, kReaderGrace, [this] { return broken_; });
   }
-  Fail(ErrorCode::kConnectionLost,
-       "taskpoold closed the connection (writing: " + ec.message() + ")");
-}
-
-void DaemonConnection::WaitForInFlightRoom(size_t tasks,
-                                     std::unique_lock<std::mutex>& lock) {
-  // The reader thread must never wait here: only it can make room.
-  if (max_in_flight_ == 0 || std::this_thread::get_id() == reader_.get_id()) {
-    return;
-  }
-  changed_.wait(lock, [&] {
-    return broken_ || pending_.empty() ||
-           pending_.size() + tasks <= max_in_flight_;
-  });
-}
-
-void DaemonConnection::ReadLoop(size_t max_frame_bytes) {
-  wire::FrameDecoder decoder(max_frame_bytes);
-  v1::ServerMessage message;
-  for (;;) {
-    boost::system::error_code ec;
-    // The rest of a large result in one read, not in 64 KiB pieces.
-    const size_t size = decoder.ReadSize(kReadChunkBytes);
-    const size_t n = socket_->read_some(
-        boost::asio::buffer(decoder.PrepareAppend(size), size), ec);
-    if (ec) {
-      Fail(ErrorCode::kConnectionLost,
-           ec == boost::asio::error::eof
-               ? "taskpoold closed the connection"
-               : "reading from taskpoold: " + ec.message());
-      return;
-    }
-    decoder.Commit(n);
-    for (;;) {
-      Status error;
-      const wire::FrameDecoder::Outcome outcome =
-          decoder.NextMessage(&message, &error);
-      if (outcome == wire::FrameDecoder::Outcome::kNeedMore) break;
-      if (outcome == wire::FrameDecoder::Outcome::kError) {
-        Fail(ErrorCode::kConnectionLost,
-             "bad frame from taskpoold: " + error.ToString());
-        return;
-      }
-      Dispatch(message);
-    }
-  }
-}
-
-void DaemonConnection::Dispatch(v1::ServerMessage& message) {
-  switch (message.kind_case()) {
-    case v1::ServerMessage::kResult:
-      Complete(*message.mutable_result());
-      break;
-    case v1::ServerMessage::kResultBatch:
-      for (v1::Result& result : *message.mutable_result_batch()->mutable_results()) {
-        Complete(result);
-      }
-      break;
-    case v1::ServerMessage::kStatus:
-    case v1::ServerMessage::kPong:
-      AnswerRequest(message);
-      break;
-    case v1::ServerMessage::kError: {
-      // The daemon closes the connection after any error, and an error
-      // names no task ids: every pending call fails now rather than hang.
-      const Status error(wire::FromWireCode(message.error().code()),
-                         message.error().message());
-      Fail(ErrorCode::kConnectionLost,
-           "taskpoold closed the connection: " + error.ToString());
-      break;
-    }
-    case v1::ServerMessage::kHello:
-    case v1::ServerMessage::KIND_NOT_SET:
-      // A second hello or a kind newer than this client: nothing waits on
-      // it, and skipping it keeps the connection useful.
-      break;
-  }
-}
-
-void DaemonConnection::Complete(v1::Result& result) {
-  Pending pending;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = pending_.find(result.id());
-    // An unknown id can only be a daemon bug; nothing waits on it.
-    if (it == pending_.end()) return;
-    pending = std::move(it->second);
-    pending_.erase(it);
-  }
-  changed_.notify_all();
-  if (pending.chunk_callback != nullptr) {
-    (*pending.chunk_callback)(pending.position,
-                              FromWireChunkResult(result, pending.items));
-  } else {
-    (*pending.callback)(pending.position, FromWireResult(std::move(result)));
-  }
-}
-
-void DaemonConnection::AnswerRequest(const v1::ServerMessage& message) {
-  std::shared_ptr<ReplyPromise> waiter;
-  {
-    std::lock_guard lock(mutex_);
-    if (replies_.empty()) return;  // unsolicited; nobody to tell
-    waiter = std::move(replies_.front());
-    replies_.pop_front();
-  }
-  waiter->set_value(message);
+  Fail(ErrorCode::kConnectionLost, std::string("taskpoold closed the connection (writing: ") +
+                                       std::strerror(error_number) + ")");
 }
 
 void DaemonConnection::Fail(ErrorCode code, const std::string& why) {
@@ -359,11 +347,14 @@ void DaemonConnection::Fail(ErrorCode code, const std::string& why) {
     broken_reason_ = why;
     pending.swap(pending_);
     replies.swap(replies_);
+    handed_to_reader_.clear();
   }
   changed_.notify_all();
-  // Wakes the reader (EOF) and any writer blocked on a full socket. A bare
+  reader_wake_.notify_all();
+  send_queue_.Close();
+  // Wakes whoever reads and a writer blocked on a full socket. A bare
   // shutdown(2) leaves the descriptor valid for them, unlike close().
-  ::shutdown(socket_->native_handle(), SHUT_RDWR);
+  ::shutdown(fd_, SHUT_RDWR);
   const TaskResult failed = FailedResult(code, why);
   for (const auto& [id, task] : pending) CompleteAll(task, failed);
   for (auto& waiter : replies) waiter->set_value(Status(code, why));

@@ -1,12 +1,24 @@
 // One live connection to taskpoold after the hello exchange: pipelined
-// submissions, one reader thread that completes them, and the rule that a
-// broken connection fails everything pending at once and everything later
-// immediately.
+// submissions that never wait for the daemon to read them (SendQueue), the
+// results read by whichever thread holds the read role, and the rule that
+// a broken connection fails everything pending at once and everything
+// later immediately.
+//
+// The read role. One thread at a time reads the socket. A call() that is
+// the only thing waiting takes the role itself and reads its own result,
+// so a round trip wakes the calling thread once instead of waking a
+// reader thread that then wakes the caller. Otherwise the connection's
+// reader thread holds the role while anything is pending, and sleeps
+// (without reading) while nothing is: then the next call() can take the
+// role. A call() reading results that are not its own completes those that
+// only fulfil a promise (call, the future form of submit) and hands the
+// rest to the reader thread, so callbacks keep running there.
 //
 // Thread-safety: every public method may be called from any thread. Task
 // callbacks run on the reader thread, or on the submitting thread when the
-// task fails before it is sent (broken connection, payload too large);
-// they are never called with a lock held.
+// task fails before it is sent (broken connection, payload too large, a
+// full send budget with WhenUnsentFull::kFail), or on the thread that
+// closes the connection; they are never called with a lock held.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +30,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,7 +38,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client/frame_reader.h"
 #include "client/handshake.h"
+#include "client/send_queue.h"
+#include "client/spin_wait.h"
 #include "taskpool/client.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -41,25 +57,28 @@ class DaemonConnection {
   using ChunkCallback =
       std::function<void(size_t first_position, std::vector<TaskResult> results)>;
 
-  // Takes over a greeted socket and starts the reader thread.
-  explicit DaemonConnection(Handshake handshake);
+  // Takes over a greeted socket and starts the reader thread. `options`
+  // gives the send budget and the spin policy.
+  DaemonConnection(Handshake handshake, const ClientOptions& options = {});
 
-  // Completes everything pending with CANCELLED and joins the reader.
+  // Completes everything pending with CANCELLED and joins the threads.
   ~DaemonConnection();
 
   DaemonConnection(const DaemonConnection&) = delete;
   DaemonConnection& operator=(const DaemonConnection&) = delete;
 
   // Sends `payloads` as tasks of `function`, batched in as few frames as
-  // the daemon's size limit allows. A payload above that limit completes at
-  // once with PAYLOAD_TOO_LARGE. Blocks while the daemon's per-connection
-  // in-flight limit is reached, or while the socket is full, which is the
-  // backpressure a flood of submissions meets. Returns the id given to the
-  // first task sent (ids are consecutive within one frame), or 0 if none
-  // was sent.
+  // the daemon's size and in-flight limits allow. A payload above the size
+  // limit completes at once with PAYLOAD_TOO_LARGE. Never waits for the
+  // daemon: frames it cannot take yet wait in the send queue; only a full
+  // send budget waits (or fails the tasks with QUEUE_FULL, see
+  // ClientOptions). `result_only_fulfils_a_promise` lets any reading thread
+  // run `on_result`. Returns the id given to the first task sent (ids are
+  // consecutive within one frame), or 0 if none was sent.
   uint64_t Submit(std::string_view function,
                   std::span<const std::string_view> payloads,
-                  const SubmitOptions& options, BatchCallback on_result);
+                  const SubmitOptions& options, BatchCallback on_result,
+                  bool result_only_fulfils_a_promise = false);
 
   // Sends `payloads` as one chunk task (Submit.chunk): one worker runs
   // `function` on each in turn and the results come back together, far
@@ -71,6 +90,13 @@ class DaemonConnection {
                    std::span<const std::string_view> payloads,
                    const SubmitOptions& options, ChunkCallback on_results);
 
+  // Runs one task and waits for its result (at most `wait`, then
+  // WAIT_TIMEOUT; the task keeps running). Reads the result on this thread
+  // when nothing else is pending.
+  TaskResult Call(std::string_view function, std::string_view payload,
+                  const SubmitOptions& options,
+                  std::optional<std::chrono::milliseconds> wait);
+
   // Asks the daemon to cancel task `id` (see Client::cancel). No-op once
   // the connection is broken.
   void Cancel(uint64_t id, bool kill_running);
@@ -79,7 +105,9 @@ class DaemonConnection {
   Result<v1::ServerMessage> Request(const v1::ClientMessage& request,
                                     std::chrono::milliseconds wait);
 
-  bool connected() const;
+  // False once the connection has broken. While nothing is pending nobody
+  // reads the socket, so this looks whether the daemon has closed it.
+  bool connected();
 
   // Breaks the connection now: pending tasks and requests complete with
   // CANCELLED, later ones fail with CONNECTION_LOST. The reader thread ends
@@ -94,61 +122,120 @@ class DaemonConnection {
     size_t position = 0;
     size_t items = 1;
     std::shared_ptr<ChunkCallback> chunk_callback;
+    // The callback only fulfils a promise: any thread may run it.
+    bool any_thread = false;
   };
   using ReplyPromise = std::promise<Result<v1::ServerMessage>>;
+  enum class ReadRole { kFree, kReaderThread, kCaller };
+  struct Registered {
+    uint64_t first_id = 0;   // 0: not registered (the tasks were failed)
+    bool read_here = false;  // the caller took the read role
+    bool reserved = false;   // room in the send queue: send the frame
+  };
 
-  // One Submit or SubmitBatch frame with the tasks at `positions`.
-  // Returns the first task's id, or 0 if the connection is broken.
+  // One Submit or SubmitBatch frame of about `bytes` with the tasks at
+  // `positions`.
   uint64_t SubmitFrame(std::string_view function,
-                   std::span<const std::string_view> payloads,
-                   std::span<const size_t> positions,
-                   const SubmitOptions& options,
-                   const std::shared_ptr<BatchCallback>& callback);
-  // Registers `tasks` under consecutive ids (before their frame is
-  // written, so no result can arrive for an id we do not know yet), after
-  // waiting for in-flight room. Returns the first id; 0 if the connection
-  // is broken, after failing every one of them.
-  uint64_t Register(std::vector<Pending> tasks);
+                       std::span<const std::string_view> payloads,
+                       std::span<const size_t> positions,
+                       const SubmitOptions& options,
+                       const std::shared_ptr<BatchCallback>& callback,
+                       uint64_t bytes, bool any_thread);
+  TaskResult TooLarge(size_t payload_bytes) const;
+  // The result in `future`, or WAIT_TIMEOUT once `deadline` passes.
+  static TaskResult Await(std::future<TaskResult>& future,
+                          std::optional<FrameReader::Clock::time_point> deadline,
+                          std::optional<std::chrono::milliseconds> wait);
+  // Reserves room in the send budget for a frame of about `bytes` with
+  // `tasks.size()` tasks, then registers them under consecutive ids
+  // (before their frame is sent, so no result can arrive for an id we do
+  // not know yet). On a full budget with the fail policy, or a broken
+  // connection, fails every one of them instead. With `may_read_here`
+  // the caller takes the read role if nothing else is pending. Without
+  // room reserved (a write failed, the connection is about to break) the
+  // tasks are registered but their frame must not be sent.
+  Registered Register(std::vector<Pending> tasks, uint64_t bytes,
+                      const SubmitOptions& options, bool may_read_here);
+  SendQueue::WhenFull WhenFull(const SubmitOptions& options) const;
   // Completes each of the payloads of `task` with `result`.
   static void CompleteAll(const Pending& task, const TaskResult& result);
-  void ReadLoop(size_t max_frame_bytes);
-  // Both take the outputs out of `message` (no copy of a large output).
-  void Dispatch(v1::ServerMessage& message);
-  void Complete(v1::Result& result);
-  void AnswerRequest(const v1::ServerMessage& message);
-  // Sends one frame; a failed write breaks the connection. A non-null
-  // `reply` is queued for the answer in the same order as the frame.
-  void Write(const v1::ClientMessage& message,
-             std::shared_ptr<ReplyPromise> reply);
-  // Called outside the write lock, since Fail runs callbacks.
-  void WriteFailed(const boost::system::error_code& ec);
+
+  // The reader thread: holds the read role while anything is pending,
+  // completes results handed to it, acts on failures others noticed.
+  void ReaderThread();
+  // Reads as the reader thread until nothing is pending (true) or the
+  // connection fails (false, after Fail).
+  bool ReadWhilePending();
+  // call()'s read: until the result of `id` arrives, `deadline` passes or
+  // the connection fails. Gives the read role back before returning.
+  TaskResult ReadOwnResult(uint64_t id, std::future<TaskResult>& future,
+                           std::optional<FrameReader::Clock::time_point> deadline,
+                           std::optional<std::chrono::milliseconds> wait);
+  // Gives the read role back, waking the reader thread if it is needed.
+  void ReleaseReadRole();
+  // A failure noticed by a thread other than the reader: the reader thread
+  // runs Fail, so callbacks still run there. Also gives back the role.
+  void FailOnReaderThread(ErrorCode code, const std::string& why);
+  bool NeedsReading() const;  // REQUIRES: mutex_ held
+
+  // Handles one message. `on_reader_thread` false: a caller reads, and
+  // wants the result of `own_id` in *own. Returns false if the message
+  // failed the connection (an Error from the daemon); *failure says why.
+  // On the reader thread, *role_released says whether it gave the read
+  // role back (see Deliver); it must then stop reading at once.
+  bool HandleMessage(v1::ServerMessage& message, bool on_reader_thread,
+                     uint64_t own_id, std::optional<TaskResult>* own,
+                     std::string* failure, bool* role_released = nullptr);
+  // Takes the output out of `result` (no copy of a large output). True if
+  // a pending task was answered. The reader thread gives the read role
+  // back as it takes the last pending task, before completing it: the
+  // caller it wakes may then read its next result itself (checking only
+  // afterwards would let that caller's next task find the role taken, and
+  // every call after it, too). Says so in *role_released.
+  bool Deliver(v1::Result& result, bool on_reader_thread, uint64_t own_id,
+               std::optional<TaskResult>* own, bool* role_released = nullptr);
+  void AnswerRequest(const v1::ServerMessage& message, bool* role_released);
+  // The reader thread's release of the role when nothing waits any more.
+  // REQUIRES: mutex_ held.
+  void ReleaseIfIdle(bool* role_released);
+
+  // On the writer thread: a write failed.
+  void WriteFailed(int error_number);
   // Marks the connection broken (once), wakes every blocked caller and
   // completes everything pending with `code` and `why`.
   void Fail(ErrorCode code, const std::string& why);
-  void WaitForInFlightRoom(size_t tasks, std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::local::stream_protocol::socket> socket_;
+  const int fd_;
   const uint64_t max_payload_bytes_;
   const uint32_t max_in_flight_;  // 0: the daemon set no limit
+  const ClientOptions::WhenUnsentFull when_unsent_full_;
+  const SendQueue::Budget budget_;
 
-  // Serializes whole frames on the socket, and keeps requests in the same
-  // order as their waiters in replies_ (the daemon answers in order).
-  std::mutex write_mutex_;
-  // Guarded by write_mutex_: the frame being written, kept for the next.
-  std::unique_ptr<char[]> frame_buffer_;
-  size_t frame_capacity_ = 0;
-
-  mutable std::mutex mutex_;  // guards everything below
-  // Signalled as pending_ shrinks and when the connection breaks.
+  mutable std::mutex mutex_;  // guards everything below but the reader
+  // Signalled when the connection breaks.
   std::condition_variable changed_;
+  // Wakes the reader thread: work for it, or the connection broke.
+  std::condition_variable reader_wake_;
   bool broken_ = false;
   std::string broken_reason_;
+  // A failure noticed off the reader thread, for it to act on.
+  std::optional<std::pair<ErrorCode, std::string>> failure_for_reader_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Pending> pending_;
   std::deque<std::shared_ptr<ReplyPromise>> replies_;
+  ReadRole read_role_ = ReadRole::kFree;
+  // Results a calling thread read for callbacks that run on the reader.
+  std::deque<v1::Result> handed_to_reader_;
 
-  std::thread reader_;  // last: starts once everything above exists
+  // Used only by the holder of the read role.
+  FrameReader reader_;
+  AdaptiveSpin spin_;
+
+  // After everything it calls into; destroyed (writer joined) first.
+  SendQueue send_queue_;
+  std::thread reader_thread_;  // last: starts once everything above exists
 };
 
 }  // namespace taskpool::client

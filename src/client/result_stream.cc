@@ -173,6 +173,17 @@ size_t DefaultWindow(const ServerInfo& server, size_t chunksize) {
   return 4 * chunksize * std::max<uint32_t>(server.workers, 1);
 }
 
+size_t MapWindowSize(const ServerInfo& server, size_t chunksize,
+                     const std::vector<std::string>& inputs) {
+  const size_t window = DefaultWindow(server, chunksize);
+  if (inputs.empty()) return window;
+  size_t total_bytes = 0;
+  for (const std::string& input : inputs) total_bytes += input.size();
+  const size_t average = std::max<size_t>(total_bytes / inputs.size(), 1);
+  const size_t small = std::min(kSmallInputWindow, kSmallWindowBytes / average);
+  return std::max(window, small);
+}
+
 Client::InputSource VectorSource(const std::vector<std::string>& inputs,
                                  std::shared_ptr<const void> owner) {
   return [&inputs, owner = std::move(owner),

@@ -44,6 +44,25 @@ class Daemon:
         with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
             return [int(p) for p in f.read().split()]
 
+    def context_switches(self):
+        """Voluntary and involuntary context switches so far of every
+        thread of the supervisor and of its workers."""
+        total = 0
+        for pid in [self.pid, *self.worker_pids()]:
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue  # a worker that just exited
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/status") as f:
+                        for line in f:
+                            if "ctxt_switches:" in line:
+                                total += int(line.split()[1])
+                except OSError:
+                    pass
+        return total
+
     def stop(self):
         """SIGTERM drains; a second SIGTERM cancels what is queued."""
         for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):

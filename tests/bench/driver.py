@@ -57,6 +57,18 @@ class Runner:
         return run_json([self.bench, workload, f"socket={daemon.socket}",
                          *(f"{k}={v}" for k, v in args.items())])[0]
 
+    def tp_latency(self, daemon, size):
+        """The latency workload, with the context switches per call of the
+        client (its own count) and of the daemon (supervisor and workers,
+        around the whole run: that includes the warm-up calls)."""
+        before = daemon.context_switches()
+        result = self.tp(daemon, "latency", size=size, count=self.p["lat_count"])
+        result["daemon_switches_per_call"] = (
+            (daemon.context_switches() - before) / result["calls"])
+        self.record(("switches", size), result, "client_switches_per_call",
+                    "daemon_switches_per_call")
+        return result
+
     def py(self, workload, **args):
         return run_json([*self.pool, workload, f"workers={self.workers}",
                          *(f"{k}={v}" for k, v in args.items())])[0]
@@ -80,9 +92,9 @@ class Runner:
             self.record(("latency", size, "ref"),
                         run_json([self.pingpong, f"size={size}",
                                   f"count={p['lat_count']}"])[0],
-                        "p50_us", "p90_us", "p99_us")
+                        "p50_us", "p90_us", "p99_us", "switches_per_round_trip")
             self.pair(rep, ("latency", size),
-                      lambda: self.tp(daemon, "latency", size=size, count=p["lat_count"]),
+                      lambda: self.tp_latency(daemon, size),
                       lambda: self.py("latency", size=size, count=p["lat_count"]),
                       "p50_us", "p90_us", "p99_us")
         for chunk in (1, 64, 1024):

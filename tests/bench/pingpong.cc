@@ -5,6 +5,7 @@
 // the floor the daemon's latency is compared with.
 //
 //   bench_pingpong size=1 count=2000  ->  {"workload": "pingpong", ...}
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,8 +79,16 @@ int main(int argc, char** argv) {
   }
   close(fds[0]);
   waitpid(child, nullptr, 0);
+  // Both sides' context switches per round trip (the child's over its
+  // whole life, which is these round trips), the floor for a task's.
+  rusage self{}, children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  const double switches = static_cast<double>(self.ru_nvcsw + self.ru_nivcsw +
+                                              children.ru_nvcsw + children.ru_nivcsw);
   taskpool::bench::JsonLine("pingpong")
       .Add("size", static_cast<double>(size))
+      .Add("switches_per_round_trip", switches / (warmup + count))
       .AddPercentiles(latencies_us)
       .Print();
   return 0;

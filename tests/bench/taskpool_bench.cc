@@ -13,6 +13,7 @@
 // reference for what the CPU can do.
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,14 +53,25 @@ void CheckOk(const TaskResult& result) {
   std::exit(1);
 }
 
-// One echo at a time, each waited for before the next is sent.
+// Context switches of every thread of this process so far.
+double ContextSwitches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_nvcsw + usage.ru_nivcsw);
+}
+
+// One echo at a time, each waited for before the next is sent. Also counts
+// this process's context switches per call (the driver counts the
+// daemon's around the whole run, so it also reports `calls`).
 int Latency(const Args& args) {
   auto client = ConnectOrDie(args);
   const std::string payload(static_cast<size_t>(args.GetInt("size", 1)), 'x');
   const int count = static_cast<int>(args.GetInt("count", 2000));
   const int warmup = count / 10 + 1;
   std::vector<double> latencies_us;
+  double switches_before = 0;
   for (int i = 0; i < warmup + count; ++i) {
+    if (i == warmup) switches_before = ContextSwitches();
     const int64_t start = NowNanos();
     const TaskResult result = client->call("echo", payload);
     CheckOk(result);
@@ -67,6 +79,8 @@ int Latency(const Args& args) {
   }
   JsonLine("latency")
       .Add("size", static_cast<double>(payload.size()))
+      .Add("calls", static_cast<double>(warmup + count))
+      .Add("client_switches_per_call", (ContextSwitches() - switches_before) / count)
       .AddPercentiles(latencies_us)
       .Print();
   return 0;

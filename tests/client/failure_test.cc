@@ -9,12 +9,10 @@
 namespace taskpool {
 namespace {
 
-using std::chrono::seconds;
 using testing::FakeDaemon;
 using ::testing::HasSubstr;
 
-// Generous: a failure here means "hung", not "slow".
-constexpr auto kPrompt = seconds(10);
+using testing::kPrompt;
 
 class FailureTest : public testing::FakeDaemonTest {
  protected:

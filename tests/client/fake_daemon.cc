@@ -5,9 +5,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "wire/framing.h"
@@ -123,8 +125,7 @@ std::string UniqueSocketPath() {
          std::to_string(counter++) + ".sock";
 }
 
-std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon) {
-  ClientOptions options;
+std::unique_ptr<Client> ConnectTo(const FakeDaemon& daemon, ClientOptions options) {
   options.socket_path = daemon.path();
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) {
@@ -170,6 +171,36 @@ FakeDaemon::~FakeDaemon() {
 void FakeDaemon::CloseConnections() {
   std::lock_guard lock(mutex_);
   for (const auto& session : sessions_) session->Shutdown();
+  resumed_ = true;  // a stopped reader must see the shutdown
+  reading_changed_.notify_all();
+}
+
+bool FakeDaemon::WaitUntilReadingStopped(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  return reading_changed_.wait_for(lock, wait, [this] { return reading_stopped_; });
+}
+
+void FakeDaemon::ResumeReading() {
+  std::lock_guard lock(mutex_);
+  resumed_ = true;
+  reading_changed_.notify_all();
+}
+
+size_t FakeDaemon::held() {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+void FakeDaemon::ReleaseHeld() {
+  std::vector<std::pair<std::shared_ptr<Session>, v1::Submit>> held;
+  {
+    std::lock_guard lock(mutex_);
+    held.swap(held_);
+  }
+  for (const auto& [session, task] : held) {
+    --session->in_flight;
+    session->Send(ResultFor(task));
+  }
 }
 
 void FakeDaemon::AcceptLoop() {
@@ -189,6 +220,14 @@ void FakeDaemon::Serve(std::shared_ptr<Session> session) {
   v1::ClientMessage message;
   char buffer[64 * 1024];
   for (;;) {
+    if (options_.stop_reading_after != 0 &&
+        tasks_received_ >= options_.stop_reading_after) {
+      // As taskpoold with a full queue: the client's writes back up.
+      std::unique_lock lock(mutex_);
+      reading_stopped_ = true;
+      reading_changed_.notify_all();
+      reading_changed_.wait(lock, [this] { return resumed_; });
+    }
     const ssize_t n = ::read(session->fd.get(), buffer, sizeof(buffer));
     if (n <= 0) return;
     decoder.Append(std::string_view(buffer, static_cast<size_t>(n)));
@@ -258,6 +297,24 @@ bool FakeDaemon::Handle(const std::shared_ptr<Session>& session,
       reply.mutable_pong()->set_nonce(message.ping().nonce());
       session->Send(reply);
       return true;
+    case v1::ClientMessage::kCancel: {
+      std::optional<v1::Submit> cancelled;
+      {
+        std::lock_guard lock(mutex_);
+        auto held = std::find_if(held_.begin(), held_.end(), [&](const auto& entry) {
+          return entry.first == session && entry.second.id() == message.cancel().id();
+        });
+        if (held == held_.end()) return true;  // finished, or not a held task
+        cancelled = held->second;
+        held_.erase(held);
+      }
+      --session->in_flight;
+      reply.mutable_result()->set_id(cancelled->id());
+      reply.mutable_result()->set_code(v1::CANCELLED);
+      reply.mutable_result()->set_error("cancelled");
+      session->Send(reply);
+      return true;
+    }
     default:
       return true;
   }
@@ -283,6 +340,11 @@ bool FakeDaemon::HandleTasks(const std::shared_ptr<Session>& session,
     if (function == "never") continue;
     if (function == "barrier") {
       HoldForBarrier(session, *task);
+      continue;
+    }
+    if (function == "hold") {
+      std::lock_guard lock(mutex_);
+      held_.emplace_back(session, *task);
       continue;
     }
     if (function == "delay") {

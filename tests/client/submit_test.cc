@@ -120,15 +120,5 @@ TEST_F(SubmitTest, LargeChunksAreSplitToFitTheFrameLimit) {
   EXPECT_TRUE(client_->connected());
 }
 
-TEST(InFlightLimitTest, SubmissionsWaitForRoom) {
-  FakeDaemon daemon({.max_in_flight = 3});
-  std::unique_ptr<Client> client = testing::ConnectTo(daemon);
-  ASSERT_NE(client, nullptr);
-  std::vector<std::future<TaskResult>> results;
-  for (int i = 0; i < 12; ++i) results.push_back(client->submit("delay", "5"));
-  for (auto& result : results) EXPECT_TRUE(result.get().ok());
-  EXPECT_LE(daemon.max_in_flight_seen(), 3u);
-}
-
 }  // namespace
 }  // namespace taskpool

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -171,6 +172,48 @@ TEST_F(ClientLibraryTest, PipelinedFloodBeyondQueueCapacityCompletes) {
   std::vector<TaskResult> results = client_->map("echo", inputs, 1);
   ASSERT_EQ(results.size(), inputs.size());
   for (const TaskResult& result : results) ASSERT_TRUE(result.ok()) << result.error;
+}
+
+// Issue 12: 3,000 submit() calls used to take as long as the daemon took
+// to run them, because a full queue stops the daemon reading and submit()
+// waited in write(). Both workers sleep first, so no echo can finish before
+// the sleeps end: if every submit has returned by then, none waited.
+TEST(ClientBacklogTest, SubmitReturnsAtOnceWhileTheQueueIsFull) {
+  DaemonProcess daemon(2, {"--queue-capacity", "4"});
+  std::unique_ptr<Client> client = ConnectTo(daemon.socket_path());
+  ASSERT_NE(client, nullptr);
+  constexpr size_t kEchoes = 3000;  // far beyond the queue and the socket buffers
+  std::vector<std::atomic<int>> seen(kEchoes);
+  std::atomic<size_t> echoes_done{0}, echoes_ok{0}, sleeps_ok{0};
+  std::promise<void> all_done;
+  std::atomic<size_t> remaining{kEchoes + 2};
+  const auto finished = [&] {
+    if (--remaining == 0) all_done.set_value();
+  };
+  for (int worker = 0; worker < 2; ++worker) {
+    client->submit("sleep", "2000", [&](TaskResult result) {
+      sleeps_ok += result.ok();
+      finished();
+    });
+  }
+  for (size_t i = 0; i < kEchoes; ++i) {
+    client->submit("echo", std::to_string(i), [&, i](TaskResult result) {
+      ++seen[i];
+      echoes_ok += result.ok() && result.output == std::to_string(i);
+      ++echoes_done;
+      finished();
+    });
+  }
+  EXPECT_EQ(echoes_done, 0u) << "submit() waited for the daemon to take tasks";
+
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(60)),
+            std::future_status::ready)
+      << remaining << " results missing";
+  EXPECT_EQ(sleeps_ok, 2u);
+  EXPECT_EQ(echoes_ok, kEchoes);
+  size_t not_once = 0;
+  for (const auto& count : seen) not_once += count != 1;
+  EXPECT_EQ(not_once, 0u);
 }
 
 TEST_F(ClientLibraryTest, WorkerKilledMidTaskGivesWorkerDiedAndIsReplaced) {

@@ -191,7 +191,11 @@ void Supervisor::WaitForResults() {
       boost::asio::posix::stream_descriptor::wait_read,
       [this](const boost::system::error_code& error) {
         if (error) return;  // closed at shutdown
-        router_->CollectResults();
+        {
+          // Each connection's results of this round leave in one write.
+          ClientSession::WriteRound round;
+          router_->CollectResults();
+        }
         StopWorkersIfDrained();
         if (phase_ != Phase::kFinished) WaitForResults();
       });

@@ -6,6 +6,8 @@
 #include <boost/asio/write.hpp>
 #include <google/protobuf/arena.h>
 
+#include <vector>
+
 #include "base/log.h"
 #include "wire/result_frame.h"
 #include "wire/error_code.h"
@@ -19,6 +21,30 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kArenaBlockBytes = 32 * 1024;
 constexpr size_t kArenaResetBytes = 256 * 1024;
 }  // namespace
+
+namespace {
+// The open WriteRounds, and the sessions whose writes wait for the last
+// one to end. Per thread: sessions live on their event loop's thread.
+thread_local int write_round_depth = 0;
+thread_local std::vector<std::weak_ptr<ClientSession>> held_writers;
+}  // namespace
+
+ClientSession::WriteRound::WriteRound() { ++write_round_depth; }
+
+ClientSession::WriteRound::~WriteRound() {
+  if (--write_round_depth != 0) return;
+  std::vector<std::weak_ptr<ClientSession>> writers;
+  writers.swap(held_writers);
+  for (const std::weak_ptr<ClientSession>& writer : writers) {
+    if (const std::shared_ptr<ClientSession> session = writer.lock()) {
+      session->write_held_ = false;
+      session->WriteSome();
+    }
+  }
+  // Nothing was held meanwhile (no round is open): keep the capacity.
+  writers.clear();
+  held_writers.swap(writers);
+}
 
 ClientSession::ClientSession(Socket socket, ConnectionHost& host,
                        uint64_t connection_id, uint64_t max_frame_bytes,
@@ -96,7 +122,12 @@ void ClientSession::OnRead(const boost::system::error_code& error, size_t bytes)
   }
   decoder_.Commit(bytes);
   last_heard_ = base::SteadyClock::now();
-  if (!ProcessFrames()) return;
+  {
+    // The replies to a read's worth of frames (pongs, rejections) in one
+    // write.
+    WriteRound round;
+    if (!ProcessFrames()) return;
+  }
   ReadSome();
 }
 
@@ -214,9 +245,14 @@ void ClientSession::SendErrorAndClose(ErrorCode code, const std::string& text) {
 }
 
 void ClientSession::WriteSome() {
-  if (writing_ || closed_) return;
+  if (writing_ || closed_ || write_held_) return;
   if (outgoing_.empty()) {
     if (close_after_flush_) Close();
+    return;
+  }
+  if (write_round_depth > 0) {
+    write_held_ = true;
+    held_writers.push_back(weak_from_this());
     return;
   }
   writing_ = true;

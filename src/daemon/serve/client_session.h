@@ -1,7 +1,7 @@
 // One client connection: reads delimited ClientMessage frames, answers the
 // hello, hands submissions to the TaskRouter and writes ServerMessage
 // frames back. Writes are batched: frames queued while a write is in
-// progress go out together in the next one.
+// progress, or during a WriteRound, go out together in the next one.
 //
 // Lifetime: owned by shared_ptr; the pending async operations keep it
 // alive. Close() cancels them, after which the owner drops it.
@@ -50,6 +50,21 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
                             public TaskClient {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
+
+  // While one lives, no session starts a write: frames queue, and when the
+  // outermost round ends every session that queued some writes them all
+  // at once. The supervisor opens one around each collection of results,
+  // and each read's worth of frames is handled in one, so a round of
+  // results for one connection leaves in one write instead of one for its
+  // first result and another for the rest. Event-loop thread only; rounds
+  // may nest.
+  class WriteRound {
+   public:
+    WriteRound();
+    ~WriteRound();
+    WriteRound(const WriteRound&) = delete;
+    WriteRound& operator=(const WriteRound&) = delete;
+  };
 
   // `idle_timeout` (0: none) closes the connection when the client sends
   // nothing and has no task in flight for that long.
@@ -108,6 +123,7 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool reading_ = false;   // an async read is outstanding
   bool paused_ = false;
   bool writing_ = false;   // an async write is outstanding
+  bool write_held_ = false;  // frames wait for the end of a WriteRound
   bool closed_ = false;
   bool close_after_flush_ = false;
   std::string outgoing_;   // frames waiting for the current write to finish
