@@ -117,12 +117,6 @@ void PrintFunctionTable(const v1::StatusReply& status, std::ostream& out) {
   }
 }
 
-nlohmann::json LatencyJson(const v1::LatencySummary& latency) {
-  return {{"count", latency.count()}, {"sum_us", latency.sum_us()},
-          {"p50_us", latency.p50_us()}, {"p90_us", latency.p90_us()},
-          {"p99_us", latency.p99_us()}, {"max_us", latency.max_us()}};
-}
-
 }  // namespace
 
 void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
@@ -138,57 +132,6 @@ void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
       << " failed; workers died: " << status.workers_died() << "\n"
       << "daemon: pid " << status.daemon_pid() << ", version " << status.server_version()
       << "\n";
-}
-
-nlohmann::json StatusJson(const v1::StatusReply& status) {
-  nlohmann::json workers = nlohmann::json::array();
-  for (const v1::WorkerStatus& worker : status.workers()) {
-    workers.push_back({
-        {"index", worker.index()},
-        {"pid", worker.pid()},
-        {"state", worker.state()},
-        {"tasks_done", worker.tasks_done()},
-        {"current_function", worker.current_function()},
-        {"current_run_ms", worker.current_run_ms()},
-        {"current_task_id", worker.current_task_id()},
-        {"current_client_pid", worker.current_client_pid()},
-        {"restarts", worker.restarts()},
-        {"last_exit", worker.last_exit()},
-        {"rss_bytes", worker.rss_bytes()},
-        {"cpu_user_ms", worker.cpu_user_ms()},
-        {"cpu_system_ms", worker.cpu_system_ms()},
-    });
-  }
-  nlohmann::json functions = nlohmann::json::array();
-  for (const v1::FunctionStatus& function : status.functions()) {
-    nlohmann::json failed = nlohmann::json::object();
-    for (const v1::ErrorCount& count : function.failed()) {
-      failed[v1::ErrorCode_Name(count.code())] = count.count();
-    }
-    functions.push_back({
-        {"name", function.name()},
-        {"submitted", function.submitted()},
-        {"succeeded", function.succeeded()},
-        {"failed", std::move(failed)},
-        {"queue_wait", LatencyJson(function.queue_wait())},
-        {"run_time", LatencyJson(function.run_time())},
-    });
-  }
-  return {
-      {"workers", std::move(workers)},
-      {"functions", std::move(functions)},
-      {"queue_depth", status.queue_depth()},
-      {"queue_capacity", status.queue_capacity()},
-      {"running", status.running()},
-      {"uptime_ms", status.uptime_ms()},
-      {"connections", status.connections()},
-      {"tasks_submitted", status.tasks_submitted()},
-      {"tasks_succeeded", status.tasks_succeeded()},
-      {"tasks_failed", status.tasks_failed()},
-      {"workers_died", status.workers_died()},
-      {"server_version", status.server_version()},
-      {"daemon_pid", status.daemon_pid()},
-  };
 }
 
 }  // namespace taskpool::cli

@@ -25,7 +25,7 @@ std::string JsonLine(const nlohmann::json& value);
 
 // The workers (with RSS, CPU time and the task each one runs), the
 // per-function counters and latency percentiles, then the totals.
+// (`taskpool --json status` prints the message itself: wire/message_json.h.)
 void PrintStatusTable(const v1::StatusReply& status, std::ostream& out);
-nlohmann::json StatusJson(const v1::StatusReply& status);
 
 }  // namespace taskpool::cli

@@ -125,7 +125,7 @@ TEST_F(CliTest, StatusJsonListsWorkers) {
   ASSERT_EQ(status["workers"].size(), 2u);
   EXPECT_EQ(status["workers"][1]["pid"], 5001);
   EXPECT_EQ(status["workers"][1]["state"], "idle");
-  EXPECT_EQ(status["workers"][1]["tasks_done"], 0);
+  EXPECT_EQ(status["workers"][1]["tasks_done"], "0");  // 64-bit: a string
   EXPECT_EQ(status["daemon_pid"], 4999);
   EXPECT_EQ(status["queue_capacity"], 64);
 }

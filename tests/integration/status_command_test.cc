@@ -1,5 +1,7 @@
 // `taskpool status` and `status --json`: per-worker resources and current
-// task, per-function counters and latency percentiles.
+// task, per-function counters and latency percentiles. The JSON is the
+// StatusReply in protobuf's JSON mapping, where 64-bit integers are
+// strings.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,6 +17,9 @@ namespace taskpool::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// A 64-bit field of the JSON mapping, which writes them as strings.
+uint64_t U64(const nlohmann::json& value) { return std::stoull(value.get<std::string>()); }
 
 nlohmann::json StatusJson(const DaemonProcess& daemon) {
   const CommandResult result =
@@ -36,25 +41,24 @@ TEST(StatusCommandTest, JsonHasPerFunctionCountersAndLatencies) {
   const nlohmann::json& fail = status["functions"][0];  // sorted by name
   const nlohmann::json& is_prime = status["functions"][1];
   EXPECT_EQ(fail["name"], "fail");
-  EXPECT_EQ(fail["submitted"], 1);
-  EXPECT_EQ(fail["succeeded"], 0);
-  EXPECT_EQ(fail["failed"]["TASK_FAILED"], 1);
+  EXPECT_EQ(U64(fail["submitted"]), 1u);
+  EXPECT_EQ(U64(fail["succeeded"]), 0u);
+  ASSERT_EQ(fail["failed"].size(), 1u) << fail.dump();
+  EXPECT_EQ(fail["failed"][0]["code"], "TASK_FAILED");
+  EXPECT_EQ(U64(fail["failed"][0]["count"]), 1u);
   EXPECT_EQ(is_prime["name"], "is_prime");
-  EXPECT_EQ(is_prime["submitted"], 3);
-  EXPECT_EQ(is_prime["succeeded"], 3);
+  EXPECT_EQ(U64(is_prime["submitted"]), 3u);
+  EXPECT_EQ(U64(is_prime["succeeded"]), 3u);
   EXPECT_TRUE(is_prime["failed"].empty());
   for (const char* latency : {"queue_wait", "run_time"}) {
     const nlohmann::json& summary = is_prime[latency];
-    EXPECT_EQ(summary["count"], 3) << latency;
-    EXPECT_LE(summary["p50_us"].get<uint64_t>(),
-              summary["p90_us"].get<uint64_t>());
-    EXPECT_LE(summary["p90_us"].get<uint64_t>(),
-              summary["p99_us"].get<uint64_t>());
-    EXPECT_LE(summary["p99_us"].get<uint64_t>(),
-              summary["max_us"].get<uint64_t>());
+    EXPECT_EQ(U64(summary["count"]), 3u) << latency;
+    EXPECT_LE(U64(summary["p50_us"]), U64(summary["p90_us"]));
+    EXPECT_LE(U64(summary["p90_us"]), U64(summary["p99_us"]));
+    EXPECT_LE(U64(summary["p99_us"]), U64(summary["max_us"]));
   }
   for (const nlohmann::json& worker : status["workers"]) {
-    EXPECT_GT(worker["rss_bytes"].get<uint64_t>(), 0u) << worker.dump();
+    EXPECT_GT(U64(worker["rss_bytes"]), 0u) << worker.dump();
     EXPECT_TRUE(worker.contains("cpu_user_ms"));
     EXPECT_TRUE(worker.contains("cpu_system_ms"));
   }
@@ -77,7 +81,7 @@ TEST(StatusCommandTest, BusyWorkerShowsItsTaskAndClient) {
   }
   ASSERT_EQ(worker["state"], "busy") << worker.dump();
   EXPECT_EQ(worker["current_function"], "sleep");
-  EXPECT_EQ(worker["current_task_id"], id);
+  EXPECT_EQ(U64(worker["current_task_id"]), id);
   EXPECT_EQ(worker["current_client_pid"], getpid());
 
   const CommandResult table = RunCli(daemon.socket_path(), {"status"});
