@@ -16,6 +16,8 @@ packages=(
   python3 procps
   # The Python client (python/): its runtime, its tests, pip install.
   python3-protobuf python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
+  # Headless, for the status page test (tests/integration/status_page_test).
+  chromium
   clang libclang-rt-14-dev
 )
 
