@@ -18,6 +18,8 @@ packages=(
   python3-protobuf python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
   # The shells the completion tests load `taskpool completion` into.
   fish zsh
+  # Headless, for the status page test (tests/integration/status_page_test).
+  chromium
   clang libclang-rt-14-dev
   # The Debian packages (scripts/package.sh) and their tests: building,
   # linting, the man pages, the units and the sysusers entry.

@@ -1,29 +1,13 @@
 #include "cli/json_output.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "base/clock.h"
 #include "wire/error_code.h"
+#include "wire/message_json.h"
 
 namespace taskpool::cli {
 
 std::string JsonLine(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  // Scripts may rely on a field being there rather than on proto3's
-  // "absent means zero".
-  options.always_print_primitive_fields = true;
-  // The names of the .proto (queue_us), not lowerCamelCase (queueUs): the
-  // same names the README, the schema and the wire documentation use.
-  options.preserve_proto_field_names = true;
-  std::string line;
-  const auto status = google::protobuf::util::MessageToJsonString(message, &line, options);
-  if (!status.ok()) {
-    // Only a message with an invalid enum value or a broken Any can fail,
-    // and ours have neither; say so rather than print half a line.
-    return R"({"error":"cannot print this record as JSON: )" + std::string(status.message()) +
-           "\"}";
-  }
-  return line;
+  return wire::MessageJson(message);
 }
 
 v1::Result ToWireResult(const TaskResult& result) {

@@ -15,8 +15,9 @@ CommandSpec StatusSpec() {
               "Shows the daemon's workers (index, pid, state, tasks done, RSS, "
               "CPU time, the task each one runs), per-function counters and "
               "latency percentiles, its queue and totals. With --json, the "
-              "whole StatusReply message (proto/taskpool/v1/taskpool.proto), "
-              "every field present.",
+              "whole StatusReply (proto/taskpool/v1/taskpool.proto) in "
+              "protobuf's JSON mapping, every field present: the document "
+              "taskpoold serves at /status.json.",
           .positionals = {}};
 }
 

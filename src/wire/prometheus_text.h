@@ -1,7 +1,7 @@
 // The pool's status in the Prometheus text exposition format (version
 // 0.0.4): `# HELP` and `# TYPE` before each metric family, then
 // `name{label="value"} number` samples. The one renderer behind both
-// `taskpool metrics` and the daemon's --metrics-listen endpoint, so the two
+// `taskpool metrics` and the daemon's /metrics (--http-listen), so the two
 // always agree.
 //
 // Latencies are summaries (quantile labels 0.5, 0.9, 0.99 plus _sum and

@@ -1,5 +1,5 @@
 // A strict reader of the Prometheus text exposition format (0.0.4), for
-// checking what `taskpool metrics` and the --metrics-listen endpoint print.
+// checking what `taskpool metrics` and the daemon serves at /metrics (--http-listen).
 #pragma once
 
 #include <map>

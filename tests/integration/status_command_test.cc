@@ -1,5 +1,7 @@
 // `taskpool status` and `status --json`: per-worker resources and current
-// task, per-function counters and latency percentiles.
+// task, per-function counters and latency percentiles. The JSON is the
+// StatusReply in protobuf's JSON mapping, where 64-bit integers are
+// strings.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>

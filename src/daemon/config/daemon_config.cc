@@ -10,6 +10,8 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "base/socket_path.h"
 #include "daemon/serve/access_policy.h"
@@ -94,6 +96,28 @@ std::string CheckSocketPath(const std::string& path) {
          " (use a shorter --socket or $TASKPOOL_SOCKET)";
 }
 
+// --http-listen, or --metrics-listen, its older name: fills the address and
+// the name it came by. Both at once must agree.
+std::string CheckHttpListen(const RawOptions& raw, DaemonConfig& config) {
+  if (!raw.http_listen.empty() && !raw.metrics_listen.empty() &&
+      raw.http_listen != raw.metrics_listen) {
+    return "--http-listen " + raw.http_listen + " and --metrics-listen " +
+           raw.metrics_listen +
+           " disagree: --metrics-listen is the older name of --http-listen; "
+           "give one of them";
+  }
+  const bool by_old_name = raw.http_listen.empty();
+  const std::string& text = by_old_name ? raw.metrics_listen : raw.http_listen;
+  if (text.empty()) return "";
+  config.http_listen_option = by_old_name ? "--metrics-listen" : "--http-listen";
+  Result<ListenAddress> address = ParseListenAddress(text);
+  if (!address.ok()) {
+    return config.http_listen_option + ": " + address.status().message();
+  }
+  config.http_listen = std::move(address.value());
+  return "";
+}
+
 // Checks ranges and fills `config`; returns an error message or "".
 std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   if (std::string problem = CheckRanges(raw); !problem.empty()) return problem;
@@ -174,10 +198,8 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     if (!groups.ok()) return "--allow-groups: " + groups.status().message();
     config.allowed_groups = std::move(groups.value());
   }
-  if (!raw.metrics_listen.empty()) {
-    Result<ListenAddress> address = ParseListenAddress(raw.metrics_listen);
-    if (!address.ok()) return "--metrics-listen: " + address.status().message();
-    config.metrics_listen = std::move(address.value());
+  if (std::string problem = CheckHttpListen(raw, config); !problem.empty()) {
+    return problem;
   }
   config.config_file = raw.config_file;
   for (const std::string& plugin : raw.plugins) {
@@ -227,6 +249,17 @@ size_t ReportConfigProblems(const std::string& path, const std::string& text,
   return problems.size();
 }
 
+// --http-listen and --metrics-listen as given on the command line, or
+// nothing if neither was.
+std::optional<std::pair<std::string, std::string>> HttpListenFlags(
+    const po::variables_map& values) {
+  const auto flag = [&](const char* name) {
+    return values.count(name) ? values[name].as<std::string>() : std::string();
+  };
+  if (values.count("http-listen") + values.count("metrics-listen") == 0) return std::nullopt;
+  return std::pair(flag("http-listen"), flag("metrics-listen"));
+}
+
 int UsageError(const std::string& message) {
   std::cerr << "taskpoold: " << message << "\n"
             << "Try 'taskpoold --help' for the list of options.\n";
@@ -256,6 +289,10 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
     } else if (std::filesystem::exists(kDefaultConfigFile)) {
       path = kDefaultConfigFile;
     }
+    // Flags win over the file; for --http-listen that must hold under
+    // either of its names, which Boost sees as two options.
+    const std::optional<std::pair<std::string, std::string>> http_listen_flags =
+        HttpListenFlags(values);
     if (!path.empty()) {
       std::string error;
       const std::optional<std::string> text = ReadConfigText(path, &error);
@@ -272,6 +309,7 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
       po::store(po::parse_config_file(file, options), values);
     }
     po::notify(values);
+    if (http_listen_flags) std::tie(raw.http_listen, raw.metrics_listen) = *http_listen_flags;
     const std::string problem = Validate(raw, config);
     if (!problem.empty()) return UsageError(problem);
     config.config_file = path;

@@ -47,8 +47,12 @@ struct DaemonConfig {
   std::vector<uid_t> allowed_users;
   std::vector<gid_t> allowed_groups;
   base::LogLevel log_level = base::LogLevel::kInfo;
-  // --metrics-listen: serve Prometheus metrics over HTTP there; none: off.
-  std::optional<ListenAddress> metrics_listen;
+  // --http-listen: serve the status page, /status.json and /metrics over
+  // HTTP there; none: off.
+  std::optional<ListenAddress> http_listen;
+  // The name it was given by ("--http-listen", or its older name
+  // "--metrics-listen"), so messages about it use the operator's words.
+  std::string http_listen_option = "--http-listen";
   std::string config_file;          // empty: none read
   // --test-config: run every check a start runs (the caller also loads the
   // plugins and resolves --limit names), report, and exit 0 or 2.

@@ -106,11 +106,15 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "supplementary group is listed is allowed")
       ("log-level", po::value(&raw.log_level)->default_value("info")->value_name("LEVEL"),
        "debug, info, warning or error")
+      ("http-listen", po::value(&raw.http_listen)->value_name("HOST:PORT"),
+       "also serve HTTP at HOST:PORT: the status page at /, its data at "
+       "/status.json (as `taskpool --json status`) and the Prometheus "
+       "metrics of `taskpool metrics` at /metrics; HOST is an IP address "
+       "([::1] for IPv6), PORT 0 picks a free one (logged). Off by default; "
+       "there is no authentication, so bind an address only those who may "
+       "see the pool can reach")
       ("metrics-listen", po::value(&raw.metrics_listen)->value_name("HOST:PORT"),
-       "also serve the metrics of `taskpool metrics` over HTTP at "
-       "http://HOST:PORT/metrics for a Prometheus scrape; HOST is an IP "
-       "address ([::1] for IPv6), PORT 0 picks a free one (logged). Off by "
-       "default; there is no authentication, so keep it on a private address");
+       "the older name of --http-listen, still accepted");
   return options;
 }
 

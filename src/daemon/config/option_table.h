@@ -39,7 +39,8 @@ struct RawOptions {
   std::string allow_users;
   std::string allow_groups;
   std::string log_level;
-  std::string metrics_listen;
+  std::string http_listen;
+  std::string metrics_listen;  // the older name of http_listen
   std::string config_file;
   bool test_config = false;
   std::vector<std::string> plugins;

@@ -15,6 +15,7 @@
 #include "daemon/pool/process_stats.h"
 #include "daemon/pool/worker_main.h"
 #include "wire/worker_state.h"
+#include "daemon/serve/status_endpoints.h"
 
 namespace taskpool::daemon {
 
@@ -96,7 +97,7 @@ Status Supervisor::Start() {
   server_ = std::make_unique<Server>(io_, config_, static_cast<ConnectionHost&>(*this));
   Status listening = server_->Listen();
   if (!listening.ok()) return listening;
-  if (Status metrics = ServeMetrics(); !metrics.ok()) return metrics;
+  if (Status http = ServeHttp(); !http.ok()) return http;
   TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
@@ -105,20 +106,22 @@ Status Supervisor::Start() {
   return Status::Ok();
 }
 
-Status Supervisor::ServeMetrics() {
-  if (!config_.metrics_listen) return Status::Ok();
-  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] {
+Status Supervisor::ServeHttp() {
+  if (!config_.http_listen) return Status::Ok();
+  auto current_status = [this] {
     v1::StatusReply status;
     FillStatus(&status);
-    return wire::RenderPrometheusText(status);
-  });
-  Status listening = metrics_server_->Listen(*config_.metrics_listen);
+    return status;
+  };
+  http_server_ = std::make_unique<HttpServer>(io_, StatusRoutes(std::move(current_status)),
+                                              config_.http_listen_option);
+  Status listening = http_server_->Listen(*config_.http_listen);
   if (!listening.ok()) return listening;
-  const boost::asio::ip::tcp::endpoint bound = metrics_server_->local_endpoint();
+  const boost::asio::ip::tcp::endpoint bound = http_server_->local_endpoint();
   // The real port, when 0 was asked for: scrape configs and tests read it here.
-  TP_LOG(kInfo) << "serving metrics on http://"
+  TP_LOG(kInfo) << "serving HTTP on http://"
                 << ListenAddress{bound.address().to_string(), bound.port()}.ToString()
-                << "/metrics";
+                << "/ (the status page; /status.json, /metrics)";
   return Status::Ok();
 }
 
@@ -365,7 +368,7 @@ void Supervisor::FinishShutdown() {
   signals_.cancel(ignored);
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
-  if (metrics_server_) metrics_server_->Stop();
+  if (http_server_) http_server_->Stop();
   systemd_.Stop();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {

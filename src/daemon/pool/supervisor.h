@@ -30,7 +30,7 @@
 #include "shmq/supervisor_queue.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/config/daemon_config.h"
-#include "daemon/serve/metrics_server.h"
+#include "daemon/serve/http_server.h"
 #include "daemon/pool/respawn_policy.h"
 #include "daemon/serve/server.h"
 #include "daemon/systemd/systemd_notifier.h"
@@ -52,8 +52,9 @@ class Supervisor : private ConnectionHost {
 
  private:
   Status Start();
-  // Starts the --metrics-listen HTTP endpoint, if configured.
-  Status ServeMetrics();
+  // Starts the --http-listen endpoint (status page, /status.json,
+  // /metrics), if configured.
+  Status ServeHttp();
   void WaitForSignal();
   void OnSignal(int signal_number);
   void WaitForResults();
@@ -112,7 +113,7 @@ class Supervisor : private ConnectionHost {
   AsioRouterClock router_clock_{io_};
   std::unique_ptr<TaskRouter> router_;
   std::unique_ptr<Server> server_;
-  std::unique_ptr<MetricsServer> metrics_server_;  // with --metrics-listen
+  std::unique_ptr<HttpServer> http_server_;  // with --http-listen
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;
   Phase phase_ = Phase::kServing;
 };

@@ -1,4 +1,4 @@
-// The HOST:PORT of a TCP listening option (--metrics-listen).
+// The HOST:PORT of a TCP listening option (--http-listen).
 #pragma once
 
 #include <cstdint>
