@@ -42,6 +42,7 @@ struct RawOptions {
   std::string metrics_listen;
   std::string config_file;
   bool test_config = false;
+  bool dump_config = false;
   std::vector<std::string> plugins;
 };
 
