@@ -6,8 +6,18 @@
 // Workers: a crashed worker's task is settled (retried or WORKER_DIED) and
 // the slot respawned, with the brakes of RespawnPolicy; a worker that
 // retires (--max-tasks-per-worker, --max-worker-rss-mib) is replaced at
-// once; SIGHUP replaces every worker one at a time, starting the new one
-// before retiring the old, which finishes its task first.
+// once. Deaths nobody asked for are counted apart from planned
+// replacements (workers_died vs workers_replaced in the status).
+//
+// Reload (SIGHUP): reads the configuration again as at start (the config
+// file and the flags given then) and checks it; a configuration with any
+// problem is logged, every problem on its own line, and ignored. Otherwise
+// the options that can change live are applied (workers up or down,
+// limits, timeouts, slow log, log level, access lists), the options that
+// need a restart and changed are logged as such, and every worker is
+// replaced one at a time, starting the new one before retiring the old,
+// which finishes its task first. See config/config_dump.h for which option
+// is which.
 //
 // Lifecycle: Run() creates the queue, forks the workers, listens, and
 // serves until SIGTERM/SIGINT. Then it stops accepting, lets queued and
@@ -23,8 +33,13 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+
+#include <map>
+#include <vector>
 
 #include "base/clock.h"
 #include "shmq/task_queue.h"
@@ -42,7 +57,11 @@ namespace taskpool::daemon {
 
 class Supervisor : private ConnectionHost {
  public:
-  Supervisor(const DaemonConfig& config, const TaskRegistry& registry);
+  // Reads the configuration again, exactly as at start; an error's message
+  // holds every problem, one per line.
+  using ConfigReader = std::function<Result<DaemonConfig>()>;
+
+  Supervisor(DaemonConfig config, const TaskRegistry& registry, ConfigReader reread_config);
   ~Supervisor() override;
 
   // Serves until stopped by a signal. Returns the process exit code.
@@ -62,9 +81,18 @@ class Supervisor : private ConnectionHost {
                        int wait_status, uint64_t tasks_done);
   void RespawnLater(uint32_t index, std::chrono::milliseconds delay);
   void Respawn(uint32_t index);
-  // SIGHUP: replace every worker, one at a time.
+  // SIGHUP: read, check and apply the configuration, then roll.
+  void Reload();
+  // Problems a start would also find that the parse does not (the --limit
+  // names against the functions loaded); "" when there are none.
+  std::string CheckAgainstRegistry(const DaemonConfig& next) const;
+  void ApplyLiveConfig(const DaemonConfig& next);
+  // Replace every worker, one at a time.
   void BeginRollingRestart();
   void ReplaceNextWorker();
+  // Counts a worker's exit as a planned replacement, by reason, or as a
+  // death; returns whether it was planned.
+  bool CountExit(const WorkerEntry& entry, int wait_status);
 
   // READY=1 waits until every worker has attached to the queue.
   void NotifyReadyWhenWorkersUp();
@@ -89,9 +117,19 @@ class Supervisor : private ConnectionHost {
 
   enum class Phase { kServing, kDraining, kStoppingWorkers, kFinished };
 
-  const DaemonConfig& config_;
+  // What the daemon runs with; a reload changes its live options in place,
+  // and the router and the server read them from here.
+  DaemonConfig config_;
   const TaskRegistry& registry_;
+  ConfigReader reread_config_;
   const base::SteadyTime started_;
+  const int64_t started_unix_ms_;
+  // Worker exits: the unexpected ones, and the planned ones by reason.
+  uint64_t workers_died_ = 0;
+  std::map<std::string, uint64_t> workers_replaced_;
+  // Worker indices the router killed on purpose (timeout, cancel with
+  // kill), until their exit is counted.
+  std::vector<bool> killed_on_purpose_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;

@@ -87,12 +87,34 @@ TaskRouter::TaskRouter(boost::asio::io_context& io, shmq::TaskQueue& queue,
   // before the first task. StoreTask grows the vector within this
   // reservation, so it never reallocates and references into it stay valid.
   tasks_.reserve(queue.geometry().capacity);
-  for (const auto& [function, limit] : config.function_limits) {
-    gates_.SetLimit("function/" + function, limit);
+  SetGateLimits();
+}
+
+void TaskRouter::SetGateLimits() {
+  // A key without a limit is a lock (limit 1): a key that held tasks may
+  // still carry must not become one when a reload drops its limit.
+  constexpr uint32_t kUnlimited = UINT32_MAX;
+  gates_.ClearLimits();
+  for (const std::string& key : limited_function_keys_) gates_.SetLimit(key, kUnlimited);
+  for (const auto& [function, limit] : config_.function_limits) {
+    const std::string key = "function/" + function;
+    if (std::find(limited_function_keys_.begin(), limited_function_keys_.end(), key) ==
+        limited_function_keys_.end()) {
+      limited_function_keys_.push_back(key);
+    }
+    gates_.SetLimit(key, limit);
   }
-  if (config.max_in_flight_per_user != 0) {
-    gates_.SetPrefixLimit(kUserKeyPrefix, config.max_in_flight_per_user);
+  if (config_.max_in_flight_per_user != 0) {
+    gates_.SetPrefixLimit(kUserKeyPrefix, config_.max_in_flight_per_user);
+    user_share_limited_ = true;
+  } else if (user_share_limited_) {
+    gates_.SetPrefixLimit(kUserKeyPrefix, kUnlimited);
   }
+}
+
+void TaskRouter::ReloadLimits() {
+  SetGateLimits();
+  AdmitGated();
 }
 
 std::vector<std::string> TaskRouter::GateKeys(const ClientSession& connection,
@@ -436,7 +458,6 @@ void TaskRouter::CountChunkOutcomes(const Task& chunk, std::string_view output,
 
 void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
                             const std::string& cause) {
-  ++counters_.workers_died;
   for (const shmq::SlotRef& slot : queue_.RecoverDeadWorker(worker)) {
     Task* task = FindTask(slot);
     if (task == nullptr) {

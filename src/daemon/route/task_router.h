@@ -51,7 +51,6 @@ struct TaskCounters {
   uint64_t submitted = 0;
   uint64_t succeeded = 0;
   uint64_t failed = 0;  // every non-OK result, rejections included
-  uint64_t workers_died = 0;
 };
 
 class TaskRouter {
@@ -86,6 +85,12 @@ class TaskRouter {
   // Settles the tasks worker `worker` held when it died: retried if allowed,
   // otherwise WORKER_DIED naming `cause`.
   void WorkerDied(uint32_t worker, pid_t pid, const std::string& cause);
+
+  // Reload: takes the function limits and the per-user share from the
+  // config (read again), and lets held tasks that now fit go on. The other
+  // options it reads (timeouts, slow log, in-flight limit) are read from
+  // the config at each use already.
+  void ReloadLimits();
 
   // Further submissions are answered SHUTTING_DOWN.
   void StopAccepting() { accepting_ = false; }
@@ -156,6 +161,8 @@ class TaskRouter {
     uint32_t tasks = 1;  // what it counts as (a chunk: its items)
   };
 
+  // The gates' limits from config_.
+  void SetGateLimits();
   // Timeouts and deadlines: a tick runs while any task has one.
   void ArmTimerTick();
   void CheckTimers();
@@ -228,6 +235,10 @@ class TaskRouter {
   const DaemonConfig& config_;
   KillWorker kill_worker_;
   ConcurrencyGates gates_;  // before every holder of a Pass
+  // Every "function/NAME" key ever given a limit, and whether the user
+  // share ever was on (see SetGateLimits).
+  std::vector<std::string> limited_function_keys_;
+  bool user_share_limited_ = false;
   boost::asio::steady_timer timer_tick_;
   bool timer_armed_ = false;
   // Slot indices of tasks with a timeout or deadline (may hold stale or
