@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  Supervisor supervisor(config, registry, ConfigRereader(flags, *activated));
+  Supervisor supervisor(config, registry, ConfigRereader(flags, *activated),
+                        (*lock_directory)->path());
   return supervisor.Run();
 }

@@ -176,6 +176,30 @@ TEST_F(ReloadTest, ReplacementsAreCountedApartFromDeaths) {
   EXPECT_EQ(Replaced(status, "reload"), 2u);
 }
 
+TEST_F(ReloadTest, AnAddedPluginRunsOnceEveryWorkerHasIt) {
+  Write("workers = 2\n");
+  DaemonProcess daemon(-1, {"--config", config_path_});
+  EXPECT_EQ(RunCli(daemon.socket_path(), {"call", "word_count", "a b"}).exit_code, 1);
+
+  // A plugin that cannot be loaded is a problem like any other.
+  Write("workers = 2\nplugin = " + directory_.File("missing.so") + "\n");
+  ReloadAndWait(daemon, "still running the previous one", 1);
+  EXPECT_THAT(daemon.log(), HasSubstr("missing.so"));
+
+  Write("workers = 2\nplugin = " WORD_COUNT_PLUGIN_PATH "\nlimit = word_count=1\n");
+  ReloadAndWait(daemon, "rolling restart complete", 1);
+  EXPECT_THAT(daemon.log(), HasSubstr("reload: loaded 1 more plugin"));
+  const CommandResult counted = RunCli(daemon.socket_path(), {"call", "word_count", "a b c"});
+  EXPECT_EQ(counted.exit_code, 0) << counted.err << daemon.log();
+  EXPECT_THAT(counted.out, HasSubstr("3"));
+
+  // Taking a plugin away takes a restart: logged, and the function stays.
+  Write("workers = 2\n");
+  ReloadAndWait(daemon, "rolling restart complete", 2);
+  EXPECT_THAT(daemon.log(), HasSubstr("reload: plugin changed"));
+  EXPECT_EQ(RunCli(daemon.socket_path(), {"call", "word_count", "a"}).exit_code, 0);
+}
+
 TEST(MaxTasksPerWorkerTest, RecyclingIsAReplacementNotADeath) {
   DaemonProcess daemon(1, {"--max-tasks-per-worker", "2"});
   for (int i = 0; i < 4; ++i) {

@@ -33,6 +33,8 @@ std::vector<OptionChange> DiffConfigs(const DaemonConfig& running, const DaemonC
 // limits, timeouts, slow log, log level, access lists...). The others
 // (socket, queue geometry, plugins, the functions registered) are fixed
 // from the start: the queue is sized and the workers' code loaded once.
+// (The supervisor makes one exception: plugins added after the running
+// ones are loaded, see Supervisor::Reload.)
 bool IsLiveOption(std::string_view name);
 
 // Copies every live option from `next` into `running`, leaving the rest.

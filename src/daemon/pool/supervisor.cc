@@ -27,11 +27,12 @@ constexpr std::chrono::seconds kFinalFlushTimeout{2};
 
 }  // namespace
 
-Supervisor::Supervisor(DaemonConfig config, const TaskRegistry& registry,
-                       ConfigReader reread_config)
+Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
+                       ConfigReader reread_config, std::string lock_directory)
     : config_(std::move(config)),
       registry_(registry),
       reread_config_(std::move(reread_config)),
+      lock_directory_(std::move(lock_directory)),
       started_(base::SteadyClock::now()),
       started_unix_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -212,6 +213,8 @@ void Supervisor::ReapWorkers() {
       [this](const WorkerEntry& entry, const std::string& cause, int status) {
         OnWorkerExit(entry, cause, status);
       });
+  // The last worker without a plugin a reload added may be gone.
+  if (router_) router_->SetFunctionsOnEveryWorker(workers_->FunctionsOnEveryWorker());
 }
 
 void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause,

@@ -13,8 +13,10 @@
 // file and the flags given then) and checks it; a configuration with any
 // problem is logged, every problem on its own line, and ignored. Otherwise
 // the options that can change live are applied (workers up or down,
-// limits, timeouts, slow log, log level, access lists), the options that
-// need a restart and changed are logged as such, and every worker is
+// limits, timeouts, slow log, log level, access lists, plugins added after
+// the running ones, whose functions are held until every worker has
+// them), the options that need a restart and changed are logged as such,
+// and every worker is
 // replaced one at a time, starting the new one before retiring the old,
 // which finishes its task first. See config/config_dump.h for which option
 // is which.
@@ -61,7 +63,10 @@ class Supervisor : private ConnectionHost {
   // holds every problem, one per line.
   using ConfigReader = std::function<Result<DaemonConfig>()>;
 
-  Supervisor(DaemonConfig config, const TaskRegistry& registry, ConfigReader reread_config);
+  // `registry` is the workers' functions; a reload may append a plugin's
+  // to it, loading the plugin with its named locks in `lock_directory`.
+  Supervisor(DaemonConfig config, TaskRegistry& registry, ConfigReader reread_config,
+             std::string lock_directory);
   ~Supervisor() override;
 
   // Serves until stopped by a signal. Returns the process exit code.
@@ -83,9 +88,14 @@ class Supervisor : private ConnectionHost {
   void Respawn(uint32_t index);
   // SIGHUP: read, check and apply the configuration, then roll.
   void Reload();
-  // Problems a start would also find that the parse does not (the --limit
-  // names against the functions loaded); "" when there are none.
+  // Problems a start would also find that the parse does not (plugins,
+  // --limit names); "" when there are none.
+  std::string CheckLikeAStart(const DaemonConfig& next) const;
+  // The --limit names against the functions the workers will have.
   std::string CheckAgainstRegistry(const DaemonConfig& next) const;
+  // Loads the plugins `next` adds after the running ones; false (logged)
+  // if one cannot be loaded.
+  bool LoadAddedPlugins(const DaemonConfig& next);
   void ApplyLiveConfig(const DaemonConfig& next);
   // Replace every worker, one at a time.
   void BeginRollingRestart();
@@ -120,8 +130,9 @@ class Supervisor : private ConnectionHost {
   // What the daemon runs with; a reload changes its live options in place,
   // and the router and the server read them from here.
   DaemonConfig config_;
-  const TaskRegistry& registry_;
+  TaskRegistry& registry_;
   ConfigReader reread_config_;
+  const std::string lock_directory_;
   const base::SteadyTime started_;
   const int64_t started_unix_ms_;
   // Worker exits: the unexpected ones, and the planned ones by reason.

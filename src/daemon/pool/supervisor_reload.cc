@@ -1,10 +1,13 @@
 // Supervisor, part two: SIGHUP. Reads the configuration again, keeps the
 // running one if the new one has any problem, applies what can change
 // while serving, and replaces the workers one at a time.
+#include <algorithm>
 #include <sstream>
 
 #include "base/log.h"
 #include "daemon/config/config_dump.h"
+#include "daemon/config/function_setup.h"
+#include "daemon/tasks/plugin_loader.h"
 #include "daemon/pool/supervisor.h"
 
 namespace taskpool::daemon {
@@ -24,12 +27,29 @@ void LogEachLine(const std::string& text) {
 
 std::string Shown(const std::string& value) { return value.empty() ? "(unset)" : value; }
 
+// Whether `next` is `running` with more plugins after it: the one plugin
+// change a reload can make, since loading never moves a function already
+// loaded (workers and statistics know functions by index).
+bool AddsPlugins(const std::vector<std::string>& running, const std::vector<std::string>& next) {
+  return next.size() > running.size() &&
+         std::equal(running.begin(), running.end(), next.begin());
+}
+
 }  // namespace
 
 void Supervisor::Reload() {
   TP_LOG(kInfo) << "SIGHUP: reading the configuration again"
                 << (config_.config_file.empty() ? "" : " from " + config_.config_file);
   Result<DaemonConfig> next = reread_config_();
+  if (next.ok()) {
+    if (std::string problem = CheckLikeAStart(*next); !problem.empty()) {
+      next = Status(ErrorCode::kInvalidArgument, problem);
+    }
+  }
+  const bool adds_plugins = next.ok() && AddsPlugins(config_.plugins, next->plugins);
+  if (next.ok() && adds_plugins && !LoadAddedPlugins(*next)) {
+    next = Status(ErrorCode::kInvalidArgument, "");  // logged by LoadAddedPlugins
+  }
   if (next.ok()) {
     if (std::string problem = CheckAgainstRegistry(*next); !problem.empty()) {
       next = Status(ErrorCode::kInvalidArgument, problem);
@@ -50,7 +70,7 @@ void Supervisor::Reload() {
   }
   size_t restart_needed = 0;
   for (const OptionChange& change : DiffConfigs(config_, *next)) {
-    if (change.live) {
+    if (change.live || (change.name == "plugin" && adds_plugins)) {
       TP_LOG(kInfo) << "reload: " << change.name << ": " << Shown(change.before) << " -> "
                     << Shown(change.after);
     } else {
@@ -67,6 +87,7 @@ void Supervisor::Reload() {
     if (entry.state == WorkerEntry::State::kRunning) old_workers.push_back(entry.index);
   }
   ApplyLiveConfig(*next);
+  if (adds_plugins) config_.plugins = next->plugins;
   TP_LOG(kInfo) << "reload: configuration applied"
                 << (restart_needed == 0
                         ? ""
@@ -76,10 +97,35 @@ void Supervisor::Reload() {
   BeginRollingRestart();
 }
 
+std::string Supervisor::CheckLikeAStart(const DaemonConfig& next) const {
+  // A start's own check, on a registry of its own: the plugins of `next`
+  // are opened (one already loaded is the same library again) and the
+  // --limit names resolved against them.
+  TaskRegistry scratch;
+  Status checked = RegisterConfiguredFunctions(next, lock_directory_, scratch);
+  return checked.ok() ? "" : checked.message();
+}
+
+bool Supervisor::LoadAddedPlugins(const DaemonConfig& next) {
+  const std::vector<std::string> added(next.plugins.begin() + config_.plugins.size(),
+                                       next.plugins.end());
+  if (Status loaded = LoadPlugins(added, lock_directory_, registry_); !loaded.ok()) {
+    // What loaded before the failure stays (a plugin cannot be unloaded);
+    // workers forked from now on have it, and the rest still runs.
+    TP_LOG(kError) << "reload: " << loaded.message();
+    return false;
+  }
+  // Held until every worker has them: the rolling restart below sees to it.
+  router_->SetFunctionsOnEveryWorker(workers_->FunctionsOnEveryWorker());
+  TP_LOG(kInfo) << "reload: loaded " << added.size() << " more plugin"
+                << (added.size() == 1 ? "" : "s") << "; their functions run once every "
+                << "worker has been replaced";
+  return true;
+}
+
 std::string Supervisor::CheckAgainstRegistry(const DaemonConfig& next) const {
-  // What RegisterConfiguredFunctions checks at start; plugins are not
-  // loaded again (that takes a restart), so the names must be among the
-  // functions the workers have.
+  // The names must be among the functions the workers will have: plugins
+  // other than added ones are not loaded again (that takes a restart).
   std::string problems;
   for (const auto& [function, limit] : next.function_limits) {
     if (Result<uint32_t> known = registry_.Find(function); !known.ok()) {

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "daemon/tasks/child_process.h"
+#include "daemon/tasks/task_registry.h"
 #include "daemon/pool/worker_main.h"
 
 namespace taskpool::daemon {
@@ -139,6 +140,7 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   entry.pid = pid;
   entry.state = WorkerEntry::State::kRunning;
   entry.retirement = WorkerEntry::Retirement::kNone;
+  entry.functions = static_cast<uint32_t>(registry_.size());
   entry.started = base::SteadyClock::now();
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
@@ -183,6 +185,14 @@ void WorkerPool::Kill(uint32_t index) {
   // background would not: stop its whole process group first.
   KillProcessGroupsLedByChildrenOf(entry.pid);
   kill(entry.pid, SIGKILL);
+}
+
+uint32_t WorkerPool::FunctionsOnEveryWorker() const {
+  uint32_t known = static_cast<uint32_t>(registry_.size());
+  for (const WorkerEntry& entry : entries_) {
+    if (HasProcess(entry)) known = std::min(known, entry.functions);
+  }
+  return known;
 }
 
 size_t WorkerPool::live_count() const {

@@ -57,6 +57,7 @@ struct WorkerEntry {
   std::string last_exit;        // why the previous process ended
   base::SteadyTime started;    // when it was forked
   Retirement retirement = Retirement::kNone;  // while kRetiring
+  uint32_t functions = 0;  // the registry's size when it was forked
 };
 
 class WorkerPool {
@@ -110,6 +111,10 @@ class WorkerPool {
   void StopAll(int signal_number);
   // Sends SIGKILL to one worker, if it has a process.
   void Kill(uint32_t index);
+
+  // How many functions (registry indices 0..n-1) every worker process has:
+  // a plugin loaded by a reload reaches only the workers forked after it.
+  uint32_t FunctionsOnEveryWorker() const;
 
   // Workers with a process (running, retiring or stopping).
   size_t live_count() const;

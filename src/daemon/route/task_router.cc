@@ -27,6 +27,8 @@ int64_t MonotonicNanos() {
 namespace {
 
 constexpr char kUserKeyPrefix[] = "user/";
+// The gate of functions not yet in every worker (SetFunctionsOnEveryWorker).
+constexpr char kRolloutKey[] = "rollout/new-functions";
 
 std::string UserKey(uid_t uid) { return kUserKeyPrefix + std::to_string(uid); }
 
@@ -80,6 +82,7 @@ TaskRouter::TaskRouter(boost::asio::io_context& io, shmq::TaskQueue& queue,
       registry_(registry),
       config_(config),
       kill_worker_(std::move(kill_worker)),
+      functions_on_every_worker_(static_cast<uint32_t>(registry.size())),
       timer_tick_(io),
       function_stats_(registry.size()) {
   // Reserved, not constructed: a Task is ~230 bytes, so a constructed entry
@@ -110,6 +113,17 @@ void TaskRouter::SetGateLimits() {
   } else if (user_share_limited_) {
     gates_.SetPrefixLimit(kUserKeyPrefix, kUnlimited);
   }
+  // Closed (0) while some worker lacks a function; see SetFunctionsOnEveryWorker.
+  gates_.SetLimit(kRolloutKey,
+                  functions_on_every_worker_ < registry_.size() ? 0 : kUnlimited);
+}
+
+void TaskRouter::SetFunctionsOnEveryWorker(uint32_t count) {
+  function_stats_.Grow(registry_.size());
+  if (count == functions_on_every_worker_) return;
+  functions_on_every_worker_ = count;
+  SetGateLimits();
+  AdmitGated();
 }
 
 void TaskRouter::ReloadLimits() {
@@ -118,8 +132,10 @@ void TaskRouter::ReloadLimits() {
 }
 
 std::vector<std::string> TaskRouter::GateKeys(const ClientSession& connection,
-                                              const v1::Submit& submit) const {
+                                              const v1::Submit& submit,
+                                              uint32_t function_index) const {
   std::vector<std::string> keys;
+  if (function_index >= functions_on_every_worker_) keys.push_back(kRolloutKey);
   if (!submit.lock().empty()) keys.push_back("lock/" + submit.lock());
   std::string function_key = "function/" + submit.function();
   if (gates_.HasLimit(function_key)) keys.push_back(std::move(function_key));
@@ -191,7 +207,7 @@ void TaskRouter::Submit(const std::shared_ptr<ClientSession>& connection,
                " bytes (taskpoold --max-payload-bytes)");
     return;
   }
-  std::vector<std::string> keys = GateKeys(*connection, submit);
+  std::vector<std::string> keys = GateKeys(*connection, submit, *function);
   std::optional<ConcurrencyGates::Pass> pass;
   // Tasks sharing a key keep their order: none overtakes a held one. (A
   // held task whose gates opened was let go when they opened, so there is

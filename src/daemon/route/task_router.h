@@ -92,6 +92,12 @@ class TaskRouter {
   // the config at each use already.
   void ReloadLimits();
 
+  // Functions 0..count-1 are in every worker process's registry. A task of
+  // a function beyond (a plugin a reload added, while old workers still
+  // run) is held until every worker has it, so no worker is ever handed
+  // a function it does not know.
+  void SetFunctionsOnEveryWorker(uint32_t count);
+
   // Further submissions are answered SHUTTING_DOWN.
   void StopAccepting() { accepting_ = false; }
   // Ends every task not yet running with CANCELLED naming `reason`.
@@ -182,8 +188,8 @@ class TaskRouter {
 
   // The gates `submit` must pass: its lock key, its function's limit, its
   // user's share.
-  std::vector<std::string> GateKeys(const ClientSession& connection,
-                                    const v1::Submit& submit) const;
+  std::vector<std::string> GateKeys(const ClientSession& connection, const v1::Submit& submit,
+                                    uint32_t function_index) const;
   // gated_ and the count of its tasks per key.
   void Hold(WaitingTask task);
   bool AnyHeldWith(const std::vector<std::string>& keys) const;
@@ -239,6 +245,7 @@ class TaskRouter {
   // share ever was on (see SetGateLimits).
   std::vector<std::string> limited_function_keys_;
   bool user_share_limited_ = false;
+  uint32_t functions_on_every_worker_;  // see SetFunctionsOnEveryWorker
   boost::asio::steady_timer timer_tick_;
   bool timer_armed_ = false;
   // Slot indices of tasks with a timeout or deadline (may hold stale or
