@@ -8,12 +8,15 @@ packages=(
   libboost-dev libboost-program-options-dev
   libprotobuf-dev protobuf-compiler
   libssl-dev
+  prometheus-cpp-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libsystemd-dev
   nlohmann-json3-dev
   libncurses-dev
   python3 procps
+  # tests/contrib reads the alert rules (YAML).
+  python3-yaml
   # The Python client (python/): its runtime, its tests, pip install.
   python3-protobuf python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
   # The shells the completion tests load `taskpool completion` into.

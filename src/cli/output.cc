@@ -56,13 +56,16 @@ std::string Failures(const v1::FunctionStatus& function) {
 }
 
 void PrintWorkerTable(const v1::StatusReply& status, std::ostream& out) {
-  out << std::left << std::setw(7) << "INDEX" << std::setw(9) << "PID" << std::setw(10)
+  // Workers by number, the name that replacements keep (ps shows it too).
+  out << std::left << std::setw(7) << "WORKER" << std::setw(9) << "PID" << std::setw(10)
       << "STATE" << std::setw(9) << "TASKS" << std::setw(10) << "RESTARTS" << std::setw(9)
       << "RSS MiB" << std::setw(9) << "CPU s" << std::setw(34) << "CURRENT"
       << "LAST EXIT\n";
   for (const v1::WorkerStatus& worker : status.workers()) {
-    out << std::setw(7) << worker.index() << std::setw(9) << worker.pid() << std::setw(10)
-        << wire::WorkerStateName(worker.worker_state()) << std::setw(9) << worker.tasks_done()
+    out << std::setw(7) << worker.number() << std::setw(9) << worker.pid() << std::setw(10)
+        << (worker.retiring() ? std::string_view("retiring")
+                              : wire::WorkerStateName(worker.worker_state()))
+        << std::setw(9) << worker.tasks_done()
         << std::setw(10) << worker.restarts() << std::setw(9) << Mebibytes(worker.rss_bytes()) << std::setw(9)
         << CpuSeconds(worker) << std::setw(34) << CurrentTask(worker)
         << (worker.last_exit().empty() ? "-" : worker.last_exit()) << "\n";

@@ -2,14 +2,19 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <sstream>
+#include <string>
 #include <variant>
+#include <vector>
 
 #include "base/log.h"
+#include "daemon/config/config_dump.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/config/function_setup.h"
 #include "daemon/serve/instance_lock.h"
 #include "daemon/tasks/named_lock.h"
 #include "daemon/systemd/socket_activation.h"
+#include "daemon/pool/process_title.h"
 #include "daemon/pool/supervisor.h"
 #include "daemon/tasks/task_registry.h"
 
@@ -26,6 +31,7 @@ int TestConfig(const DaemonConfig& config) {
     std::cerr << "taskpoold: " << status.message() << "\n";
     return 2;
   }
+  if (config.dump_config) std::cout << DumpConfig(config);
   std::cout << "taskpoold: configuration OK"
             << (config.config_file.empty() ? " (no config file)"
                                            : " (" + config.config_file + ")")
@@ -44,13 +50,54 @@ void WarnAboutDangerousFunctions(const DaemonConfig& config) {
   }
 }
 
+// The flags as given at start, kept for reloads: the process title
+// overwrites argv's memory.
+class StartFlags {
+ public:
+  StartFlags(int argc, char** argv) : strings_(argv, argv + argc) {
+    for (const std::string& flag : strings_) pointers_.push_back(flag.c_str());
+  }
+  int argc() const { return static_cast<int>(pointers_.size()); }
+  const char* const* argv() const { return pointers_.data(); }
+
+ private:
+  std::vector<std::string> strings_;
+  std::vector<const char*> pointers_;
+};
+
+// systemd's socket is the one clients use, whatever --socket says; its
+// path also names our lock file and shared-memory segment.
+void UseActivatedSocket(const ActivatedSocket& activated, DaemonConfig& config) {
+  if (activated.fd < 0) return;
+  if (!activated.path.empty()) config.socket_path = activated.path;
+  config.listen_fd = activated.fd;
+}
+
+// SIGHUP's reading of the configuration: the same flags and file as at
+// start, every problem in the error's message.
+Supervisor::ConfigReader ConfigRereader(const StartFlags& flags,
+                                        const ActivatedSocket& activated) {
+  return [&flags, activated]() -> Result<DaemonConfig> {
+    std::ostringstream problems;
+    ParsedCommandLine parsed = ParseDaemonCommandLine(flags.argc(), flags.argv(), problems);
+    if (std::holds_alternative<int>(parsed)) {
+      return Status(ErrorCode::kInvalidArgument, problems.str());
+    }
+    DaemonConfig& config = std::get<DaemonConfig>(parsed);
+    UseActivatedSocket(activated, config);
+    return std::move(config);
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  ParsedCommandLine parsed = ParseDaemonCommandLine(argc, argv);
+  const StartFlags flags(argc, argv);
+  ParsedCommandLine parsed = ParseDaemonCommandLine(flags.argc(), flags.argv());
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   DaemonConfig& config = std::get<DaemonConfig>(parsed);
   if (config.test_config) return TestConfig(config);
+  InitProcessTitle(argc, argv);
 
   base::SetLogLevel(config.log_level);
   base::SetLogTag("taskpoold");
@@ -60,16 +107,12 @@ int main(int argc, char** argv) {
     TP_LOG(kError) << activated.status().message();
     return 1;
   }
-  if (activated->fd >= 0) {
-    // systemd's socket is the one clients use, whatever --socket says; its
-    // path also names our lock file and shared-memory segment.
-    if (!activated->path.empty() && activated->path != config.socket_path) {
-      TP_LOG(kInfo) << "socket-activated on " << activated->path
-                    << " (instead of " << config.socket_path << ")";
-      config.socket_path = activated->path;
-    }
-    config.listen_fd = activated->fd;
+  if (activated->fd >= 0 && !activated->path.empty() &&
+      activated->path != config.socket_path) {
+    TP_LOG(kInfo) << "socket-activated on " << activated->path << " (instead of "
+                  << config.socket_path << ")";
   }
+  UseActivatedSocket(*activated, config);
 
   // systemd owns an activated socket's file: never remove it.
   Result<std::unique_ptr<InstanceLock>> lock =
@@ -98,6 +141,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  Supervisor supervisor(config, registry);
+  Supervisor supervisor(config, registry, ConfigRereader(flags, *activated),
+                        (*lock_directory)->path());
   return supervisor.Run();
 }

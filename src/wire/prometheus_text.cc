@@ -1,196 +1,155 @@
 #include "wire/prometheus_text.h"
-#include "wire/worker_state.h"
 
-#include <charconv>
-#include <sstream>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <map>
 #include <string_view>
+
+#include "wire/latency_buckets.h"
+#include "wire/worker_state.h"
 
 namespace taskpool::wire {
 
 namespace {
 
-// A label value with \, " and newline escaped as the format requires.
-std::string Label(std::string_view name, std::string_view value) {
-  std::string label(name);
-  label += "=\"";
-  for (char c : value) {
-    if (c == '\\' || c == '"') label += '\\';
-    if (c == '\n') {
-      label += "\\n";
-      continue;
-    }
-    label += c;
-  }
-  label += '"';
-  return label;
-}
+using prometheus::Labels;
 
-std::string Labels(std::initializer_list<std::string> labels) {
-  std::string joined;
-  for (const std::string& label : labels) {
-    if (!joined.empty()) joined += ',';
-    joined += label;
-  }
-  return joined;
-}
+double Seconds(uint64_t micros) { return static_cast<double>(micros) / 1e6; }
 
-class Exposition {
+// Families are built on first use; each metric is set once per render.
+class Metrics {
  public:
-  // Starts a metric family; every sample that follows belongs to it.
-  void Family(std::string_view name, std::string_view type,
-              std::string_view help) {
-    out_ << "# HELP " << name << ' ' << help << '\n'
-         << "# TYPE " << name << ' ' << type << '\n';
+  void Counter(const std::string& name, const std::string& help, double value,
+               const Labels& labels = {}) {
+    prometheus::BuildCounter().Name(name).Help(help).Register(registry_).Add(labels).Increment(
+        value);
   }
-  // Counters are printed exactly, never in a rounded exponent form.
-  void Sample(std::string_view name, uint64_t value,
-              const std::string& labels = "") {
-    Begin(name, labels);
-    out_ << value << '\n';
+  // For families with several samples: the family, built once.
+  prometheus::Family<prometheus::Counter>& Counters(const std::string& name,
+                                                   const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(registry_);
   }
-  void Sample(std::string_view name, double value,
-              const std::string& labels = "") {
-    Begin(name, labels);
-    char text[32];
-    const auto [end, error] = std::to_chars(text, text + sizeof text, value);
-    out_ << std::string_view(text, static_cast<size_t>(end - text)) << '\n';
+  prometheus::Family<prometheus::Gauge>& Gauges(const std::string& name,
+                                               const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(registry_);
   }
-  // A summary's samples: quantiles, _sum and _count, all in seconds.
-  void Summary(std::string_view name, const v1::LatencySummary& latency,
-               const std::string& labels) {
-    const std::pair<const char*, uint64_t> quantiles[] = {
-        {"0.5", latency.p50_us()},
-        {"0.9", latency.p90_us()},
-        {"0.99", latency.p99_us()}};
-    for (const auto& [quantile, micros] : quantiles) {
-      Sample(name, Seconds(micros),
-             Labels({labels, Label("quantile", quantile)}));
-    }
-    Sample(std::string(name) + "_sum", Seconds(latency.sum_us()), labels);
-    Sample(std::string(name) + "_count", latency.count(), labels);
+  void Gauge(const std::string& name, const std::string& help, double value,
+             const Labels& labels = {}) {
+    Gauges(name, help).Add(labels).Set(value);
   }
-  std::string str() const { return out_.str(); }
-
-  static double Seconds(uint64_t micros) {
-    return static_cast<double>(micros) / 1e6;
+  prometheus::Family<prometheus::Histogram>& Histograms(const std::string& name,
+                                                       const std::string& help) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(registry_);
   }
+  std::string Text() const { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
 
  private:
-  void Begin(std::string_view name, const std::string& labels) {
-    out_ << name;
-    if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ';
-  }
-  std::ostringstream out_;
+  prometheus::Registry registry_;
 };
 
-void RenderTotals(const v1::StatusReply& status, Exposition& e) {
-  e.Family("taskpool_tasks_submitted_total", "counter",
-           "Tasks accepted by the daemon.");
-  e.Sample("taskpool_tasks_submitted_total", status.tasks_submitted());
-  e.Family("taskpool_tasks_succeeded_total", "counter", "Tasks that ended OK.");
-  e.Sample("taskpool_tasks_succeeded_total", status.tasks_succeeded());
-  e.Family("taskpool_tasks_failed_total", "counter",
-           "Tasks that ended with any error.");
-  e.Sample("taskpool_tasks_failed_total", status.tasks_failed());
-  e.Family("taskpool_accept_errors_total", "counter",
-           "accept() failures (out of file descriptors or memory); accepting pauses while they last");
-  e.Sample("taskpool_accept_errors_total", status.listener().accept_errors());
-  e.Family("taskpool_connections_refused_total", "counter",
-           "connections refused, by reason");
-  e.Sample("taskpool_connections_refused_total", status.listener().refused_not_allowed(),
-           Labels({Label("reason", "not_allowed")}));
-  e.Sample("taskpool_connections_refused_total", status.listener().refused_too_many(),
-           Labels({Label("reason", "too_many_connections")}));
-  e.Family("taskpool_workers_died_total", "counter",
-           "Worker processes that died unexpectedly.");
-  e.Sample("taskpool_workers_died_total", status.workers_died());
-  e.Family("taskpool_queue_depth", "gauge", "Tasks waiting for a worker.");
-  e.Sample("taskpool_queue_depth", uint64_t{status.queue_depth()});
-  e.Family("taskpool_queue_capacity", "gauge",
-           "Tasks that may be queued or running at once.");
-  e.Sample("taskpool_queue_capacity", uint64_t{status.queue_capacity()});
-  e.Family("taskpool_tasks_running", "gauge", "Tasks running on a worker now.");
-  e.Sample("taskpool_tasks_running", uint64_t{status.running()});
-  e.Family("taskpool_connections", "gauge", "Client connections open now.");
-  e.Sample("taskpool_connections", uint64_t{status.connections()});
-  e.Family("taskpool_uptime_seconds", "gauge",
-           "Seconds since the daemon started.");
-  e.Sample("taskpool_uptime_seconds",
-           static_cast<double>(status.uptime_ms()) / 1000.0);
+void RenderTotals(const v1::StatusReply& status, Metrics& m) {
+  m.Gauge("taskpool_build_info", "Always 1; the daemon's version is the label.", 1,
+          {{"version", status.server_version()}});
+  m.Gauge("process_start_time_seconds",
+          "Start time of the daemon process since the Unix epoch in seconds.",
+          static_cast<double>(status.start_time_unix_ms()) / 1000.0);
+  m.Counter("taskpool_tasks_submitted_total", "Tasks accepted by the daemon.",
+            static_cast<double>(status.tasks_submitted()));
+  m.Counter("taskpool_tasks_succeeded_total", "Tasks that ended OK.",
+            static_cast<double>(status.tasks_succeeded()));
+  m.Counter("taskpool_tasks_failed_total", "Tasks that ended with any error.",
+            static_cast<double>(status.tasks_failed()));
+  m.Counter("taskpool_accept_errors_total",
+            "accept() failures (out of file descriptors or memory); accepting pauses while "
+            "they last",
+            static_cast<double>(status.listener().accept_errors()));
+  auto& refused = m.Counters("taskpool_connections_refused_total",
+                             "connections refused, by reason");
+  refused.Add({{"reason", "not_allowed"}})
+      .Increment(static_cast<double>(status.listener().refused_not_allowed()));
+  refused.Add({{"reason", "too_many_connections"}})
+      .Increment(static_cast<double>(status.listener().refused_too_many()));
+  m.Counter("taskpool_workers_died_total",
+            "Worker processes that died without being asked to (crash, outside signal, OOM "
+            "killer); planned ends are in taskpool_workers_replaced_total.",
+            static_cast<double>(status.workers_died()));
+  auto& replaced = m.Counters(
+      "taskpool_workers_replaced_total",
+      "Worker processes ended on purpose and replaced, by reason: reload (SIGHUP), "
+      "max_tasks, max_rss, killed (to end a task: timeout, cancel with kill).");
+  for (const v1::WorkerReplacements& reason : status.workers_replaced()) {
+    replaced.Add({{"reason", reason.reason()}}).Increment(static_cast<double>(reason.count()));
+  }
+  m.Gauge("taskpool_queue_depth", "Tasks waiting for a worker.", status.queue_depth());
+  m.Gauge("taskpool_queue_capacity", "Tasks that may be queued or running at once.",
+          status.queue_capacity());
+  m.Gauge("taskpool_tasks_running", "Tasks running on a worker now.", status.running());
+  m.Gauge("taskpool_connections", "Client connections open now.", status.connections());
+  m.Gauge("taskpool_uptime_seconds", "Seconds since the daemon started.",
+          static_cast<double>(status.uptime_ms()) / 1000.0);
 }
 
-void RenderWorkers(const v1::StatusReply& status, Exposition& e) {
-  const auto worker_label = [](const v1::WorkerStatus& worker) {
-    return Label("worker", std::to_string(worker.index()));
-  };
-  const auto worker_and_pid = [&](const v1::WorkerStatus& worker) {
-    return Labels(
-        {worker_label(worker), Label("pid", std::to_string(worker.pid()))});
-  };
-  e.Family("taskpool_worker_tasks_done_total", "counter",
-           "Tasks run by the current process of each worker slot.");
-  for (const v1::WorkerStatus& worker : status.workers()) {
-    e.Sample("taskpool_worker_tasks_done_total", worker.tasks_done(),
-             worker_and_pid(worker));
+void RenderWorkers(const v1::StatusReply& status, Metrics& m) {
+  std::map<std::string, double> by_state;
+  for (const v1::WorkerState state : {v1::WORKER_STATE_STARTING, v1::WORKER_STATE_IDLE,
+                                      v1::WORKER_STATE_BUSY, v1::WORKER_STATE_DEAD}) {
+    by_state[std::string(WorkerStateName(state))] = 0;
   }
-  e.Family("taskpool_worker_restarts_total", "counter",
-           "Restarts of each worker slot.");
+  auto& done = m.Counters("taskpool_worker_tasks_done_total",
+                          "Tasks run by the current process of each worker (restarts at 0 "
+                          "with a new process).");
+  auto& restarts = m.Counters("taskpool_worker_restarts_total", "Restarts of each worker.");
+  auto& busy = m.Gauges("taskpool_worker_busy", "1 while the worker runs a task.");
+  auto& rss = m.Gauges("taskpool_worker_resident_memory_bytes",
+                       "Resident set size of each worker process.");
+  auto& cpu = m.Counters("taskpool_worker_cpu_seconds_total",
+                         "CPU time used by the current process of each worker, by mode.");
+  auto& pid = m.Gauges("taskpool_worker_pid",
+                       "The process id of each worker now (a value, not a label, so "
+                       "series survive respawns).");
   for (const v1::WorkerStatus& worker : status.workers()) {
-    e.Sample("taskpool_worker_restarts_total", uint64_t{worker.restarts()},
-             worker_label(worker));
+    if (worker.retiring()) continue;  // its replacement has the same number
+    by_state[std::string(WorkerStateName(worker.worker_state()))] += 1;
+    const Labels labels{{"worker", std::to_string(worker.number())}};
+    done.Add(labels).Increment(static_cast<double>(worker.tasks_done()));
+    restarts.Add(labels).Increment(worker.restarts());
+    busy.Add(labels).Set(worker.worker_state() == v1::WORKER_STATE_BUSY ? 1 : 0);
+    rss.Add(labels).Set(static_cast<double>(worker.rss_bytes()));
+    pid.Add(labels).Set(worker.pid());
+    cpu.Add({{"worker", labels.at("worker")}, {"mode", "user"}})
+        .Increment(static_cast<double>(worker.cpu_user_ms()) / 1000.0);
+    cpu.Add({{"worker", labels.at("worker")}, {"mode", "system"}})
+        .Increment(static_cast<double>(worker.cpu_system_ms()) / 1000.0);
   }
-  e.Family("taskpool_worker_busy", "gauge", "1 while the worker runs a task.");
-  for (const v1::WorkerStatus& worker : status.workers()) {
-    e.Sample("taskpool_worker_busy", uint64_t{worker.worker_state() == v1::WORKER_STATE_BUSY},
-             Labels({worker_label(worker),
-                     Label("state", WorkerStateName(worker.worker_state()))}));
-  }
-  e.Family("taskpool_worker_resident_memory_bytes", "gauge",
-           "Resident set size of each worker process.");
-  for (const v1::WorkerStatus& worker : status.workers()) {
-    e.Sample("taskpool_worker_resident_memory_bytes", worker.rss_bytes(),
-             worker_and_pid(worker));
-  }
-  e.Family(
-      "taskpool_worker_cpu_seconds_total", "counter",
-      "CPU time used by the current process of each worker slot, by mode.");
-  for (const v1::WorkerStatus& worker : status.workers()) {
-    for (const auto& [mode, millis] :
-         {std::pair{"user", worker.cpu_user_ms()},
-          std::pair{"system", worker.cpu_system_ms()}}) {
-      e.Sample("taskpool_worker_cpu_seconds_total",
-               static_cast<double>(millis) / 1000.0,
-               Labels({worker_and_pid(worker), Label("mode", mode)}));
-    }
-  }
+  auto& workers = m.Gauges("taskpool_workers", "Workers in the pool, by state.");
+  for (const auto& [state, count] : by_state) workers.Add({{"state", state}}).Set(count);
 }
 
-void RenderFunctions(const v1::StatusReply& status, Exposition& e) {
-  const auto function_label = [](const v1::FunctionStatus& function) {
-    return Label("function", function.name());
-  };
-  e.Family("taskpool_function_tasks_submitted_total", "counter",
-           "Tasks submitted, by function.");
-  for (const v1::FunctionStatus& function : status.functions()) {
-    e.Sample("taskpool_function_tasks_submitted_total", function.submitted(),
-             function_label(function));
+void AddHistogram(prometheus::Family<prometheus::Histogram>& family, const Labels& labels,
+                  const v1::LatencySummary& latency) {
+  static const prometheus::Histogram::BucketBoundaries bounds = [] {
+    prometheus::Histogram::BucketBoundaries seconds;
+    for (const uint64_t micros : kLatencyBucketBoundsUs) seconds.push_back(Seconds(micros));
+    return seconds;
+  }();
+  std::vector<double> counts(bounds.size() + 1, 0);
+  for (int i = 0; i < latency.bucket_counts_size() && i < static_cast<int>(counts.size()); ++i) {
+    counts[static_cast<size_t>(i)] = static_cast<double>(latency.bucket_counts(i));
   }
-  e.Family("taskpool_function_tasks_succeeded_total", "counter",
-           "Tasks that ended OK, by function.");
-  for (const v1::FunctionStatus& function : status.functions()) {
-    e.Sample("taskpool_function_tasks_succeeded_total", function.succeeded(),
-             function_label(function));
-  }
-  e.Family("taskpool_function_tasks_failed_total", "counter",
-           "Tasks that ended with an error, by function and error code.");
-  for (const v1::FunctionStatus& function : status.functions()) {
-    for (const v1::ErrorCount& failed : function.failed()) {
-      e.Sample("taskpool_function_tasks_failed_total", failed.count(),
-               Labels({function_label(function),
-                       Label("code", v1::ErrorCode_Name(failed.code()))}));
-    }
-  }
+  family.Add(labels, bounds).ObserveMultiple(counts, Seconds(latency.sum_us()));
+}
+
+void RenderFunctions(const v1::StatusReply& status, Metrics& m) {
+  auto& submitted =
+      m.Counters("taskpool_function_tasks_submitted_total", "Tasks submitted, by function.");
+  auto& succeeded = m.Counters("taskpool_function_tasks_succeeded_total",
+                               "Tasks that ended OK, by function.");
+  auto& failed = m.Counters("taskpool_function_tasks_failed_total",
+                            "Tasks that ended with an error, by function and error code.");
   struct Latency {
     const char* name;
     const char* help;
@@ -203,18 +162,23 @@ void RenderFunctions(const v1::StatusReply& status, Exposition& e) {
       {"taskpool_function_run_seconds", "Time a task's function ran.",
        &v1::FunctionStatus::run_time},
   };
-  for (const Latency& latency : latencies) {
-    e.Family(latency.name, "summary", latency.help);
-    for (const v1::FunctionStatus& function : status.functions()) {
-      e.Summary(latency.name, (function.*latency.field)(),
-                function_label(function));
+  for (const v1::FunctionStatus& function : status.functions()) {
+    const Labels labels{{"function", function.name()}};
+    submitted.Add(labels).Increment(static_cast<double>(function.submitted()));
+    succeeded.Add(labels).Increment(static_cast<double>(function.succeeded()));
+    for (const v1::ErrorCount& error : function.failed()) {
+      failed.Add({{"function", function.name()}, {"code", v1::ErrorCode_Name(error.code())}})
+          .Increment(static_cast<double>(error.count()));
     }
-    const std::string max_name = std::string(latency.name) + "_max";
-    e.Family(max_name, "gauge", "The longest of those times so far.");
+  }
+  for (const Latency& latency : latencies) {
+    auto& histograms = m.Histograms(latency.name, latency.help);
+    auto& maxima = m.Gauges(std::string(latency.name) + "_max",
+                            "The longest of those times so far.");
     for (const v1::FunctionStatus& function : status.functions()) {
-      e.Sample(max_name,
-               Exposition::Seconds((function.*latency.field)().max_us()),
-               function_label(function));
+      const Labels labels{{"function", function.name()}};
+      AddHistogram(histograms, labels, (function.*latency.field)());
+      maxima.Add(labels).Set(Seconds((function.*latency.field)().max_us()));
     }
   }
 }
@@ -222,11 +186,11 @@ void RenderFunctions(const v1::StatusReply& status, Exposition& e) {
 }  // namespace
 
 std::string RenderPrometheusText(const v1::StatusReply& status) {
-  Exposition exposition;
-  RenderTotals(status, exposition);
-  RenderWorkers(status, exposition);
-  RenderFunctions(status, exposition);
-  return exposition.str();
+  Metrics metrics;
+  RenderTotals(status, metrics);
+  RenderWorkers(status, metrics);
+  RenderFunctions(status, metrics);
+  return metrics.Text();
 }
 
 }  // namespace taskpool::wire

@@ -252,7 +252,7 @@ TEST_F(CliTest, FunctionsListsBuiltInsAndPluginFunctions) {
 TEST_F(CliTest, StatusTable) {
   const CliRun run = Taskpool("status");
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_THAT(run.out, HasSubstr("INDEX"));
+  EXPECT_THAT(run.out, HasSubstr("WORKER"));
   EXPECT_THAT(run.out, HasSubstr("5001"));
 }
 

@@ -95,8 +95,8 @@ DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args,
   };
   std::vector<std::string> args;
   for (const std::string& arg : wrapper) args.push_back(expand(arg));
-  args.insert(args.end(), {DaemonBinary(), "--socket", socket_path_, "--workers",
-                           std::to_string(workers)});
+  args.insert(args.end(), {DaemonBinary(), "--socket", socket_path_});
+  if (workers >= 0) args.insert(args.end(), {"--workers", std::to_string(workers)});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv = ToArgv(args);
   std::vector<std::string> env_strings;

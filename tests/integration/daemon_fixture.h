@@ -34,7 +34,8 @@ class TempDirectory {
 class DaemonProcess {
  public:
   // Starts `taskpoold --socket DIR/taskpoold.sock --workers N extra...` and
-  // waits until it answers a ping. Aborts the test (ADD_FAILURE + throws)
+  // waits until it answers a ping. `workers` < 0 leaves --workers out (for
+  // a config file to set). Aborts the test (ADD_FAILURE + throws)
   // if it does not come up within 10 s.
   //
   // `extra_env` ("NAME=VALUE") is added to the daemon's environment.

@@ -40,6 +40,19 @@ TEST_F(MetricsTest, Totals) {
   EXPECT_TRUE(metrics_.Value("taskpool_uptime_seconds").has_value());
   EXPECT_EQ(metrics_.Count("taskpool_worker_tasks_done_total"), 2u);
   EXPECT_EQ(metrics_.Count("taskpool_worker_restarts_total"), 2u);
+  EXPECT_EQ(metrics_.Value("taskpool_build_info", {{"version", TASKPOOL_VERSION}}), 1);
+  EXPECT_GT(metrics_.Value("process_start_time_seconds").value_or(0), 1.7e9);
+  EXPECT_EQ(metrics_.Value("taskpool_workers_died_total"), 0);
+  for (const std::string reason : {"reload", "max_tasks", "max_rss", "killed"}) {
+    EXPECT_EQ(metrics_.Value("taskpool_workers_replaced_total", {{"reason", reason}}), 0)
+        << reason;
+  }
+  EXPECT_EQ(metrics_.Value("taskpool_workers", {{"state", "idle"}}), 2);
+  // The pid is a value, never a label (it would move on every respawn).
+  for (const PrometheusSample& sample : metrics_.samples) {
+    EXPECT_EQ(sample.labels.count("pid"), 0u) << sample.name;
+  }
+  EXPECT_EQ(metrics_.Count("taskpool_worker_pid"), 2u);
 }
 
 TEST_F(MetricsTest, PerWorkerMemoryAndCpu) {
@@ -87,16 +100,27 @@ TEST_F(MetricsTest, PerFunctionCountersByErrorCode) {
   EXPECT_EQ(metrics_.Count("taskpool_function_tasks_failed_total"), 1u);
 }
 
-TEST_F(MetricsTest, LatencySummariesPerFunction) {
+TEST_F(MetricsTest, LatencyHistogramsPerFunction) {
   for (const std::string family : {"taskpool_function_queue_wait_seconds",
                                    "taskpool_function_run_seconds"}) {
-    EXPECT_EQ(metrics_.types.at(family), "summary");
-    for (const std::string quantile : {"0.5", "0.9", "0.99"}) {
-      const std::optional<double> seconds = metrics_.Value(
-          family, {{"function", "is_prime"}, {"quantile", quantile}});
-      ASSERT_TRUE(seconds.has_value()) << family << " " << quantile;
-      EXPECT_GE(*seconds, 0);
+    EXPECT_EQ(metrics_.types.at(family), "histogram");
+    // Cumulative buckets, the same bounds for every function and daemon,
+    // ending at +Inf with every task.
+    double previous = 0;
+    size_t buckets = 0;
+    for (const PrometheusSample& sample : metrics_.samples) {
+      if (sample.name != family + "_bucket" || sample.labels.at("function") != "is_prime") {
+        continue;
+      }
+      ++buckets;
+      EXPECT_GE(sample.value, previous) << family << " le=" << sample.labels.at("le");
+      previous = sample.value;
     }
+    EXPECT_EQ(buckets, 22u) << family;  // 21 bounds and +Inf
+    EXPECT_EQ(metrics_.Value(family + "_bucket", {{"function", "is_prime"}, {"le", "+Inf"}}),
+              3);
+    EXPECT_EQ(metrics_.Value(family + "_bucket", {{"function", "is_prime"}, {"le", "1800"}}),
+              3);
     EXPECT_EQ(metrics_.Value(family + "_count", {{"function", "is_prime"}}), 3);
     EXPECT_EQ(metrics_.Value(family + "_count", {{"function", "fail"}}), 1);
     EXPECT_TRUE(metrics_.Value(family + "_sum", {{"function", "is_prime"}})

@@ -100,9 +100,12 @@ PrometheusText ParsePrometheusText(const std::string& text) {
       const std::string type =
           parsed.types.count(family) ? parsed.types.at(family) : "";
       const bool summary_part =
-          type == "summary" &&
+          (type == "summary" || type == "histogram") &&
           (sample.name == family + "_sum" || sample.name == family + "_count");
-      if (sample.name != family && !summary_part)
+      const bool bucket = type == "histogram" && sample.name == family + "_bucket";
+      if (bucket && !sample.labels.count("le")) error("histogram bucket without le");
+      if (type == "histogram" && sample.name == family) error("histogram sample without suffix");
+      if (sample.name != family && !summary_part && !bucket)
         error("sample outside its family");
       if (type == "summary" && sample.name == family &&
           !sample.labels.count("quantile")) {

@@ -18,7 +18,7 @@ struct PrometheusSample {
 
 struct PrometheusText {
   std::map<std::string, std::string>
-      types;  // family -> counter, gauge, summary
+      types;  // family -> counter, gauge, summary, histogram
   std::vector<PrometheusSample> samples;
   // Every violation of the format, one per offending line.
   std::vector<std::string> errors;
@@ -35,7 +35,8 @@ struct PrometheusText {
 
 // Checks that every family has HELP then TYPE (once), that samples follow
 // their own family (a summary's also as NAME_sum and NAME_count, its
-// quantiles with a `quantile` label), and that names, labels and values
+// quantiles with a `quantile` label; a histogram's as NAME_bucket with an
+// `le` label, NAME_sum and NAME_count), and that names, labels and values
 // are well-formed.
 PrometheusText ParsePrometheusText(const std::string& text);
 

@@ -7,7 +7,7 @@ option anywhere that no program has:
 
   taskpoold(8)        OPTIONS: every option of `taskpoold --help`
   taskpoold.conf(5)   SETTINGS: every option a config file may set (all but
-                      help, version, config, test-config), by bare name
+                      help, version, config, test-config, dump), by bare name
   taskpoold.conf      the shipped file: each of those, set or commented out
   taskpool(1)         OPTIONS: the global options of `taskpool --help`;
                       COMMANDS: one .SS per command of `taskpool --help`,
@@ -31,7 +31,7 @@ HELP_COMMAND = re.compile(r"^  ([a-z]+)\s")
 # In roff source an option is written \-\-name.
 ROFF_OPTION = re.compile(r"\\-\\-([a-z0-9](?:[a-z0-9]|\\-)*)")
 # Only on the command line, never in a config file (daemon_config.cc).
-COMMAND_LINE_ONLY = {"help", "version", "config", "test-config"}
+COMMAND_LINE_ONLY = {"help", "version", "config", "test-config", "dump"}
 # The options ParseCommand adds to every taskpool command.
 EVERY_COMMAND = {"socket", "json", "help"}
 # Options of other programs that the pages' examples use.

@@ -211,7 +211,8 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
 
 // Options that make sense on the command line only.
 bool AllowedInConfigFile(const po::options_description& options, const std::string& name) {
-  if (name == "help" || name == "version" || name == "config" || name == "test-config") {
+  if (name == "help" || name == "version" || name == "config" || name == "test-config" ||
+      name == "dump") {
     return false;
   }
   return options.find_nothrow(name, /*approx=*/false) != nullptr;
@@ -238,13 +239,13 @@ std::string CheckSetting(const std::string& name, const std::string& value) {
 // Every problem in the config file `path` (its normalised `text`), each
 // printed with its line; returns how many.
 size_t ReportConfigProblems(const std::string& path, const std::string& text,
-                            const po::options_description& options) {
+                            const po::options_description& options, std::ostream& errors) {
   std::istringstream lines(text);
   const std::vector<ConfigProblem> problems = CheckConfigLines(
       lines, [&](const std::string& name) { return AllowedInConfigFile(options, name); },
       CheckSetting);
   for (const ConfigProblem& problem : problems) {
-    std::cerr << "taskpoold: " << FormatProblem(path, problem) << "\n";
+    errors << "taskpoold: " << FormatProblem(path, problem) << "\n";
   }
   return problems.size();
 }
@@ -260,15 +261,16 @@ std::optional<std::pair<std::string, std::string>> HttpListenFlags(
   return std::pair(flag("http-listen"), flag("metrics-listen"));
 }
 
-int UsageError(const std::string& message) {
-  std::cerr << "taskpoold: " << message << "\n"
+int UsageError(const std::string& message, std::ostream& errors) {
+  errors << "taskpoold: " << message << "\n"
             << "Try 'taskpoold --help' for the list of options.\n";
   return 2;
 }
 
 }  // namespace
 
-ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
+ParsedCommandLine ParseDaemonCommandLine(int argc, const char* const* argv,
+                                         std::ostream& errors) {
   DaemonConfig config;
   RawOptions raw;
   const po::options_description options = DescribeOptions(raw, config);
@@ -296,11 +298,11 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
     if (!path.empty()) {
       std::string error;
       const std::optional<std::string> text = ReadConfigText(path, &error);
-      if (!text) return UsageError(error);
+      if (!text) return UsageError(error, errors);
       // Boost stops at the first bad line; check them all first so the
       // operator fixes the file in one go.
-      if (const size_t count = ReportConfigProblems(path, *text, options); count != 0) {
-        std::cerr << "taskpoold: " << count << " problem" << (count == 1 ? "" : "s")
+      if (const size_t count = ReportConfigProblems(path, *text, options, errors); count != 0) {
+        errors << "taskpoold: " << count << " problem" << (count == 1 ? "" : "s")
                   << " in " << path << "\n";
         return 2;
       }
@@ -311,11 +313,15 @@ ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv) {
     po::notify(values);
     if (http_listen_flags) std::tie(raw.http_listen, raw.metrics_listen) = *http_listen_flags;
     const std::string problem = Validate(raw, config);
-    if (!problem.empty()) return UsageError(problem);
+    if (!problem.empty()) return UsageError(problem, errors);
     config.config_file = path;
     config.test_config = raw.test_config;
+    config.dump_config = raw.dump_config;
+    if (config.dump_config && !config.test_config) {
+      return UsageError("--dump goes with --test-config", errors);
+    }
   } catch (const po::error& error) {
-    return UsageError(error.what());
+    return UsageError(error.what(), errors);
   }
   return config;
 }

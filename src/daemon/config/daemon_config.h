@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -57,6 +58,9 @@ struct DaemonConfig {
   // --test-config: run every check a start runs (the caller also loads the
   // plugins and resolves --limit names), report, and exit 0 or 2.
   bool test_config = false;
+  // --dump (with --test-config): also print the effective configuration
+  // in config-file syntax (nginx -T).
+  bool dump_config = false;
   // Not an option: the listening socket systemd passed (socket activation),
   // served instead of binding socket_path; -1 when not activated.
   int listen_fd = -1;
@@ -71,6 +75,11 @@ struct DaemonConfig {
 // message already printed).
 using ParsedCommandLine = std::variant<DaemonConfig, int>;
 
-ParsedCommandLine ParseDaemonCommandLine(int argc, char** argv);
+// Reads the flags `argv` and the config file they name (or the default
+// one). Every problem found goes to `errors`, one line each, prefixed
+// "taskpoold: "; --help and --version print to stdout. A reload calls it
+// again with the flags given at start, so the file is re-read.
+ParsedCommandLine ParseDaemonCommandLine(int argc, const char* const* argv,
+                                         std::ostream& errors = std::cerr);
 
 }  // namespace taskpool::daemon

@@ -15,6 +15,9 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("test-config", po::bool_switch(&raw.test_config),
        "check the options and the config file, report every problem with "
        "its line, and exit: 0 if valid, 2 if not")
+      ("dump", po::bool_switch(&raw.dump_config),
+       "with --test-config: also print the effective configuration (file, "
+       "flags and defaults together) in config-file syntax")
       ("socket", po::value(&raw.socket)->value_name("PATH"),
        "Unix socket to listen on (default: $TASKPOOL_SOCKET, else "
        "/run/taskpool/taskpoold.sock)")

@@ -43,6 +43,7 @@ struct RawOptions {
   std::string metrics_listen;  // the older name of http_listen
   std::string config_file;
   bool test_config = false;
+  bool dump_config = false;
   std::vector<std::string> plugins;
 };
 

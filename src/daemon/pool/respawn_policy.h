@@ -45,6 +45,10 @@ class RespawnPolicy {
   // threshold (so the caller logs the alarm once, not per crash).
   bool ShouldRaiseAlarm(Clock::time_point now = Clock::now());
 
+  // Reload: the new --crash-rate-threshold.
+  void set_threshold(uint32_t threshold) { threshold_ = threshold; }
+  uint32_t threshold() const { return threshold_; }
+
   // Crashes within the last minute.
   size_t recent_crashes(Clock::time_point now = Clock::now());
 
@@ -52,7 +56,7 @@ class RespawnPolicy {
   void ForgetOld(Clock::time_point now);
 
   std::vector<uint32_t> quick_deaths_;  // consecutive, per slot
-  const uint32_t threshold_;
+  uint32_t threshold_;
   std::deque<Clock::time_point> crashes_;
   Clock::time_point last_alarm_{};
 };

@@ -13,6 +13,7 @@
 #include "wire/prometheus_text.h"
 #include "base/socket_path.h"
 #include "daemon/pool/process_stats.h"
+#include "daemon/pool/process_title.h"
 #include "daemon/pool/worker_main.h"
 #include "wire/worker_state.h"
 #include "daemon/serve/status_endpoints.h"
@@ -27,10 +28,16 @@ constexpr std::chrono::seconds kFinalFlushTimeout{2};
 
 }  // namespace
 
-Supervisor::Supervisor(const DaemonConfig& config, const TaskRegistry& registry)
-    : config_(config),
+Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
+                       ConfigReader reread_config, std::string lock_directory)
+    : config_(std::move(config)),
       registry_(registry),
+      reread_config_(std::move(reread_config)),
+      lock_directory_(std::move(lock_directory)),
       started_(base::SteadyClock::now()),
+      started_unix_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()),
       signals_(io_),
       shutdown_timer_(io_),
       ready_timer_(io_),
@@ -55,7 +62,7 @@ Status Supervisor::Start() {
   systemd_.StartWatchdog();
   shmq::QueueGeometry geometry;
   geometry.capacity = config_.queue_capacity;
-  geometry.max_workers = WorkerPool::EntriesFor(config_.workers);
+  geometry.max_workers = WorkerPool::RoomFor(config_.workers);
   geometry.inline_bytes = config_.inline_payload_bytes;
   geometry.max_payload_bytes = config_.max_payload_bytes;
   Result<std::unique_ptr<shmq::SupervisorQueue>> queue =
@@ -65,13 +72,17 @@ Status Supervisor::Start() {
   router_queue_ = std::make_unique<ShmqQueueAdapter>(*queue_);
   router_ = std::make_unique<TaskRouter>(
       *router_queue_, router_clock_, registry_, config_,
-      [this](uint32_t index) { workers_->Kill(index); });
+      [this](uint32_t index) {
+        killed_on_purpose_[index] = true;
+        workers_->Kill(index);
+      });
 
   // Fork before anything else exists: no threads, no sockets to leak.
   workers_ = std::make_unique<WorkerPool>(
       queue_->segment(), registry_, config_.workers,
       WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
-  const uint32_t entries = WorkerPool::EntriesFor(config_.workers);
+  const uint32_t entries = WorkerPool::RoomFor(config_.workers);
+  killed_on_purpose_.assign(entries, false);
   respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);
   for (uint32_t index = 0; index < entries; ++index) {
     respawn_timers_.push_back(std::make_unique<boost::asio::steady_timer>(io_));
@@ -102,6 +113,7 @@ Status Supervisor::Start() {
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
                 << ", max payload " << config_.max_payload_bytes << " bytes)";
+  SetProcessTitle("taskpoold: supervisor " + config_.socket_path);
   NotifyReadyWhenWorkersUp();
   return Status::Ok();
 }
@@ -184,7 +196,7 @@ void Supervisor::OnSignal(int signal_number) {
       }
       break;
     case SIGHUP:
-      if (phase_ == Phase::kServing) BeginRollingRestart();
+      if (phase_ == Phase::kServing) Reload();
       break;
   }
 }
@@ -209,6 +221,8 @@ void Supervisor::ReapWorkers() {
       [this](const WorkerEntry& entry, const std::string& cause, int status) {
         OnWorkerExit(entry, cause, status);
       });
+  // The last worker without a plugin a reload added may be gone.
+  if (router_) router_->SetFunctionsOnEveryWorker(workers_->FunctionsOnEveryWorker());
 }
 
 void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause,
@@ -218,14 +232,17 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
   // Settle what it held before its slot gets a new process. A retiring
   // worker held nothing, but a death is a death: check anyway.
   router_->WorkerDied(entry.index, entry.pid, cause);
+  const bool planned = CountExit(entry, wait_status);
   switch (entry.state) {
     case WorkerEntry::State::kStopping:
       TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
       if (workers_->live_count() == 0) FinishShutdown();
       return;
     case WorkerEntry::State::kRetiring:
-      TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
-                    << ") retired for the rolling restart";
+      TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid << ") retired "
+                    << (entry.retirement == WorkerEntry::Retirement::kScaledDown
+                            ? "(fewer workers after the reload)"
+                            : "for the rolling restart");
       workers_->MakeSpare(entry.index);
       if (retiring_ == entry.index) {
         retiring_.reset();
@@ -235,9 +252,9 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
     default:
       break;
   }
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerRecycledExitCode) {
-    TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
-                  << ") retired itself; starting its replacement";
+  if (planned) {
+    TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid << ") " << cause
+                  << " as planned; starting its replacement";
     Respawn(entry.index);
   } else {
     OnWorkerCrashed(entry, cause, wait_status, tasks_done);
@@ -290,36 +307,6 @@ void Supervisor::Respawn(uint32_t index) {
     TP_LOG(kError) << respawned.message() << "; retrying in 1 s";
     RespawnLater(index, std::chrono::seconds(1));
   }
-}
-
-void Supervisor::BeginRollingRestart() {
-  if (!rolling_restart_.empty() || retiring_) {
-    TP_LOG(kInfo) << "SIGHUP: a rolling restart is already under way";
-    return;
-  }
-  for (const WorkerEntry& entry : workers_->entries()) {
-    if (entry.state == WorkerEntry::State::kRunning) rolling_restart_.push_back(entry.index);
-  }
-  TP_LOG(kInfo) << "SIGHUP: replacing " << rolling_restart_.size()
-                << " workers one at a time";
-  ReplaceNextWorker();
-}
-
-void Supervisor::ReplaceNextWorker() {
-  while (!rolling_restart_.empty() && phase_ == Phase::kServing) {
-    const uint32_t index = rolling_restart_.front();
-    rolling_restart_.erase(rolling_restart_.begin());
-    if (workers_->entries()[index].state != WorkerEntry::State::kRunning) continue;
-    Result<uint32_t> replacement = workers_->Replace(index);
-    if (!replacement.ok()) {
-      TP_LOG(kError) << "rolling restart: " << replacement.status().message();
-      rolling_restart_.clear();
-      return;
-    }
-    retiring_ = index;  // its exit replaces the next one
-    return;
-  }
-  if (rolling_restart_.empty() && !retiring_) TP_LOG(kInfo) << "rolling restart complete";
 }
 
 void Supervisor::BeginShutdown(const char* why) {
@@ -412,76 +399,6 @@ void Supervisor::OnClosed(ClientSession& connection) {
   // The last connection flushed after shutdown: nothing keeps us any more.
   if (phase_ == Phase::kFinished && server_->connection_count() == 0) {
     shutdown_timer_.cancel();
-  }
-}
-
-void Supervisor::FillStatus(v1::StatusReply* status) {
-  const base::SteadyTime now = base::SteadyClock::now();
-  uint32_t running = 0;
-  const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
-  for (const WorkerEntry& entry : workers_->entries()) {
-    if (entry.state == WorkerEntry::State::kSpare) continue;
-    v1::WorkerStatus* worker = status->add_workers();
-    worker->set_index(entry.index);
-    worker->set_pid(entry.pid);
-    worker->set_restarts(entry.restarts);
-    worker->set_last_exit(entry.last_exit);
-    const shmq::WorkerActivity activity = queue_->activity(entry.index);
-    worker->set_tasks_done(activity.tasks_done);
-    if (entry.state != WorkerEntry::State::kExited) {
-      // Not yet reaped, so the pid is still ours; a failure (it just
-      // exited) leaves the numbers 0.
-      if (Result<ProcessStats> usage = ReadProcessStats(entry.pid); usage.ok()) {
-        worker->set_rss_bytes(usage->rss_bytes);
-        worker->set_cpu_user_ms(usage->cpu_user_ms);
-        worker->set_cpu_system_ms(usage->cpu_system_ms);
-      }
-    }
-    if (entry.state == WorkerEntry::State::kExited) {
-      wire::SetWorkerState(v1::WORKER_STATE_DEAD, worker);  // waiting for its respawn (or fatal)
-    } else if (activity.pid != entry.pid) {
-      wire::SetWorkerState(v1::WORKER_STATE_STARTING, worker);  // not yet attached to the queue
-    } else if (activity.busy) {
-      ++running;
-      wire::SetWorkerState(v1::WORKER_STATE_BUSY, worker);
-      if (activity.function_index < registry_.size()) {
-        worker->set_current_function(registry_.name(activity.function_index));
-      }
-      worker->set_current_run_ms(
-          base::WireMillis(now - base::SteadyTimeFromNanos(activity.started_ns)));
-      if (auto task = tasks.find(entry.index); task != tasks.end()) {
-        worker->set_current_task_id(task->second.id);
-        worker->set_current_client_pid(task->second.client_pid);
-      }
-    } else {
-      wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
-    }
-  }
-  status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
-  status->set_queue_capacity(config_.queue_capacity);
-  status->set_running(running);
-  status->set_uptime_ms(base::WireMillis(now - started_));
-  status->set_connections(static_cast<uint32_t>(server_->connection_count()));
-  const Server::Counters listener = server_->counters();
-  status->mutable_listener()->set_accept_errors(listener.accept_errors);
-  status->mutable_listener()->set_refused_not_allowed(listener.refused_not_allowed);
-  status->mutable_listener()->set_refused_too_many(listener.refused_too_many);
-  router_->FillUsers(status);
-  status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
-  status->set_slowlog_ms(base::WireMillis32(config_.slowlog));
-  const TaskCounters& counters = router_->counters();
-  status->set_tasks_submitted(counters.submitted);
-  status->set_tasks_succeeded(counters.succeeded);
-  status->set_tasks_failed(counters.failed);
-  status->set_workers_died(counters.workers_died);
-  status->set_server_version(TASKPOOL_VERSION);
-  status->set_daemon_pid(getpid());
-  router_->function_stats().Fill(registry_, status->mutable_functions());
-  for (const FunctionListing& function : registry_.Listing()) {
-    v1::RegisteredFunction* entry = status->add_registered_functions();
-    entry->set_name(function.name);
-    entry->set_plugin(function.plugin);
-    entry->set_disabled(function.disabled);
   }
 }
 

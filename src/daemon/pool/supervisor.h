@@ -6,8 +6,20 @@
 // Workers: a crashed worker's task is settled (retried or WORKER_DIED) and
 // the slot respawned, with the brakes of RespawnPolicy; a worker that
 // retires (--max-tasks-per-worker, --max-worker-rss-mib) is replaced at
-// once; SIGHUP replaces every worker one at a time, starting the new one
-// before retiring the old, which finishes its task first.
+// once. Deaths nobody asked for are counted apart from planned
+// replacements (workers_died vs workers_replaced in the status).
+//
+// Reload (SIGHUP): reads the configuration again as at start (the config
+// file and the flags given then) and checks it; a configuration with any
+// problem is logged, every problem on its own line, and ignored. Otherwise
+// the options that can change live are applied (workers up or down,
+// limits, timeouts, slow log, log level, access lists, plugins added after
+// the running ones, whose functions are held until every worker has
+// them), the options that need a restart and changed are logged as such,
+// and every worker is
+// replaced one at a time, starting the new one before retiring the old,
+// which finishes its task first. See config/config_dump.h for which option
+// is which.
 //
 // Lifecycle: Run() creates the queue, forks the workers, listens, and
 // serves until SIGTERM/SIGINT. Then it stops accepting, lets queued and
@@ -23,8 +35,13 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+
+#include <map>
+#include <vector>
 
 #include "base/clock.h"
 #include "shmq/supervisor_queue.h"
@@ -44,7 +61,14 @@ namespace taskpool::daemon {
 
 class Supervisor : private ConnectionHost {
  public:
-  Supervisor(const DaemonConfig& config, const TaskRegistry& registry);
+  // Reads the configuration again, exactly as at start; an error's message
+  // holds every problem, one per line.
+  using ConfigReader = std::function<Result<DaemonConfig>()>;
+
+  // `registry` is the workers' functions; a reload may append a plugin's
+  // to it, loading the plugin with its named locks in `lock_directory`.
+  Supervisor(DaemonConfig config, TaskRegistry& registry, ConfigReader reread_config,
+             std::string lock_directory);
   ~Supervisor() override;
 
   // Serves until stopped by a signal. Returns the process exit code.
@@ -65,9 +89,23 @@ class Supervisor : private ConnectionHost {
                        int wait_status, uint64_t tasks_done);
   void RespawnLater(uint32_t index, std::chrono::milliseconds delay);
   void Respawn(uint32_t index);
-  // SIGHUP: replace every worker, one at a time.
+  // SIGHUP: read, check and apply the configuration, then roll.
+  void Reload();
+  // Problems a start would also find that the parse does not (plugins,
+  // --limit names); "" when there are none.
+  std::string CheckLikeAStart(const DaemonConfig& next) const;
+  // The --limit names against the functions the workers will have.
+  std::string CheckAgainstRegistry(const DaemonConfig& next) const;
+  // Loads the plugins `next` adds after the running ones; false (logged)
+  // if one cannot be loaded.
+  bool LoadAddedPlugins(const DaemonConfig& next);
+  void ApplyLiveConfig(const DaemonConfig& next);
+  // Replace every worker, one at a time.
   void BeginRollingRestart();
   void ReplaceNextWorker();
+  // Counts a worker's exit as a planned replacement, by reason, or as a
+  // death; returns whether it was planned.
+  bool CountExit(const WorkerEntry& entry, int wait_status);
 
   // READY=1 waits until every worker has attached to the queue.
   void NotifyReadyWhenWorkersUp();
@@ -91,9 +129,20 @@ class Supervisor : private ConnectionHost {
 
   enum class Phase { kServing, kDraining, kStoppingWorkers, kFinished };
 
-  const DaemonConfig& config_;
-  const TaskRegistry& registry_;
+  // What the daemon runs with; a reload changes its live options in place,
+  // and the router and the server read them from here.
+  DaemonConfig config_;
+  TaskRegistry& registry_;
+  ConfigReader reread_config_;
+  const std::string lock_directory_;
   const base::SteadyTime started_;
+  const int64_t started_unix_ms_;
+  // Worker exits: the unexpected ones, and the planned ones by reason.
+  uint64_t workers_died_ = 0;
+  std::map<std::string, uint64_t> workers_replaced_;
+  // Worker indices the router killed on purpose (timeout, cancel with
+  // kill), until their exit is counted.
+  std::vector<bool> killed_on_purpose_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;

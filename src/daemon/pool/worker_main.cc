@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "shmq/worker_queue.h"
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/pool/process_stats.h"
+#include "daemon/pool/process_title.h"
 #include "daemon/tasks/task_registry.h"
 
 namespace taskpool::daemon {
@@ -65,21 +67,21 @@ uint64_t ResidentMib() {
   return stats.ok() ? stats->rss_bytes >> 20 : 0;
 }
 
-// True when the worker should make way for a fresh process.
-bool ShouldRecycle(const WorkerLimits& limits, uint64_t tasks_done) {
+// The exit status to make way for a fresh process with, or 0 to go on.
+int RecycleExitCode(const WorkerLimits& limits, uint64_t tasks_done) {
   if (limits.max_tasks != 0 && tasks_done >= limits.max_tasks) {
     TP_LOG(kInfo) << "retiring after " << tasks_done << " tasks (--max-tasks-per-worker)";
-    return true;
+    return kWorkerRecycledExitCode;
   }
   if (limits.max_rss_mib != 0) {
     const uint64_t rss = ResidentMib();
     if (rss > limits.max_rss_mib) {
       TP_LOG(kInfo) << "retiring with " << rss << " MiB resident (--max-worker-rss-mib "
                     << limits.max_rss_mib << ")";
-      return true;
+      return kWorkerRecycledRssExitCode;
     }
   }
-  return false;
+  return 0;
 }
 
 // One claimed task through the registry; a chunk (the queue's opaque flag,
@@ -98,6 +100,29 @@ ChunkOutcome RunClaimedTask(shmq::WorkerQueue& queue, const TaskRegistry& regist
                    }});
 }
 
+// The worker's process titles. The busy one is formatted again only when
+// the function changes, so a run of small tasks costs two memcpy each.
+class WorkerTitle {
+ public:
+  explicit WorkerTitle(uint32_t number)
+      : prefix_("taskpoold: worker " + std::to_string(number)), idle_(prefix_ + " (idle)") {}
+  void Idle() { SetProcessTitle(idle_); }
+  void Busy(const TaskRegistry& registry, uint32_t function_index) {
+    if (function_index != busy_function_) {
+      busy_function_ = function_index;
+      busy_ = prefix_ + " (busy " +
+              (function_index < registry.size() ? registry.name(function_index) : "?") + ")";
+    }
+    SetProcessTitle(busy_);
+  }
+
+ private:
+  const std::string prefix_;
+  const std::string idle_;
+  std::string busy_;
+  uint32_t busy_function_ = UINT32_MAX;
+};
+
 // If the supervisor dies (even by SIGKILL), the kernel kills us too, so an
 // orphaned pool never lingers.
 void DieWithParent(pid_t parent) {
@@ -109,7 +134,10 @@ void DieWithParent(pid_t parent) {
 }  // namespace
 
 void RunWorker(const shmq::Segment& segment, const TaskRegistry& registry,
-               uint32_t worker_index, const WorkerLimits& limits, pid_t supervisor) {
+               WorkerIdentity identity, const WorkerLimits& limits, pid_t supervisor) {
+  const uint32_t worker_index = identity.index;
+  WorkerTitle title(identity.number);
+  title.Idle();
   ResetSignals();
   DieWithParent(supervisor);
   CloseInheritedDescriptors();
@@ -134,14 +162,16 @@ void RunWorker(const shmq::Segment& segment, const TaskRegistry& registry,
   for (;;) {
     std::optional<shmq::ClaimedTask> task = queue.WaitAndClaim(&idle_mask);
     if (!task) continue;  // interrupted by a signal
+    title.Busy(registry, task->function_index);
     const ChunkOutcome ran = RunClaimedTask(queue, registry, *task);
     queue.Complete(*task, ran.outcome.code, ran.outcome.data, ran.items);
     tasks_done += ran.items;
-    if (ShouldRecycle(limits, tasks_done)) {
+    title.Idle();
+    if (const int exit_code = RecycleExitCode(limits, tasks_done); exit_code != 0) {
       if (Status status = registry.RunWorkerExitHooks(); !status.ok()) {
         TP_LOG(kError) << status.message();
       }
-      _exit(kWorkerRecycledExitCode);
+      _exit(exit_code);
     }
   }
 }

@@ -19,9 +19,18 @@ class TaskRegistry;
 // loop.
 inline constexpr int kWorkerFatalExitCode = 70;  // EX_SOFTWARE
 
-// Exit status of a worker that retired itself between tasks because it
-// reached --max-tasks-per-worker or --max-worker-rss-mib.
-inline constexpr int kWorkerRecycledExitCode = 75;  // EX_TEMPFAIL
+// Exit statuses of a worker that retired itself between tasks because it
+// reached --max-tasks-per-worker, or --max-worker-rss-mib. The supervisor
+// counts them as planned replacements, not deaths.
+inline constexpr int kWorkerRecycledExitCode = 75;     // EX_TEMPFAIL: max tasks
+inline constexpr int kWorkerRecycledRssExitCode = 76;  // max RSS
+
+// Where a worker sits in the queue (index) and in the pool (number, what
+// its process title shows; see WorkerEntry).
+struct WorkerIdentity {
+  uint32_t index = 0;
+  uint32_t number = 0;
+};
 
 // When a worker replaces itself (0: never).
 struct WorkerLimits {
@@ -41,8 +50,9 @@ struct WorkerLimits {
 // the child, getppid() would already name init if the supervisor died in
 // between, and the worker would outlive it.
 // REQUIRES: called in the child right after fork().
+// The process title says "taskpoold: worker N (idle)" or "(busy FN)".
 [[noreturn]] void RunWorker(const shmq::Segment& segment, const TaskRegistry& registry,
-                            uint32_t worker_index, const WorkerLimits& limits,
+                            WorkerIdentity identity, const WorkerLimits& limits,
                             pid_t supervisor);
 
 }  // namespace taskpool::daemon

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "daemon/tasks/child_process.h"
+#include "daemon/tasks/task_registry.h"
 #include "daemon/pool/worker_main.h"
 
 namespace taskpool::daemon {
@@ -45,19 +46,52 @@ WorkerPool::WorkerPool(const shmq::Segment& segment, const TaskRegistry& registr
     : segment_(segment),
       registry_(registry),
       limits_(limits),
-      entries_(EntriesFor(size)) {
+      entries_(RoomFor(size)),
+      size_(size) {
   for (uint32_t index = 0; index < entries_.size(); ++index) {
     entries_[index].index = index;
+    entries_[index].number = index;
   }
 }
 
 Status WorkerPool::StartAll() {
-  // The last entry stays the spare.
-  for (size_t index = 0; index + 1 < entries_.size(); ++index) {
+  for (uint32_t index = 0; index < size_; ++index) {
     Status status = Fork(entries_[index]);
     if (!status.ok()) return status;
   }
   return Status::Ok();
+}
+
+Status WorkerPool::GrowTo(uint32_t size) {
+  if (size > max_size()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the queue has room for " + std::to_string(max_size()) + " workers");
+  }
+  for (uint32_t number = size_; number < size; ++number) {
+    const std::optional<uint32_t> spare = SpareIndex();
+    if (!spare) return Status(ErrorCode::kInternal, "no spare worker slot to grow into");
+    WorkerEntry& entry = entries_[*spare];
+    entry.number = number;
+    entry.restarts = 0;
+    entry.last_exit.clear();
+    if (Status forked = Fork(entry); !forked.ok()) return forked;
+    size_ = number + 1;
+  }
+  return Status::Ok();
+}
+
+void WorkerPool::ShrinkTo(uint32_t size) {
+  for (WorkerEntry& entry : entries_) {
+    if (entry.number < size) continue;
+    if (entry.state == WorkerEntry::State::kRunning) {
+      entry.state = WorkerEntry::State::kRetiring;
+      entry.retirement = WorkerEntry::Retirement::kScaledDown;
+      kill(entry.pid, SIGTERM);
+    } else if (entry.state == WorkerEntry::State::kExited) {
+      MakeSpare(entry.index);  // its pending respawn finds it spare and gives up
+    }
+  }
+  size_ = std::min(size_, size);
 }
 
 Status WorkerPool::Respawn(uint32_t index) {
@@ -72,10 +106,13 @@ Result<uint32_t> WorkerPool::Replace(uint32_t index) {
     return Status(ErrorCode::kInternal, "no spare worker slot for a replacement");
   }
   WorkerEntry& replacement = entries_[*spare];
+  replacement.number = entries_[index].number;
   replacement.restarts = entries_[index].restarts + 1;
+  replacement.last_exit = "replaced by a rolling restart";
   if (Status forked = Fork(replacement); !forked.ok()) return forked;
   WorkerEntry& old = entries_[index];
   old.state = WorkerEntry::State::kRetiring;
+  old.retirement = WorkerEntry::Retirement::kReplaced;
   kill(old.pid, SIGTERM);
   return *spare;
 }
@@ -95,11 +132,15 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
     // first), a signal would poke the supervisor's signal pipe.
     base::ScopedSignalBlock block;
     pid = fork();
-    if (pid == 0) RunWorker(segment_, registry_, entry.index, limits_, supervisor);  // never returns
+    if (pid == 0) {
+      RunWorker(segment_, registry_, {entry.index, entry.number}, limits_, supervisor);
+    }
   }
   if (pid < 0) return ErrnoStatus("fork worker " + std::to_string(entry.index), errno);
   entry.pid = pid;
   entry.state = WorkerEntry::State::kRunning;
+  entry.retirement = WorkerEntry::Retirement::kNone;
+  entry.functions = static_cast<uint32_t>(registry_.size());
   entry.started = base::SteadyClock::now();
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
@@ -126,6 +167,7 @@ void WorkerPool::MakeSpare(uint32_t index) {
   WorkerEntry& entry = entries_.at(index);
   entry.state = WorkerEntry::State::kSpare;
   entry.pid = 0;
+  entry.retirement = WorkerEntry::Retirement::kNone;
 }
 
 void WorkerPool::StopAll(int signal_number) {
@@ -143,6 +185,14 @@ void WorkerPool::Kill(uint32_t index) {
   // background would not: stop its whole process group first.
   KillProcessGroupsLedByChildrenOf(entry.pid);
   kill(entry.pid, SIGKILL);
+}
+
+uint32_t WorkerPool::FunctionsOnEveryWorker() const {
+  uint32_t known = static_cast<uint32_t>(registry_.size());
+  for (const WorkerEntry& entry : entries_) {
+    if (HasProcess(entry)) known = std::min(known, entry.functions);
+  }
+  return known;
 }
 
 size_t WorkerPool::live_count() const {

@@ -3,15 +3,22 @@
 // queue; the slot is taken before fork() and keeps its index across
 // respawns (as nginx's ngx_processes and php-fpm's scoreboard do).
 //
-// The table has one entry more than the pool has workers: the spare, into
-// which a rolling restart forks a replacement before it retires the worker
+// The table has room for more entries than the pool has workers (see
+// RoomFor): a reload may grow the pool into them, and a rolling restart
+// forks each replacement into a spare entry before it retires the worker
 // being replaced, so the pool never runs short during the restart.
+//
+// An entry's index is where its process sits in the queue; its number
+// (0..size-1) is the worker's place in the pool, which a replacement takes
+// over from the worker it replaces. Numbers are what people and metrics
+// see, so they stay the same across reloads and respawns.
 //
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -39,32 +46,54 @@ struct WorkerEntry {
     kExited,    // reaped; waiting to be respawned (or never, if fatal)
   };
 
+  // Why a retiring worker was asked to go.
+  enum class Retirement { kNone, kReplaced, kScaledDown };
+
   uint32_t index = 0;
+  uint32_t number = 0;  // its place in the pool; see the file comment
   pid_t pid = 0;
   State state = State::kSpare;
   uint32_t restarts = 0;        // times this slot was respawned
   std::string last_exit;        // why the previous process ended
   base::SteadyTime started;    // when it was forked
+  Retirement retirement = Retirement::kNone;  // while kRetiring
+  uint32_t functions = 0;  // the registry's size when it was forked
 };
 
 class WorkerPool {
  public:
-  // A pool of `size` workers (plus the spare entry), each attached to the
-  // queue's `segment` after fork. REQUIRES: `segment` outlives the pool.
+  // A pool of `size` workers in a table of RoomFor(size) entries, each
+  // attached to the queue's `segment` after fork. REQUIRES: `segment`
+  // outlives the pool.
   WorkerPool(const shmq::Segment& segment, const TaskRegistry& registry, uint32_t size,
              WorkerLimits limits);
 
-  // Number of entries, spare included: what the queue's max_workers must be.
-  static uint32_t EntriesFor(uint32_t size) { return size + 1; }
+  // Entries for a pool started with `size` workers, spares included: what
+  // the queue's max_workers must be. A reload can grow the pool up to one
+  // less than this (one entry stays spare for rolling restarts); beyond
+  // it the queue must be made again, which takes a restart.
+  static uint32_t RoomFor(uint32_t size) { return std::max(2 * size, 8u) + 1; }
+  uint32_t max_size() const { return static_cast<uint32_t>(entries_.size()) - 1; }
+  uint32_t size() const { return size_; }
 
   // Forks every worker. REQUIRES: the process is single-threaded.
   Status StartAll();
 
+  // Reload: forks the workers numbered size()..size-1 into spare entries.
+  // REQUIRES: size <= max_size().
+  Status GrowTo(uint32_t size);
+  // Reload: asks the workers numbered `size` and above to retire (they
+  // finish their task first); those waiting to be respawned are dropped.
+  void ShrinkTo(uint32_t size);
+  // What forks from now on run with (reload).
+  void SetLimits(WorkerLimits limits) { limits_ = limits; }
+
   // Forks a new process into exited slot `index`.
   Status Respawn(uint32_t index);
 
-  // Forks a replacement for worker `index` into the spare entry, then asks
-  // `index` to retire. Returns the replacement's index.
+  // Forks a replacement for worker `index` into a spare entry, under the
+  // same number, then asks `index` to retire. Returns the replacement's
+  // index.
   Result<uint32_t> Replace(uint32_t index);
 
   // Reaps every exited child without blocking and calls
@@ -85,6 +114,10 @@ class WorkerPool {
   // Sends SIGKILL to one worker, if it has a process.
   void Kill(uint32_t index);
 
+  // How many functions (registry indices 0..n-1) every worker process has:
+  // a plugin loaded by a reload reaches only the workers forked after it.
+  uint32_t FunctionsOnEveryWorker() const;
+
   // Workers with a process (running, retiring or stopping).
   size_t live_count() const;
   const std::vector<WorkerEntry>& entries() const { return entries_; }
@@ -95,8 +128,9 @@ class WorkerPool {
 
   const shmq::Segment& segment_;
   const TaskRegistry& registry_;
-  const WorkerLimits limits_;
+  WorkerLimits limits_;
   std::vector<WorkerEntry> entries_;
+  uint32_t size_ = 0;  // workers numbered 0..size_-1
 };
 
 // "killed by signal 9 (SIGKILL)", "exited with status 3".

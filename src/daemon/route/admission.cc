@@ -1,5 +1,8 @@
 #include "daemon/route/admission.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "daemon/tasks/task_registry.h"
 
 namespace taskpool::daemon {
@@ -7,6 +10,12 @@ namespace taskpool::daemon {
 namespace {
 
 constexpr char kUserKeyPrefix[] = "user/";
+// The gate of functions not yet in every worker (SetFunctionsOnEveryWorker).
+constexpr char kRolloutKey[] = "rollout/new-functions";
+// A key without a limit is a lock (limit 1), so a key whose limit a reload
+// drops gets this instead: tasks it may still carry must not queue as on a
+// lock.
+constexpr uint32_t kUnlimited = UINT32_MAX;
 
 std::string UserKey(uid_t uid) { return kUserKeyPrefix + std::to_string(uid); }
 
@@ -14,17 +23,41 @@ std::string UserKey(uid_t uid) { return kUserKeyPrefix + std::to_string(uid); }
 
 Admission::Admission(const TaskRegistry& registry, const DaemonConfig& config,
                      ConcurrencyGates& gates)
-    : config_(config), gates_(gates), function_keys_(registry.size()) {
-  for (const auto& [function, limit] : config.function_limits) {
-    gates.SetLimit("function/" + function, limit);
+    : registry_(registry),
+      config_(config),
+      gates_(gates),
+      functions_on_every_worker_(static_cast<uint32_t>(registry.size())) {
+  ApplyLimits();
+}
+
+void Admission::ApplyLimits() {
+  gates_.ClearLimits();
+  for (const std::string& key : ever_limited_) gates_.SetLimit(key, kUnlimited);
+  for (const auto& [function, limit] : config_.function_limits) {
+    std::string key = "function/" + function;
+    gates_.SetLimit(key, limit);
+    if (std::find(ever_limited_.begin(), ever_limited_.end(), key) == ever_limited_.end()) {
+      ever_limited_.push_back(std::move(key));
+    }
   }
-  if (config.max_in_flight_per_user != 0) {
-    gates.SetPrefixLimit(kUserKeyPrefix, config.max_in_flight_per_user);
+  if (config_.max_in_flight_per_user != 0) {
+    gates_.SetPrefixLimit(kUserKeyPrefix, config_.max_in_flight_per_user);
+    user_share_ever_limited_ = true;
+  } else if (user_share_ever_limited_) {
+    gates_.SetPrefixLimit(kUserKeyPrefix, kUnlimited);
   }
-  for (uint32_t index = 0; index < registry.size(); ++index) {
-    std::string key = "function/" + registry.name(index);
-    if (gates.HasLimit(key)) function_keys_[index] = std::move(key);
+  // Closed (0) while some worker lacks a function.
+  gates_.SetLimit(kRolloutKey, functions_on_every_worker_ < registry_.size() ? 0 : kUnlimited);
+  function_keys_.assign(registry_.size(), std::string());
+  for (uint32_t index = 0; index < registry_.size(); ++index) {
+    std::string key = "function/" + registry_.name(index);
+    if (gates_.HasLimit(key)) function_keys_[index] = std::move(key);
   }
+}
+
+void Admission::SetFunctionsOnEveryWorker(uint32_t count) {
+  functions_on_every_worker_ = count;
+  ApplyLimits();
 }
 
 Status Admission::Check(const ClientState& client, const v1::Submit& submit,
@@ -51,6 +84,9 @@ Status Admission::Check(const ClientState& client, const v1::Submit& submit,
 std::vector<std::string> Admission::GateKeys(uid_t uid, const v1::Submit& submit,
                                              uint32_t function_index) const {
   std::vector<std::string> keys;
+  if (function_index >= functions_on_every_worker_ && function_index < registry_.size()) {
+    keys.push_back(kRolloutKey);
+  }
   if (!submit.lock().empty()) keys.push_back("lock/" + submit.lock());
   if (function_index < function_keys_.size() && !function_keys_[function_index].empty()) {
     keys.push_back(function_keys_[function_index]);

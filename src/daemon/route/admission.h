@@ -31,8 +31,19 @@ class TaskRegistry;
 
 class Admission {
  public:
-  // Sets the limits of `gates` from `config`; both must outlive this.
+  // Sets the limits of `gates` from `config`; all three must outlive this.
   Admission(const TaskRegistry& registry, const DaemonConfig& config, ConcurrencyGates& gates);
+
+  // Sets the gates' limits from the config again (a reload changed it):
+  // --limit, --max-in-flight-per-user and the rollout gate below. Tasks
+  // inside the gates stay inside.
+  void ApplyLimits();
+
+  // Functions 0..count-1 are in every worker process's registry. A task of
+  // a function beyond (a plugin a reload added, while old workers still
+  // run) is held at the rollout gate until every worker has it, so no
+  // worker is ever handed a function it does not know.
+  void SetFunctionsOnEveryWorker(uint32_t count);
 
   // Why `submit` from `client` is refused, or OK. `function` and
   // `chunk_items` are what the registry and the chunk codec said of it.
@@ -50,8 +61,14 @@ class Admission {
   bool AtUserShare(uid_t uid) const;
 
  private:
+  const TaskRegistry& registry_;
   const DaemonConfig& config_;
-  const ConcurrencyGates& gates_;
+  ConcurrencyGates& gates_;
+  uint32_t functions_on_every_worker_;
+  // Every "function/NAME" key ever given a limit, and whether the user
+  // share ever was on: a reload that drops one makes it unlimited.
+  std::vector<std::string> ever_limited_;
+  bool user_share_ever_limited_ = false;
   // "function/NAME" by registry index for functions with a --limit; empty
   // for the others.
   std::vector<std::string> function_keys_;

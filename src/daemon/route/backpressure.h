@@ -16,7 +16,9 @@ namespace taskpool::daemon {
 
 class Backpressure {
  public:
-  explicit Backpressure(uint32_t max_in_flight_per_connection)
+  // The limit is read at each use (a reload may change it); it must
+  // outlive this.
+  explicit Backpressure(const uint32_t& max_in_flight_per_connection)
       : max_in_flight_(max_in_flight_per_connection) {}
 
   // Pauses `client` if it has reached its in-flight limit.
@@ -31,7 +33,7 @@ class Backpressure {
  private:
   void Pause(ClientState& client);
 
-  const uint32_t max_in_flight_;
+  const uint32_t& max_in_flight_;
   // Ids, not pointers: a closed connection's state may go at any time.
   std::vector<uint64_t> paused_;
 };

@@ -35,6 +35,11 @@ void ConcurrencyGates::SetPrefixLimit(const std::string& prefix, uint32_t limit)
   prefix_limits_.emplace_back(prefix, limit);
 }
 
+void ConcurrencyGates::ClearLimits() {
+  limits_.clear();
+  prefix_limits_.clear();
+}
+
 bool ConcurrencyGates::HasLimit(const std::string& key) const {
   if (limits_.contains(key)) return true;
   return std::any_of(prefix_limits_.begin(), prefix_limits_.end(),

@@ -46,6 +46,9 @@ class ConcurrencyGates {
   // Sets the limit of every key starting with `prefix` that has no limit
   // of its own.
   void SetPrefixLimit(const std::string& prefix, uint32_t limit);
+  // Forgets every limit set above (a reload sets them again); tasks inside
+  // the gates stay inside.
+  void ClearLimits();
   bool HasLimit(const std::string& key) const;
   uint32_t LimitOf(const std::string& key) const;
 

@@ -4,6 +4,7 @@
 
 #include "daemon/tasks/task_registry.h"
 #include "wire/error_code.h"
+#include "wire/latency_buckets.h"
 
 namespace taskpool::daemon {
 
@@ -16,6 +17,10 @@ void FillLatency(const LatencyHistogram& histogram, v1::LatencySummary* out) {
   out->set_p90_us(histogram.Percentile(0.90));
   out->set_p99_us(histogram.Percentile(0.99));
   out->set_max_us(histogram.max());
+  if (histogram.count() == 0) return;
+  for (const uint64_t count : histogram.CountsUpTo(wire::kLatencyBucketBoundsUs)) {
+    out->add_bucket_counts(count);
+  }
 }
 
 }  // namespace

@@ -32,6 +32,11 @@ class FunctionStats {
 
   explicit FunctionStats(size_t function_count);
 
+  // A reload loaded more functions (a plugin): room for `function_count`.
+  void Grow(size_t function_count) {
+    if (function_count > entries_.size()) entries_.resize(function_count);
+  }
+
   // `tasks` counts a chunk's items, each a task of its own here.
   void OnSubmitted(uint32_t function, uint64_t tasks = 1);
   // A terminal result, whatever produced it (rejection, worker, timeout).

@@ -42,6 +42,19 @@ void LatencyHistogram::Record(uint64_t value) {
   max_ = std::max(max_, value);
 }
 
+std::vector<uint64_t> LatencyHistogram::CountsUpTo(std::span<const uint64_t> bounds) const {
+  std::vector<uint64_t> counts(bounds.size() + 1, 0);
+  if (count_ == 0) return counts;
+  size_t bound = 0;
+  for (size_t bucket = 0; bucket < kBucketCount; ++bucket) {
+    if (buckets_[bucket] == 0) continue;
+    const uint64_t largest = std::min(UpperBound(bucket), max_);
+    while (bound < bounds.size() && bounds[bound] < largest) ++bound;
+    counts[bound] += buckets_[bucket];
+  }
+  return counts;
+}
+
 uint64_t LatencyHistogram::Percentile(double quantile) const {
   if (count_ == 0) return 0;
   // The rank of the value wanted, 1-based: the p50 of 10 values is the 5th.

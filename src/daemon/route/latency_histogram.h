@@ -12,6 +12,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 namespace taskpool::daemon {
 
@@ -34,6 +36,12 @@ class LatencyHistogram {
   // (0 < quantile <= 1) of the values lie, never above max(); 0 when
   // nothing was recorded.
   uint64_t Percentile(double quantile) const;
+
+  // How many values fall at or below each of `bounds` (increasing) and
+  // above the one before, then how many above the last: bounds.size() + 1
+  // counts. A fine bucket counts under the first bound not below its
+  // largest value, so a count may belong to the next bound by up to 1/32.
+  std::vector<uint64_t> CountsUpTo(std::span<const uint64_t> bounds) const;
 
   // The bucket `value` falls in, and that bucket's largest value.
   static size_t BucketOf(uint64_t value);

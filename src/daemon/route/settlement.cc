@@ -94,7 +94,6 @@ void Settlement::OnFinished(const FinishedTask& finished) {
 
 void Settlement::OnWorkerDied(uint32_t worker, pid_t pid, const std::string& cause,
                               bool may_retry) {
-  stats_.OnWorkerDied();
   for (const TaskSlot& slot : queue_.RecoverDeadWorker(worker)) {
     RoutedTask* task = tasks_.Find(slot);
     if (task == nullptr) {

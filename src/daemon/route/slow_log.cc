@@ -17,7 +17,7 @@ int64_t ElapsedMilliseconds(std::chrono::steady_clock::duration duration) {
 
 }  // namespace
 
-SlowLog::SlowLog(std::chrono::milliseconds threshold, const TaskRegistry& registry, Sink sink)
+SlowLog::SlowLog(const std::chrono::milliseconds& threshold, const TaskRegistry& registry, Sink sink)
     : threshold_(threshold), registry_(registry), sink_(std::move(sink)) {
   if (!sink_) {
     sink_ = [](const std::string& line) { TP_LOG(kWarning) << line; };

@@ -31,8 +31,10 @@ class SlowLog {
   // Where lines go; by default a warning in the daemon's log.
   using Sink = std::function<void(const std::string& line)>;
 
-  // `threshold` 0: off.
-  SlowLog(std::chrono::milliseconds threshold, const TaskRegistry& registry, Sink sink = {});
+  // `threshold` (0: off) is read at each use, so a reload that changes it
+  // applies at once; it must outlive this.
+  SlowLog(const std::chrono::milliseconds& threshold, const TaskRegistry& registry,
+          Sink sink = {});
 
   bool enabled() const { return threshold_.count() != 0; }
   // Whether `task` still has a start line to come (the tick must watch it).
@@ -54,7 +56,7 @@ class SlowLog {
   // "task 7 (sleep, connection 3, client pid 812)"
   std::string Describe(const RoutedTask& task) const;
 
-  const std::chrono::milliseconds threshold_;
+  const std::chrono::milliseconds& threshold_;
   const TaskRegistry& registry_;
   Sink sink_;
 };

@@ -208,6 +208,17 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid, const std::string& cause
   backpressure_.ResumeReady(clients_);
 }
 
+void TaskRouter::ReloadLimits() {
+  admission_.ApplyLimits();
+  AdmitWaiting();
+}
+
+void TaskRouter::SetFunctionsOnEveryWorker(uint32_t count) {
+  stats_.GrowFunctions(registry_.size());
+  admission_.SetFunctionsOnEveryWorker(count);
+  AdmitWaiting();
+}
+
 void TaskRouter::AdmitWaiting() {
   waiting_.QueueWaiting([this](WaitingTask& next) {
     return Enqueue(*next.client, next.submit, next.function_index, next.tasks, next.accepted,

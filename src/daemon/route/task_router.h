@@ -104,6 +104,15 @@ class TaskRouter {
   // Asks every running task to stop early (Context::cancelled()).
   void RequestCancelRunning();
 
+  // Reload: takes the function limits and the per-user share from the
+  // config (read again) and lets held tasks that now fit go on. The other
+  // options it reads (timeouts, slow log, in-flight limit) are read from
+  // the config at each use already.
+  void ReloadLimits();
+  // Functions 0..count-1 are in every worker's registry; tasks of later
+  // ones (a plugin a reload added) wait until they are (see Admission).
+  void SetFunctionsOnEveryWorker(uint32_t count);
+
   // One entry per client user with tasks accepted and not yet answered,
   // sorted by uid.
   void FillUsers(v1::StatusReply* status);

@@ -20,7 +20,6 @@ struct TaskCounters {
   uint64_t submitted = 0;
   uint64_t succeeded = 0;
   uint64_t failed = 0;  // every non-OK result, rejections included
-  uint64_t workers_died = 0;
 };
 
 class TaskStats {
@@ -37,10 +36,11 @@ class TaskStats {
   // ended with its own code. An unreadable `output` is returned as an
   // error (what was read of it is counted).
   Status OnChunkRan(uint32_t function, std::string_view output, uint64_t queue_us);
-  void OnWorkerDied() { ++counters_.workers_died; }
 
   const TaskCounters& counters() const { return counters_; }
   const FunctionStats& functions() const { return functions_; }
+  // A reload loaded more functions (a plugin): room for `function_count`.
+  void GrowFunctions(size_t function_count) { functions_.Grow(function_count); }
 
  private:
   TaskCounters counters_;

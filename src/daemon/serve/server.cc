@@ -163,3 +163,11 @@ void Server::Forget(const ClientSession& connection) {
 }
 
 }  // namespace taskpool::daemon
+
+namespace taskpool::daemon {
+
+void Server::ReloadAccessPolicy() {
+  access_ = AccessPolicy(config_.allowed_users, config_.allowed_groups);
+}
+
+}  // namespace taskpool::daemon

@@ -43,6 +43,10 @@ class Server {
 
   size_t connection_count() const { return connections_.size(); }
 
+  // Reload: checks peers against config.allowed_users/allowed_groups as
+  // they are now (new connections only; open ones stay).
+  void ReloadAccessPolicy();
+
   // What the listener turned away, for status and metrics.
   struct Counters {
     uint64_t accept_errors = 0;        // accept() failed (out of descriptors, ...)
@@ -64,7 +68,7 @@ class Server {
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
   ConnectionHost& host_;
-  const AccessPolicy access_;
+  AccessPolicy access_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
   bool accept_paused_ = false;

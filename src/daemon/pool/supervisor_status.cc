@@ -1,0 +1,131 @@
+// Supervisor, part three: what it reports. The status reply (behind
+// `taskpool status` and the metrics), and how worker exits are counted.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "daemon/pool/process_stats.h"
+#include "daemon/pool/supervisor.h"
+#include "daemon/pool/worker_main.h"
+#include "wire/worker_state.h"
+
+namespace taskpool::daemon {
+
+namespace {
+
+// workers_replaced's reasons; see the .proto.
+constexpr const char* kReplacementReasons[] = {"reload", "max_tasks", "max_rss", "killed"};
+
+}  // namespace
+
+bool Supervisor::CountExit(const WorkerEntry& entry, int wait_status) {
+  const bool killed = killed_on_purpose_[entry.index];
+  killed_on_purpose_[entry.index] = false;
+  const int exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  const char* reason = nullptr;
+  switch (entry.state) {
+    case WorkerEntry::State::kStopping:
+      return true;  // the pool is stopping: neither a death nor a replacement
+    case WorkerEntry::State::kRetiring:
+      if (entry.retirement == WorkerEntry::Retirement::kScaledDown) return true;
+      reason = "reload";
+      break;
+    default:
+      if (exit_code == kWorkerRecycledExitCode) {
+        reason = "max_tasks";
+      } else if (exit_code == kWorkerRecycledRssExitCode) {
+        reason = "max_rss";
+      } else if (killed) {
+        reason = "killed";
+      }
+  }
+  if (reason == nullptr) {
+    ++workers_died_;
+    return false;
+  }
+  ++workers_replaced_[reason];
+  return true;
+}
+
+void Supervisor::FillStatus(v1::StatusReply* status) {
+  const base::SteadyTime now = base::SteadyClock::now();
+  uint32_t running = 0;
+  const std::unordered_map<uint32_t, TaskRouter::RunningTask> tasks = router_->RunningTasks();
+  for (const WorkerEntry& entry : workers_->entries()) {
+    if (entry.state == WorkerEntry::State::kSpare) continue;
+    v1::WorkerStatus* worker = status->add_workers();
+    worker->set_index(entry.index);
+    worker->set_number(entry.number);
+    worker->set_retiring(entry.state == WorkerEntry::State::kRetiring);
+    worker->set_pid(entry.pid);
+    worker->set_restarts(entry.restarts);
+    worker->set_last_exit(entry.last_exit);
+    const shmq::WorkerActivity activity = queue_->activity(entry.index);
+    worker->set_tasks_done(activity.tasks_done);
+    if (entry.state != WorkerEntry::State::kExited) {
+      // Not yet reaped, so the pid is still ours; a failure (it just
+      // exited) leaves the numbers 0.
+      if (Result<ProcessStats> usage = ReadProcessStats(entry.pid); usage.ok()) {
+        worker->set_rss_bytes(usage->rss_bytes);
+        worker->set_cpu_user_ms(usage->cpu_user_ms);
+        worker->set_cpu_system_ms(usage->cpu_system_ms);
+      }
+    }
+    if (entry.state == WorkerEntry::State::kExited) {
+      wire::SetWorkerState(v1::WORKER_STATE_DEAD, worker);  // waiting for its respawn (or fatal)
+    } else if (activity.pid != entry.pid) {
+      wire::SetWorkerState(v1::WORKER_STATE_STARTING, worker);  // not yet attached to the queue
+    } else if (activity.busy) {
+      ++running;
+      wire::SetWorkerState(v1::WORKER_STATE_BUSY, worker);
+      if (activity.function_index < registry_.size()) {
+        worker->set_current_function(registry_.name(activity.function_index));
+      }
+      worker->set_current_run_ms(
+          base::WireMillis(now - base::SteadyTimeFromNanos(activity.started_ns)));
+      if (auto task = tasks.find(entry.index); task != tasks.end()) {
+        worker->set_current_task_id(task->second.id);
+        worker->set_current_client_pid(task->second.client_pid);
+      }
+    } else {
+      wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
+    }
+  }
+  status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
+  status->set_queue_capacity(config_.queue_capacity);
+  status->set_running(running);
+  status->set_uptime_ms(base::WireMillis(now - started_));
+  status->set_connections(static_cast<uint32_t>(server_->connection_count()));
+  const Server::Counters listener = server_->counters();
+  status->mutable_listener()->set_accept_errors(listener.accept_errors);
+  status->mutable_listener()->set_refused_not_allowed(listener.refused_not_allowed);
+  status->mutable_listener()->set_refused_too_many(listener.refused_too_many);
+  router_->FillUsers(status);
+  status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
+  status->set_slowlog_ms(base::WireMillis32(config_.slowlog));
+  const TaskCounters& counters = router_->counters();
+  status->set_tasks_submitted(counters.submitted);
+  status->set_tasks_succeeded(counters.succeeded);
+  status->set_tasks_failed(counters.failed);
+  status->set_workers_died(workers_died_);
+  // Every reason, 0 included, so each series exists from the start.
+  for (const char* reason : kReplacementReasons) {
+    v1::WorkerReplacements* replaced = status->add_workers_replaced();
+    replaced->set_reason(reason);
+    const auto count = workers_replaced_.find(reason);
+    replaced->set_count(count == workers_replaced_.end() ? 0 : count->second);
+  }
+  status->set_start_time_unix_ms(started_unix_ms_);
+  status->set_server_version(TASKPOOL_VERSION);
+  status->set_daemon_pid(getpid());
+  router_->function_stats().Fill(registry_, status->mutable_functions());
+  for (const FunctionListing& function : registry_.Listing()) {
+    v1::RegisteredFunction* entry = status->add_registered_functions();
+    entry->set_name(function.name);
+    entry->set_plugin(function.plugin);
+    entry->set_disabled(function.disabled);
+  }
+}
+
+
+}  // namespace taskpool::daemon
