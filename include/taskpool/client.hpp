@@ -50,6 +50,10 @@ struct TaskResult {
   // Wall-clock start/finish of the last run, microseconds since the epoch.
   int64_t started_unix_us = 0;
   int64_t finished_unix_us = 0;
+  // The node (taskpoold --node-name) that ran it when the daemon is part of
+  // a cluster (--cluster): the one asked, or another (worker_pid is then a
+  // pid there). Empty without a cluster.
+  std::string node;
 
   bool ok() const { return code == ErrorCode::kOk; }
   // The code and message as a Status (Ok() when ok()).

@@ -22,12 +22,14 @@ std::string MapLine(const std::string& input, const TaskResult& result) {
   } else {
     line += "error " + result.status().ToString();
   }
-  line += " (worker " + std::to_string(result.worker_pid) + ")";
+  line += " (worker " + std::to_string(result.worker_pid);
+  if (!result.node.empty()) line += " on " + result.node;
+  line += ")";
   return line;
 }
 
 nlohmann::json ResultJson(const TaskResult& result) {
-  return {
+  nlohmann::json json = {
       {"ok", result.ok()},
       {"output", result.output},
       {"error", result.error},
@@ -37,6 +39,8 @@ nlohmann::json ResultJson(const TaskResult& result) {
       {"run_ms", Milliseconds(result.run_time)},
       {"attempts", result.attempts},
   };
+  if (!result.node.empty()) json["node"] = result.node;  // with --cluster
+  return json;
 }
 
 std::string JsonLine(const nlohmann::json& value) {

@@ -42,6 +42,7 @@ TaskResult FromWireEnvelope(const v1::Result& result) {
   out.code = FromWireCode(result.code());
   out.error = result.error();
   out.worker_pid = result.worker_pid();
+  out.node = result.node();
   out.queue_time = std::chrono::microseconds(result.queue_us());
   out.run_time = std::chrono::microseconds(result.run_us());
   out.attempts = result.attempts();

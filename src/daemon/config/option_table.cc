@@ -111,6 +111,7 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "http://HOST:PORT/metrics for a Prometheus scrape; HOST is an IP "
        "address ([::1] for IPv6), PORT 0 picks a free one (logged). Off by "
        "default; there is no authentication, so keep it on a private address");
+  AddClusterOptions(options, raw.cluster);
   return options;
 }
 

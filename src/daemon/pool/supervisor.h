@@ -27,6 +27,7 @@
 #include <optional>
 
 #include "shmq/task_queue.h"
+#include "daemon/cluster/cluster_node.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/serve/metrics_server.h"
@@ -51,6 +52,10 @@ class Supervisor : private ConnectionHost {
   Status Start();
   // Starts the --metrics-listen HTTP endpoint, if configured.
   Status ServeMetrics();
+  // With --cluster: joins the cluster (starts the agent).
+  Status JoinCluster();
+  // Tells the cluster agent how many tasks it may fetch now.
+  void ReportClusterLoad();
   void WaitForSignal();
   void OnSignal(int signal_number);
   void WaitForResults();
@@ -108,6 +113,7 @@ class Supervisor : private ConnectionHost {
   std::unique_ptr<TaskRouter> router_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<MetricsServer> metrics_server_;  // with --metrics-listen
+  std::unique_ptr<cluster::ClusterNode> cluster_;    // with --cluster
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;
   Phase phase_ = Phase::kServing;
 };

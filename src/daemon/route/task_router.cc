@@ -150,7 +150,12 @@ void TaskRouter::Submit(const std::shared_ptr<ClientSession>& connection,
                " is already in flight on this connection");
     return;
   }
-  if (!function.ok()) {
+  // A function this node lacks (or has turned off) may still run on
+  // another node; lock keys keep a task on its origin (see README,
+  // Running on several machines).
+  const bool only_remote = !function.ok() && remote_ != nullptr && submit.lock().empty() &&
+                           remote_->CanPublish(*connection, submit, false);
+  if (!function.ok() && !only_remote) {
     Reject(*connection, function_index, submit.id(), tasks, function.status().code(),
            function.status().message());
     return;
@@ -176,18 +181,48 @@ void TaskRouter::Submit(const std::shared_ptr<ClientSession>& connection,
   if (!AnyHeldWith(keys)) pass = gates_.TryEnter(keys);
   if (!pass) {
     connection->in_flight().emplace(submit.id(), std::nullopt);
-    Hold({connection, connection->peer_uid(), submit, *function, accepted_ns, {},
+    Hold({connection, connection->peer_uid(), submit, function_index, accepted_ns, {},
           std::move(keys), tasks});
     if (submit.deadline_ms() != 0) ArmTimerTick();
     PauseIfOverLimit(*connection);
     return;
   }
-  Admit(connection, submit, *function, tasks, accepted_ns, std::move(*pass));
+  Admit(connection, submit, function_index, tasks, accepted_ns, std::move(*pass));
+}
+
+bool TaskRouter::TryPublish(const std::shared_ptr<ClientSession>& connection,
+                            const v1::Submit& submit, uint32_t function_index, uint32_t tasks,
+                            int64_t accepted_ns, ConcurrencyGates::Pass& pass) {
+  const bool known_here = function_index != FunctionStats::kUnknownFunction;
+  // Local first: a task leaves only when no worker here is free. Lock keys
+  // and --limit'd functions stay here, where their gates are.
+  if (!submit.lock().empty() || (known_here && gates_.HasLimit("function/" + submit.function()))) {
+    return false;
+  }
+  if (known_here && queue_.in_use() < config_.workers) return false;
+  if (!remote_->CanPublish(*connection, submit, known_here)) return false;
+  connection->in_flight()[submit.id()] = std::nullopt;
+  remote_->Publish({connection, submit, function_index, tasks, accepted_ns, std::move(pass)});
+  PauseIfOverLimit(*connection);
+  return true;
 }
 
 void TaskRouter::Admit(const std::shared_ptr<ClientSession>& connection,
                        const v1::Submit& submit, uint32_t function_index,
-                       uint32_t tasks, int64_t accepted_ns, ConcurrencyGates::Pass pass) {
+                       uint32_t tasks, int64_t accepted_ns, ConcurrencyGates::Pass pass,
+                       bool may_publish) {
+  if (may_publish && remote_ != nullptr &&
+      TryPublish(connection, submit, function_index, tasks, accepted_ns, pass)) {
+    return;
+  }
+  if (function_index == FunctionStats::kUnknownFunction) {
+    // Only other nodes have it, and none can take it any more.
+    connection->in_flight().erase(submit.id());
+    Reject(*connection, function_index, submit.id(), tasks, ErrorCode::kUnknownFunction,
+           "no live node of the cluster offers function '" + submit.function() +
+               "' now, and this node has no such function");
+    return;
+  }
   // FIFO: nobody overtakes a task already waiting for room.
   if (waiting_.empty() &&
       Enqueue(connection, submit, function_index, tasks, accepted_ns, pass)) {
@@ -308,6 +343,7 @@ void TaskRouter::PauseIfOverLimit(ClientSession& connection) {
 }
 
 void TaskRouter::Cancel(ClientSession& connection, const v1::Cancel& cancel) {
+  if (remote_ != nullptr && remote_->Cancel(connection, cancel)) return;
   auto entry = connection.in_flight().find(cancel.id());
   if (entry == connection.in_flight().end()) return;  // finished already
   uint32_t function_index = FunctionStats::kUnknownFunction;
@@ -349,6 +385,7 @@ void TaskRouter::Cancel(ClientSession& connection, const v1::Cancel& cancel) {
 }
 
 void TaskRouter::ConnectionClosed(ClientSession& connection) {
+  if (remote_ != nullptr) remote_->ConnectionClosed(connection);
   for (const auto& [id, slot] : connection.in_flight()) {
     if (!slot) continue;
     if (queue_.TryWithdraw(*slot)) {
@@ -403,12 +440,13 @@ void TaskRouter::OnCompleted(const shmq::CompletedTask& completed) {
   result.set_attempts(task->attempts);
   result.set_started_unix_us(static_cast<uint64_t>(completed.started_unix_us));
   result.set_finished_unix_us(static_cast<uint64_t>(completed.finished_unix_us));
+  if (remote_ != nullptr) result.set_node(remote_->node_name());
   const uint32_t function_index = task->function_index;
   // A chunk that ran counts item by item; one that failed as a whole (its
   // output too large, say) counts as its items failing.
   const bool chunk_ran = task->chunk && completed.code == ErrorCode::kOk;
   if (chunk_ran) {
-    CountChunkOutcomes(*task, completed.output, result.queue_us());
+    CountChunkOutcomes(function_index, task->client_id, completed.output, result.queue_us());
   } else {
     function_stats_.OnRan(function_index, result.queue_us(), result.run_us());
   }
@@ -421,16 +459,40 @@ void TaskRouter::OnCompleted(const shmq::CompletedTask& completed) {
   Deliver(connection.get(), function_index, std::move(result), tasks, output);
 }
 
-void TaskRouter::CountChunkOutcomes(const Task& chunk, std::string_view output,
+void TaskRouter::CountChunkOutcomes(uint32_t function, uint64_t id, std::string_view output,
                                     uint64_t queue_us) {
   const Result<uint32_t> read = wire::ForEachItemResult(output, [&](const wire::ItemResultView& item) {
-    function_stats_.OnRan(chunk.function_index, queue_us, item.run_us);
-    CountOutcome(chunk.function_index, item.code, 1);
+    function_stats_.OnRan(function, queue_us, item.run_us);
+    CountOutcome(function, item.code, 1);
   });
   if (!read.ok()) {
-    TP_LOG(kError) << "chunk " << chunk.client_id << " (" << chunk.function
-                   << "): " << read.status().message();
+    TP_LOG(kError) << "chunk " << id << ": " << read.status().message();
   }
+}
+
+void TaskRouter::DeliverRemoteResult(const std::shared_ptr<ClientSession>& connection,
+                                     uint32_t function_index, uint32_t tasks, bool chunk,
+                                     v1::Result&& result) {
+  const std::string output = std::move(*result.mutable_output());
+  result.clear_output();
+  const bool ok = result.code() == v1::OK;
+  if (chunk && ok) {
+    CountChunkOutcomes(function_index, result.id(), output, result.queue_us());
+  } else if (result.worker_pid() != 0) {
+    function_stats_.OnRan(function_index, result.queue_us(), result.run_us());
+  }
+  if (connection != nullptr) connection->in_flight().erase(result.id());
+  Deliver(connection.get(), function_index, std::move(result), chunk && ok ? 0 : tasks,
+          ok ? std::string_view(output) : std::string_view());
+  // Its pass is released: gated and waiting tasks may go on.
+  AdmitWaiting();
+  ResumePausedConnections();
+}
+
+void TaskRouter::RunHere(RemoteSubmission task) {
+  if (task.connection == nullptr || task.connection->closed()) return;
+  Admit(task.connection, task.submit, task.function_index, task.tasks, task.accepted_ns,
+        std::move(task.pass), /*may_publish=*/false);
 }
 
 void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
@@ -487,6 +549,7 @@ void TaskRouter::WorkerDied(uint32_t worker, pid_t pid,
 }
 
 void TaskRouter::CancelNotRunning(const std::string& reason) {
+  if (remote_ != nullptr) remote_->CancelAll(reason);
   for (std::optional<Task>& task : tasks_) {
     if (task && queue_.TryWithdraw(task->slot)) {
       FailTask(*task, ErrorCode::kCancelled, reason);
@@ -702,6 +765,7 @@ void TaskRouter::FailTask(Task& task, ErrorCode code, std::string message) {
   const uint32_t tasks = task.items;
   v1::Result result = MakeResult(id, code, std::move(message));
   result.set_attempts(task.attempts);
+  if (remote_ != nullptr) result.set_node(remote_->node_name());
   ForgetTask(task.slot);
   if (connection != nullptr) connection->in_flight().erase(id);
   Deliver(connection.get(), function_index, std::move(result), tasks);

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "shmq/task_queue.h"
+#include "daemon/cluster/remote_execution.h"
 #include "daemon/route/concurrency_gates.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/route/function_stats.h"
@@ -98,9 +99,25 @@ class TaskRouter {
   // sorted by uid.
   void FillUsers(v1::StatusReply* status) const;
 
-  // Tasks accepted and not yet answered (queued, waiting or running).
+  // With --cluster: where tasks this node cannot start go (null: nowhere).
+  // REQUIRES: `remote` outlives the router.
+  void SetRemoteExecution(RemoteExecution* remote) { remote_ = remote; }
+  // The one result of a task handed to RemoteExecution::Publish, for
+  // `connection` (null once it closed). `function_index`, `tasks` and
+  // `chunk` are the task's, as handed over. result.output() goes out as the
+  // output.
+  void DeliverRemoteResult(const std::shared_ptr<ClientSession>& connection,
+                           uint32_t function_index, uint32_t tasks, bool chunk,
+                           v1::Result&& result);
+  // A task the work queue refused: runs it here after all (or rejects it
+  // if this node lacks its function).
+  void RunHere(RemoteSubmission task);
+
+  // Tasks accepted and not yet answered (queued, waiting, running, or
+  // handed to the cluster).
   size_t in_flight() const {
-    return tasks_in_queue_ + waiting_.size() + gated_.size();
+    return tasks_in_queue_ + waiting_.size() + gated_.size() +
+           (remote_ != nullptr ? remote_->in_flight() : 0);
   }
   size_t waiting() const { return waiting_.size() + gated_.size(); }
   const TaskCounters& counters() const { return counters_; }
@@ -183,11 +200,17 @@ class TaskRouter {
   void Unhold(const WaitingTask& task);
   // Whether a held task waits for its user's share (not a lock or limit).
   bool HeldForUserShare(const WaitingTask& task) const;
-  // Queues a task that passed its gates, or makes it wait for room.
-  // `tasks`: what the submission counts as (a chunk: its items).
+  // Queues a task that passed its gates, or makes it wait for room, or
+  // (with `may_publish` and a cluster) publishes it when no worker here is
+  // free. `tasks`: what the submission counts as (a chunk: its items).
+  // function_index is kUnknownFunction for a task only other nodes can run.
   void Admit(const std::shared_ptr<ClientSession>& connection, const v1::Submit& submit,
              uint32_t function_index, uint32_t tasks, int64_t accepted_ns,
-             ConcurrencyGates::Pass pass);
+             ConcurrencyGates::Pass pass, bool may_publish = true);
+  // Hands the task to the cluster if it should leave this node now.
+  bool TryPublish(const std::shared_ptr<ClientSession>& connection, const v1::Submit& submit,
+                  uint32_t function_index, uint32_t tasks, int64_t accepted_ns,
+                  ConcurrencyGates::Pass& pass);
   // Puts a task into the queue; false (and `pass` untouched) if the queue
   // is full.
   bool Enqueue(const std::shared_ptr<ClientSession>& connection,
@@ -203,8 +226,9 @@ class TaskRouter {
   void ResumePausedConnections();
   void PauseIfOverLimit(ClientSession& connection);
   void OnCompleted(const shmq::CompletedTask& completed);
-  // The statistics of a chunk that ran, item by item.
-  void CountChunkOutcomes(const Task& chunk, std::string_view output, uint64_t queue_us);
+  // The statistics of chunk `id` of `function` that ran, item by item.
+  void CountChunkOutcomes(uint32_t function, uint64_t id, std::string_view output,
+                          uint64_t queue_us);
   // Counts `tasks` terminal results with `code`.
   void CountOutcome(uint32_t function, ErrorCode code, uint64_t tasks);
   // Sends `result` for a task of `function` (a registry index, or
@@ -225,6 +249,7 @@ class TaskRouter {
 
   shmq::TaskQueue& queue_;
   const TaskRegistry& registry_;
+  RemoteExecution* remote_ = nullptr;
   const DaemonConfig& config_;
   KillWorker kill_worker_;
   ConcurrencyGates gates_;  // before every holder of a Pass
