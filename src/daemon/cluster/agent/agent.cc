@@ -139,8 +139,16 @@ void Agent::ScheduleSetUp() {
 }
 
 void Agent::SetUp() {
-  Status status = SetUpStreams();
-  if (status.ok()) status = SetUpConsumers();
+  Result<bool> created = SetUpStreams();
+  Status status = created.ok() ? Status::Ok() : created.status();
+  // After a reconnect to a server that kept its state, the consumers and
+  // our subscriptions to them are still good; binding again would orphan
+  // the pull requests under way (their messages then come back only after
+  // the ack wait, counted as deliveries).
+  if (status.ok() && (!consumers_bound_ || *created || rebind_.exchange(false))) {
+    status = SetUpConsumers();
+    consumers_bound_ = status.ok();
+  }
   if (status.ok() && !subscribed_) {
     status = SubscribeCore();
     subscribed_ = status.ok();
@@ -162,7 +170,7 @@ void Agent::SetUp() {
   });
 }
 
-Status Agent::SetUpStreams() {
+Result<bool> Agent::SetUpStreams() {
   const std::string tasks_name = subjects_.tasks_stream();
   const std::string tasks_subject = subjects_.all_tasks();
   const char* tasks_subjects[] = {tasks_subject.c_str()};
@@ -178,7 +186,8 @@ Status Agent::SetUpStreams() {
   tasks.Discard = js_DiscardNew;  // a full queue refuses; the origin runs it itself
   tasks.Duplicates = kDuplicateWindowNs;
   tasks.Replicas = config_.replicas();
-  if (Status created = link_->EnsureStream(tasks); !created.ok()) return created;
+  Result<bool> tasks_created = link_->EnsureStream(tasks);
+  if (!tasks_created.ok()) return tasks_created.status();
 
   const std::string results_name = subjects_.results_stream();
   const std::string results_subject = subjects_.all_results();
@@ -195,7 +204,9 @@ Status Agent::SetUpStreams() {
   results.Discard = js_DiscardOld;  // a result is never refused
   results.Duplicates = kDuplicateWindowNs;
   results.Replicas = config_.replicas();
-  return link_->EnsureStream(results);
+  Result<bool> results_created = link_->EnsureStream(results);
+  if (!results_created.ok()) return results_created.status();
+  return *tasks_created || *results_created;
 }
 
 Status Agent::SetUpConsumers() {
@@ -283,6 +294,7 @@ void Agent::OnFetchError(const Status& error) {
   boost::asio::post(io_, [this, error] {
     TP_LOG(kWarning) << error.message() << "; setting the consumers up again";
     ready_ = false;
+    rebind_ = true;
     ScheduleSetUp();
   });
 }
@@ -294,6 +306,8 @@ void Agent::OnResults(std::vector<OwnedMessage> messages) {
       v1::FromAgent forward;
       if (forward.mutable_result()->ParseFromArray(natsMsg_GetData(message.get()),
                                                    natsMsg_GetDataLength(message.get()))) {
+        TP_LOG(kDebug) << "result of task " << forward.result().uid() << " from node "
+                       << forward.result().node();
         control_->Send(forward);
       }
       // Handed to the supervisor, which answers its client: done.
@@ -319,6 +333,7 @@ void Agent::Publish(const v1::PublishTask& publish) {
         link_->PublishRetrying(subject, data, uid, [this] { return publisher_->stopping(); });
     if (published.ok() && !avail.empty()) (void)link_->PublishCore(avail, "");
     boost::asio::post(io_, [this, uid, published] {
+      TP_LOG(kDebug) << "published task " << uid << ": " << published.ToString();
       v1::FromAgent message;
       if (published.ok()) {
         message.set_published(uid);

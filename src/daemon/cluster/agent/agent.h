@@ -47,7 +47,8 @@ class Agent {
   void OnDisconnected();
   // On the publisher thread: streams, consumers, subscriptions.
   void SetUp();
-  Status SetUpStreams();
+  // True if a stream had to be created (the server had lost it).
+  Result<bool> SetUpStreams();
   Status SetUpConsumers();
   Status SubscribeCore();
   void ScheduleSetUp();
@@ -80,7 +81,9 @@ class Agent {
   // Written on the publisher thread, read by the loop.
   std::atomic<bool> ready_{false};
   std::atomic<bool> setting_up_{false};
-  bool subscribed_ = false;  // publisher thread only
+  bool subscribed_ = false;       // publisher thread only
+  bool consumers_bound_ = false;  // publisher thread only
+  std::atomic<bool> rebind_{false};
   bool stopping_ = false;
   std::string problem_ = "connecting";
   v1::AgentState sent_state_;

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include "base/log.h"
+
 namespace taskpool::cluster {
 
 namespace {
@@ -135,13 +137,13 @@ std::string NatsLink::connected_url() const {
   return url;
 }
 
-Status NatsLink::EnsureStream(const jsStreamConfig& config) {
+Result<bool> NatsLink::EnsureStream(const jsStreamConfig& config) {
   jsStreamInfo* info = nullptr;
   jsErrCode js_error = jsErrCode(0);
   natsStatus status = js_GetStreamInfo(&info, jetstream_, config.Name, nullptr, &js_error);
   if (status == NATS_OK) {
     jsStreamInfo_Destroy(info);
-    return Status::Ok();
+    return false;
   }
   if (status != NATS_NOT_FOUND) {
     return NatsStatus(std::string("stream info ") + config.Name, status, js_error);
@@ -149,7 +151,8 @@ Status NatsLink::EnsureStream(const jsStreamConfig& config) {
   jsStreamConfig copy = config;
   status = js_AddStream(&info, jetstream_, &copy, nullptr, &js_error);
   if (status == NATS_OK) jsStreamInfo_Destroy(info);
-  if (status == NATS_OK || js_error == JSStreamNameExistErr) return Status::Ok();
+  if (status == NATS_OK) return true;
+  if (js_error == JSStreamNameExistErr) return false;
   return NatsStatus(std::string("create stream ") + config.Name, status, js_error);
 }
 
@@ -208,6 +211,7 @@ Status NatsLink::PublishRetrying(const std::string& subject, std::string_view da
     bool transient = false;
     Status published = Publish(subject, data, msg_id, &transient);
     if (published.ok() || !transient || give_up()) return published;
+    TP_LOG(kDebug) << published.message() << "; trying again";
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }

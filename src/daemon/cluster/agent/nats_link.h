@@ -67,8 +67,8 @@ class NatsLink {
   bool connected() const;
   std::string connected_url() const;
 
-  // Creates a stream unless it exists.
-  Status EnsureStream(const jsStreamConfig& config);
+  // Creates a stream unless it exists; true if it had to.
+  Result<bool> EnsureStream(const jsStreamConfig& config);
   // Creates (or finds) a durable pull consumer and binds to it.
   Result<std::unique_ptr<PullConsumer>> BindPullConsumer(const std::string& stream,
                                                          const jsConsumerConfig& config);

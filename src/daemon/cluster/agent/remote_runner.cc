@@ -157,6 +157,8 @@ void RemoteRunner::Take(OwnedMessage message) {
   }
   // Deaths of a worker here are retried here, within the same allowance.
   local.set_max_retries(max_attempts - deliveries);
+  TP_LOG(kDebug) << "running task " << task.uid() << " (" << task.submit().function()
+                 << ", delivery " << delivered << ") here as " << key;
   daemon_->Send(submit);
   held_.at(key).submitted = true;
   ++submitted_;
@@ -228,6 +230,7 @@ void RemoteRunner::SendResult(uint64_t key, const std::string& origin, v1::Remot
       auto found = held_.find(key);
       if (found == held_.end()) return;
       if (published.ok()) {
+        TP_LOG(kDebug) << "sent the result of task " << found->second.uid;
         Ack(found->second.message.get());
         counters_.set_results_sent(counters_.results_sent() + 1);
       } else {

@@ -22,7 +22,9 @@ ResultFetcher::~ResultFetcher() {
 
 void ResultFetcher::Install(std::unique_ptr<PullConsumer> consumer) {
   std::unique_lock<std::mutex> lock(mutex_);
+  ++installs_waiting_;
   idle_.wait(lock, [this] { return !fetching_; });
+  --installs_waiting_;
   consumer_ = std::move(consumer);
   lock.unlock();
   wake_.notify_all();
@@ -31,7 +33,9 @@ void ResultFetcher::Install(std::unique_ptr<PullConsumer> consumer) {
 void ResultFetcher::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!exit_) {
-    wake_.wait(lock, [this] { return exit_ || consumer_ != nullptr; });
+    wake_.wait(lock, [this] {
+      return exit_ || (consumer_ != nullptr && installs_waiting_ == 0);
+    });
     if (exit_) break;
     fetching_ = true;
     PullConsumer& consumer = *consumer_;

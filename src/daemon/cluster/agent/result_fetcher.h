@@ -36,6 +36,8 @@ class ResultFetcher {
   std::condition_variable idle_;
   bool exit_ = false;
   bool fetching_ = false;
+  // Installs waiting: the loop lets them in before its next fetch.
+  int installs_waiting_ = 0;
   std::unique_ptr<PullConsumer> consumer_;
   std::thread thread_;
 };

@@ -41,7 +41,9 @@ TaskFetcher::~TaskFetcher() {
 void TaskFetcher::Install(std::unique_ptr<PullConsumer> any,
                           std::map<std::string, std::unique_ptr<PullConsumer>> by_subject) {
   std::unique_lock<std::mutex> lock(mutex_);
+  ++installs_waiting_;
   idle_.wait(lock, [this] { return !fetching_; });
+  --installs_waiting_;
   any_ = std::move(any);
   by_subject_ = std::move(by_subject);
   installed_ = true;
@@ -52,7 +54,9 @@ void TaskFetcher::Install(std::unique_ptr<PullConsumer> any,
 
 void TaskFetcher::Uninstall() {
   std::unique_lock<std::mutex> lock(mutex_);
+  ++installs_waiting_;
   idle_.wait(lock, [this] { return !fetching_; });
+  --installs_waiting_;
   installed_ = false;
   any_.reset();
   by_subject_.clear();
@@ -76,9 +80,10 @@ int TaskFetcher::Wanted() const { return allowance_.load() - in_hand_.load(); }
 void TaskFetcher::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!exit_) {
-    wake_.wait_for(lock, kErrorPause, [this] { return exit_ || (installed_ && Wanted() > 0); });
+    const auto may_fetch = [this] { return installed_ && installs_waiting_ == 0 && Wanted() > 0; };
+    wake_.wait_for(lock, kErrorPause, [&] { return exit_ || may_fetch(); });
     if (exit_) break;
-    if (!installed_ || Wanted() <= 0) continue;
+    if (!may_fetch()) continue;
     fetching_ = true;
     if (!by_subject_.empty() &&
         (!hinted_.empty() || std::chrono::steady_clock::now() >= next_scan_)) {

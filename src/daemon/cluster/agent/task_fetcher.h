@@ -72,6 +72,8 @@ class TaskFetcher {
   bool installed_ = false;
   // Installs wait while a fetch uses the consumers.
   bool fetching_ = false;
+  // Installs waiting: the loop lets them in before its next fetch.
+  int installs_waiting_ = 0;
   std::condition_variable idle_;
   std::unique_ptr<PullConsumer> any_;
   std::map<std::string, std::unique_ptr<PullConsumer>> by_subject_;
