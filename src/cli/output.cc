@@ -142,6 +142,7 @@ void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
       << " failed; workers died: " << status.workers_died() << "\n"
       << "daemon: pid " << status.daemon_pid() << ", version " << status.server_version()
       << "\n";
+  if (status.has_cluster()) PrintClusterStatus(status.cluster(), out);
 }
 
 nlohmann::json StatusJson(const v1::StatusReply& status) {
@@ -178,7 +179,7 @@ nlohmann::json StatusJson(const v1::StatusReply& status) {
         {"run_time", LatencyJson(function.run_time())},
     });
   }
-  return {
+  nlohmann::json json = {
       {"workers", std::move(workers)},
       {"functions", std::move(functions)},
       {"queue_depth", status.queue_depth()},
@@ -193,6 +194,8 @@ nlohmann::json StatusJson(const v1::StatusReply& status) {
       {"server_version", status.server_version()},
       {"daemon_pid", status.daemon_pid()},
   };
+  if (status.has_cluster()) json["cluster"] = ClusterJson(status.cluster());
+  return json;
 }
 
 }  // namespace taskpool::cli

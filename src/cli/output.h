@@ -25,7 +25,12 @@ std::string JsonLine(const nlohmann::json& value);
 
 // The workers (with RSS, CPU time and the task each one runs), the
 // per-function counters and latency percentiles, then the totals.
+// With --cluster, then the nodes and the cluster's counters.
 void PrintStatusTable(const v1::StatusReply& status, std::ostream& out);
 nlohmann::json StatusJson(const v1::StatusReply& status);
+
+// The cluster part of those (cluster_output.cc).
+void PrintClusterStatus(const v1::ClusterStatus& cluster, std::ostream& out);
+nlohmann::json ClusterJson(const v1::ClusterStatus& cluster);
 
 }  // namespace taskpool::cli

@@ -176,3 +176,36 @@ TEST_F(ThreeNodes, TasksOfARestartedOriginAreDroppedNotRun) {
 
 }  // namespace
 }  // namespace taskpool::testing
+
+namespace taskpool::testing {
+namespace {
+
+TEST_F(ThreeNodes, AnOriginCutOffFromNatsForGoodGivesUpOnItsRemoteTasks) {
+  Release release;
+  auto client = ConnectTo(nodes_[0]->socket_path());
+  ASSERT_NE(client, nullptr);
+  auto results = HoldOnEveryNode(*client, release, 0);
+  ASSERT_EQ(results.size(), 3u);
+  nats_.Kill();
+  // Thirty heartbeats later (3 s here) the other nodes would drop a's
+  // tasks, so a ends them: one result each, WORKER_DIED, nothing hangs.
+  int given_up = 0;
+  for (size_t i = 1; i < results.size(); ++i) {
+    const TaskResult done = results[i].get();
+    EXPECT_EQ(done.code, ErrorCode::kWorkerDied) << done.status().ToString();
+    EXPECT_NE(done.error.find("lost the cluster"), std::string::npos) << done.error;
+    ++given_up;
+  }
+  EXPECT_EQ(given_up, 2);
+  // The task that ran on a itself is unaffected, and local work goes on.
+  release.Now();
+  const TaskResult local = results[0].get();
+  EXPECT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_EQ(local.node, "a");
+  const TaskResult more = client->call("echo", "still here");
+  EXPECT_TRUE(more.ok()) << more.status().ToString();
+  EXPECT_EQ(more.node, "a");
+}
+
+}  // namespace
+}  // namespace taskpool::testing

@@ -38,10 +38,12 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, const daemon::DaemonConfig
       registry_(registry),
       adopt_(std::move(adopt)),
       incarnation_(DrawIncarnation()),
-      nodes_(config.cluster.node_name, incarnation_, daemon::MonotonicNanos()),
+      nodes_(config.cluster.node_name, incarnation_,
+             static_cast<uint32_t>(config.cluster.heartbeat.count()), daemon::MonotonicNanos()),
       remote_tasks_(std::make_unique<RemoteTasks>(io, config, incarnation_, router,
                                                  static_cast<AgentLink&>(*this))),
-      restart_timer_(io) {
+      restart_timer_(io),
+      unreachable_timer_(io) {
   state_.set_problem("connecting");
 }
 
@@ -97,6 +99,7 @@ void ClusterNode::OnAgentGone(const std::string& why) {
   agent_.reset();
   state_.set_connected(false);
   state_.set_problem("the cluster agent exited");
+  WatchReachability();
   if (stopping_) {
     restart_timer_.cancel();
     return;
@@ -161,6 +164,29 @@ void ClusterNode::OnState(const v1::AgentState& state) {
     }
   }
   state_ = state;
+  WatchReachability();
+}
+
+void ClusterNode::WatchReachability() {
+  if (state_.connected() || stopping_) {
+    if (unreachable_watched_) unreachable_timer_.cancel();
+    unreachable_watched_ = false;
+    return;
+  }
+  if (unreachable_watched_) return;
+  unreachable_watched_ = true;
+  const std::chrono::milliseconds bound =
+      NodeTable::GoneAfter(static_cast<uint32_t>(config_.cluster.heartbeat.count()));
+  unreachable_timer_.expires_after(bound);
+  unreachable_timer_.async_wait([this, bound](const boost::system::error_code& error) {
+    if (error || !unreachable_watched_) return;
+    unreachable_watched_ = false;
+    remote_tasks_->AbandonAll("this node lost the cluster (" + state_.problem() + ") for " +
+                              std::to_string(bound.count()) +
+                              " ms, after which the other nodes drop its tasks; the task "
+                              "may or may not have run");
+    WatchReachability();
+  });
 }
 
 void ClusterNode::SendToAgent(const v1::ToAgent& message) {

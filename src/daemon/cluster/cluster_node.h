@@ -72,6 +72,8 @@ class ClusterNode : private AgentLink {
   void OnAgentMessage(std::string_view body);
   void OnAgentGone(const std::string& why);
   void OnState(const v1::AgentState& state);
+  // Starts or stops the clock on how long the queue has been unreachable.
+  void WatchReachability();
   void SendLoad();
 
   boost::asio::io_context& io_;
@@ -85,6 +87,8 @@ class ClusterNode : private AgentLink {
   std::weak_ptr<daemon::ClientSession> agent_connection_;
   pid_t agent_pid_ = -1;
   boost::asio::steady_timer restart_timer_;
+  boost::asio::steady_timer unreachable_timer_;
+  bool unreachable_watched_ = false;
   bool stopping_ = false;
   v1::AgentState state_;
   LocalLoad load_;

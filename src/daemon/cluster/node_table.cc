@@ -13,8 +13,12 @@ constexpr int64_t kLivenessSlackNs = 250 * kNanosPerMilli;
 
 }  // namespace
 
-NodeTable::NodeTable(std::string self, uint64_t self_incarnation, int64_t created_ns)
-    : self_(std::move(self)), self_incarnation_(self_incarnation), created_ns_(created_ns) {}
+NodeTable::NodeTable(std::string self, uint64_t self_incarnation, uint32_t self_interval_ms,
+                     int64_t created_ns)
+    : self_(std::move(self)),
+      self_incarnation_(self_incarnation),
+      self_interval_ms_(self_interval_ms),
+      created_ns_(created_ns) {}
 
 void NodeTable::Update(const v1::NodeHeartbeat& heartbeat, int64_t now_ns) {
   if (heartbeat.leaving()) {
@@ -32,8 +36,11 @@ void NodeTable::Update(const v1::NodeHeartbeat& heartbeat, int64_t now_ns) {
   node.heartbeat = heartbeat;
   node.heard_ns = now_ns;
   // Forget nodes silent for long: the table stays as small as the cluster.
-  const int64_t forget_before = now_ns - std::chrono::nanoseconds(kOriginGoneAfter).count();
-  std::erase_if(nodes_, [&](const auto& entry) { return entry.second.heard_ns < forget_before; });
+  std::erase_if(nodes_, [&](const auto& entry) {
+    const int64_t gone_ns =
+        std::chrono::nanoseconds(GoneAfter(entry.second.heartbeat.interval_ms())).count();
+    return now_ns - entry.second.heard_ns > 2 * gone_ns;
+  });
 }
 
 bool NodeTable::IsLive(const Node& node, int64_t now_ns) const {
@@ -66,12 +73,14 @@ bool NodeTable::AllHave(std::string_view function, int64_t now_ns) const {
 bool NodeTable::OriginGone(const std::string& origin, uint64_t incarnation,
                            int64_t now_ns) const {
   if (origin == self_) return incarnation != self_incarnation_;
-  const int64_t gone_ns = std::chrono::nanoseconds(kOriginGoneAfter).count();
   auto found = nodes_.find(origin);
-  if (found == nodes_.end()) return now_ns - created_ns_ > gone_ns;
+  if (found == nodes_.end()) {
+    return now_ns - created_ns_ > std::chrono::nanoseconds(GoneAfter(self_interval_ms_)).count();
+  }
   const Node& node = found->second;
   if (node.heartbeat.incarnation() != incarnation) return true;
-  return now_ns - node.heard_ns > gone_ns;
+  return now_ns - node.heard_ns >
+         std::chrono::nanoseconds(GoneAfter(node.heartbeat.interval_ms())).count();
 }
 
 void NodeTable::Fill(google::protobuf::RepeatedPtrField<taskpool::v1::NodeStatus>* out,

@@ -10,6 +10,7 @@
 // Thread-safety: none; each process uses its own from one thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -23,12 +24,19 @@ namespace taskpool::cluster {
 
 class NodeTable {
  public:
-  // An origin silent this long, with no heartbeat at all, counts as gone:
-  // its tasks are dropped when fetched (see OriginGone).
-  static constexpr std::chrono::seconds kOriginGoneAfter{60};
+  // A node whose heartbeats come every `interval_ms` and that has been
+  // silent this long counts as gone for good: its tasks are dropped when
+  // fetched (see OriginGone), and, cut off that long itself, it gives up
+  // on its remote tasks. Thirty heartbeats, at least 3 s: well past a
+  // reconnect, well before anyone's patience ends.
+  static std::chrono::milliseconds GoneAfter(uint32_t interval_ms) {
+    return std::max(std::chrono::milliseconds(3000), std::chrono::milliseconds(30) * interval_ms);
+  }
 
-  // `self`: this node's name (for status and AnyOtherHas) and incarnation.
-  NodeTable(std::string self, uint64_t self_incarnation, int64_t created_ns);
+  // `self`: this node's name (for status and AnyOtherHas), incarnation and
+  // heartbeat interval.
+  NodeTable(std::string self, uint64_t self_incarnation, uint32_t self_interval_ms,
+            int64_t created_ns);
 
   // Records a heartbeat received at `now_ns` (CLOCK_MONOTONIC).
   void Update(const v1::NodeHeartbeat& heartbeat, int64_t now_ns);
@@ -41,8 +49,8 @@ class NodeTable {
   // Whether nobody waits for the tasks of `origin` incarnation
   // `incarnation` any more: that origin has restarted since (its
   // heartbeats carry another incarnation), or it has been silent for
-  // kOriginGoneAfter, counting from when this table was created for an
-  // origin never heard from. Tasks of an earlier incarnation of this very
+  // GoneAfter its interval, counting from when this table was created for
+  // an origin never heard from. Tasks of an earlier incarnation of this very
   // node are gone at once.
   bool OriginGone(const std::string& origin, uint64_t incarnation, int64_t now_ns) const;
 
@@ -62,8 +70,9 @@ class NodeTable {
 
   const std::string self_;
   const uint64_t self_incarnation_;
+  const uint32_t self_interval_ms_;
   const int64_t created_ns_;
-  // Every node heard from within kOriginGoneAfter, live or not.
+  // Every node heard from within twice its GoneAfter, live or not.
   std::map<std::string, Node> nodes_;
 };
 

@@ -239,6 +239,20 @@ void RemoteTasks::CancelAll(const std::string& reason) {
   }
 }
 
+void RemoteTasks::AbandonAll(const std::string& why) {
+  std::vector<std::string> uids;
+  for (const auto& [uid, task] : tasks_) uids.push_back(uid);
+  if (!uids.empty()) {
+    TP_LOG(kError) << "cluster: giving up on " << uids.size() << " remote tasks: " << why;
+  }
+  for (const std::string& uid : uids) {
+    const std::string node = tasks_.at(uid).started_on;
+    taskpool::v1::Result result = MakeResult(ErrorCode::kWorkerDied, why);
+    result.set_node(node);
+    Finish(uid, std::move(result));
+  }
+}
+
 void RemoteTasks::ArmDeadlineTimer() {
   if (deadlines_.empty()) return;
   const int64_t wait_ns = std::max<int64_t>(0, deadlines_.begin()->first - daemon::MonotonicNanos());

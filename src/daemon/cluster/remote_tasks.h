@@ -80,6 +80,11 @@ class RemoteTasks : public daemon::RemoteExecution {
   // Publishes again every task JetStream has not confirmed (a new agent).
   void ResendUnconfirmed();
 
+  // This node has been cut off from the cluster so long that the other
+  // nodes drop its tasks (NodeTable::GoneAfter): ends every remote task
+  // with WORKER_DIED naming `why`.
+  void AbandonAll(const std::string& why);
+
   const RemoteCounters& counters() const { return counters_; }
 
  private:

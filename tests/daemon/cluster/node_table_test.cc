@@ -20,7 +20,7 @@ v1::NodeHeartbeat Heartbeat(const std::string& name, uint64_t incarnation,
 }
 
 TEST(NodeTable, ANodeIsLiveForThreeIntervalsAfterItsHeartbeat) {
-  NodeTable table("a", 1, kStart);
+  NodeTable table("a", 1, 100, kStart);
   table.Update(Heartbeat("b", 7, {"echo"}), kStart);
   EXPECT_TRUE(table.AnyOtherHas("echo", kStart + 300 * kMs));
   EXPECT_FALSE(table.AnyOtherHas("echo", kStart + 600 * kMs));
@@ -28,7 +28,7 @@ TEST(NodeTable, ANodeIsLiveForThreeIntervalsAfterItsHeartbeat) {
 }
 
 TEST(NodeTable, AnyOtherHasLooksPastThisNode) {
-  NodeTable table("a", 1, kStart);
+  NodeTable table("a", 1, 100, kStart);
   table.Update(Heartbeat("a", 1, {"echo", "sha256"}), kStart);
   table.Update(Heartbeat("b", 7, {"echo"}), kStart);
   EXPECT_TRUE(table.AnyOtherHas("echo", kStart));
@@ -39,7 +39,7 @@ TEST(NodeTable, AnyOtherHasLooksPastThisNode) {
 }
 
 TEST(NodeTable, ALeavingNodeIsGoneAtOnce) {
-  NodeTable table("a", 1, kStart);
+  NodeTable table("a", 1, 100, kStart);
   table.Update(Heartbeat("b", 7, {"echo"}), kStart);
   v1::NodeHeartbeat leaving = Heartbeat("b", 7, {"echo"});
   leaving.set_leaving(true);
@@ -52,11 +52,11 @@ TEST(NodeTable, ALeavingNodeIsGoneAtOnce) {
 }
 
 TEST(NodeTable, AnOriginIsGoneOnceItRestartedOrFellSilent) {
-  NodeTable table("a", 1, kStart);
+  NodeTable table("a", 1, 100, kStart);
   table.Update(Heartbeat("b", 7, {}), kStart);
   EXPECT_FALSE(table.OriginGone("b", 7, kStart + kMs));
   EXPECT_TRUE(table.OriginGone("b", 6, kStart + kMs)) << "an earlier incarnation of b";
-  const int64_t silent = std::chrono::nanoseconds(NodeTable::kOriginGoneAfter).count();
+  const int64_t silent = std::chrono::nanoseconds(NodeTable::GoneAfter(100)).count();
   EXPECT_FALSE(table.OriginGone("b", 7, kStart + silent - kMs)) << "silent, not yet gone";
   EXPECT_TRUE(table.OriginGone("b", 7, kStart + silent + kMs));
   // Never heard from: gone only once this table has listened long enough.
@@ -64,14 +64,19 @@ TEST(NodeTable, AnOriginIsGoneOnceItRestartedOrFellSilent) {
   EXPECT_TRUE(table.OriginGone("c", 3, kStart + silent + kMs));
 }
 
+TEST(NodeTable, GoneMeansThirtyHeartbeatsAndAtLeastThreeSeconds) {
+  EXPECT_EQ(NodeTable::GoneAfter(100), std::chrono::milliseconds(3000));
+  EXPECT_EQ(NodeTable::GoneAfter(1000), std::chrono::milliseconds(30000));
+}
+
 TEST(NodeTable, TasksOfAnEarlierIncarnationOfThisNodeAreGone) {
-  NodeTable table("a", 1, kStart);
+  NodeTable table("a", 1, 100, kStart);
   EXPECT_FALSE(table.OriginGone("a", 1, kStart));
   EXPECT_TRUE(table.OriginGone("a", 2, kStart));
 }
 
 TEST(NodeTable, FillListsLiveNodesByName) {
-  NodeTable table("b", 1, kStart);
+  NodeTable table("b", 1, 100, kStart);
   table.Update(Heartbeat("c", 3, {"echo"}), kStart);
   table.Update(Heartbeat("b", 1, {"echo", "sleep"}), kStart + 10 * kMs);
   google::protobuf::RepeatedPtrField<taskpool::v1::NodeStatus> nodes;

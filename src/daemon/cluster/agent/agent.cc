@@ -40,7 +40,7 @@ int64_t MonotonicNanos() {
 Agent::Agent(v1::AgentConfig config, int control_fd, int daemon_fd)
     : config_(std::move(config)),
       subjects_(config_.queue()),
-      nodes_(config_.node(), config_.incarnation(), MonotonicNanos()),
+      nodes_(config_.node(), config_.incarnation(), config_.heartbeat_ms(), MonotonicNanos()),
       control_(std::make_shared<FramedChannel>(
           Socket(io_, boost::asio::local::stream_protocol(), control_fd), kMaxFrameBytes)),
       daemon_(std::make_shared<FramedChannel>(

@@ -11,7 +11,7 @@ namespace taskpool::cluster {
 namespace {
 
 // How long JetStream API calls and publishes wait for their answer.
-constexpr int64_t kRequestWaitMs = 5000;
+constexpr int64_t kRequestWaitMs = 2000;
 // Between reconnect attempts: short, so a restarted server is found fast.
 constexpr int64_t kReconnectWaitMs = 250;
 // A dead server is noticed after two unanswered pings.
