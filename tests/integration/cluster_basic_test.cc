@@ -2,6 +2,7 @@
 // beyond the origin's free workers run on the other nodes, and their
 // results come home.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <dirent.h>
 #include <unistd.h>
@@ -126,6 +127,30 @@ TEST_F(ThreeNodes, StatusListsEveryNode) {
     EXPECT_GT(node.functions(), 0u);
   }
   EXPECT_EQ(names, (std::set<std::string>{"a", "b", "c"}));
+}
+
+TEST_F(ThreeNodes, CliStatusTopAndMetricsShowTheNodes) {
+  const CommandResult table = RunCli(nodes_[0]->socket_path(), {"status"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("cluster: queue 'test' as node a, connected"), std::string::npos)
+      << table.out;
+  for (const char* row : {"\na *", "\nb ", "\nc "}) {
+    EXPECT_NE(table.out.find(row), std::string::npos) << row << " in " << table.out;
+  }
+  const CommandResult json = RunCli(nodes_[0]->socket_path(), {"status", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json status = nlohmann::json::parse(json.out);
+  EXPECT_EQ(status["cluster"]["node"], "a");
+  EXPECT_EQ(status["cluster"]["connected"], true);
+  EXPECT_EQ(status["cluster"]["nodes"].size(), 3u);
+  const CommandResult metrics = RunCli(nodes_[0]->socket_path(), {"metrics"});
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_NE(metrics.out.find("taskpool_cluster_nodes 3"), std::string::npos) << metrics.out;
+  EXPECT_NE(metrics.out.find("taskpool_cluster_connected{node=\"a\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.out.find("taskpool_cluster_node_workers{node=\"c\"} 1"), std::string::npos);
+  // A result names its node on the command line too.
+  const CommandResult call = RunCli(nodes_[1]->socket_path(), {"map", "echo", "x"});
+  EXPECT_NE(call.out.find("on b)"), std::string::npos) << call.out;
 }
 
 }  // namespace
