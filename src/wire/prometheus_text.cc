@@ -219,6 +219,54 @@ void RenderFunctions(const v1::StatusReply& status, Exposition& e) {
   }
 }
 
+// With --cluster: the nodes this daemon sees and the cluster's counters.
+void RenderCluster(const v1::ClusterStatus& cluster, Exposition& e) {
+  e.Family("taskpool_cluster_connected", "gauge",
+           "1 while connected to NATS with the work queue in place.");
+  e.Sample("taskpool_cluster_connected", uint64_t{cluster.connected()},
+           Label("node", cluster.node()));
+  e.Family("taskpool_cluster_nodes", "gauge", "Live nodes of the cluster.");
+  e.Sample("taskpool_cluster_nodes", static_cast<uint64_t>(cluster.nodes_size()));
+  struct NodeGauge {
+    const char* name;
+    const char* help;
+    uint32_t (v1::NodeStatus::*field)() const;
+  };
+  const NodeGauge gauges[] = {
+      {"taskpool_cluster_node_workers", "Workers of each live node.", &v1::NodeStatus::workers},
+      {"taskpool_cluster_node_busy", "Busy workers of each live node.", &v1::NodeStatus::busy},
+      {"taskpool_cluster_node_queued", "Tasks queued on each live node.", &v1::NodeStatus::queued},
+  };
+  for (const NodeGauge& gauge : gauges) {
+    e.Family(gauge.name, "gauge", gauge.help);
+    for (const v1::NodeStatus& node : cluster.nodes()) {
+      e.Sample(gauge.name, uint64_t{(node.*gauge.field)()}, Label("node", node.name()));
+    }
+  }
+  e.Family("taskpool_cluster_node_heartbeat_age_seconds", "gauge",
+           "Seconds since each live node's last heartbeat arrived.");
+  for (const v1::NodeStatus& node : cluster.nodes()) {
+    e.Sample("taskpool_cluster_node_heartbeat_age_seconds",
+             static_cast<double>(node.last_heartbeat_ms()) / 1000.0, Label("node", node.name()));
+  }
+  const std::pair<const char*, uint64_t> counters[] = {
+      {"taskpool_cluster_published_total", cluster.published()},
+      {"taskpool_cluster_remote_results_total", cluster.remote_results()},
+      {"taskpool_cluster_duplicates_dropped_total", cluster.duplicates_dropped()},
+      {"taskpool_cluster_fetched_total", cluster.fetched()},
+      {"taskpool_cluster_redelivered_total", cluster.redelivered()},
+      {"taskpool_cluster_dropped_total", cluster.dropped()},
+      {"taskpool_cluster_lost_total", cluster.lost()},
+  };
+  for (const auto& [name, value] : counters) {
+    e.Family(name, "counter", "See taskpool.v1.ClusterStatus.");
+    e.Sample(name, value);
+  }
+  e.Family("taskpool_cluster_remote_in_flight", "gauge",
+           "This daemon's clients' tasks out on the work queue.");
+  e.Sample("taskpool_cluster_remote_in_flight", uint64_t{cluster.remote_in_flight()});
+}
+
 }  // namespace
 
 std::string RenderPrometheusText(const v1::StatusReply& status) {
@@ -226,6 +274,7 @@ std::string RenderPrometheusText(const v1::StatusReply& status) {
   RenderTotals(status, exposition);
   RenderWorkers(status, exposition);
   RenderFunctions(status, exposition);
+  if (status.has_cluster()) RenderCluster(status.cluster(), exposition);
   return exposition.str();
 }
 

@@ -44,6 +44,7 @@ struct RawOptions {
   std::string config_file;
   bool test_config = false;
   std::vector<std::string> plugins;
+  RawClusterOptions cluster;
 };
 
 // The options, bound to the fields of `raw`; `defaults` gives the values

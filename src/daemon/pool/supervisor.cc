@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/clock.h"
@@ -98,6 +99,7 @@ Status Supervisor::Start() {
   Status listening = server_->Listen();
   if (!listening.ok()) return listening;
   if (Status http = ServeHttp(); !http.ok()) return http;
+  if (Status joined = JoinCluster(); !joined.ok()) return joined;
   TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
@@ -123,6 +125,31 @@ Status Supervisor::ServeHttp() {
                 << ListenAddress{bound.address().to_string(), bound.port()}.ToString()
                 << "/ (the status page; /status.json, /metrics)";
   return Status::Ok();
+}
+
+Status Supervisor::JoinCluster() {
+  if (!config_.cluster.enabled()) return Status::Ok();
+  cluster_ = std::make_unique<cluster::ClusterNode>(
+      io_, config_, registry_, *router_,
+      [this](boost::asio::local::stream_protocol::socket socket) {
+        return server_->Adopt(std::move(socket));
+      });
+  router_->SetRemoteExecution(&cluster_->remote());
+  Status started = cluster_->Start();
+  ReportClusterLoad();
+  return started;
+}
+
+void Supervisor::ReportClusterLoad() {
+  if (!cluster_) return;
+  cluster::LocalLoad load;
+  const uint32_t in_use = queue_->in_use() + static_cast<uint32_t>(router_->waiting());
+  const uint32_t live = static_cast<uint32_t>(std::min<size_t>(workers_->live_count(), config_.workers));
+  load.free_workers = phase_ == Phase::kServing && live > in_use ? live - in_use : 0;
+  load.queued = queue_->depth() + static_cast<uint32_t>(router_->waiting());
+  load.busy = in_use > load.queued ? in_use - load.queued : 0;
+  load.draining = phase_ != Phase::kServing;
+  cluster_->ReportLoad(load);
 }
 
 bool Supervisor::AllWorkersUp() {
@@ -199,6 +226,7 @@ void Supervisor::WaitForResults() {
           ClientSession::WriteRound round;
           router_->CollectResults();
         }
+        ReportClusterLoad();
         StopWorkersIfDrained();
         if (phase_ != Phase::kFinished) WaitForResults();
       });
@@ -218,6 +246,7 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
   // Settle what it held before its slot gets a new process. A retiring
   // worker held nothing, but a death is a death: check anyway.
   router_->WorkerDied(entry.index, entry.pid, cause);
+  ReportClusterLoad();
   switch (entry.state) {
     case WorkerEntry::State::kStopping:
       TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
@@ -332,6 +361,7 @@ void Supervisor::BeginShutdown(const char* why) {
   TP_LOG(kInfo) << why << ": no longer accepting tasks; waiting for "
                 << router_->in_flight() << " to finish (at most "
                 << config_.shutdown_timeout.count() << " ms)";
+  ReportClusterLoad();  // draining: fetch nothing more
   shutdown_timer_.expires_after(config_.shutdown_timeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) ForceShutdown("shutdown timeout");
@@ -369,6 +399,7 @@ void Supervisor::FinishShutdown() {
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
   if (http_server_) http_server_->Stop();
+  if (cluster_) cluster_->Stop();
   systemd_.Stop();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -408,6 +439,7 @@ void Supervisor::OnCancel(ClientSession& connection, const v1::Cancel& cancel) {
 void Supervisor::OnClosed(ClientSession& connection) {
   router_->ConnectionClosed(connection);
   server_->Forget(connection);
+  ReportClusterLoad();
   StopWorkersIfDrained();
   // The last connection flushed after shutdown: nothing keeps us any more.
   if (phase_ == Phase::kFinished && server_->connection_count() == 0) {
@@ -483,6 +515,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
     entry->set_plugin(function.plugin);
     entry->set_disabled(function.disabled);
   }
+  if (cluster_) cluster_->FillStatus(status->mutable_cluster());
 }
 
 }  // namespace taskpool::daemon
