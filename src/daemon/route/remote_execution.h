@@ -1,5 +1,5 @@
-// The one seam between the task router and the cluster (taskpoold
-// --cluster; DESIGN.md, "Beyond one machine").
+// The router's seam to other nodes (taskpoold --cluster; DESIGN.md,
+// "Beyond one machine"). Without --cluster the router has none.
 //
 // The router keeps deciding everything about a task on its origin node
 // (admission, gates, fair share); only a task that passed them and that
@@ -10,27 +10,29 @@
 // ordinary client connection, so they meet the same limits, timeouts and
 // cancellation as any client's.
 //
+// The daemon's implementation is cluster::RemoteTasks
+// (src/daemon/cluster/remote_tasks.h); the router's tests use a fake.
+//
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "daemon/route/concurrency_gates.h"
+#include "daemon/route/task_client.h"
 #include "taskpool/v1/taskpool.pb.h"
 
 namespace taskpool::daemon {
 
-class ClientSession;
-
 // A task the router hands over, with what it needs when the result comes.
 struct RemoteSubmission {
-  std::shared_ptr<ClientSession> connection;
-  v1::Submit submit;
+  uint64_t client = 0;          // the connection's TaskClient::id()
+  v1::Submit submit;            // with the client's id for it
   uint32_t function_index = 0;  // a registry index or FunctionStats::kUnknownFunction
   uint32_t tasks = 1;           // what it counts as (a chunk: its items)
-  int64_t accepted_ns = 0;      // CLOCK_MONOTONIC, when the router read it
+  std::chrono::steady_clock::time_point accepted{};  // when the router read it
   ConcurrencyGates::Pass pass;  // released when its result is delivered
 };
 
@@ -38,13 +40,13 @@ class RemoteExecution {
  public:
   virtual ~RemoteExecution() = default;
 
-  // Whether `submit`, from `connection`, may leave this node now: the
-  // cluster is reachable, another live node has its function, there is
-  // room for more remote tasks, and it did not come from the queue (the
-  // cluster agent's own connection). `known_here`: this node could run it
-  // itself. Tasks with a lock key or a --limit'd function never leave (the
-  // router does not ask).
-  virtual bool CanPublish(const ClientSession& connection, const v1::Submit& submit,
+  // Whether `submit`, from `client`, may leave this node now: the cluster
+  // is reachable, another live node has its function, there is room for
+  // more remote tasks, and it did not come from the queue (the cluster
+  // agent's own connection). `known_here`: this node could run it itself.
+  // Tasks with a lock key or a --limit'd function never leave (the router
+  // does not ask).
+  virtual bool CanPublish(const TaskClient& client, const v1::Submit& submit,
                           bool known_here) const = 0;
 
   // Takes the task. Its result comes back through the router's
@@ -52,12 +54,13 @@ class RemoteExecution {
   // to the router's RunHere.
   virtual void Publish(RemoteSubmission task) = 0;
 
-  // If `cancel` names a task of `connection` that was handed over: cancels
-  // it (see the .proto's Cancel) and returns true.
-  virtual bool Cancel(ClientSession& connection, const v1::Cancel& cancel) = 0;
+  // If `cancel` names a task of `client` that was handed over: cancels it
+  // (see the .proto's Cancel) and returns true.
+  virtual bool Cancel(const TaskClient& client, const v1::Cancel& cancel) = 0;
 
-  // Forgets the tasks of a closed connection (their nodes are told to stop).
-  virtual void ConnectionClosed(ClientSession& connection) = 0;
+  // Forgets the tasks of a closed connection (their nodes are told to
+  // stop); no result comes for them.
+  virtual void ConnectionClosed(const TaskClient& client) = 0;
 
   // Ends every handed-over task with CANCELLED naming `reason` (forced
   // shutdown).
@@ -65,9 +68,6 @@ class RemoteExecution {
 
   // Tasks handed over and not yet answered.
   virtual size_t in_flight() const = 0;
-
-  // --node-name, for the results of tasks that ran here.
-  virtual const std::string& node_name() const = 0;
 };
 
 }  // namespace taskpool::daemon
