@@ -159,7 +159,7 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     out.cluster.problem = cluster.problem();
     for (const v1::NodeStatus& node : cluster.nodes()) {
       out.cluster.nodes.push_back({node.name(), node.workers(), node.busy(), node.queued(),
-                                   std::chrono::milliseconds(node.last_heartbeat_ms()),
+                                   base::FromWireMillis(node.last_heartbeat_ms()),
                                    node.self()});
     }
     out.cluster.published = cluster.published();

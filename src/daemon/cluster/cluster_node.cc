@@ -8,7 +8,6 @@
 #include "base/log.h"
 #include "daemon/cluster/agent_process.h"
 #include "daemon/route/task_router.h"
-#include "daemon/serve/client_session.h"
 #include "daemon/tasks/task_registry.h"
 
 namespace taskpool::cluster {
@@ -36,10 +35,11 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, const daemon::DaemonConfig
     : io_(io),
       config_(config),
       registry_(registry),
+      router_(router),
       adopt_(std::move(adopt)),
       incarnation_(DrawIncarnation()),
       nodes_(config.cluster.node_name, incarnation_,
-             static_cast<uint32_t>(config.cluster.heartbeat.count()), daemon::MonotonicNanos()),
+             static_cast<uint32_t>(config.cluster.heartbeat.count()), base::SteadyClock::now()),
       remote_tasks_(std::make_unique<RemoteTasks>(io, config, incarnation_, router,
                                                  static_cast<AgentLink&>(*this))),
       restart_timer_(io),
@@ -97,6 +97,7 @@ Status ClusterNode::StartAgent() {
 
 void ClusterNode::OnAgentGone(const std::string& why) {
   agent_.reset();
+  agent_connection_.reset();
   state_.set_connected(false);
   state_.set_problem("the cluster agent exited");
   WatchReachability();
@@ -146,7 +147,7 @@ void ClusterNode::OnAgentMessage(std::string_view body) {
       remote_tasks_->OnResult(std::move(*message.mutable_result()));
       break;
     case v1::FromAgent::kHeartbeat:
-      nodes_.Update(message.heartbeat(), daemon::MonotonicNanos());
+      nodes_.Update(message.heartbeat(), base::SteadyClock::now());
       break;
     case v1::FromAgent::KIND_NOT_SET:
       break;
@@ -193,9 +194,8 @@ void ClusterNode::SendToAgent(const v1::ToAgent& message) {
   if (agent_ && !agent_->closed()) agent_->Send(message);
 }
 
-bool ClusterNode::IsAgentConnection(const daemon::ClientSession& connection) const {
-  const std::shared_ptr<daemon::ClientSession> agent = agent_connection_.lock();
-  return agent != nullptr && agent.get() == &connection;
+bool ClusterNode::IsAgentConnection(uint64_t client_id) const {
+  return agent_connection_ == client_id;
 }
 
 void ClusterNode::ReportLoad(const LocalLoad& load) {
@@ -204,10 +204,11 @@ void ClusterNode::ReportLoad(const LocalLoad& load) {
 }
 
 void ClusterNode::SendLoad() {
+  if (stopping_) return;  // the agent is told to finish, not to fetch
   v1::NodeLoad load;
   load.set_free_workers(load_.free_workers);
-  if (const std::shared_ptr<daemon::ClientSession> agent = agent_connection_.lock()) {
-    load.set_agent_in_router(static_cast<uint32_t>(agent->in_flight().size()));
+  if (agent_connection_) {
+    load.set_agent_in_router(static_cast<uint32_t>(router_.TasksInFlight(*agent_connection_)));
   }
   load.set_busy(load_.busy);
   load.set_queued(load_.queued);
@@ -225,7 +226,7 @@ void ClusterNode::FillStatus(taskpool::v1::ClusterStatus* status) const {
   status->set_connected(state_.connected());
   status->set_server(state_.server());
   status->set_problem(state_.connected() ? "" : state_.problem());
-  nodes_.Fill(status->mutable_nodes(), daemon::MonotonicNanos());
+  nodes_.Fill(status->mutable_nodes(), base::SteadyClock::now());
   const RemoteCounters& counters = remote_tasks_->counters();
   status->set_published(counters.published);
   status->set_remote_results(counters.remote_results);

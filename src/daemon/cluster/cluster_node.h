@@ -38,9 +38,9 @@ struct LocalLoad {
 
 class ClusterNode : private AgentLink {
  public:
-  // Serves the daemon's end of the agent's client connection (Server::Adopt).
-  using AdoptConnection =
-      std::function<std::shared_ptr<daemon::ClientSession>(boost::asio::local::stream_protocol::socket)>;
+  // Serves the daemon's end of the agent's client connection
+  // (Server::Adopt) and returns its connection id.
+  using AdoptConnection = std::function<uint64_t(boost::asio::local::stream_protocol::socket)>;
 
   ClusterNode(boost::asio::io_context& io, const daemon::DaemonConfig& config,
               const daemon::TaskRegistry& registry, daemon::TaskRouter& router,
@@ -66,7 +66,7 @@ class ClusterNode : private AgentLink {
   void SendToAgent(const v1::ToAgent& message) override;
   bool queue_reachable() const override { return state_.connected(); }
   const NodeTable& nodes() const override { return nodes_; }
-  bool IsAgentConnection(const daemon::ClientSession& connection) const override;
+  bool IsAgentConnection(uint64_t client_id) const override;
 
   Status StartAgent();
   void OnAgentMessage(std::string_view body);
@@ -79,12 +79,13 @@ class ClusterNode : private AgentLink {
   boost::asio::io_context& io_;
   const daemon::DaemonConfig& config_;
   const daemon::TaskRegistry& registry_;
+  const daemon::TaskRouter& router_;
   AdoptConnection adopt_;
   const uint64_t incarnation_;
   NodeTable nodes_;
   std::unique_ptr<RemoteTasks> remote_tasks_;
   std::shared_ptr<FramedChannel> agent_;
-  std::weak_ptr<daemon::ClientSession> agent_connection_;
+  std::optional<uint64_t> agent_connection_;  // the current agent's, by id
   pid_t agent_pid_ = -1;
   boost::asio::steady_timer restart_timer_;
   boost::asio::steady_timer unreachable_timer_;

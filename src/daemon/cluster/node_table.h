@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "taskpool/cluster/v1/cluster.pb.h"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -36,15 +37,15 @@ class NodeTable {
   // `self`: this node's name (for status and AnyOtherHas), incarnation and
   // heartbeat interval.
   NodeTable(std::string self, uint64_t self_incarnation, uint32_t self_interval_ms,
-            int64_t created_ns);
+            base::SteadyTime created);
 
-  // Records a heartbeat received at `now_ns` (CLOCK_MONOTONIC).
-  void Update(const v1::NodeHeartbeat& heartbeat, int64_t now_ns);
+  // Records a heartbeat received at `now`.
+  void Update(const v1::NodeHeartbeat& heartbeat, base::SteadyTime now);
 
   // Whether a live node other than this one offers `function`.
-  bool AnyOtherHas(std::string_view function, int64_t now_ns) const;
+  bool AnyOtherHas(std::string_view function, base::SteadyTime now) const;
   // Whether every live node offers `function` (false with no live node).
-  bool AllHave(std::string_view function, int64_t now_ns) const;
+  bool AllHave(std::string_view function, base::SteadyTime now) const;
 
   // Whether nobody waits for the tasks of `origin` incarnation
   // `incarnation` any more: that origin has restarted since (its
@@ -52,26 +53,26 @@ class NodeTable {
   // GoneAfter its interval, counting from when this table was created for
   // an origin never heard from. Tasks of an earlier incarnation of this very
   // node are gone at once.
-  bool OriginGone(const std::string& origin, uint64_t incarnation, int64_t now_ns) const;
+  bool OriginGone(const std::string& origin, uint64_t incarnation, base::SteadyTime now) const;
 
   // Appends every live node, by name.
   void Fill(google::protobuf::RepeatedPtrField<taskpool::v1::NodeStatus>* out,
-            int64_t now_ns) const;
+            base::SteadyTime now) const;
 
-  size_t live_count(int64_t now_ns) const;
+  size_t live_count(base::SteadyTime now) const;
 
  private:
   struct Node {
     v1::NodeHeartbeat heartbeat;
-    int64_t heard_ns = 0;
+    base::SteadyTime heard{};
   };
-  bool IsLive(const Node& node, int64_t now_ns) const;
+  bool IsLive(const Node& node, base::SteadyTime now) const;
   static bool Offers(const Node& node, std::string_view function);
 
   const std::string self_;
   const uint64_t self_incarnation_;
   const uint32_t self_interval_ms_;
-  const int64_t created_ns_;
+  const base::SteadyTime created_;
   // Every node heard from within twice its GoneAfter, live or not.
   std::map<std::string, Node> nodes_;
 };

@@ -4,21 +4,15 @@
 #include <cstdio>
 
 #include "base/log.h"
-#include "daemon/route/function_stats.h"
+#include "daemon/route/settlement.h"
 #include "daemon/route/task_router.h"
-#include "daemon/serve/client_session.h"
 
 namespace taskpool::cluster {
 
 namespace {
 
-constexpr int64_t kNanosPerMilli = 1'000'000;
-
-int64_t UnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using base::SteadyClock;
+using base::SteadyTime;
 
 std::string Hex(uint64_t value) {
   char text[17];
@@ -26,11 +20,13 @@ std::string Hex(uint64_t value) {
   return text;
 }
 
+// A result without a run; Finish sets its id.
 taskpool::v1::Result MakeResult(ErrorCode code, std::string error) {
-  taskpool::v1::Result result;
-  result.set_code(static_cast<taskpool::v1::ErrorCode>(code));
-  result.set_error(std::move(error));
-  return result;
+  return daemon::MakeResult(0, Status(code, std::move(error)));
+}
+
+std::string Milliseconds(std::chrono::steady_clock::duration duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
 }
 
 }  // namespace
@@ -43,12 +39,12 @@ RemoteTasks::RemoteTasks(boost::asio::io_context& io, const daemon::DaemonConfig
       link_(link),
       deadline_timer_(io) {}
 
-bool RemoteTasks::CanPublish(const daemon::ClientSession& connection,
-                             const taskpool::v1::Submit& submit, bool) const {
-  if (link_.IsAgentConnection(connection) || !link_.queue_reachable()) return false;
+bool RemoteTasks::CanPublish(const daemon::TaskClient& client, const taskpool::v1::Submit& submit,
+                             bool) const {
+  if (link_.IsAgentConnection(client.id()) || !link_.queue_reachable()) return false;
   // Bounded like the local queue: beyond this, tasks wait here.
   if (tasks_.size() >= config_.queue_capacity) return false;
-  return link_.nodes().AnyOtherHas(submit.function(), daemon::MonotonicNanos());
+  return link_.nodes().AnyOtherHas(submit.function(), SteadyClock::now());
 }
 
 void RemoteTasks::Publish(daemon::RemoteSubmission submission) {
@@ -68,25 +64,25 @@ void RemoteTasks::Publish(daemon::RemoteSubmission submission) {
     submit.set_timeout_ms(static_cast<uint32_t>(config_.task_timeout.count()));
   }
   Task task;
+  const SteadyTime now = SteadyClock::now();
   if (submission.submit.deadline_ms() != 0) {
-    task.deadline_ns =
-        submission.accepted_ns + int64_t{submission.submit.deadline_ms()} * kNanosPerMilli;
-    remote.set_deadline_unix_ms(UnixMillis() +
-                                (task.deadline_ns - daemon::MonotonicNanos()) / kNanosPerMilli);
-    deadlines_.emplace(task.deadline_ns, uid);
+    task.deadline =
+        submission.accepted + std::chrono::milliseconds(submission.submit.deadline_ms());
+    // The deadline as wall time, for the node that runs it.
+    const base::WallTime wall = base::WallClock::now() + (*task.deadline - now);
+    remote.set_deadline_unix_ms(base::UnixMicros(wall) / 1000);
+    deadlines_.emplace(*task.deadline, uid);
     ArmDeadlineTimer();
   }
-  const int64_t now_ns = daemon::MonotonicNanos();
-  publish.set_any_node(link_.nodes().AllHave(submission.submit.function(), now_ns));
-  task.connection = submission.connection;
-  task.connection_id = submission.connection->id();
+  publish.set_any_node(link_.nodes().AllHave(submission.submit.function(), now));
+  task.connection_id = submission.client;
   task.client_id = submission.submit.id();
   task.function_index = submission.function_index;
   task.tasks = submission.tasks;
   task.chunk = submission.submit.chunk();
   task.function = submission.submit.function();
   task.max_retries = submission.submit.max_retries();
-  task.accepted_ns = submission.accepted_ns;
+  task.accepted = submission.accepted;
   task.pass = std::move(submission.pass);
   v1::ToAgent message;
   *message.mutable_publish() = publish;
@@ -122,12 +118,12 @@ void RemoteTasks::OnPublishFailed(const v1::PublishFailed& failed) {
   TP_LOG(kWarning) << "the work queue refused task " << task.client_id << " (" << task.function
                    << "): " << failed.reason() << "; running it here";
   daemon::RemoteSubmission back;
-  back.connection = task.connection.lock();
+  back.client = task.connection_id;
   back.submit = task.unconfirmed->task().submit();
   back.submit.set_id(task.client_id);
   back.function_index = task.function_index;
   back.tasks = task.tasks;
-  back.accepted_ns = task.accepted_ns;
+  back.accepted = task.accepted;
   back.pass = std::move(task.pass);
   router_.RunHere(std::move(back));
 }
@@ -158,9 +154,8 @@ void RemoteTasks::OnResult(v1::RemoteResult&& remote) {
                      " attempt(s) made, max_retries " + std::to_string(task.max_retries));
   }
   // From acceptance here to its start there, the network included.
-  const int64_t elapsed_us = (daemon::MonotonicNanos() - task.accepted_ns) / 1000;
-  const int64_t run_us = static_cast<int64_t>(result.run_us());
-  result.set_queue_us(elapsed_us > run_us ? static_cast<uint64_t>(elapsed_us - run_us) : 0);
+  const uint64_t elapsed_us = base::WireMicros(SteadyClock::now() - task.accepted);
+  result.set_queue_us(elapsed_us > result.run_us() ? elapsed_us - result.run_us() : 0);
   ++counters_.remote_results;
   Finish(remote.uid(), std::move(result));
 }
@@ -178,7 +173,7 @@ void RemoteTasks::Finish(const std::string& uid, taskpool::v1::Result result) {
   result.set_id(task.client_id);
   // The pass goes before the router admits what waited for it.
   { daemon::ConcurrencyGates::Pass released = std::move(task.pass); }
-  router_.DeliverRemoteResult(task.connection.lock(), task.function_index, task.tasks, task.chunk,
+  router_.DeliverRemoteResult(task.connection_id, task.function_index, task.tasks, task.chunk,
                               std::move(result));
 }
 
@@ -189,17 +184,16 @@ void RemoteTasks::BroadcastCancel(const std::string& uid, bool kill) {
   link_.SendToAgent(message);
 }
 
-std::optional<std::string> RemoteTasks::FindUid(const daemon::ClientSession& connection,
-                                                uint64_t id) const {
-  auto client = by_client_.find(connection.id());
+std::optional<std::string> RemoteTasks::FindUid(uint64_t connection_id, uint64_t id) const {
+  auto client = by_client_.find(connection_id);
   if (client == by_client_.end()) return std::nullopt;
   auto found = client->second.find(id);
   if (found == client->second.end()) return std::nullopt;
   return found->second;
 }
 
-bool RemoteTasks::Cancel(daemon::ClientSession& connection, const taskpool::v1::Cancel& cancel) {
-  const std::optional<std::string> uid = FindUid(connection, cancel.id());
+bool RemoteTasks::Cancel(const daemon::TaskClient& client, const taskpool::v1::Cancel& cancel) {
+  const std::optional<std::string> uid = FindUid(client.id(), cancel.id());
   if (!uid) return false;
   const Task& task = tasks_.at(*uid);
   BroadcastCancel(*uid, cancel.kill_running());
@@ -218,8 +212,8 @@ bool RemoteTasks::Cancel(daemon::ClientSession& connection, const taskpool::v1::
   return true;
 }
 
-void RemoteTasks::ConnectionClosed(daemon::ClientSession& connection) {
-  auto client = by_client_.find(connection.id());
+void RemoteTasks::ConnectionClosed(const daemon::TaskClient& closed) {
+  auto client = by_client_.find(closed.id());
   if (client == by_client_.end()) return;
   const std::unordered_map<uint64_t, std::string> uids = std::move(client->second);
   by_client_.erase(client);
@@ -255,22 +249,21 @@ void RemoteTasks::AbandonAll(const std::string& why) {
 
 void RemoteTasks::ArmDeadlineTimer() {
   if (deadlines_.empty()) return;
-  const int64_t wait_ns = std::max<int64_t>(0, deadlines_.begin()->first - daemon::MonotonicNanos());
-  deadline_timer_.expires_after(std::chrono::nanoseconds(wait_ns));
+  deadline_timer_.expires_at(deadlines_.begin()->first);
   deadline_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) CheckDeadlines();
   });
 }
 
 void RemoteTasks::CheckDeadlines() {
-  const int64_t now_ns = daemon::MonotonicNanos();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now_ns) {
+  const SteadyTime now = SteadyClock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     const std::string uid = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     auto found = tasks_.find(uid);
     if (found == tasks_.end()) continue;  // answered already
     const Task& task = found->second;
-    const std::string deadline_ms = std::to_string((task.deadline_ns - task.accepted_ns) / kNanosPerMilli);
+    const std::string deadline_ms = Milliseconds(*task.deadline - task.accepted);
     BroadcastCancel(uid, /*kill=*/true);
     if (task.started_on.empty()) {
       Finish(uid, MakeResult(ErrorCode::kExpired,

@@ -25,9 +25,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/clock.h"
 #include "daemon/cluster/node_table.h"
-#include "daemon/cluster/remote_execution.h"
 #include "daemon/config/daemon_config.h"
+#include "daemon/route/remote_execution.h"
 #include "taskpool/cluster/v1/agent.pb.h"
 
 namespace taskpool::daemon {
@@ -46,8 +47,9 @@ class AgentLink {
   // Connected to NATS with the streams in place.
   virtual bool queue_reachable() const = 0;
   virtual const NodeTable& nodes() const = 0;
-  // The agent's own client connection, whose tasks came from the queue.
-  virtual bool IsAgentConnection(const daemon::ClientSession& connection) const = 0;
+  // Whether connection `client_id` is the agent's own, whose tasks came
+  // from the queue.
+  virtual bool IsAgentConnection(uint64_t client_id) const = 0;
 };
 
 struct RemoteCounters {
@@ -62,14 +64,13 @@ class RemoteTasks : public daemon::RemoteExecution {
               uint64_t incarnation, daemon::TaskRouter& router, AgentLink& link);
 
   // daemon::RemoteExecution
-  bool CanPublish(const daemon::ClientSession& connection, const taskpool::v1::Submit& submit,
+  bool CanPublish(const daemon::TaskClient& client, const taskpool::v1::Submit& submit,
                   bool known_here) const override;
   void Publish(daemon::RemoteSubmission task) override;
-  bool Cancel(daemon::ClientSession& connection, const taskpool::v1::Cancel& cancel) override;
-  void ConnectionClosed(daemon::ClientSession& connection) override;
+  bool Cancel(const daemon::TaskClient& client, const taskpool::v1::Cancel& cancel) override;
+  void ConnectionClosed(const daemon::TaskClient& client) override;
   void CancelAll(const std::string& reason) override;
   size_t in_flight() const override { return tasks_.size(); }
-  const std::string& node_name() const override { return config_.cluster.node_name; }
 
   // From the agent.
   void OnPublished(const std::string& uid);
@@ -89,16 +90,15 @@ class RemoteTasks : public daemon::RemoteExecution {
 
  private:
   struct Task {
-    std::weak_ptr<daemon::ClientSession> connection;
-    uint64_t connection_id = 0;
+    uint64_t connection_id = 0;  // its TaskClient::id()
     uint64_t client_id = 0;
     uint32_t function_index = 0;
     uint32_t tasks = 1;
     bool chunk = false;
     std::string function;
     uint32_t max_retries = 0;
-    int64_t accepted_ns = 0;
-    int64_t deadline_ns = 0;  // CLOCK_MONOTONIC; 0: none
+    base::SteadyTime accepted{};
+    std::optional<base::SteadyTime> deadline;
     daemon::ConcurrencyGates::Pass pass;
     // Until JetStream stored it: what to publish again.
     std::optional<v1::PublishTask> unconfirmed;
@@ -109,7 +109,7 @@ class RemoteTasks : public daemon::RemoteExecution {
   void Finish(const std::string& uid, taskpool::v1::Result result);
   // Tells every node to stop `uid`.
   void BroadcastCancel(const std::string& uid, bool kill);
-  std::optional<std::string> FindUid(const daemon::ClientSession& connection, uint64_t id) const;
+  std::optional<std::string> FindUid(uint64_t connection_id, uint64_t id) const;
   void ArmDeadlineTimer();
   void CheckDeadlines();
 
@@ -122,7 +122,7 @@ class RemoteTasks : public daemon::RemoteExecution {
   std::unordered_map<std::string, Task> tasks_;  // by uid
   // connection id -> client id -> uid, for Cancel and ConnectionClosed.
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, std::string>> by_client_;
-  std::multimap<int64_t, std::string> deadlines_;  // deadline_ns -> uid (may be stale)
+  std::multimap<base::SteadyTime, std::string> deadlines_;  // deadline -> uid (may be stale)
   RemoteCounters counters_;
 };
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <boost/asio/post.hpp>
+
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/signals.h"
@@ -132,7 +134,7 @@ Status Supervisor::JoinCluster() {
   cluster_ = std::make_unique<cluster::ClusterNode>(
       io_, config_, registry_, *router_,
       [this](boost::asio::local::stream_protocol::socket socket) {
-        return server_->Adopt(std::move(socket));
+        return server_->Adopt(std::move(socket))->id();
       });
   router_->SetRemoteExecution(&cluster_->remote());
   Status started = cluster_->Start();
@@ -141,15 +143,23 @@ Status Supervisor::JoinCluster() {
 }
 
 void Supervisor::ReportClusterLoad() {
-  if (!cluster_) return;
-  cluster::LocalLoad load;
-  const uint32_t in_use = queue_->in_use() + static_cast<uint32_t>(router_->waiting());
-  const uint32_t live = static_cast<uint32_t>(std::min<size_t>(workers_->live_count(), config_.workers));
-  load.free_workers = phase_ == Phase::kServing && live > in_use ? live - in_use : 0;
-  load.queued = queue_->depth() + static_cast<uint32_t>(router_->waiting());
-  load.busy = in_use > load.queued ? in_use - load.queued : 0;
-  load.draining = phase_ != Phase::kServing;
-  cluster_->ReportLoad(load);
+  if (!cluster_ || load_report_posted_) return;
+  // Once per turn of the event loop, after everything it handled (a read's
+  // worth of submissions, a round of results), rather than once for each.
+  load_report_posted_ = true;
+  boost::asio::post(io_, [this] {
+    load_report_posted_ = false;
+    cluster::LocalLoad load;
+    const uint32_t waiting = static_cast<uint32_t>(router_->waiting());
+    const uint32_t in_use = queue_->in_use() + waiting;
+    const uint32_t live =
+        static_cast<uint32_t>(std::min<size_t>(workers_->live_count(), config_.workers));
+    load.free_workers = phase_ == Phase::kServing && live > in_use ? live - in_use : 0;
+    load.queued = queue_->depth() + waiting;
+    load.busy = in_use > load.queued ? in_use - load.queued : 0;
+    load.draining = phase_ != Phase::kServing;
+    cluster_->ReportLoad(load);
+  });
 }
 
 bool Supervisor::AllWorkersUp() {
@@ -425,6 +435,7 @@ void Supervisor::OnHello(ClientSession& connection, const v1::Hello& hello,
 
 void Supervisor::OnSubmit(ClientSession& connection, const v1::Submit& submit) {
   router_->Submit(connection, submit);
+  ReportClusterLoad();
 }
 
 bool Supervisor::HasTasksInFlight(const ClientSession& connection) const {

@@ -58,7 +58,7 @@ class Supervisor : private ConnectionHost {
   Status ServeHttp();
   // With --cluster: joins the cluster (starts the agent).
   Status JoinCluster();
-  // Tells the cluster agent how many tasks it may fetch now.
+  // Tells the cluster agent, soon, how many tasks it may fetch.
   void ReportClusterLoad();
   void WaitForSignal();
   void OnSignal(int signal_number);
@@ -122,6 +122,7 @@ class Supervisor : private ConnectionHost {
   std::unique_ptr<cluster::ClusterNode> cluster_;    // with --cluster
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;
   Phase phase_ = Phase::kServing;
+  bool load_report_posted_ = false;  // ReportClusterLoad's, not yet run
 };
 
 }  // namespace taskpool::daemon

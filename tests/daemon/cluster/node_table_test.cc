@@ -5,8 +5,9 @@
 namespace taskpool::cluster {
 namespace {
 
-constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kStart = 1'000'000 * kMs;
+constexpr std::chrono::milliseconds kMs{1};
+// Far from zero, as a steady clock's readings are.
+constexpr base::SteadyTime kStart{std::chrono::hours(1000)};
 
 v1::NodeHeartbeat Heartbeat(const std::string& name, uint64_t incarnation,
                             std::vector<std::string> functions, uint32_t interval_ms = 100) {
@@ -56,7 +57,7 @@ TEST(NodeTable, AnOriginIsGoneOnceItRestartedOrFellSilent) {
   table.Update(Heartbeat("b", 7, {}), kStart);
   EXPECT_FALSE(table.OriginGone("b", 7, kStart + kMs));
   EXPECT_TRUE(table.OriginGone("b", 6, kStart + kMs)) << "an earlier incarnation of b";
-  const int64_t silent = std::chrono::nanoseconds(NodeTable::GoneAfter(100)).count();
+  const std::chrono::milliseconds silent = NodeTable::GoneAfter(100);
   EXPECT_FALSE(table.OriginGone("b", 7, kStart + silent - kMs)) << "silent, not yet gone";
   EXPECT_TRUE(table.OriginGone("b", 7, kStart + silent + kMs));
   // Never heard from: gone only once this table has listened long enough.

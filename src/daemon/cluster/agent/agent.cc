@@ -1,9 +1,9 @@
 #include "daemon/cluster/agent/agent.h"
 
-#include <time.h>
 
 #include <boost/asio/post.hpp>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 namespace taskpool::cluster {
@@ -29,18 +29,14 @@ constexpr std::chrono::seconds kSetUpRetry{1};
 constexpr std::chrono::seconds kStopBound{3};
 constexpr size_t kMaxFrameBytes = (1u << 30) + (1u << 21);
 
-int64_t MonotonicNanos() {
-  timespec now {};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * kNanosPerSecond + now.tv_nsec;
-}
 
 }  // namespace
 
 Agent::Agent(v1::AgentConfig config, int control_fd, int daemon_fd)
     : config_(std::move(config)),
       subjects_(config_.queue()),
-      nodes_(config_.node(), config_.incarnation(), config_.heartbeat_ms(), MonotonicNanos()),
+      nodes_(config_.node(), config_.incarnation(), config_.heartbeat_ms(),
+             base::SteadyClock::now()),
       control_(std::make_shared<FramedChannel>(
           Socket(io_, boost::asio::local::stream_protocol(), control_fd), kMaxFrameBytes)),
       daemon_(std::make_shared<FramedChannel>(
@@ -256,7 +252,7 @@ Status Agent::SubscribeCore() {
     auto heartbeat = std::make_shared<v1::NodeHeartbeat>();
     if (!heartbeat->ParseFromArray(body.data(), static_cast<int>(body.size()))) return;
     boost::asio::post(io_, [this, heartbeat] {
-      nodes_.Update(*heartbeat, MonotonicNanos());
+      nodes_.Update(*heartbeat, base::SteadyClock::now());
       v1::FromAgent message;
       *message.mutable_heartbeat() = *heartbeat;
       control_->Send(message);

@@ -1,13 +1,14 @@
 #include "daemon/cluster/agent/remote_runner.h"
 
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include <boost/asio/post.hpp>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "wire/error_code.h"
 
 namespace taskpool::cluster {
 
@@ -21,11 +22,6 @@ int64_t UnixMillis() {
       .count();
 }
 
-int64_t MonotonicNanos() {
-  timespec now {};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
 
 }  // namespace
 
@@ -109,7 +105,7 @@ void RemoteRunner::Take(OwnedMessage message) {
   natsMsg* held = held_.at(key).message.get();
 
   if (cancelled_.contains(task.uid()) ||
-      nodes_.OriginGone(task.origin(), task.origin_incarnation(), MonotonicNanos())) {
+      nodes_.OriginGone(task.origin(), task.origin_incarnation(), base::SteadyClock::now())) {
     TP_LOG(kDebug) << "dropping task " << task.uid() << ": its origin no longer waits for it";
     counters_.set_dropped(counters_.dropped() + 1);
     Ack(held);
@@ -202,7 +198,7 @@ void RemoteRunner::Answer(uint64_t key, ErrorCode code, std::string error, bool 
   remote.set_uid(held.uid);
   remote.set_node(config_.node());
   remote.set_lost(lost);
-  remote.mutable_result()->set_code(static_cast<taskpool::v1::ErrorCode>(code));
+  remote.mutable_result()->set_code(wire::ToWireCode(code));
   remote.mutable_result()->set_error(std::move(error));
   remote.mutable_result()->set_attempts(attempts);
   SendResult(key, held.origin, std::move(remote));
