@@ -151,6 +151,9 @@ TEST_F(ThreeNodes, CliStatusTopAndMetricsShowTheNodes) {
   // A result names its node on the command line too.
   const CommandResult call = RunCli(nodes_[1]->socket_path(), {"map", "echo", "x"});
   EXPECT_NE(call.out.find("on b)"), std::string::npos) << call.out;
+  const CommandResult record = RunCli(nodes_[1]->socket_path(), {"--json", "map", "echo", "x"});
+  ASSERT_EQ(record.exit_code, 0) << record.err;
+  EXPECT_EQ(nlohmann::json::parse(record.out)["result"]["node"], "b") << record.out;
 }
 
 }  // namespace
