@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "base/signals.h"
+
 extern char** environ;
 
 namespace taskpool::cluster {
@@ -18,11 +20,15 @@ namespace {
 
 constexpr char kAgentName[] = "taskpoold-cluster";
 
-void CloseBoth(std::array<int, 2>& pair) {
-  for (int& fd : pair) {
-    if (fd >= 0) close(fd);
-    fd = -1;
+// A connected pair of Unix stream sockets, both O_CLOEXEC.
+Status SocketPair(base::UniqueFd& ours, base::UniqueFd& theirs) {
+  std::array<int, 2> pair = {-1, -1};
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) != 0) {
+    return ErrnoStatus("socketpair for the cluster agent", errno);
   }
+  ours.reset(pair[0]);
+  theirs.reset(pair[1]);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -38,43 +44,27 @@ std::string AgentBinaryPath() {
 }
 
 Result<SpawnedAgent> SpawnAgent(const std::string& binary) {
-  std::array<int, 2> control = {-1, -1};
-  std::array<int, 2> daemon = {-1, -1};
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control.data()) != 0) {
-    return ErrnoStatus("socketpair for the cluster agent", errno);
-  }
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, daemon.data()) != 0) {
-    const int saved = errno;
-    CloseBoth(control);
-    return ErrnoStatus("socketpair for the cluster agent", saved);
-  }
+  AgentSockets ours;
+  base::UniqueFd control;
+  base::UniqueFd daemon;
+  if (Status made = SocketPair(ours.control, control); !made.ok()) return made;
+  if (Status made = SocketPair(ours.daemon, daemon); !made.ok()) return made;
   // dup2 onto 3 and 4 clears O_CLOEXEC there, so only these two cross exec.
-  // The order avoids clobbering: a source fd may itself be 3 or 4.
-  const int control_tmp = fcntl(control[1], F_DUPFD_CLOEXEC, 10);
-  const int daemon_tmp = fcntl(daemon[1], F_DUPFD_CLOEXEC, 10);
-  if (control_tmp < 0 || daemon_tmp < 0) {
-    const int saved = errno;
-    if (control_tmp >= 0) close(control_tmp);
-    if (daemon_tmp >= 0) close(daemon_tmp);
-    CloseBoth(control);
-    CloseBoth(daemon);
-    return ErrnoStatus("fcntl(F_DUPFD_CLOEXEC) for the cluster agent", saved);
-  }
+  // The copies above 10 avoid clobbering: a source fd may itself be 3 or 4.
+  const base::UniqueFd control_tmp(fcntl(control.get(), F_DUPFD_CLOEXEC, 10));
+  if (!control_tmp) return ErrnoStatus("fcntl(F_DUPFD_CLOEXEC) for the cluster agent", errno);
+  const base::UniqueFd daemon_tmp(fcntl(daemon.get(), F_DUPFD_CLOEXEC, 10));
+  if (!daemon_tmp) return ErrnoStatus("fcntl(F_DUPFD_CLOEXEC) for the cluster agent", errno);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, control_tmp, 3);
-  posix_spawn_file_actions_adddup2(&actions, daemon_tmp, 4);
+  posix_spawn_file_actions_adddup2(&actions, control_tmp.get(), 3);
+  posix_spawn_file_actions_adddup2(&actions, daemon_tmp.get(), 4);
   // Signals the supervisor handles go back to their defaults in the agent,
   // with nothing blocked.
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int signal_number : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE}) {
-    sigaddset(&defaults, signal_number);
-  }
+  const sigset_t none = base::SignalSetOf({});
+  const sigset_t defaults = base::SignalSetOf({SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE});
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -86,16 +76,9 @@ Result<SpawnedAgent> SpawnAgent(const std::string& binary) {
   const int spawned = posix_spawn(&pid, binary.c_str(), &actions, &attributes, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
-  close(control_tmp);
-  close(daemon_tmp);
-  close(control[1]);
-  close(daemon[1]);
-  if (spawned != 0) {
-    close(control[0]);
-    close(daemon[0]);
-    return ErrnoStatus("start the cluster agent " + binary, spawned);
-  }
-  return SpawnedAgent{pid, {control[0], daemon[0]}};
+  if (spawned != 0) return ErrnoStatus("start the cluster agent " + binary, spawned);
+  // The agent's ends close here, in the supervisor, when this returns.
+  return SpawnedAgent{pid, std::move(ours)};
 }
 
 }  // namespace taskpool::cluster

@@ -16,13 +16,14 @@
 
 #include <string>
 
+#include "base/unique_fd.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::cluster {
 
 struct AgentSockets {
-  int control_fd = -1;  // the supervisor's end of the control channel
-  int daemon_fd = -1;   // the daemon's end of the agent's client connection
+  base::UniqueFd control;  // the supervisor's end of the control channel
+  base::UniqueFd daemon;   // the daemon's end of the agent's client connection
 };
 
 struct SpawnedAgent {
@@ -35,7 +36,7 @@ struct SpawnedAgent {
 std::string AgentBinaryPath();
 
 // Creates both socket pairs (O_CLOEXEC) and starts `binary` with the
-// agent's ends as fds 3 and 4. The caller owns the returned fds.
+// agent's ends as fds 3 and 4; returns the supervisor's ends.
 Result<SpawnedAgent> SpawnAgent(const std::string& binary);
 
 }  // namespace taskpool::cluster

@@ -65,10 +65,10 @@ Status ClusterNode::StartAgent() {
   agent_pid_ = spawned->pid;
   using Socket = boost::asio::local::stream_protocol::socket;
   agent_ = std::make_shared<FramedChannel>(
-      Socket(io_, boost::asio::local::stream_protocol(), spawned->sockets.control_fd),
+      Socket(io_, boost::asio::local::stream_protocol(), spawned->sockets.control.release()),
       config_.max_frame_bytes() + kControlFrameSlack);
   agent_connection_ =
-      adopt_(Socket(io_, boost::asio::local::stream_protocol(), spawned->sockets.daemon_fd));
+      adopt_(Socket(io_, boost::asio::local::stream_protocol(), spawned->sockets.daemon.release()));
   agent_->Start([this](std::string_view body) { OnAgentMessage(body); },
                 [this](const std::string& why) { OnAgentGone(why); });
   v1::ToAgent message;

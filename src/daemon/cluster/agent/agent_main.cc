@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/signals.h"
 #include "daemon/cluster/agent/agent.h"
 
 namespace {
@@ -56,12 +57,9 @@ int main(int argc, char** argv) {
   // Die with the supervisor, as its workers do; it may have gone already.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != static_cast<pid_t>(std::atol(argv[2]))) return 1;
-  signal(SIGPIPE, SIG_IGN);
   // SIGTERM and SIGINT reach the whole process group from a terminal; the
   // supervisor decides when the agent stops (by closing its channel).
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
+  taskpool::base::IgnoreSignals({SIGPIPE, SIGTERM, SIGINT, SIGHUP});
 
   taskpool::cluster::v1::AgentConfig config;
   if (!ReadConfig(&config)) {
