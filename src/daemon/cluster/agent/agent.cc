@@ -167,40 +167,32 @@ void Agent::SetUp() {
 }
 
 Result<bool> Agent::SetUpStreams() {
-  const std::string tasks_name = subjects_.tasks_stream();
-  const std::string tasks_subject = subjects_.all_tasks();
-  const char* tasks_subjects[] = {tasks_subject.c_str()};
-  jsStreamConfig tasks;
-  jsStreamConfig_Init(&tasks);
-  tasks.Name = tasks_name.c_str();
-  tasks.Subjects = tasks_subjects;
-  tasks.SubjectsLen = 1;
-  tasks.Retention = js_WorkQueuePolicy;
-  tasks.Storage = js_FileStorage;
-  tasks.MaxAge = kTasksMaxAgeNs;
-  tasks.MaxMsgs = kStreamMaxMsgs;
-  tasks.Discard = js_DiscardNew;  // a full queue refuses; the origin runs it itself
-  tasks.Duplicates = kDuplicateWindowNs;
-  tasks.Replicas = config_.replicas();
-  Result<bool> tasks_created = link_->EnsureStream(tasks);
+  // Both streams are file-backed work queues of one subject tree; they
+  // differ in how long a message may wait and in what a full one drops.
+  const auto ensure = [&](const std::string& name, const std::string& subject, int64_t max_age_ns,
+                          jsDiscardPolicy discard) {
+    const char* subjects[] = {subject.c_str()};
+    jsStreamConfig stream;
+    jsStreamConfig_Init(&stream);
+    stream.Name = name.c_str();
+    stream.Subjects = subjects;
+    stream.SubjectsLen = 1;
+    stream.Retention = js_WorkQueuePolicy;
+    stream.Storage = js_FileStorage;
+    stream.MaxAge = max_age_ns;
+    stream.MaxMsgs = kStreamMaxMsgs;
+    stream.Discard = discard;
+    stream.Duplicates = kDuplicateWindowNs;
+    stream.Replicas = config_.replicas();
+    return link_->EnsureStream(stream);
+  };
+  // A full task queue refuses (the origin then runs the task itself); a
+  // result is never refused, the oldest goes.
+  Result<bool> tasks_created =
+      ensure(subjects_.tasks_stream(), subjects_.all_tasks(), kTasksMaxAgeNs, js_DiscardNew);
   if (!tasks_created.ok()) return tasks_created.status();
-
-  const std::string results_name = subjects_.results_stream();
-  const std::string results_subject = subjects_.all_results();
-  const char* results_subjects[] = {results_subject.c_str()};
-  jsStreamConfig results;
-  jsStreamConfig_Init(&results);
-  results.Name = results_name.c_str();
-  results.Subjects = results_subjects;
-  results.SubjectsLen = 1;
-  results.Retention = js_WorkQueuePolicy;
-  results.Storage = js_FileStorage;
-  results.MaxAge = kResultsMaxAgeNs;
-  results.MaxMsgs = kStreamMaxMsgs;
-  results.Discard = js_DiscardOld;  // a result is never refused
-  results.Duplicates = kDuplicateWindowNs;
-  results.Replicas = config_.replicas();
-  Result<bool> results_created = link_->EnsureStream(results);
+  Result<bool> results_created =
+      ensure(subjects_.results_stream(), subjects_.all_results(), kResultsMaxAgeNs, js_DiscardOld);
   if (!results_created.ok()) return results_created.status();
   return *tasks_created || *results_created;
 }
