@@ -47,18 +47,7 @@ TEST(ClusterBasic, DaemonWithoutClusterNeitherStartsAnAgentNorLoadsNats) {
   EXPECT_FALSE(StatusOf(daemon.socket_path()).has_cluster());
 }
 
-class ThreeNodes : public ::testing::Test {
- protected:
-  void SetUp() override {
-    for (const char* name : {"a", "b", "c"}) {
-      nodes_.push_back(std::make_unique<DaemonProcess>(1, ClusterArgs(nats_.url(), name)));
-    }
-    for (const auto& node : nodes_) ASSERT_TRUE(WaitForClusterOf(node->socket_path(), 3));
-  }
-
-  NatsServer nats_;
-  std::vector<std::unique_ptr<DaemonProcess>> nodes_;
-};
+using ThreeNodes = ThreeNodeCluster;
 
 TEST_F(ThreeNodes, HeldTasksSubmittedToOneNodeRunOnAllThree) {
   Release release;

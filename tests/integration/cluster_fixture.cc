@@ -179,4 +179,11 @@ Release::~Release() {
 
 void Release::Now() { std::ofstream(path_) << "go\n"; }
 
+void ThreeNodeCluster::SetUp() {
+  for (const char* name : {"a", "b", "c"}) {
+    nodes_.push_back(std::make_unique<DaemonProcess>(1, ClusterArgs(nats_.url(), name)));
+  }
+  for (const auto& node : nodes_) ASSERT_TRUE(WaitForClusterOf(node->socket_path(), 3));
+}
+
 }  // namespace taskpool::testing

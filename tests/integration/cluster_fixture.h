@@ -6,6 +6,7 @@
 // on 127.0.0.1 only.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -90,6 +91,16 @@ class Release {
  private:
   std::string directory_;
   std::string path_;
+};
+
+// Three nodes, a, b and c (one worker each), on one nats-server, each
+// seeing all three before the test starts.
+class ThreeNodeCluster : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  NatsServer nats_;
+  std::vector<std::unique_ptr<DaemonProcess>> nodes_;
 };
 
 }  // namespace taskpool::testing
