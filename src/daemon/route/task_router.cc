@@ -341,11 +341,19 @@ void TaskRouter::FillUsers(v1::StatusReply* status) {
     uint32_t held = 0;
   };
   std::map<uid_t, Counts> users;
-  tasks_.ForEach([&](const RoutedTask& task) { ++users[task.client->uid].in_flight; });
-  for (const WaitingTask& task : waiting_.room()) ++users[task.client->uid].in_flight;
+  // Every unanswered task is in its connection's entry: queued, running,
+  // waiting, or out on another node.
+  clients_.ForEach([&](const ClientState& client) {
+    if (!client.tasks.empty()) {
+      users[client.uid].in_flight += static_cast<uint32_t>(client.tasks.size());
+    }
+  });
+  // Of those, the ones held for their user's share are not in flight.
   for (const WaitingTask& task : waiting_.held()) {
+    if (!admission_.AtUserShare(task.client->uid)) continue;
     Counts& counts = users[task.client->uid];
-    ++(admission_.AtUserShare(task.client->uid) ? counts.held : counts.in_flight);
+    --counts.in_flight;
+    ++counts.held;
   }
   const steady_clock::time_point now = clock_.Now();
   for (const auto& [uid, counts] : users) {

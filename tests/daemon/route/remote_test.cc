@@ -189,6 +189,19 @@ TEST_F(RemoteTest, ARemoteResultReleasesItsUsersShare) {
   EXPECT_EQ(remote_.published[0].submit.id(), 3u);
 }
 
+TEST_F(RemoteTest, AUsersRemoteTasksCountAsItsTasksInFlight) {
+  config_.max_in_flight_per_user = 3;
+  clustered();
+  FakeClient client(1, 1000);
+  for (uint64_t id = 1; id <= 4; ++id) Submit(client, id);
+  ASSERT_EQ(remote_.published.size(), 2u);
+  v1::StatusReply status;
+  router().FillUsers(&status);
+  ASSERT_EQ(status.users_size(), 1);
+  EXPECT_EQ(status.users(0).in_flight(), 3u) << "one here, two elsewhere";
+  EXPECT_EQ(status.users(0).held(), 1u);
+}
+
 TEST_F(RemoteTest, AForcedShutdownCancelsRemoteTasks) {
   clustered();
   FakeClient client(1, 1000);
