@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libsystemd-dev
+  libnats-dev nats-server
   nlohmann-json3-dev
   libncurses-dev
   python3 procps

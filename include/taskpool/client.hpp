@@ -56,6 +56,10 @@ struct TaskResult {
   // clock's epoch when the task never ran.
   std::chrono::system_clock::time_point started{};
   std::chrono::system_clock::time_point finished{};
+  // The node (taskpoold --node-name) that ran it when the daemon is part of
+  // a cluster (--cluster): the one asked, or another (worker_pid is then a
+  // pid there). Empty without a cluster.
+  std::string node;
 
   bool ok() const { return code == ErrorCode::kOk; }
   // The code and message as a Status (Ok() when ok()).
@@ -181,6 +185,33 @@ struct UserInfo {
   uint32_t held = 0;       // held back because the user is at its limit
 };
 
+// One node of a cluster (taskpoold --cluster), from its last heartbeat.
+struct NodeInfo {
+  std::string name;
+  uint32_t workers = 0;
+  uint32_t busy = 0;
+  uint32_t queued = 0;
+  std::chrono::milliseconds since_heartbeat{0};
+  bool self = false;  // the daemon asked
+};
+
+// The daemon's part in a cluster; `enabled` is false without --cluster.
+struct ClusterInfo {
+  bool enabled = false;
+  std::string node;   // --node-name
+  std::string queue;  // --cluster-queue
+  bool connected = false;  // to NATS, with the streams in place
+  std::string problem;     // why not connected
+  std::vector<NodeInfo> nodes;  // live nodes, by name
+  // This daemon's clients' tasks: published, results back, still out.
+  uint64_t published = 0;
+  uint64_t remote_results = 0;
+  uint32_t remote_in_flight = 0;
+  // Tasks this daemon fetched from the queue, of which redeliveries.
+  uint64_t fetched = 0;
+  uint64_t redelivered = 0;
+};
+
 struct PoolStatus {
   std::vector<WorkerInfo> workers;
   uint32_t queue_depth = 0;
@@ -200,6 +231,7 @@ struct PoolStatus {
   std::vector<UserInfo> users;
   uint32_t max_in_flight_per_user = 0;  // 0: no per-user limit
   uint32_t slowlog_ms = 0;              // 0: slow log off
+  ClusterInfo cluster;
 };
 
 // What the daemon said in its hello reply.

@@ -96,6 +96,7 @@ def test_apply_async_returns_a_future_and_calls_back(client):
     assert seen[0][0] == b"cb"
     assert future.ready() and future.successful()
     assert future.task_id is not None and future.worker_pid > 0
+    assert future.node == ""  # no --cluster
     assert not future.cancel()  # already submitted: Client.cancel is the way
 
 

@@ -16,6 +16,7 @@ v1::Result ToWireResult(const TaskResult& result) {
   wire.set_error(result.error);
   wire.set_output(result.output);
   wire.set_worker_pid(result.worker_pid);
+  wire.set_node(result.node);
   wire.set_queue_us(base::WireMicros(result.queue_time));
   wire.set_run_us(base::WireMicros(result.run_time));
   wire.set_attempts(result.attempts);

@@ -126,6 +126,7 @@ CommandSpec MapSpec() {
           "prints one line per input, in input order:\n"
           "  ARG: OUTPUT (worker PID)\n"
           "  ARG: error CODE: MESSAGE (worker PID)\n"
+          "(\"worker PID on NODE\" when the daemon is part of a cluster).\n"
           "With --no-tag, only each OUTPUT (errors on stderr); with --json, one "
           "TaskRecord per input, outputs in base64.\n"
           "With --exec, runs the shell command TEMPLATE once per FILE "

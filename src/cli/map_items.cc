@@ -36,7 +36,9 @@ std::string MapLine(const std::string& input, const TaskResult& result) {
   } else {
     line += "error " + result.status().ToString();
   }
-  line += " (worker " + std::to_string(result.worker_pid) + ")";
+  line += " (worker " + std::to_string(result.worker_pid);
+  if (!result.node.empty()) line += " on " + result.node;  // with --cluster
+  line += ")";
   return line;
 }
 

@@ -46,7 +46,8 @@ ItemHandler ExecItemHandler(const GlobalOptions& global,
                             OutputStreams& streams);
 
 // `222377: false (worker 1022)`, or for a failure
-// `abc: error INVALID_ARGUMENT: not a number (worker 1022)`.
+// `abc: error INVALID_ARGUMENT: not a number (worker 1022)`; with
+// --cluster `222377: false (worker 1022 on web2)`.
 std::string MapLine(const std::string& input, const TaskResult& result);
 
 }  // namespace taskpool::cli

@@ -100,6 +100,7 @@ void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
       << " failed; workers died: " << status.workers_died() << "\n"
       << "daemon: pid " << status.daemon_pid() << ", version " << status.server_version()
       << "\n";
+  if (status.has_cluster()) PrintClusterStatus(status.cluster(), out);
 }
 
 }  // namespace taskpool::cli

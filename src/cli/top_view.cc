@@ -100,6 +100,31 @@ void AppendUsers(const PoolStatus& status, std::vector<std::string>* lines) {
   }
 }
 
+void AppendNodes(const PoolStatus& status, std::vector<std::string>* lines) {
+  const ClusterInfo& cluster = status.cluster;
+  if (!cluster.enabled) return;
+  const std::string state =
+      cluster.connected ? "connected" : "NOT CONNECTED (" + cluster.problem + ")";
+  lines->push_back("");
+  lines->push_back(Printf("cluster '%s' as node %s: %s; published %llu, remote results %llu, "
+                          "remote in flight %u; fetched %llu (%llu redelivered)",
+                          cluster.queue.c_str(), cluster.node.c_str(),
+                          state.c_str(),
+                          static_cast<unsigned long long>(cluster.published),
+                          static_cast<unsigned long long>(cluster.remote_results),
+                          cluster.remote_in_flight,
+                          static_cast<unsigned long long>(cluster.fetched),
+                          static_cast<unsigned long long>(cluster.redelivered)));
+  constexpr const char* kRow = "%-20s %7s %5s %6s %10s";
+  lines->push_back(Printf(kRow, "NODE", "WORKERS", "BUSY", "QUEUED", "HEARD"));
+  for (const NodeInfo& node : cluster.nodes) {
+    lines->push_back(Printf(kRow, (node.name + (node.self ? " *" : "")).c_str(),
+                            std::to_string(node.workers).c_str(), std::to_string(node.busy).c_str(),
+                            std::to_string(node.queued).c_str(),
+                            (FormatDuration(node.since_heartbeat) + " ago").c_str()));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> RenderTop(const PoolStatus& status) {
@@ -109,6 +134,7 @@ std::vector<std::string> RenderTop(const PoolStatus& status) {
   AppendWorkers(status, &lines);
   AppendFunctions(status, &lines);
   AppendUsers(status, &lines);
+  AppendNodes(status, &lines);
   return lines;
 }
 

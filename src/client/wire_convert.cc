@@ -63,6 +63,7 @@ TaskResult FromWireEnvelope(const v1::Result& result) {
   out.code = wire::FromWireCode(result.code());
   out.error = result.error();
   out.worker_pid = result.worker_pid();
+  out.node = result.node();
   out.queue_time = base::FromWireMicros(result.queue_us());
   out.run_time = base::FromWireMicros(result.run_us());
   out.attempts = result.attempts();
@@ -149,6 +150,24 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
   }
   out.max_in_flight_per_user = reply.max_in_flight_per_user();
   out.slowlog_ms = reply.slowlog_ms();
+  if (reply.has_cluster()) {
+    const v1::ClusterStatus& cluster = reply.cluster();
+    out.cluster.enabled = true;
+    out.cluster.node = cluster.node();
+    out.cluster.queue = cluster.queue();
+    out.cluster.connected = cluster.connected();
+    out.cluster.problem = cluster.problem();
+    for (const v1::NodeStatus& node : cluster.nodes()) {
+      out.cluster.nodes.push_back({node.name(), node.workers(), node.busy(), node.queued(),
+                                   base::FromWireMillis(node.last_heartbeat_ms()),
+                                   node.self()});
+    }
+    out.cluster.published = cluster.published();
+    out.cluster.remote_results = cluster.remote_results();
+    out.cluster.remote_in_flight = cluster.remote_in_flight();
+    out.cluster.fetched = cluster.fetched();
+    out.cluster.redelivered = cluster.redelivered();
+  }
   return out;
 }
 

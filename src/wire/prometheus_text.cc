@@ -183,6 +183,50 @@ void RenderFunctions(const v1::StatusReply& status, Metrics& m) {
   }
 }
 
+// With --cluster: the nodes this daemon sees and the cluster's counters.
+void RenderCluster(const v1::ClusterStatus& cluster, Metrics& m) {
+  m.Gauge("taskpool_cluster_connected", "1 while connected to NATS with the work queue in place.",
+          cluster.connected() ? 1 : 0, {{"node", cluster.node()}});
+  m.Gauge("taskpool_cluster_nodes", "Live nodes of the cluster.",
+          static_cast<double>(cluster.nodes_size()));
+  struct NodeGauge {
+    const char* name;
+    const char* help;
+    uint32_t (v1::NodeStatus::*field)() const;
+  };
+  const NodeGauge gauges[] = {
+      {"taskpool_cluster_node_workers", "Workers of each live node.", &v1::NodeStatus::workers},
+      {"taskpool_cluster_node_busy", "Busy workers of each live node.", &v1::NodeStatus::busy},
+      {"taskpool_cluster_node_queued", "Tasks queued on each live node.", &v1::NodeStatus::queued},
+  };
+  for (const NodeGauge& gauge : gauges) {
+    auto& family = m.Gauges(gauge.name, gauge.help);
+    for (const v1::NodeStatus& node : cluster.nodes()) {
+      family.Add({{"node", node.name()}}).Set((node.*gauge.field)());
+    }
+  }
+  auto& heartbeat_age = m.Gauges("taskpool_cluster_node_heartbeat_age_seconds",
+                                 "Seconds since each live node's last heartbeat arrived.");
+  for (const v1::NodeStatus& node : cluster.nodes()) {
+    heartbeat_age.Add({{"node", node.name()}})
+        .Set(static_cast<double>(node.last_heartbeat_ms()) / 1000.0);
+  }
+  const std::pair<const char*, uint64_t> counters[] = {
+      {"taskpool_cluster_published_total", cluster.published()},
+      {"taskpool_cluster_remote_results_total", cluster.remote_results()},
+      {"taskpool_cluster_duplicates_dropped_total", cluster.duplicates_dropped()},
+      {"taskpool_cluster_fetched_total", cluster.fetched()},
+      {"taskpool_cluster_redelivered_total", cluster.redelivered()},
+      {"taskpool_cluster_dropped_total", cluster.dropped()},
+      {"taskpool_cluster_lost_total", cluster.lost()},
+  };
+  for (const auto& [name, value] : counters) {
+    m.Counter(name, "See taskpool.v1.ClusterStatus.", static_cast<double>(value));
+  }
+  m.Gauge("taskpool_cluster_remote_in_flight", "This daemon's clients' tasks out on the work queue.",
+          cluster.remote_in_flight());
+}
+
 }  // namespace
 
 std::string RenderPrometheusText(const v1::StatusReply& status) {
@@ -190,6 +234,7 @@ std::string RenderPrometheusText(const v1::StatusReply& status) {
   RenderTotals(status, metrics);
   RenderWorkers(status, metrics);
   RenderFunctions(status, metrics);
+  if (status.has_cluster()) RenderCluster(status.cluster(), metrics);
   return metrics.Text();
 }
 

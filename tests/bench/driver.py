@@ -13,6 +13,7 @@ import tempfile
 import time
 
 from daemon import Daemon, pss_kib
+import cluster_bench
 import report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,11 +21,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FULL = dict(reps=5, lat_count=2000, map_items=20000, conc_count=200,
             primes=200, payload_items={16: 20000, 1024: 20000,
                                        65536: 2000, 1 << 20: 200},
-            queued=[0, 10_000, 100_000], startup_reps=5, py_client_items=100_000)
+            queued=[0, 10_000, 100_000], startup_reps=5, py_client_items=100_000,
+            cluster_lat_count=1000, cluster_map_items=20000)
 QUICK = dict(reps=1, lat_count=100, map_items=1000, conc_count=10,
              primes=20, payload_items={16: 500, 1024: 500,
                                        65536: 100, 1 << 20: 10},
-             queued=[0, 1000], startup_reps=1, py_client_items=2000)
+             queued=[0, 1000], startup_reps=1, py_client_items=2000,
+             cluster_lat_count=50, cluster_map_items=500)
 
 
 def run_json(command, env=None):
@@ -221,6 +224,8 @@ def main():
     for rep in range(params["startup_reps"]):
         runner.startup(rep)
     runner.queued_rss()
+    print("bench: cluster", file=sys.stderr)
+    cluster_rows = cluster_bench.run(runner, workers)
     os.remove(numbers)
     os.rmdir(work)
 
@@ -229,6 +234,7 @@ def main():
                            reps=params["reps"],
                            seconds=time.monotonic() - started,
                            analysis=os.path.join(HERE, "analysis.md"))
+    text += "\n" + cluster_bench.markdown(cluster_rows, workers)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text)
     print(text)

@@ -160,5 +160,27 @@ TEST(TopViewTest, Formats) {
   EXPECT_EQ(FormatLatency(std::chrono::microseconds(1'200'000), 1), "1.20 s");
 }
 
+TEST(TopView, ShowsTheClusterOnlyWithOne) {
+  PoolStatus status = SampleStatus();
+  EXPECT_EQ(LineWith(RenderTop(status), "cluster"), "");
+  status.cluster.enabled = true;
+  status.cluster.node = "web1";
+  status.cluster.queue = "jobs";
+  status.cluster.connected = true;
+  status.cluster.published = 7;
+  status.cluster.nodes = {{"web1", 4, 2, 0, milliseconds(120), true},
+                          {"web2", 8, 8, 3, milliseconds(900), false}};
+  const std::vector<std::string> lines = RenderTop(status);
+  const std::string header = LineWith(lines, "cluster 'jobs'");
+  EXPECT_NE(header.find("as node web1: connected; published 7"), std::string::npos) << header;
+  const std::string other = LineWith(lines, "web2");
+  EXPECT_NE(other.find("8"), std::string::npos);
+  EXPECT_NE(other.find("900 ms ago"), std::string::npos) << other;
+  EXPECT_NE(LineWith(lines, "web1 *"), "");
+  status.cluster.connected = false;
+  status.cluster.problem = "disconnected from NATS; reconnecting";
+  EXPECT_NE(LineWith(RenderTop(status), "NOT CONNECTED (disconnected from NATS"), "");
+}
+
 }  // namespace
 }  // namespace taskpool::cli

@@ -157,6 +157,7 @@ constexpr char kReadPage[] = R"js(({
     pid: Number(row.dataset.pid), state: row.dataset.state,
     current: row.querySelector(".current").textContent})),
   functions: [...document.querySelectorAll("#functions tr")].map((row) => row.dataset.name),
+  cluster_hidden: document.getElementById("cluster").hidden,
   samples: Number(document.getElementById("chart").dataset.samples),
   rate_points: document.querySelector("#chart polyline.rate").points.numberOfItems,
   depth_points: document.querySelector("#chart polyline.depth").points.numberOfItems,
@@ -232,6 +233,7 @@ TEST_F(StatusPageTest, BrowserShowsEveryWorkerAndDrawsTheChart) {
     }
   }
   EXPECT_EQ(page->at("workers").size(), 2u);
+  EXPECT_EQ(page->at("cluster_hidden"), true) << "no cluster section without --cluster";
   EXPECT_EQ(shown, daemon_workers);
   EXPECT_EQ(shown.count(held_worker), 1u);
   const std::vector<std::string> shown_functions = page->at("functions");

@@ -115,7 +115,7 @@ lacks() {
   if grep -E -- "$2" "$work/$1.list"; then fail "$1 contains the above, matching $2"; fi
 }
 libdir="/usr/lib/$multiarch"
-contains taskpool /usr/sbin/taskpoold /usr/bin/taskpool \
+contains taskpool /usr/sbin/taskpoold /usr/bin/taskpool /usr/libexec/taskpool/taskpoold-cluster \
   /etc/taskpool/taskpoold.conf \
   /lib/systemd/system/taskpoold.service /lib/systemd/system/taskpoold.socket \
   /usr/lib/sysusers.d/taskpool.conf \
@@ -158,7 +158,8 @@ field libtaskpool-dev Depends | grep -q "libtaskpool-client0 (= $version)" ||
   fail "libtaskpool-dev does not depend on libtaskpool-client0 (= $version)"
 field libtaskpool-dev Depends | grep -q "libprotobuf-dev" ||
   fail "libtaskpool-dev does not depend on libprotobuf-dev (its headers include protobuf's)"
-for dependency in libssl3 libsystemd0 'systemd | systemd-standalone-sysusers'; do
+# libnats3.4: taskpoold-cluster links it (shlibs), taskpoold does not.
+for dependency in libssl3 libsystemd0 libnats3.4 'systemd | systemd-standalone-sysusers'; do
   field taskpool Depends | grep -q -- "$dependency" ||
     fail "taskpool does not depend on $dependency: $(field taskpool Depends)"
 done

@@ -46,16 +46,19 @@ class TaskFuture(asyncio.Future):
     Attributes:
         task_id: the task's id on its connection (None if never sent).
         worker_pid: pid of the worker that ran it, once done (0 if none).
+        node: the node that ran it with taskpoold --cluster, else "".
     """
 
     task_id = None
     worker_pid = 0
+    node = ""
 
     def _complete(self, result):
         if self.done():  # cancelled by its awaiter
             return
         value = _wire.outcome(result)
         self.worker_pid = getattr(result, "worker_pid", 0)
+        self.node = getattr(result, "node", "")
         if isinstance(value, BaseException):
             self.set_exception(value)
         else:

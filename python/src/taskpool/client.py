@@ -154,12 +154,15 @@ class TaskFuture(concurrent.futures.Future):
         task_id: the task's id on its connection (None if it was never
             sent, e.g. a payload over the daemon's limit).
         worker_pid: pid of the worker that ran it, once done (0 if none).
+        node: the node that ran it when the daemon is part of a cluster
+            (taskpoold --cluster; worker_pid is then a pid there), else "".
     """
 
     def __init__(self):
         super().__init__()
         self.task_id = None
         self.worker_pid = 0
+        self.node = ""
         self.set_running_or_notify_cancel()
 
     def get(self, timeout=None):
@@ -184,11 +187,12 @@ class TaskFuture(concurrent.futures.Future):
         if isinstance(result, BaseException):
             self.worker_pid = getattr(result, "worker_pid", 0)
             self.set_exception(result)
-        elif result.code == 0:
-            self.worker_pid = result.worker_pid
+            return
+        self.worker_pid = result.worker_pid
+        self.node = result.node
+        if result.code == 0:
             self.set_result(result.output)
         else:
-            self.worker_pid = result.worker_pid
             self.set_exception(_wire.task_error(result))
 
 

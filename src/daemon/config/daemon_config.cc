@@ -206,7 +206,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
     if (plugin.empty()) return "--plugin needs the path of a shared library, not an empty value";
   }
   config.plugins = raw.plugins;
-  return "";
+  return ValidateClusterOptions(raw.cluster, config.cluster);
 }
 
 // Options that make sense on the command line only.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "daemon/cluster/cluster_config.h"
 #include "daemon/serve/listen_address.h"
 
 namespace taskpool::daemon {
@@ -65,6 +66,7 @@ struct DaemonConfig {
   // served instead of binding socket_path; -1 when not activated.
   int listen_fd = -1;
   std::vector<std::string> plugins;  // shared libraries to load, in order
+  ClusterConfig cluster;             // --cluster and its companions
 
   // The frame limit: a whole payload plus room for the envelope.
   uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }

@@ -118,6 +118,7 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "see the pool can reach")
       ("metrics-listen", po::value(&raw.metrics_listen)->value_name("HOST:PORT"),
        "the older name of --http-listen, still accepted");
+  AddClusterOptions(options, raw.cluster);
   return options;
 }
 

@@ -45,6 +45,7 @@ struct RawOptions {
   bool test_config = false;
   bool dump_config = false;
   std::vector<std::string> plugins;
+  RawClusterOptions cluster;
 };
 
 // The options, bound to the fields of `raw`; `defaults` gives the values

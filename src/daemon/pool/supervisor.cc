@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include <boost/asio/post.hpp>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -109,6 +112,7 @@ Status Supervisor::Start() {
   Status listening = server_->Listen();
   if (!listening.ok()) return listening;
   if (Status http = ServeHttp(); !http.ok()) return http;
+  if (Status joined = JoinCluster(); !joined.ok()) return joined;
   TP_LOG(kInfo) << "taskpoold " << TASKPOOL_VERSION << " serving "
                 << config_.socket_path << " with " << config_.workers
                 << " workers (queue capacity " << config_.queue_capacity
@@ -135,6 +139,39 @@ Status Supervisor::ServeHttp() {
                 << ListenAddress{bound.address().to_string(), bound.port()}.ToString()
                 << "/ (the status page; /status.json, /metrics)";
   return Status::Ok();
+}
+
+Status Supervisor::JoinCluster() {
+  if (!config_.cluster.enabled()) return Status::Ok();
+  cluster_ = std::make_unique<cluster::ClusterNode>(
+      io_, config_, registry_, *router_,
+      [this](boost::asio::local::stream_protocol::socket socket) {
+        return server_->Adopt(std::move(socket))->id();
+      });
+  router_->SetRemoteExecution(&cluster_->remote());
+  Status started = cluster_->Start();
+  ReportClusterLoad();
+  return started;
+}
+
+void Supervisor::ReportClusterLoad() {
+  if (!cluster_ || load_report_posted_) return;
+  // Once per turn of the event loop, after everything it handled (a read's
+  // worth of submissions, a round of results), rather than once for each.
+  load_report_posted_ = true;
+  boost::asio::post(io_, [this] {
+    load_report_posted_ = false;
+    cluster::LocalLoad load;
+    const uint32_t waiting = static_cast<uint32_t>(router_->waiting());
+    const uint32_t in_use = queue_->in_use() + waiting;
+    const uint32_t live =
+        static_cast<uint32_t>(std::min<size_t>(workers_->live_count(), config_.workers));
+    load.free_workers = phase_ == Phase::kServing && live > in_use ? live - in_use : 0;
+    load.queued = queue_->depth() + waiting;
+    load.busy = in_use > load.queued ? in_use - load.queued : 0;
+    load.draining = phase_ != Phase::kServing;
+    cluster_->ReportLoad(load);
+  });
 }
 
 bool Supervisor::AllWorkersUp() {
@@ -211,6 +248,7 @@ void Supervisor::WaitForResults() {
           ClientSession::WriteRound round;
           router_->CollectResults();
         }
+        ReportClusterLoad();
         StopWorkersIfDrained();
         if (phase_ != Phase::kFinished) WaitForResults();
       });
@@ -233,6 +271,7 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
   // worker held nothing, but a death is a death: check anyway.
   router_->WorkerDied(entry.index, entry.pid, cause);
   const bool planned = CountExit(entry, wait_status);
+  ReportClusterLoad();
   switch (entry.state) {
     case WorkerEntry::State::kStopping:
       TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
@@ -319,6 +358,7 @@ void Supervisor::BeginShutdown(const char* why) {
   TP_LOG(kInfo) << why << ": no longer accepting tasks; waiting for "
                 << router_->in_flight() << " to finish (at most "
                 << config_.shutdown_timeout.count() << " ms)";
+  ReportClusterLoad();  // draining: fetch nothing more
   shutdown_timer_.expires_after(config_.shutdown_timeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) ForceShutdown("shutdown timeout");
@@ -356,6 +396,7 @@ void Supervisor::FinishShutdown() {
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
   if (http_server_) http_server_->Stop();
+  if (cluster_) cluster_->Stop();
   systemd_.Stop();
   shutdown_timer_.expires_after(kFinalFlushTimeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -381,6 +422,7 @@ void Supervisor::OnHello(ClientSession& connection, const v1::Hello& hello,
 
 void Supervisor::OnSubmit(ClientSession& connection, const v1::Submit& submit) {
   router_->Submit(connection, submit);
+  ReportClusterLoad();
 }
 
 bool Supervisor::HasTasksInFlight(const ClientSession& connection) const {
@@ -395,6 +437,7 @@ void Supervisor::OnCancel(ClientSession& connection, const v1::Cancel& cancel) {
 void Supervisor::OnClosed(ClientSession& connection) {
   router_->ConnectionClosed(connection);
   server_->Forget(connection);
+  ReportClusterLoad();
   StopWorkersIfDrained();
   // The last connection flushed after shutdown: nothing keeps us any more.
   if (phase_ == Phase::kFinished && server_->connection_count() == 0) {

@@ -45,6 +45,7 @@
 
 #include "base/clock.h"
 #include "shmq/supervisor_queue.h"
+#include "daemon/cluster/cluster_node.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/config/daemon_config.h"
 #include "daemon/serve/http_server.h"
@@ -79,6 +80,10 @@ class Supervisor : private ConnectionHost {
   // Starts the --http-listen endpoint (status page, /status.json,
   // /metrics), if configured.
   Status ServeHttp();
+  // With --cluster: joins the cluster (starts the agent).
+  Status JoinCluster();
+  // Tells the cluster agent, soon, how many tasks it may fetch.
+  void ReportClusterLoad();
   void WaitForSignal();
   void OnSignal(int signal_number);
   void WaitForResults();
@@ -163,8 +168,10 @@ class Supervisor : private ConnectionHost {
   std::unique_ptr<TaskRouter> router_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<HttpServer> http_server_;  // with --http-listen
+  std::unique_ptr<cluster::ClusterNode> cluster_;    // with --cluster
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;
   Phase phase_ = Phase::kServing;
+  bool load_report_posted_ = false;  // ReportClusterLoad's, not yet run
 };
 
 }  // namespace taskpool::daemon

@@ -125,6 +125,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
     entry->set_plugin(function.plugin);
     entry->set_disabled(function.disabled);
   }
+  if (cluster_) cluster_->FillStatus(status->mutable_cluster());
 }
 
 

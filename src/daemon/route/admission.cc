@@ -61,7 +61,7 @@ void Admission::SetFunctionsOnEveryWorker(uint32_t count) {
 }
 
 Status Admission::Check(const ClientState& client, const v1::Submit& submit,
-                        const Result<uint32_t>& function, const Result<uint32_t>& chunk_items,
+                        const Status& function, const Result<uint32_t>& chunk_items,
                         bool accepting) const {
   if (!accepting) {
     return Status(ErrorCode::kShuttingDown, "taskpoold is shutting down and accepts no new tasks");
@@ -70,7 +70,7 @@ Status Admission::Check(const ClientState& client, const v1::Submit& submit,
     return Status(ErrorCode::kDuplicateId, "task id " + std::to_string(submit.id()) +
                                                " is already in flight on this connection");
   }
-  if (!function.ok()) return function.status();
+  if (!function.ok()) return function;
   if (!chunk_items.ok()) return chunk_items.status();
   if (submit.payload().size() > config_.max_payload_bytes) {
     return Status(ErrorCode::kPayloadTooLarge,
@@ -88,9 +88,7 @@ std::vector<std::string> Admission::GateKeys(uid_t uid, const v1::Submit& submit
     keys.push_back(kRolloutKey);
   }
   if (!submit.lock().empty()) keys.push_back("lock/" + submit.lock());
-  if (function_index < function_keys_.size() && !function_keys_[function_index].empty()) {
-    keys.push_back(function_keys_[function_index]);
-  }
+  if (HasFunctionLimit(function_index)) keys.push_back(function_keys_[function_index]);
   if (config_.max_in_flight_per_user != 0) keys.push_back(UserKey(uid));
   return keys;
 }

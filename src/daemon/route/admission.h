@@ -46,15 +46,20 @@ class Admission {
   void SetFunctionsOnEveryWorker(uint32_t count);
 
   // Why `submit` from `client` is refused, or OK. `function` and
-  // `chunk_items` are what the registry and the chunk codec said of it.
-  Status Check(const ClientState& client, const v1::Submit& submit,
-               const Result<uint32_t>& function, const Result<uint32_t>& chunk_items,
-               bool accepting) const;
+  // `chunk_items` are what the registry and the chunk codec said of it
+  // (`function` is OK, too, for one only other nodes of a cluster have).
+  Status Check(const ClientState& client, const v1::Submit& submit, const Status& function,
+               const Result<uint32_t>& chunk_items, bool accepting) const;
 
   // The gates a submission of function `function_index` (registered) by
   // user `uid` must pass.
   std::vector<std::string> GateKeys(uid_t uid, const v1::Submit& submit,
                                     uint32_t function_index) const;
+
+  // Whether function `function_index` (registered) has a --limit.
+  bool HasFunctionLimit(uint32_t function_index) const {
+    return function_index < function_keys_.size() && !function_keys_[function_index].empty();
+  }
 
   // Whether user `uid` is at its --max-in-flight-per-user share (so a held
   // task of its waits for the share, not for a lock or a limit).

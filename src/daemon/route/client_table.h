@@ -7,7 +7,8 @@
 // marks it closed (client becomes null, so results are dropped); the state
 // goes once its last task is forgotten (ForgetTask). Every task, queued,
 // running or waiting, is in `tasks` until it is answered, which is what
-// keeps that promise.
+// keeps that promise. (With --cluster, so is a task handed to another
+// node, as nullopt.)
 //
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
@@ -64,6 +65,12 @@ class ClientTable {
   void EraseIfDone(ClientState& state);
 
   size_t size() const { return clients_.size(); }
+
+  // Calls `visit(const ClientState&)` on every state, in no order.
+  template <typename Visit>
+  void ForEach(Visit visit) const {
+    for (const auto& [id, state] : clients_) visit(state);
+  }
 
  private:
   // Node-based: states keep their address while others come and go.

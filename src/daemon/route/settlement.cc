@@ -34,7 +34,8 @@ v1::Result MakeResult(uint64_t id, const Status& outcome) {
 
 Settlement::Settlement(TaskQueuePort& queue, InFlightTable& tasks, ClientTable& clients,
                        TaskStats& stats, SlowLog& slow_log, DeadlineWatch& deadlines,
-                       RouterClock& clock, const TaskRegistry& registry, KillWorker kill_worker)
+                       RouterClock& clock, const TaskRegistry& registry, KillWorker kill_worker,
+                       std::string node)
     : queue_(queue),
       tasks_(tasks),
       clients_(clients),
@@ -43,7 +44,8 @@ Settlement::Settlement(TaskQueuePort& queue, InFlightTable& tasks, ClientTable& 
       deadlines_(deadlines),
       clock_(clock),
       registry_(registry),
-      kill_worker_(std::move(kill_worker)) {}
+      kill_worker_(std::move(kill_worker)),
+      node_(std::move(node)) {}
 
 void Settlement::OnFinished(const FinishedTask& finished) {
   RoutedTask* task = tasks_.Find(finished.slot);
@@ -73,23 +75,47 @@ void Settlement::OnFinished(const FinishedTask& finished) {
   result.set_attempts(task->attempts);
   result.set_started_unix_us(WireUnixMicros(finished.started_wall));
   result.set_finished_unix_us(WireUnixMicros(finished.finished_wall));
+  if (!node_.empty()) result.set_node(node_);
   const uint32_t function = task->function_index;
-  // A chunk that ran counts item by item; one that failed as a whole (its
-  // output too large, say) counts as its items failing.
-  const bool chunk_ran = task->chunk && ok;
-  if (chunk_ran) {
-    if (Status read = stats_.OnChunkRan(function, finished.output, result.queue_us()); !read.ok()) {
-      TP_LOG(kError) << "chunk " << task->client_id << " (" << registry_.name(function)
-                     << "): " << read.message();
-    }
-  } else {
-    stats_.OnRan(function, result.queue_us(), result.run_us());
-  }
-  const uint32_t counted = chunk_ran ? 0 : task->items;
+  const uint32_t counted = CountRun(function, task->client_id, task->chunk, ok, task->items,
+                                    finished.output, result.queue_us(), result.run_us());
   slow_log_.LogEndOfRun(*task, finished.code, finished);
   ClientState& client = *task->client;
   tasks_.Forget(finished.slot);
   Deliver(clients_.ForgetTask(client, result.id()), function, std::move(result), counted, output);
+}
+
+uint32_t Settlement::CountRun(uint32_t function, uint64_t id, bool chunk, bool ok, uint32_t tasks,
+                              std::string_view output, uint64_t queue_us, uint64_t run_us) {
+  // A chunk that ran counts item by item; one that failed as a whole (its
+  // output too large, say) counts as its items failing.
+  if (!chunk || !ok) {
+    stats_.OnRan(function, queue_us, run_us);
+    return tasks;
+  }
+  if (Status read = stats_.OnChunkRan(function, output, queue_us); !read.ok()) {
+    const std::string name =
+        function < registry_.size() ? registry_.name(function) : std::string("elsewhere only");
+    TP_LOG(kError) << "chunk " << id << " (" << name << "): " << read.message();
+  }
+  return 0;
+}
+
+void Settlement::OnRemoteResult(ClientState* client, uint32_t function, uint32_t tasks,
+                                bool chunk, v1::Result&& result) {
+  const std::string output = std::move(*result.mutable_output());
+  result.clear_output();
+  const bool ok = result.code() == v1::OK;
+  // A task that never started anywhere (expired, cancelled before it ran,
+  // its node lost) has no run to count.
+  uint32_t counted = tasks;
+  if (result.worker_pid() != 0 || (chunk && ok)) {
+    counted = CountRun(function, result.id(), chunk, ok, tasks, output, result.queue_us(),
+                       result.run_us());
+  }
+  TaskClient* to = client != nullptr ? clients_.ForgetTask(*client, result.id()) : nullptr;
+  Deliver(to, function, std::move(result), counted,
+          ok ? std::string_view(output) : std::string_view());
 }
 
 void Settlement::OnWorkerDied(uint32_t worker, pid_t pid, const std::string& cause,
@@ -150,6 +176,7 @@ void Settlement::Fail(RoutedTask& task, const Status& outcome) {
   const uint32_t items = task.items;
   v1::Result result = MakeResult(id, outcome);
   result.set_attempts(task.attempts);
+  if (!node_.empty()) result.set_node(node_);
   ClientState& client = *task.client;
   tasks_.Forget(task.slot);
   Deliver(clients_.ForgetTask(client, id), function, std::move(result), items);

@@ -10,7 +10,9 @@
 //                only while its client is connected, the daemon accepting
 //                and no cancel asked), or WORKER_DIED naming the cause;
 //   answered     a task without a slot (rejected, cancelled or expired
-//                while waiting) gets its result at once.
+//                while waiting) gets its result at once;
+//   remote       a task handed to another node (--cluster) ends with the
+//                result that node sent, counted like one that ran here.
 //
 // Each ending forgets the task's record (releasing its gates) before its
 // result goes out; a closed connection's results are only counted.
@@ -44,10 +46,12 @@ class Settlement {
   // Kills worker `index` (SIGKILL); its death then comes to OnWorkerDied.
   using KillWorker = std::function<void(uint32_t index)>;
 
-  // Every reference must outlive this.
+  // Every reference must outlive this. `node`: this daemon's --node-name
+  // with --cluster, which the results of tasks that ran here carry; empty
+  // without.
   Settlement(TaskQueuePort& queue, InFlightTable& tasks, ClientTable& clients, TaskStats& stats,
              SlowLog& slow_log, DeadlineWatch& deadlines, RouterClock& clock,
-             const TaskRegistry& registry, KillWorker kill_worker);
+             const TaskRegistry& registry, KillWorker kill_worker, std::string node = {});
 
   // A worker finished `finished` (from TaskQueuePort::CollectCompleted).
   void OnFinished(const FinishedTask& finished);
@@ -69,6 +73,13 @@ class Settlement {
   void Answer(ClientState& client, uint32_t function, uint64_t id, uint32_t tasks,
               const Status& outcome);
 
+  // Ends task result.id() of `client` (null once its connection is gone),
+  // which ran, or failed, elsewhere: `result` is what that node sent, its
+  // output in result.output(). `function`, `tasks` and `chunk` are the
+  // task's as it was handed over.
+  void OnRemoteResult(ClientState* client, uint32_t function, uint32_t tasks, bool chunk,
+                      v1::Result&& result);
+
   // Refuses a submission that never entered (its id is not `client`'s).
   void Reject(const ClientState& client, uint32_t function, uint64_t id, uint32_t tasks,
               const Status& outcome);
@@ -79,6 +90,12 @@ class Settlement {
   // `output` (valid for this call) goes out as its output uncopied.
   void Deliver(TaskClient* client, uint32_t function, v1::Result&& result, uint64_t tasks,
                std::string_view output = {});
+  // Counts a run of task `id` of `function` that ended with `ok`: a chunk
+  // that ran item by item, anything else as one run. Returns the results
+  // left to count when the task's result is delivered (0 for a chunk that
+  // ran: its items counted themselves).
+  uint32_t CountRun(uint32_t function, uint64_t id, bool chunk, bool ok, uint32_t tasks,
+                    std::string_view output, uint64_t queue_us, uint64_t run_us);
   // Requeues `task`, which died on `worker`, for another attempt; false if
   // the queue refused.
   bool Retry(RoutedTask& task, uint32_t worker, pid_t pid, const std::string& cause);
@@ -92,6 +109,7 @@ class Settlement {
   RouterClock& clock_;
   const TaskRegistry& registry_;
   KillWorker kill_worker_;
+  const std::string node_;
 };
 
 // A result with no output: `id`, `outcome`'s code and message.

@@ -23,7 +23,8 @@ TaskRouter::TaskRouter(TaskQueuePort& queue, RouterClock& clock, const TaskRegis
       tasks_(queue.capacity()),
       backpressure_(config.max_in_flight_per_connection),
       settlement_(queue, tasks_, clients_, stats_, slow_log_, deadlines_, clock, registry,
-                  std::move(kill_worker)),
+                  std::move(kill_worker),
+                  config.cluster.enabled() ? config.cluster.node_name : std::string()),
       user_names_(std::move(options.user_lookup)) {}
 
 void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
@@ -36,7 +37,10 @@ void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
   const uint32_t function_index = function.ok() ? *function : FunctionStats::kUnknownFunction;
   stats_.OnSubmitted(function_index, tasks);
   ClientState& state = clients_.Open(client);
-  if (Status refused = admission_.Check(state, submit, function, chunk_items, accepting_);
+  const Status known =
+      function.ok() || RunsElsewhere(state, submit, function.status()) ? Status::Ok()
+                                                                       : function.status();
+  if (Status refused = admission_.Check(state, submit, known, chunk_items, accepting_);
       !refused.ok()) {
     settlement_.Reject(state, function_index, submit.id(), tasks, refused);
     return;
@@ -57,9 +61,48 @@ void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
   Admit(state, submit, function_index, tasks, accepted, std::move(*pass));
 }
 
+bool TaskRouter::RunsElsewhere(const ClientState& client, const v1::Submit& submit,
+                               const Status& function) const {
+  // A function this node lacks (or has turned off) may still run on
+  // another node; lock keys keep a task on its origin (README, "Running on
+  // several machines"). A task for a function only the other nodes have is
+  // admitted under kUnknownFunction.
+  if (remote_ == nullptr || !client.open() || !submit.lock().empty()) return false;
+  const ErrorCode code = function.code();
+  if (code != ErrorCode::kUnknownFunction && code != ErrorCode::kPermissionDenied) return false;
+  return remote_->CanPublish(*client.client, submit, /*known_here=*/false);
+}
+
+bool TaskRouter::TryPublish(ClientState& client, const v1::Submit& submit, uint32_t function_index,
+                            uint32_t tasks, steady_clock::time_point accepted,
+                            ConcurrencyGates::Pass& pass) {
+  if (remote_ == nullptr || !client.open()) return false;
+  const bool known_here = function_index != FunctionStats::kUnknownFunction;
+  // Lock keys and --limit'd functions stay here, where their gates are.
+  if (!submit.lock().empty() || (known_here && admission_.HasFunctionLimit(function_index))) {
+    return false;
+  }
+  // Local first: a task leaves only when no worker here is free.
+  if (known_here && tasks_.size() < config_.workers) return false;
+  if (!remote_->CanPublish(*client.client, submit, known_here)) return false;
+  client.tasks[submit.id()] = std::nullopt;
+  remote_->Publish({client.id, submit, function_index, tasks, accepted, std::move(pass)});
+  backpressure_.PauseIfOverLimit(client);
+  return true;
+}
+
 void TaskRouter::Admit(ClientState& client, const v1::Submit& submit, uint32_t function_index,
                        uint32_t tasks, steady_clock::time_point accepted,
-                       ConcurrencyGates::Pass pass) {
+                       ConcurrencyGates::Pass pass, bool may_publish) {
+  if (may_publish && TryPublish(client, submit, function_index, tasks, accepted, pass)) return;
+  if (function_index == FunctionStats::kUnknownFunction) {
+    // Only other nodes have it, and none can take it any more.
+    settlement_.Answer(client, function_index, submit.id(), tasks,
+                       Status(ErrorCode::kUnknownFunction,
+                              "no live node of the cluster offers function '" + submit.function() +
+                                  "' now, and this node has no such function"));
+    return;
+  }
   // FIFO: nobody overtakes a task already waiting for room.
   if (waiting_.room_line_empty() &&
       Enqueue(client, submit, function_index, tasks, accepted, pass)) {
@@ -129,6 +172,7 @@ RunLimits TaskRouter::LimitsFor(const std::optional<steady_clock::time_point>& d
 }
 
 void TaskRouter::Cancel(const TaskClient& client, const v1::Cancel& cancel) {
+  if (remote_ != nullptr && remote_->Cancel(client, cancel)) return;
   ClientState* state = clients_.Find(client.id());
   if (state == nullptr) return;
   const auto entry = state->tasks.find(cancel.id());
@@ -171,6 +215,8 @@ void TaskRouter::ConnectionClosed(const TaskClient& client) {
   ClientState* state = clients_.Find(client.id());
   if (state == nullptr) return;
   ClientTable::MarkClosed(*state);
+  // Its remote tasks go too (each a nullopt entry, erased below).
+  if (remote_ != nullptr) remote_->ConnectionClosed(client);
   // Its waiting tasks go at once (each is a nullopt entry, erased below).
   waiting_.TakeIf([&](const WaitingTask& task) { return task.client == state; });
   std::erase_if(state->tasks, [&](const auto& entry) {
@@ -190,8 +236,29 @@ void TaskRouter::ConnectionClosed(const TaskClient& client) {
 }
 
 bool TaskRouter::HasTasksInFlight(uint64_t client_id) const {
+  return TasksInFlight(client_id) != 0;
+}
+
+size_t TaskRouter::TasksInFlight(uint64_t client_id) const {
   const ClientState* state = clients_.Find(client_id);
-  return state != nullptr && !state->tasks.empty();
+  return state != nullptr ? state->tasks.size() : 0;
+}
+
+void TaskRouter::DeliverRemoteResult(uint64_t client_id, uint32_t function_index, uint32_t tasks,
+                                     bool chunk, v1::Result&& result) {
+  settlement_.OnRemoteResult(clients_.Find(client_id), function_index, tasks, chunk,
+                             std::move(result));
+  // Its pass is released: gated and waiting tasks may go on.
+  AdmitWaiting();
+  backpressure_.ResumeReady(clients_);
+}
+
+void TaskRouter::RunHere(RemoteSubmission task) {
+  ClientState* client = clients_.Find(task.client);
+  // Closed: its entry went with the connection, and nobody waits.
+  if (client == nullptr || !client->open()) return;
+  Admit(*client, task.submit, task.function_index, task.tasks, task.accepted, std::move(task.pass),
+        /*may_publish=*/false);
 }
 
 void TaskRouter::CollectResults() {
@@ -234,12 +301,14 @@ void TaskRouter::AdmitWaiting() {
 
 void TaskRouter::CancelNotRunning(const std::string& reason) {
   const Status cancelled(ErrorCode::kCancelled, reason);
-  tasks_.ForEach([&](RoutedTask& task) {
-    if (queue_.TryWithdraw(task.slot)) settlement_.Fail(task, cancelled);
-  });
+  // Waiting tasks first: an ending remote task admits what waits.
   for (const WaitingTask& task : waiting_.TakeIf([](const WaitingTask&) { return true; })) {
     settlement_.Answer(*task.client, task.function_index, task.submit.id(), task.tasks, cancelled);
   }
+  if (remote_ != nullptr) remote_->CancelAll(reason);
+  tasks_.ForEach([&](RoutedTask& task) {
+    if (queue_.TryWithdraw(task.slot)) settlement_.Fail(task, cancelled);
+  });
 }
 
 void TaskRouter::RequestCancelRunning() {
@@ -283,11 +352,19 @@ void TaskRouter::FillUsers(v1::StatusReply* status) {
     uint32_t held = 0;
   };
   std::map<uid_t, Counts> users;
-  tasks_.ForEach([&](const RoutedTask& task) { ++users[task.client->uid].in_flight; });
-  for (const WaitingTask& task : waiting_.room()) ++users[task.client->uid].in_flight;
+  // Every unanswered task is in its connection's entry: queued, running,
+  // waiting, or out on another node.
+  clients_.ForEach([&](const ClientState& client) {
+    if (!client.tasks.empty()) {
+      users[client.uid].in_flight += static_cast<uint32_t>(client.tasks.size());
+    }
+  });
+  // Of those, the ones held for their user's share are not in flight.
   for (const WaitingTask& task : waiting_.held()) {
+    if (!admission_.AtUserShare(task.client->uid)) continue;
     Counts& counts = users[task.client->uid];
-    ++(admission_.AtUserShare(task.client->uid) ? counts.held : counts.in_flight);
+    --counts.in_flight;
+    ++counts.held;
   }
   const steady_clock::time_point now = clock_.Now();
   for (const auto& [uid, counts] : users) {

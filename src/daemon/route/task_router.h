@@ -20,8 +20,9 @@
 //   TaskStats        counters per daemon and per function
 //   UserNames        uid -> name for status, cached
 // It reaches the queue only through a TaskQueuePort, connections only
-// through TaskClient and time only through a RouterClock, so it is tested
-// without processes, sockets or waiting (tests/daemon/route).
+// through TaskClient, time only through a RouterClock and, with --cluster,
+// other nodes only through a RemoteExecution, so it is tested without
+// processes, sockets or waiting (tests/daemon/route).
 //
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
@@ -41,6 +42,7 @@
 #include "daemon/route/concurrency_gates.h"
 #include "daemon/route/deadline_watch.h"
 #include "daemon/route/in_flight_table.h"
+#include "daemon/route/remote_execution.h"
 #include "daemon/route/router_clock.h"
 #include "daemon/route/settlement.h"
 #include "daemon/route/slow_log.h"
@@ -117,8 +119,26 @@ class TaskRouter {
   // sorted by uid.
   void FillUsers(v1::StatusReply* status);
 
-  // Tasks accepted and not yet answered (queued, waiting or running).
-  size_t in_flight() const { return tasks_.size() + waiting_.size(); }
+  // With --cluster: where tasks this node cannot start now may go (null:
+  // nowhere, the default). REQUIRES: `remote` outlives the router.
+  void SetRemoteExecution(RemoteExecution* remote) { remote_ = remote; }
+  // The one result of a task handed to RemoteExecution::Publish by
+  // connection `client_id`; `function_index`, `tasks` and `chunk` are the
+  // task's, as handed over. result.output() goes out as the output.
+  void DeliverRemoteResult(uint64_t client_id, uint32_t function_index, uint32_t tasks, bool chunk,
+                           v1::Result&& result);
+  // A task the work queue refused: runs it here after all (or answers
+  // UNKNOWN_FUNCTION if only other nodes have its function). Dropped if
+  // its connection closed meanwhile.
+  void RunHere(RemoteSubmission task);
+
+  // Tasks accepted and not yet answered (queued, waiting, running, or
+  // handed to another node).
+  size_t in_flight() const {
+    return tasks_.size() + waiting_.size() + (remote_ != nullptr ? remote_->in_flight() : 0);
+  }
+  // Of those, the ones of connection `client_id`.
+  size_t TasksInFlight(uint64_t client_id) const;
   // Of those, the ones without a queue slot yet.
   size_t waiting() const { return waiting_.size(); }
   const TaskCounters& counters() const { return stats_.counters(); }
@@ -134,10 +154,23 @@ class TaskRouter {
   std::unordered_map<uint32_t, RunningTask> RunningTasks() const;
 
  private:
-  // Queues a task that passed its gates, or makes it wait for room.
-  // `tasks`: what the submission counts as (a chunk: its items).
+  // Queues a task that passed its gates, or makes it wait for room, or
+  // (with `may_publish` and a cluster) hands it to another node when no
+  // worker here is free. `tasks`: what the submission counts as (a chunk:
+  // its items). `function_index` is kUnknownFunction for a task only other
+  // nodes can run.
   void Admit(ClientState& client, const v1::Submit& submit, uint32_t function_index, uint32_t tasks,
-             std::chrono::steady_clock::time_point accepted, ConcurrencyGates::Pass pass);
+             std::chrono::steady_clock::time_point accepted, ConcurrencyGates::Pass pass,
+             bool may_publish = true);
+  // Whether a submission this node cannot run (`function`, the registry's
+  // answer, is an error) may still go to another node.
+  bool RunsElsewhere(const ClientState& client, const v1::Submit& submit,
+                     const Status& function) const;
+  // Hands the task to another node if it should leave this node now; true
+  // if it did (`pass` went with it).
+  bool TryPublish(ClientState& client, const v1::Submit& submit, uint32_t function_index,
+                  uint32_t tasks, std::chrono::steady_clock::time_point accepted,
+                  ConcurrencyGates::Pass& pass);
   // Puts a task into the queue; false (and `pass` untouched) if the queue
   // is full. Any other failure answers the task.
   bool Enqueue(ClientState& client, const v1::Submit& submit, uint32_t function_index,
@@ -157,6 +190,7 @@ class TaskRouter {
   RouterClock& clock_;
   const TaskRegistry& registry_;
   const DaemonConfig& config_;
+  RemoteExecution* remote_ = nullptr;  // with --cluster
   bool accepting_ = true;
   // Declared before every holder of a Pass or a ClientState*.
   ConcurrencyGates gates_;

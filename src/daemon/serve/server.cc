@@ -139,6 +139,16 @@ Server::Counters Server::counters() const {
   return {accept_errors_.total(), refused_not_allowed_.total(), refused_too_many_.total()};
 }
 
+std::shared_ptr<ClientSession> Server::Adopt(local_socket socket) {
+  const uint64_t id = next_connection_id_++;
+  auto connection = std::make_shared<ClientSession>(std::move(socket), host_, id,
+                                                    config_.max_frame_bytes(),
+                                                    std::chrono::milliseconds(0));
+  connections_.emplace(id, connection);
+  connection->Start();
+  return connection;
+}
+
 void Server::StopListening() {
   if (!listening_) return;
   listening_ = false;

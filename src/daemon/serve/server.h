@@ -38,6 +38,10 @@ class Server {
   // Closes every connection once its queued output is written.
   void CloseAllAfterFlush();
 
+  // Serves `socket`, a connection the daemon opened to itself (the cluster
+  // agent's): no access check, connection limit or idle timeout applies.
+  std::shared_ptr<ClientSession> Adopt(boost::asio::local::stream_protocol::socket socket);
+
   // Called by the host when a connection reports it closed.
   void Forget(const ClientSession& connection);
 

@@ -197,4 +197,39 @@ v1::Result FakeClient::ResultFor(uint64_t id) const {
   return {};
 }
 
+bool FakeRemote::CanPublish(const TaskClient&, const v1::Submit& submit, bool) const {
+  return reachable && others_have.contains(submit.function());
+}
+
+bool FakeRemote::Cancel(const TaskClient& client, const v1::Cancel& cancel) {
+  const bool ours = std::any_of(published.begin(), published.end(), [&](const auto& task) {
+    return task.client == client.id() && task.submit.id() == cancel.id();
+  });
+  if (ours) cancelled.push_back(cancel.id());
+  return ours;
+}
+
+void FakeRemote::ConnectionClosed(const TaskClient& client) {
+  closed.push_back(client.id());
+  std::erase_if(published,
+                [&](const RemoteSubmission& task) { return task.client == client.id(); });
+}
+
+void FakeRemote::CancelAll(const std::string& reason) {
+  cancel_all.push_back(reason);
+  published.clear();
+}
+
+RemoteSubmission FakeRemote::Take(uint64_t client, uint64_t id) {
+  const auto found = std::find_if(published.begin(), published.end(), [&](const auto& task) {
+    return task.client == client && task.submit.id() == id;
+  });
+  EXPECT_NE(found, published.end()) << "task " << id << " of connection " << client
+                                    << " was not published";
+  if (found == published.end()) return {};
+  RemoteSubmission task = std::move(*found);
+  published.erase(found);
+  return task;
+}
+
 }  // namespace taskpool::daemon::testing

@@ -10,9 +10,11 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "daemon/route/remote_execution.h"
 #include "daemon/route/router_clock.h"
 #include "daemon/route/task_client.h"
 #include "daemon/route/task_queue_port.h"
@@ -99,6 +101,32 @@ class FakeQueue final : public TaskQueuePort {
   std::deque<uint32_t> claims_;  // queued slot indices, oldest first
   std::vector<uint32_t> done_;   // finished slot indices, in order
   std::optional<Status> next_enqueue_error_;
+};
+
+// The other nodes of a cluster: take every task CanPublish allows and keep
+// it; the test answers it through the router (DeliverRemoteResult,
+// RunHere).
+class FakeRemote final : public RemoteExecution {
+ public:
+  // RemoteExecution
+  bool CanPublish(const TaskClient& client, const v1::Submit& submit,
+                  bool known_here) const override;
+  void Publish(RemoteSubmission task) override { published.push_back(std::move(task)); }
+  bool Cancel(const TaskClient& client, const v1::Cancel& cancel) override;
+  void ConnectionClosed(const TaskClient& client) override;
+  void CancelAll(const std::string& reason) override;
+  size_t in_flight() const override { return published.size(); }
+
+  // Takes out the published task `id` of connection `client`. REQUIRES: it
+  // is there.
+  RemoteSubmission Take(uint64_t client, uint64_t id);
+
+  bool reachable = true;                // the queue takes tasks
+  std::set<std::string> others_have;    // functions other nodes offer
+  std::vector<RemoteSubmission> published;  // not yet answered
+  std::vector<uint64_t> cancelled;          // ids of Cancel calls taken
+  std::vector<uint64_t> closed;             // connections closed
+  std::vector<std::string> cancel_all;      // CancelAll reasons
 };
 
 // A connection: keeps the results it is sent and whether it is paused.
