@@ -126,7 +126,7 @@ std::vector<std::string> ClusterArgs(const std::string& urls, const std::string&
                                      std::vector<std::string> more) {
   std::vector<std::string> args = {"--cluster", urls, "--node-name", node_name,
                                    "--cluster-queue", "test", "--cluster-ack-wait-ms", "1000",
-                                   "--cluster-heartbeat-ms", "100", "--plugin",
+                                   "--cluster-heartbeat-ms", "200", "--plugin",
                                    ClusterPluginPath()};
   args.insert(args.end(), more.begin(), more.end());
   return args;

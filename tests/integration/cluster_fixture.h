@@ -59,8 +59,10 @@ class NatsServer {
   int starts_ = 0;
 };
 
-// `--cluster URLS` and friends for a node of a test: fast heartbeats and
-// the shortest ack wait, so a lost node is noticed within about a second.
+// `--cluster URLS` and friends for a node of a test: fast heartbeats (200
+// ms: still slow enough that a loaded CI machine, or ASan, does not miss
+// three in a row) and the shortest ack wait, so a lost node is noticed
+// within about a second.
 std::vector<std::string> ClusterArgs(const std::string& urls, const std::string& node_name,
                                      std::vector<std::string> more = {});
 
