@@ -8,6 +8,7 @@
 
 #include <future>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,22 @@ TEST(ClusterOnJetStreamCluster, WorkGoesOnAfterTheStreamLeaderDies) {
                                        status.cluster().nodes_size() == 3;
                               },
                               std::chrono::seconds(60)));
+  }
+  // Until both streams have a new leader, publishing fails and a node runs
+  // what it is given itself (as it should): wait for the election, which
+  // on a loaded machine can take longer than the reconnects.
+  const auto elected = [&](const std::string& stream) {
+    for (const auto& server : servers) {
+      if (server->name() == leader) continue;
+      const std::string now = StreamLeader(server->url(), stream);
+      if (!now.empty() && now != leader) return true;
+    }
+    return false;
+  };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(elected("test_tasks") && elected("test_results"))) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "no new stream leader after 60 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   map_across_nodes();
 }
