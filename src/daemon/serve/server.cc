@@ -39,6 +39,12 @@ Status Server::Listen() {
                                             config_.socket_path + ": " +
                                             error.message());
   }
+  // Remembered so that at exit we remove this socket and nothing a user
+  // put in its place.
+  struct stat bound {};
+  if (lstat(config_.socket_path.c_str(), &bound) == 0) {
+    socket_identity_ = {bound.st_dev, bound.st_ino};
+  }
   // bind() honours the umask; the configured mode is what operators expect.
   if (chmod(config_.socket_path.c_str(), config_.socket_mode) != 0) {
     return ErrnoStatus("chmod " + config_.socket_path, errno);
@@ -146,7 +152,19 @@ void Server::StopListening() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   // An activated socket stays: systemd listens on it again for the next start.
-  if (config_.listen_fd < 0) unlink(config_.socket_path.c_str());
+  if (config_.listen_fd < 0) RemoveOwnSocketFile();
+}
+
+void Server::RemoveOwnSocketFile() {
+  struct stat now {};
+  if (lstat(config_.socket_path.c_str(), &now) != 0) return;
+  if (!socket_identity_ || now.st_dev != socket_identity_->first ||
+      now.st_ino != socket_identity_->second) {
+    TP_LOG(kWarning) << "not removing " << config_.socket_path
+                     << ": it is no longer the socket this daemon created";
+    return;
+  }
+  unlink(config_.socket_path.c_str());
 }
 
 void Server::CloseAllAfterFlush() {

@@ -3,14 +3,18 @@
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "base/log_throttle.h"
 #include "daemon/serve/access_policy.h"
@@ -60,6 +64,8 @@ class Server {
   void PauseAccepting(const boost::system::error_code& error);
   void ResumeAccepting();
   void Admit(local_socket socket);
+  // Unlinks config.socket_path if it is still the socket Listen() bound.
+  void RemoveOwnSocketFile();
 
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
@@ -67,6 +73,7 @@ class Server {
   const AccessPolicy access_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
+  std::optional<std::pair<dev_t, ino_t>> socket_identity_;  // of the bound socket file
   bool accept_paused_ = false;
   boost::asio::steady_timer accept_retry_;
   // Peers can make these happen at will: log once per interval with a count.
