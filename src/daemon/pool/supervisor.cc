@@ -13,6 +13,7 @@
 #include "wire/prometheus_text.h"
 #include "base/socket_path.h"
 #include "daemon/pool/process_stats.h"
+#include "daemon/pool/worker_exit.h"
 #include "daemon/pool/worker_main.h"
 #include "wire/worker_state.h"
 #include "daemon/serve/status_endpoints.h"
@@ -218,12 +219,12 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
   // Settle what it held before its slot gets a new process. A retiring
   // worker held nothing, but a death is a death: check anyway.
   router_->WorkerDied(entry.index, entry.pid, cause);
-  switch (entry.state) {
-    case WorkerEntry::State::kStopping:
+  switch (ClassifyWorkerExit(entry, wait_status)) {
+    case WorkerExit::kStoppedWithPool:
       TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
       if (workers_->live_count() == 0) FinishShutdown();
       return;
-    case WorkerEntry::State::kRetiring:
+    case WorkerExit::kRetiredForRestart:
       TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
                     << ") retired for the rolling restart";
       workers_->MakeSpare(entry.index);
@@ -232,15 +233,21 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
         ReplaceNextWorker();
       }
       return;
-    default:
+    case WorkerExit::kRecycled:
+      TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                    << ") retired itself; starting its replacement";
+      Respawn(entry.index);
       break;
-  }
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == kWorkerRecycledExitCode) {
-    TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
-                  << ") retired itself; starting its replacement";
-    Respawn(entry.index);
-  } else {
-    OnWorkerCrashed(entry, cause, wait_status, tasks_done);
+    case WorkerExit::kKilledByDaemon:
+      // Never a crash: no back-off, no alarm (see worker_exit.h).
+      TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                    << ") was killed by the daemon for its task; replacing it at once";
+      Respawn(entry.index);
+      break;
+    case WorkerExit::kCannotStart:
+    case WorkerExit::kCrashed:
+      OnWorkerCrashed(entry, cause, wait_status, tasks_done);
+      break;
   }
   StopWorkersIfDrained();
 }

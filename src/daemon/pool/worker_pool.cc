@@ -101,6 +101,7 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   entry.pid = pid;
   entry.state = WorkerEntry::State::kRunning;
   entry.started = base::SteadyClock::now();
+  entry.killed_by_daemon = false;
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
 }
@@ -142,6 +143,7 @@ void WorkerPool::Kill(uint32_t index) {
   // A shell job (exec) dies with its worker, but what it started in the
   // background would not: stop its whole process group first.
   KillProcessGroupsLedByChildrenOf(entry.pid);
+  entry.killed_by_daemon = true;
   kill(entry.pid, SIGKILL);
 }
 

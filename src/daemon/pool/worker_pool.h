@@ -45,6 +45,9 @@ struct WorkerEntry {
   uint32_t restarts = 0;        // times this slot was respawned
   std::string last_exit;        // why the previous process ended
   base::SteadyTime started;    // when it was forked
+  // Kill() sent this process its SIGKILL (a timeout, a deadline, a cancel
+  // with kill): its death is the daemon's doing, not a crash.
+  bool killed_by_daemon = false;
 };
 
 class WorkerPool {
@@ -82,7 +85,8 @@ class WorkerPool {
   // Stops the whole pool: SIGTERM lets idle workers exit and busy ones
   // finish their task; SIGKILL ends them at once.
   void StopAll(int signal_number);
-  // Sends SIGKILL to one worker, if it has a process.
+  // Sends SIGKILL to one worker, if it has a process, and marks it
+  // killed_by_daemon.
   void Kill(uint32_t index);
 
   // Workers with a process (running, retiring or stopping).
