@@ -102,6 +102,8 @@ void RenderTotals(const v1::StatusReply& status, Exposition& e) {
            Labels({Label("reason", "not_allowed")}));
   e.Sample("taskpool_connections_refused_total", status.listener().refused_too_many(),
            Labels({Label("reason", "too_many_connections")}));
+  e.Sample("taskpool_connections_refused_total", status.listener().refused_too_many_for_user(),
+           Labels({Label("reason", "too_many_for_user")}));
   e.Family("taskpool_workers_died_total", "counter",
            "Worker processes that died unexpectedly.");
   e.Sample("taskpool_workers_died_total", status.workers_died());

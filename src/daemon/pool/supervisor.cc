@@ -468,11 +468,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->set_queue_capacity(config_.queue_capacity);
   status->set_running(running);
   status->set_uptime_ms(base::WireMillis(now - started_));
-  status->set_connections(static_cast<uint32_t>(server_->connection_count()));
-  const Server::Counters listener = server_->counters();
-  status->mutable_listener()->set_accept_errors(listener.accept_errors);
-  status->mutable_listener()->set_refused_not_allowed(listener.refused_not_allowed);
-  status->mutable_listener()->set_refused_too_many(listener.refused_too_many);
+  server_->FillStatus(status);
   router_->FillUsers(status);
   status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
   status->set_slowlog_ms(base::WireMillis32(config_.slowlog));

@@ -19,6 +19,8 @@
 #include "base/log_throttle.h"
 #include "daemon/serve/access_policy.h"
 #include "daemon/serve/client_session.h"
+#include "daemon/serve/connections_per_user.h"
+#include "daemon/route/user_names.h"
 #include "daemon/config/daemon_config.h"
 
 namespace taskpool::daemon {
@@ -47,13 +49,9 @@ class Server {
 
   size_t connection_count() const { return connections_.size(); }
 
-  // What the listener turned away, for status and metrics.
-  struct Counters {
-    uint64_t accept_errors = 0;        // accept() failed (out of descriptors, ...)
-    uint64_t refused_not_allowed = 0;  // peer not in --allow-users/--allow-groups
-    uint64_t refused_too_many = 0;     // --max-connections reached
-  };
-  Counters counters() const;
+  // The listener's part of status: connections, per user and in all, the
+  // per-user limit, and the counters of what was turned away.
+  void FillStatus(v1::StatusReply* status);
 
  private:
   void Accept();
@@ -71,6 +69,8 @@ class Server {
   const DaemonConfig& config_;
   ConnectionHost& host_;
   const AccessPolicy access_;
+  ConnectionsPerUser connections_per_user_;
+  UserNames user_names_;  // for the per-user lines of status
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
   std::optional<std::pair<dev_t, ino_t>> socket_identity_;  // of the bound socket file
@@ -80,6 +80,7 @@ class Server {
   base::LogThrottle accept_errors_;
   base::LogThrottle refused_not_allowed_;
   base::LogThrottle refused_too_many_;
+  base::LogThrottle refused_too_many_for_user_;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<ClientSession>> connections_;
 };
