@@ -83,10 +83,10 @@ class WorkerPool {
   void MakeSpare(uint32_t index);
 
   // Stops the whole pool: SIGTERM lets idle workers exit and busy ones
-  // finish their task; SIGKILL ends them at once.
+  // finish their task; SIGKILL ends them at once, and their shell jobs.
   void StopAll(int signal_number);
-  // Sends SIGKILL to one worker, if it has a process, and marks it
-  // killed_by_daemon.
+  // Sends SIGKILL to one worker, if it has a process, and to every process
+  // of its shell job; marks it killed_by_daemon.
   void Kill(uint32_t index);
 
   // Workers with a process (running, retiring or stopping).
@@ -95,6 +95,7 @@ class WorkerPool {
 
  private:
   Status Fork(WorkerEntry& entry);
+  bool IsWorkerProcess(pid_t pid) const;
   std::optional<uint32_t> SpareIndex() const;
 
   const shmq::Segment& segment_;
