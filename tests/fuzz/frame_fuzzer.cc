@@ -20,7 +20,7 @@ constexpr size_t kMaxFrame = 64 * 1024;
 
 void CheckRoundTrip(const taskpool::v1::ClientMessage& message) {
   std::string frame;
-  taskpool::AppendFrame(message, &frame);
+  taskpool::wire::AppendFrame(message, &frame);
   taskpool::wire::FrameDecoder decoder(1u << 30);
   decoder.Append(frame);
   taskpool::v1::ClientMessage again;
