@@ -164,6 +164,11 @@ bool ClientSession::ProcessFrames() {
   arena_options.start_block_size = kArenaBlockBytes;
   arena_options.max_block_size = kArenaBlockBytes;
   google::protobuf::Arena arena(arena_options);
+  // The rest of a batch goes before any frame after it.
+  if (held_batch_) {
+    SubmitBatchFrom(*held_batch_, held_batch_next_);
+    if (held_batch_) return !closed_ && phase_ != Phase::kClosing;  // paused again
+  }
   bool completed_a_frame = false;
   bool unfinished_frame_waits = false;
   // Stop early when paused: frames already buffered wait for ResumeReading.
@@ -210,9 +215,7 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
       host_.OnSubmit(*this, message.submit());
       break;
     case v1::ClientMessage::kSubmitBatch:
-      for (const v1::Submit& submit : message.submit_batch().tasks()) {
-        host_.OnSubmit(*this, submit);
-      }
+      SubmitBatchFrom(message.submit_batch(), 0);
       break;
     case v1::ClientMessage::kStatus: {
       v1::ServerMessage reply;
@@ -239,6 +242,25 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
                         "field this daemon does not know)");
       break;
   }
+}
+
+// Task by task, like separate Submit frames: once the router pauses this
+// connection (at --max-in-flight, or the queue is full), the rest of the
+// batch waits here until ResumeReading, as frames behind it wait unread in
+// the socket. One frame of a million tasks is then no way around the
+// limit, and the router never holds more than the limit of them.
+void ClientSession::SubmitBatchFrom(const v1::SubmitBatch& batch, int next) {
+  while (next < batch.tasks_size() && !paused_ && !closed_ && phase_ != Phase::kClosing) {
+    host_.OnSubmit(*this, batch.tasks(next++));
+  }
+  if (next == batch.tasks_size() || closed_ || phase_ == Phase::kClosing) {
+    held_batch_.reset();  // may destroy `batch`: not used after this
+    return;
+  }
+  // Copied out of the parse arena, which ProcessFrames reuses, on the first
+  // pause only; at most one frame's worth.
+  if (held_batch_.get() != &batch) held_batch_ = std::make_unique<v1::SubmitBatch>(batch);
+  held_batch_next_ = next;
 }
 
 void ClientSession::HandleHello(const v1::ClientMessage& message) {

@@ -119,6 +119,9 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool ProcessFrames();
   void HandleMessage(const v1::ClientMessage& message);
   void HandleHello(const v1::ClientMessage& message);
+  // Submits batch.tasks(next...) until reading is paused; what is left is
+  // held in held_batch_ for ProcessFrames to go on with.
+  void SubmitBatchFrom(const v1::SubmitBatch& batch, int next);
   void WriteSome();
   void OnWritten(const boost::system::error_code& error);
   void ReadPeerCredentials();
@@ -138,6 +141,9 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool write_held_ = false;  // frames wait for the end of a WriteRound
   bool closed_ = false;
   bool close_after_flush_ = false;
+  // The part of a SubmitBatch not yet admitted when reading was paused.
+  std::unique_ptr<v1::SubmitBatch> held_batch_;
+  int held_batch_next_ = 0;
   std::string outgoing_;   // frames waiting for the current write to finish
   std::string writing_buffer_;  // frames being written now
   const std::chrono::milliseconds idle_timeout_;
