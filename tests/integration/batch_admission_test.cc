@@ -36,8 +36,8 @@ TEST(BatchAdmission, ABatchTakesNoMoreThanMaxInFlight) {
     return status.ok() && status->tasks_submitted >= 10;
   }));
   EXPECT_EQ(status->tasks_submitted, 10u) << "the batch went around --max-in-flight";
-  EXPECT_EQ(status->running, 1u);
-  EXPECT_EQ(status->queue_depth, 9u);
+  // Running or still queued (the worker may not have claimed one yet).
+  EXPECT_EQ(status->running + status->queue_depth, 10u);
 }
 
 TEST(BatchAdmission, TheHeldRestIsAdmittedAsRoomComes) {
