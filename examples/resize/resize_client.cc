@@ -3,8 +3,8 @@
 // from the responses that each worker ran the plugin's on_worker_start
 // hook exactly once.
 //
-//   taskpoold --socket /tmp/tp.sock --plugin libresize_plugin.so &
-//   TASKPOOL_SOCKET=/tmp/tp.sock resize_client
+//   taskpoold --socket "$XDG_RUNTIME_DIR/tp.sock" --plugin libresize_plugin.so &
+//   TASKPOOL_SOCKET="$XDG_RUNTIME_DIR/tp.sock" resize_client
 //
 // Exit status 0 when everything worked, 1 otherwise (with the reason).
 #include <iostream>

@@ -85,6 +85,19 @@ void PrintFunctionTable(const v1::StatusReply& status, std::ostream& out) {
   }
 }
 
+// "connections per user (at most 256 each): alice 3, uid 1001 1".
+void PrintConnectionsPerUser(const v1::StatusReply& status, std::ostream& out) {
+  out << "connections per user (at most " << status.max_connections_per_user() << " each): ";
+  if (status.connections_per_user().empty()) out << "-";
+  const char* separator = "";
+  for (const v1::UserConnections& user : status.connections_per_user()) {
+    out << separator << (user.name().empty() ? "uid " + std::to_string(user.uid()) : user.name())
+        << " " << user.connections();
+    separator = ", ";
+  }
+  out << "\n";
+}
+
 }  // namespace
 
 void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
@@ -101,6 +114,7 @@ void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
       << "daemon: pid " << status.daemon_pid() << ", version " << status.server_version()
       << "\n";
   if (status.has_cluster()) PrintClusterStatus(status.cluster(), out);
+  PrintConnectionsPerUser(status, out);
 }
 
 }  // namespace taskpool::cli

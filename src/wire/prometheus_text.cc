@@ -73,6 +73,8 @@ void RenderTotals(const v1::StatusReply& status, Metrics& m) {
       .Increment(static_cast<double>(status.listener().refused_not_allowed()));
   refused.Add({{"reason", "too_many_connections"}})
       .Increment(static_cast<double>(status.listener().refused_too_many()));
+  refused.Add({{"reason", "too_many_for_user"}})
+      .Increment(static_cast<double>(status.listener().refused_too_many_for_user()));
   m.Counter("taskpool_workers_died_total",
             "Worker processes that died without being asked to (crash, outside signal, OOM "
             "killer); planned ends are in taskpool_workers_replaced_total.",

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "taskpool/client.hpp"
@@ -104,6 +105,28 @@ void RemoveSharedMemory(const std::string& prefix);
 
 // True while /dev/shm holds an object whose name starts with `prefix`.
 bool SharedMemoryExists(const std::string& prefix);
+
+// How many times `what` occurs in `text` (e.g. a line kind in a log).
+inline size_t CountOccurrences(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// Polls `done` every 10 ms until it is true (returns true) or `bound`
+// has passed (returns false): for waiting on an event with a generous
+// bound, never for sleeping and hoping.
+template <typename Predicate>
+bool WaitFor(Predicate done, std::chrono::seconds bound = std::chrono::seconds(30)) {
+  const auto give_up = std::chrono::steady_clock::now() + bound;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 inline const char* DaemonBinary() { return TASKPOOLD_PATH; }
 inline const char* CliBinary() { return TASKPOOL_CLI_PATH; }

@@ -38,24 +38,6 @@ v1::ListenerCounters ListenerCounters(RawConnection& connection) {
   return reply && reply->has_status() ? reply->status().listener() : v1::ListenerCounters();
 }
 
-size_t CountOccurrences(const std::string& text, const std::string& what) {
-  size_t count = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
-template <typename Predicate>
-bool WaitFor(Predicate done, std::chrono::seconds bound = std::chrono::seconds(30)) {
-  const auto give_up = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 TEST(ListenerLimits, OutOfDescriptorsPausesAcceptingAndResumes) {
   DaemonProcess daemon(1);
   RawConnection monitor(daemon.socket_path());

@@ -97,6 +97,9 @@ std::string DumpConfig(const DaemonConfig& c) {
   w.Line("max-tasks-per-worker", c.max_tasks_per_worker);
   w.Line("max-worker-rss-mib", c.max_worker_rss_mib);
   w.Line("idle-timeout-ms", c.idle_timeout.count());
+  w.Line("hello-timeout-ms", c.hello_timeout.count());
+  w.Line("frame-timeout-ms", c.frame_timeout.count());
+  w.Line("max-connections-per-user", c.max_connections_per_user);
   w.Line("crash-rate-threshold", c.crash_rate_threshold);
   for (const auto& [function, limit] : c.function_limits) {
     w.Line("limit", function + "=" + std::to_string(limit));

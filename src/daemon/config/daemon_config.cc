@@ -75,6 +75,9 @@ std::string CheckRanges(const RawOptions& raw) {
       {"--max-tasks-per-worker", raw.max_tasks_per_worker, 0, 1'000'000'000'000},
       {"--max-worker-rss-mib", raw.max_worker_rss_mib, 0, 1LL << 20},
       {"--idle-timeout-ms", raw.idle_timeout_ms, 0, kOneDayMs},
+      {"--hello-timeout-ms", raw.hello_timeout_ms, 0, kOneDayMs},
+      {"--frame-timeout-ms", raw.frame_timeout_ms, 0, kOneDayMs},
+      {"--max-connections-per-user", raw.max_connections_per_user, 0, 1'000'000},
       {"--crash-rate-threshold", raw.crash_rate_threshold, 0, 1'000'000},
       {"--max-in-flight-per-user", raw.max_in_flight_per_user, 0, 1'000'000},
       {"--slowlog-ms", raw.slowlog_ms, 0, kOneDayMs},
@@ -152,6 +155,13 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   config.max_tasks_per_worker = static_cast<uint64_t>(raw.max_tasks_per_worker);
   config.max_worker_rss_mib = static_cast<uint64_t>(raw.max_worker_rss_mib);
   config.idle_timeout = std::chrono::milliseconds(raw.idle_timeout_ms);
+  config.hello_timeout = std::chrono::milliseconds(raw.hello_timeout_ms);
+  config.frame_timeout = std::chrono::milliseconds(raw.frame_timeout_ms);
+  // One user can then never take every slot from the others.
+  config.max_connections_per_user =
+      raw.max_connections_per_user != 0
+          ? static_cast<uint32_t>(raw.max_connections_per_user)
+          : std::max(1u, config.max_connections / 4);
   config.crash_rate_threshold = raw.crash_rate_threshold != 0
                                     ? static_cast<uint32_t>(raw.crash_rate_threshold)
                                     : 10 * config.workers;

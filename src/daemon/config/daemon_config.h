@@ -32,6 +32,13 @@ struct DaemonConfig {
   uint64_t max_tasks_per_worker = 0;  // recycle a worker after N tasks; 0: never
   uint64_t max_worker_rss_mib = 0;    // recycle a worker above this RSS; 0: never
   std::chrono::milliseconds idle_timeout{300000};  // close idle connections; 0: never
+  // Slow peers: a hello within hello_timeout of the accept, and each frame
+  // whole within frame_timeout of its first byte; 0: never.
+  std::chrono::milliseconds hello_timeout{5000};
+  std::chrono::milliseconds frame_timeout{30000};
+  // Connections one client uid may hold open; resolved (never 0 after
+  // parsing: --max-connections-per-user 0 means a quarter of max_connections).
+  uint32_t max_connections_per_user = 256;
   uint32_t crash_rate_threshold = 0;  // deaths per minute worth an alarm; 0: 10 x workers
   bool enable_test_tasks = false;     // register crash and alloc
   bool enable_exec = false;           // register exec (shell jobs)

@@ -36,6 +36,11 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
       ("max-connections",
        po::value(&raw.max_connections)->default_value(int64_t{d.max_connections})->value_name("N"),
        "client connections served at once")
+      ("max-connections-per-user",
+       po::value(&raw.max_connections_per_user)->default_value(int64_t{0})->value_name("N"),
+       "client connections one user (uid, from SO_PEERCRED) may hold open "
+       "at once; more are answered TOO_MANY_CONNECTIONS; 0: a quarter of "
+       "--max-connections")
       ("max-in-flight",
        po::value(&raw.max_in_flight)->default_value(int64_t{d.max_in_flight_per_connection})->value_name("N"),
        "unfinished tasks per connection; beyond it the daemon stops reading "
@@ -65,6 +70,19 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
            ->value_name("MS"),
        "close a connection that sends nothing and has no task in flight "
        "for this long; 0: never")
+      ("hello-timeout-ms",
+       po::value(&raw.hello_timeout_ms)
+           ->default_value(static_cast<int64_t>(d.hello_timeout.count()))
+           ->value_name("MS"),
+       "close a connection that has not sent its hello this long after it "
+       "was accepted; 0: never")
+      ("frame-timeout-ms",
+       po::value(&raw.frame_timeout_ms)
+           ->default_value(static_cast<int64_t>(d.frame_timeout.count()))
+           ->value_name("MS"),
+       "close a connection whose frame, once begun, is not complete within "
+       "this long (a client trickling bytes holds nothing for longer); "
+       "0: never")
       ("crash-rate-threshold",
        po::value(&raw.crash_rate_threshold)->default_value(int64_t{0})->value_name("N"),
        "log an alarm when more than N workers die within a minute; "

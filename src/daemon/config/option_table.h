@@ -28,6 +28,9 @@ struct RawOptions {
   int64_t max_tasks_per_worker = 0;
   int64_t max_worker_rss_mib = 0;
   int64_t idle_timeout_ms = 0;
+  int64_t hello_timeout_ms = 0;
+  int64_t frame_timeout_ms = 0;
+  int64_t max_connections_per_user = 0;
   int64_t crash_rate_threshold = 0;
   bool enable_test_tasks = false;
   bool enable_exec = false;

@@ -8,8 +8,9 @@
 //  * Pool-wide: more than `threshold` crashes within a minute is an alarm
 //    worth an error line (logged at most once a minute).
 //
-// Retirements (recycling, rolling restarts) are not crashes and never
-// reach this class.
+// Retirements (recycling, rolling restarts), the pool's own stop and
+// workers the daemon killed for their task (timeouts, deadlines, cancels
+// with kill) are not crashes and never reach this class (worker_exit.h).
 //
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once

@@ -17,6 +17,7 @@
 #include "base/socket_path.h"
 #include "daemon/pool/process_stats.h"
 #include "daemon/pool/process_title.h"
+#include "daemon/pool/worker_exit.h"
 #include "daemon/pool/worker_main.h"
 #include "wire/worker_state.h"
 #include "daemon/serve/status_endpoints.h"
@@ -75,17 +76,13 @@ Status Supervisor::Start() {
   router_queue_ = std::make_unique<ShmqQueueAdapter>(*queue_);
   router_ = std::make_unique<TaskRouter>(
       *router_queue_, router_clock_, registry_, config_,
-      [this](uint32_t index) {
-        killed_on_purpose_[index] = true;
-        workers_->Kill(index);
-      });
+      [this](uint32_t index) { workers_->Kill(index); });
 
   // Fork before anything else exists: no threads, no sockets to leak.
   workers_ = std::make_unique<WorkerPool>(
       queue_->segment(), registry_, config_.workers,
       WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
   const uint32_t entries = WorkerPool::RoomFor(config_.workers);
-  killed_on_purpose_.assign(entries, false);
   respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);
   for (uint32_t index = 0; index < entries; ++index) {
     respawn_timers_.push_back(std::make_unique<boost::asio::steady_timer>(io_));
@@ -270,33 +267,41 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
   // Settle what it held before its slot gets a new process. A retiring
   // worker held nothing, but a death is a death: check anyway.
   router_->WorkerDied(entry.index, entry.pid, cause);
-  const bool planned = CountExit(entry, wait_status);
+  const WorkerExit exit = ClassifyWorkerExit(entry, wait_status);
+  CountExit(exit);
   ReportClusterLoad();
-  switch (entry.state) {
-    case WorkerEntry::State::kStopping:
+  switch (exit) {
+    case WorkerExit::kStoppedWithPool:
       TP_LOG(kDebug) << "worker " << entry.index << " (pid " << entry.pid << ") " << cause;
       if (workers_->live_count() == 0) FinishShutdown();
       return;
-    case WorkerEntry::State::kRetiring:
+    case WorkerExit::kScaledDown:
+    case WorkerExit::kRetiredForRestart:
       TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid << ") retired "
-                    << (entry.retirement == WorkerEntry::Retirement::kScaledDown
-                            ? "(fewer workers after the reload)"
-                            : "for the rolling restart");
+                    << (exit == WorkerExit::kScaledDown ? "(fewer workers after the reload)"
+                                                        : "for the rolling restart");
       workers_->MakeSpare(entry.index);
       if (retiring_ == entry.index) {
         retiring_.reset();
         ReplaceNextWorker();
       }
       return;
-    default:
+    case WorkerExit::kRecycledMaxTasks:
+    case WorkerExit::kRecycledMaxRss:
+      TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid
+                    << ") retired itself; starting its replacement";
+      Respawn(entry.index);
       break;
-  }
-  if (planned) {
-    TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid << ") " << cause
-                  << " as planned; starting its replacement";
-    Respawn(entry.index);
-  } else {
-    OnWorkerCrashed(entry, cause, wait_status, tasks_done);
+    case WorkerExit::kKilledByDaemon:
+      // Never a crash: no back-off, no alarm (see worker_exit.h).
+      TP_LOG(kInfo) << "worker " << entry.index << " (pid " << entry.pid
+                    << ") was killed by the daemon for its task; replacing it at once";
+      Respawn(entry.index);
+      break;
+    case WorkerExit::kCannotStart:
+    case WorkerExit::kCrashed:
+      OnWorkerCrashed(entry, cause, wait_status, tasks_done);
+      break;
   }
   StopWorkersIfDrained();
 }

@@ -50,6 +50,7 @@
 #include "daemon/config/daemon_config.h"
 #include "daemon/serve/http_server.h"
 #include "daemon/pool/respawn_policy.h"
+#include "daemon/pool/worker_exit.h"
 #include "daemon/serve/server.h"
 #include "daemon/systemd/systemd_notifier.h"
 #include "daemon/tasks/task_registry.h"
@@ -109,8 +110,8 @@ class Supervisor : private ConnectionHost {
   void BeginRollingRestart();
   void ReplaceNextWorker();
   // Counts a worker's exit as a planned replacement, by reason, or as a
-  // death; returns whether it was planned.
-  bool CountExit(const WorkerEntry& entry, int wait_status);
+  // death (worker_exit.h says which).
+  void CountExit(WorkerExit exit);
 
   // READY=1 waits until every worker has attached to the queue.
   void NotifyReadyWhenWorkersUp();
@@ -145,9 +146,6 @@ class Supervisor : private ConnectionHost {
   // Worker exits: the unexpected ones, and the planned ones by reason.
   uint64_t workers_died_ = 0;
   std::map<std::string, uint64_t> workers_replaced_;
-  // Worker indices the router killed on purpose (timeout, cancel with
-  // kill), until their exit is counted.
-  std::vector<bool> killed_on_purpose_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;

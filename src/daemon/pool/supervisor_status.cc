@@ -18,33 +18,9 @@ constexpr const char* kReplacementReasons[] = {"reload", "max_tasks", "max_rss",
 
 }  // namespace
 
-bool Supervisor::CountExit(const WorkerEntry& entry, int wait_status) {
-  const bool killed = killed_on_purpose_[entry.index];
-  killed_on_purpose_[entry.index] = false;
-  const int exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
-  const char* reason = nullptr;
-  switch (entry.state) {
-    case WorkerEntry::State::kStopping:
-      return true;  // the pool is stopping: neither a death nor a replacement
-    case WorkerEntry::State::kRetiring:
-      if (entry.retirement == WorkerEntry::Retirement::kScaledDown) return true;
-      reason = "reload";
-      break;
-    default:
-      if (exit_code == kWorkerRecycledExitCode) {
-        reason = "max_tasks";
-      } else if (exit_code == kWorkerRecycledRssExitCode) {
-        reason = "max_rss";
-      } else if (killed) {
-        reason = "killed";
-      }
-  }
-  if (reason == nullptr) {
-    ++workers_died_;
-    return false;
-  }
-  ++workers_replaced_[reason];
-  return true;
+void Supervisor::CountExit(WorkerExit exit) {
+  if (IsDeath(exit)) ++workers_died_;
+  if (const char* reason = ReplacementReason(exit)) ++workers_replaced_[reason];
 }
 
 void Supervisor::FillStatus(v1::StatusReply* status) {
@@ -95,11 +71,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   status->set_queue_capacity(config_.queue_capacity);
   status->set_running(running);
   status->set_uptime_ms(base::WireMillis(now - started_));
-  status->set_connections(static_cast<uint32_t>(server_->connection_count()));
-  const Server::Counters listener = server_->counters();
-  status->mutable_listener()->set_accept_errors(listener.accept_errors);
-  status->mutable_listener()->set_refused_not_allowed(listener.refused_not_allowed);
-  status->mutable_listener()->set_refused_too_many(listener.refused_too_many);
+  server_->FillStatus(status);
   router_->FillUsers(status);
   status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
   status->set_slowlog_ms(base::WireMillis32(config_.slowlog));

@@ -19,6 +19,7 @@
 #include "base/unique_fd.h"
 #include "shmq/worker_queue.h"
 #include "daemon/tasks/chunk_task.h"
+#include "daemon/tasks/job_processes.h"
 #include "daemon/pool/process_stats.h"
 #include "daemon/pool/process_title.h"
 #include "daemon/tasks/task_registry.h"
@@ -123,12 +124,28 @@ class WorkerTitle {
   uint32_t busy_function_ = UINT32_MAX;
 };
 
-// If the supervisor dies (even by SIGKILL), the kernel kills us too, so an
-// orphaned pool never lingers.
+void OnOwnerDied(int) {
+  KillCurrentJobGroup();
+  _exit(kWorkerFatalExitCode);
+}
+
+// If the supervisor dies (even by SIGKILL), the kernel signals us, so an
+// orphaned pool never lingers: with a signal we catch rather than SIGKILL,
+// so that a running shell job's process group goes with us.
 void DieWithParent(pid_t parent) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  struct sigaction action {};
+  action.sa_handler = OnOwnerDied;
+  sigemptyset(&action.sa_mask);
+  sigaction(kOwnerDiedSignal, &action, nullptr);
+  prctl(PR_SET_PDEATHSIG, kOwnerDiedSignal);
   // The parent may have died before prctl took effect.
   if (getppid() != parent) _exit(kWorkerFatalExitCode);
+  // A job process whose parent exits comes to us, not to init, so that
+  // EndJob can reach it whatever group or session it moved to.
+  if (!BecomeChildSubreaper()) {
+    TP_LOG(kWarning) << "prctl(PR_SET_CHILD_SUBREAPER) failed; a shell job's orphans may "
+                        "outlive it";
+  }
 }
 
 }  // namespace

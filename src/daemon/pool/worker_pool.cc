@@ -12,6 +12,7 @@
 #include "base/signals.h"
 #include "daemon/tasks/child_process.h"
 #include "daemon/tasks/task_registry.h"
+#include "daemon/tasks/job_processes.h"
 #include "daemon/pool/worker_main.h"
 
 namespace taskpool::daemon {
@@ -55,6 +56,12 @@ WorkerPool::WorkerPool(const shmq::Segment& segment, const TaskRegistry& registr
 }
 
 Status WorkerPool::StartAll() {
+  // A worker that dies however it dies leaves its shell job's processes to
+  // us rather than to init, and ReapExited ends them.
+  if (!BecomeChildSubreaper()) {
+    TP_LOG(kWarning) << "prctl(PR_SET_CHILD_SUBREAPER) failed; shell jobs of a worker that "
+                        "dies may outlive it";
+  }
   for (uint32_t index = 0; index < size_; ++index) {
     Status status = Fork(entries_[index]);
     if (!status.ok()) return status;
@@ -142,25 +149,38 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   entry.retirement = WorkerEntry::Retirement::kNone;
   entry.functions = static_cast<uint32_t>(registry_.size());
   entry.started = base::SteadyClock::now();
+  entry.killed_by_daemon = false;
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
 }
 
 void WorkerPool::ReapExited(const ExitHandler& on_exit) {
-  // SIGCHLD notifications merge: loop until nothing more has exited.
+  bool worker_exited = false;
+  // SIGCHLD notifications merge: loop until nothing more has exited. This
+  // also reaps the job processes that came to us (KillStrayChildren).
   for (;;) {
     int wait_status = 0;
     const pid_t pid = waitpid(-1, &wait_status, WNOHANG);
-    if (pid <= 0) return;
+    if (pid <= 0) break;
     for (WorkerEntry& entry : entries_) {
       if (entry.pid != pid || !HasProcess(entry)) continue;
       entry.last_exit = DescribeWaitStatus(wait_status);
       const WorkerEntry before = entry;
       entry.state = WorkerEntry::State::kExited;
+      worker_exited = true;
       on_exit(before, before.last_exit, wait_status);
       break;
     }
   }
+  // A dead worker's job processes were reparented to us.
+  if (worker_exited) KillStrayChildren([this](pid_t pid) { return IsWorkerProcess(pid); });
+}
+
+bool WorkerPool::IsWorkerProcess(pid_t pid) const {
+  for (const WorkerEntry& entry : entries_) {
+    if (entry.pid == pid && HasProcess(entry)) return true;
+  }
+  return false;
 }
 
 void WorkerPool::MakeSpare(uint32_t index) {
@@ -174,6 +194,8 @@ void WorkerPool::StopAll(int signal_number) {
   for (WorkerEntry& entry : entries_) {
     if (!HasProcess(entry)) continue;
     entry.state = WorkerEntry::State::kStopping;
+    // A forced stop ends shell jobs too (see Kill).
+    if (signal_number == SIGKILL) KillDescendantsOf(entry.pid);
     kill(entry.pid, signal_number);
   }
 }
@@ -182,8 +204,9 @@ void WorkerPool::Kill(uint32_t index) {
   WorkerEntry& entry = entries_.at(index);
   if (!HasProcess(entry)) return;
   // A shell job (exec) dies with its worker, but what it started in the
-  // background would not: stop its whole process group first.
-  KillProcessGroupsLedByChildrenOf(entry.pid);
+  // background would not: end everything under the worker first.
+  KillDescendantsOf(entry.pid);
+  entry.killed_by_daemon = true;
   kill(entry.pid, SIGKILL);
 }
 

@@ -58,6 +58,9 @@ struct WorkerEntry {
   base::SteadyTime started;    // when it was forked
   Retirement retirement = Retirement::kNone;  // while kRetiring
   uint32_t functions = 0;  // the registry's size when it was forked
+  // Kill() sent this process its SIGKILL (a timeout, a deadline, a cancel
+  // with kill): its death is the daemon's doing, not a crash.
+  bool killed_by_daemon = false;
 };
 
 class WorkerPool {
@@ -109,9 +112,10 @@ class WorkerPool {
   void MakeSpare(uint32_t index);
 
   // Stops the whole pool: SIGTERM lets idle workers exit and busy ones
-  // finish their task; SIGKILL ends them at once.
+  // finish their task; SIGKILL ends them at once, and their shell jobs.
   void StopAll(int signal_number);
-  // Sends SIGKILL to one worker, if it has a process.
+  // Sends SIGKILL to one worker, if it has a process, and to every process
+  // of its shell job; marks it killed_by_daemon.
   void Kill(uint32_t index);
 
   // How many functions (registry indices 0..n-1) every worker process has:
@@ -124,6 +128,7 @@ class WorkerPool {
 
  private:
   Status Fork(WorkerEntry& entry);
+  bool IsWorkerProcess(pid_t pid) const;
   std::optional<uint32_t> SpareIndex() const;
 
   const shmq::Segment& segment_;

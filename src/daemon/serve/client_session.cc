@@ -46,16 +46,17 @@ ClientSession::WriteRound::~WriteRound() {
   held_writers.swap(writers);
 }
 
-ClientSession::ClientSession(Socket socket, ConnectionHost& host,
-                       uint64_t connection_id, uint64_t max_frame_bytes,
-                       std::chrono::milliseconds idle_timeout)
+ClientSession::ClientSession(Socket socket, ConnectionHost& host, uint64_t connection_id,
+                             uint64_t max_frame_bytes, Timeouts timeouts)
     : socket_(std::move(socket)),
       host_(host),
       id_(connection_id),
       decoder_(max_frame_bytes),
-      idle_timeout_(idle_timeout),
+      idle_timeout_(timeouts.idle),
       idle_timer_(socket_.get_executor()),
-      last_heard_(base::SteadyClock::now()) {
+      last_heard_(base::SteadyClock::now()),
+      peer_deadlines_(timeouts.hello, timeouts.frame, last_heard_),
+      deadline_timer_(socket_.get_executor()) {
   ReadPeerCredentials();
 }
 
@@ -73,6 +74,29 @@ void ClientSession::ReadPeerCredentials() {
 void ClientSession::Start() {
   ReadSome();
   if (idle_timeout_.count() > 0) WatchIdleness();
+  ArmPeerDeadlines();
+}
+
+void ClientSession::ArmPeerDeadlines() {
+  if (closed_) return;
+  const std::optional<base::SteadyTime> next = peer_deadlines_.Next();
+  // Armed for the same or an earlier moment: it looks again then. So a
+  // stream of whole frames costs no timer operation at all.
+  if (!next || (deadline_armed_for_ && *deadline_armed_for_ <= *next)) return;
+  deadline_armed_for_ = next;
+  deadline_timer_.expires_at(*next);
+  deadline_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+    if (error || self->closed_) return;
+    self->deadline_armed_for_.reset();
+    if (std::optional<std::string> overdue =
+            self->peer_deadlines_.Overdue(base::SteadyClock::now())) {
+      TP_LOG(kInfo) << "connection " << self->id_ << " (pid " << self->peer_pid_ << "): "
+                    << *overdue << "; closing it";
+      self->SendErrorAndClose(ErrorCode::kIdleTimeout, *overdue);
+      return;
+    }
+    self->ArmPeerDeadlines();
+  });
 }
 
 // A client that holds a connection open and says nothing (a half frame
@@ -121,7 +145,6 @@ void ClientSession::OnRead(const boost::system::error_code& error, size_t bytes)
     return;
   }
   decoder_.Commit(bytes);
-  last_heard_ = base::SteadyClock::now();
   {
     // The replies to a read's worth of frames (pongs, rejections) in one
     // write.
@@ -141,6 +164,13 @@ bool ClientSession::ProcessFrames() {
   arena_options.start_block_size = kArenaBlockBytes;
   arena_options.max_block_size = kArenaBlockBytes;
   google::protobuf::Arena arena(arena_options);
+  // The rest of a batch goes before any frame after it.
+  if (held_batch_) {
+    SubmitBatchFrom(*held_batch_, held_batch_next_);
+    if (held_batch_) return !closed_ && phase_ != Phase::kClosing;  // paused again
+  }
+  bool completed_a_frame = false;
+  bool unfinished_frame_waits = false;
   // Stop early when paused: frames already buffered wait for ResumeReading.
   while (!paused_ && !closed_ && phase_ != Phase::kClosing) {
     if (arena.SpaceAllocated() > kArenaResetBytes) arena.Reset();
@@ -148,16 +178,31 @@ bool ClientSession::ProcessFrames() {
         *google::protobuf::Arena::CreateMessage<v1::ClientMessage>(&arena);
     Status error;
     const wire::FrameDecoder::Outcome outcome = decoder_.NextMessage(&message, &error);
-    if (outcome == wire::FrameDecoder::Outcome::kNeedMore) break;
+    if (outcome == wire::FrameDecoder::Outcome::kNeedMore) {
+      unfinished_frame_waits = decoder_.buffered() > 0;
+      break;
+    }
     if (outcome == wire::FrameDecoder::Outcome::kError) {
       TP_LOG(kWarning) << "connection " << id_ << " (pid " << peer_pid_
                        << "): " << error.ToString() << "; closing it";
       SendErrorAndClose(error.code(), error.message());
       return false;
     }
+    completed_a_frame = true;
     HandleMessage(message);
   }
-  return !closed_ && phase_ != Phase::kClosing;
+  if (closed_ || phase_ == Phase::kClosing) return false;
+  // Only whole frames are hearing from the client: trickled bytes of an
+  // unfinished one must not keep the idle timeout away.
+  const base::SteadyTime now = base::SteadyClock::now();
+  if (completed_a_frame) last_heard_ = now;
+  if (paused_) {
+    peer_deadlines_.ReadingPaused();
+  } else {
+    peer_deadlines_.AfterParsing(completed_a_frame, unfinished_frame_waits, now);
+    ArmPeerDeadlines();
+  }
+  return true;
 }
 
 void ClientSession::HandleMessage(const v1::ClientMessage& message) {
@@ -170,9 +215,7 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
       host_.OnSubmit(*this, message.submit());
       break;
     case v1::ClientMessage::kSubmitBatch:
-      for (const v1::Submit& submit : message.submit_batch().tasks()) {
-        host_.OnSubmit(*this, submit);
-      }
+      SubmitBatchFrom(message.submit_batch(), 0);
       break;
     case v1::ClientMessage::kStatus: {
       v1::ServerMessage reply;
@@ -201,6 +244,25 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
   }
 }
 
+// Task by task, like separate Submit frames: once the router pauses this
+// connection (at --max-in-flight, or the queue is full), the rest of the
+// batch waits here until ResumeReading, as frames behind it wait unread in
+// the socket. One frame of a million tasks is then no way around the
+// limit, and the router never holds more than the limit of them.
+void ClientSession::SubmitBatchFrom(const v1::SubmitBatch& batch, int next) {
+  while (next < batch.tasks_size() && !paused_ && !closed_ && phase_ != Phase::kClosing) {
+    host_.OnSubmit(*this, batch.tasks(next++));
+  }
+  if (next == batch.tasks_size() || closed_ || phase_ == Phase::kClosing) {
+    held_batch_.reset();  // may destroy `batch`: not used after this
+    return;
+  }
+  // Copied out of the parse arena, which ProcessFrames reuses, on the first
+  // pause only; at most one frame's worth.
+  if (held_batch_.get() != &batch) held_batch_ = std::make_unique<v1::SubmitBatch>(batch);
+  held_batch_next_ = next;
+}
+
 void ClientSession::HandleHello(const v1::ClientMessage& message) {
   if (!message.has_hello()) {
     SendErrorAndClose(ErrorCode::kProtocolViolation,
@@ -221,6 +283,7 @@ void ClientSession::HandleHello(const v1::ClientMessage& message) {
   v1::ServerMessage reply;
   host_.OnHello(*this, message.hello(), reply.mutable_hello());
   phase_ = Phase::kReady;
+  peer_deadlines_.HelloReceived();
   Send(reply);
 }
 
@@ -275,7 +338,11 @@ void ClientSession::OnWritten(const boost::system::error_code& error) {
   WriteSome();
 }
 
-void ClientSession::PauseReading() { paused_ = true; }
+void ClientSession::PauseReading() {
+  paused_ = true;
+  // The peer cannot finish a frame we do not read.
+  peer_deadlines_.ReadingPaused();
+}
 
 void ClientSession::ResumeReading() {
   if (!paused_ || closed_) return;
@@ -300,6 +367,7 @@ void ClientSession::Close() {
   if (closed_) return;
   closed_ = true;
   idle_timer_.cancel();
+  deadline_timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "daemon/route/task_client.h"
+#include "daemon/serve/peer_deadlines.h"
 #include "taskpool/v1/taskpool.pb.h"
 #include "wire/framing.h"
 
@@ -66,10 +67,18 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
     WriteRound& operator=(const WriteRound&) = delete;
   };
 
-  // `idle_timeout` (0: none) closes the connection when the client sends
-  // nothing and has no task in flight for that long.
+  // How long a peer may keep the daemon waiting; 0 turns one off.
+  struct Timeouts {
+    // Sends no whole frame and has no task in flight for this long.
+    std::chrono::milliseconds idle{0};
+    // No hello this long after the accept.
+    std::chrono::milliseconds hello{0};
+    // A begun frame not whole this long after its first byte.
+    std::chrono::milliseconds frame{0};
+  };
+
   ClientSession(Socket socket, ConnectionHost& host, uint64_t connection_id,
-             uint64_t max_frame_bytes, std::chrono::milliseconds idle_timeout);
+                uint64_t max_frame_bytes, Timeouts timeouts);
 
   // Starts reading. REQUIRES: called once.
   void Start();
@@ -110,10 +119,16 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool ProcessFrames();
   void HandleMessage(const v1::ClientMessage& message);
   void HandleHello(const v1::ClientMessage& message);
+  // Submits batch.tasks(next...) until reading is paused; what is left is
+  // held in held_batch_ for ProcessFrames to go on with.
+  void SubmitBatchFrom(const v1::SubmitBatch& batch, int next);
   void WriteSome();
   void OnWritten(const boost::system::error_code& error);
   void ReadPeerCredentials();
   void WatchIdleness();
+  // (Re)arms the peer-deadline timer if a deadline is due earlier than
+  // the one it waits for; the timer looks again when it fires.
+  void ArmPeerDeadlines();
 
   Socket socket_;
   ConnectionHost& host_;
@@ -126,11 +141,17 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool write_held_ = false;  // frames wait for the end of a WriteRound
   bool closed_ = false;
   bool close_after_flush_ = false;
+  // The part of a SubmitBatch not yet admitted when reading was paused.
+  std::unique_ptr<v1::SubmitBatch> held_batch_;
+  int held_batch_next_ = 0;
   std::string outgoing_;   // frames waiting for the current write to finish
   std::string writing_buffer_;  // frames being written now
   const std::chrono::milliseconds idle_timeout_;
   boost::asio::steady_timer idle_timer_;
-  base::SteadyTime last_heard_;
+  base::SteadyTime last_heard_;  // when the last whole frame arrived
+  PeerDeadlines peer_deadlines_;
+  boost::asio::steady_timer deadline_timer_;
+  std::optional<base::SteadyTime> deadline_armed_for_;
   pid_t peer_pid_ = 0;
   // Until SO_PEERCRED says otherwise: nobody, so a failed read is refused.
   uid_t peer_uid_ = static_cast<uid_t>(-1);

@@ -15,6 +15,7 @@ Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
       config_(config),
       host_(host),
       access_(config.allowed_users, config.allowed_groups),
+      connections_per_user_(config.max_connections_per_user),
       acceptor_(io),
       accept_retry_(io) {}
 
@@ -38,6 +39,12 @@ Status Server::Listen() {
     return Status(ErrorCode::kInternal, "cannot listen on " +
                                             config_.socket_path + ": " +
                                             error.message());
+  }
+  // Remembered so that at exit we remove this socket and nothing a user
+  // put in its place.
+  struct stat bound {};
+  if (lstat(config_.socket_path.c_str(), &bound) == 0) {
+    socket_identity_ = {bound.st_dev, bound.st_ino};
   }
   // bind() honours the umask; the configured mode is what operators expect.
   if (chmod(config_.socket_path.c_str(), config_.socket_mode) != 0) {
@@ -105,7 +112,9 @@ void Server::ResumeAccepting() {
 void Server::Admit(local_socket socket) {
   const uint64_t id = next_connection_id_++;
   auto connection = std::make_shared<ClientSession>(
-      std::move(socket), host_, id, config_.max_frame_bytes(), config_.idle_timeout);
+      std::move(socket), host_, id, config_.max_frame_bytes(),
+      ClientSession::Timeouts{config_.idle_timeout, config_.hello_timeout,
+                              config_.frame_timeout});
   if (!access_.Allows(connection->peer_uid(), connection->peer_gid())) {
     const std::string who = "uid " + std::to_string(connection->peer_uid()) + " (gid " +
                             std::to_string(connection->peer_gid()) + ")";
@@ -130,13 +139,34 @@ void Server::Admit(local_socket socket) {
                                       " connections (taskpoold --max-connections)");
     return;
   }
+  if (Status refused = connections_per_user_.Admit(connection->peer_uid()); !refused.ok()) {
+    if (std::optional<uint64_t> held = refused_too_many_for_user_.Admit()) {
+      TP_LOG(kWarning) << "refusing connection from pid " << connection->peer_pid() << ": "
+                       << refused.message() << HeldBack(*held);
+    }
+    connection->SendErrorAndClose(refused.code(), refused.message());
+    return;
+  }
   connections_.emplace(id, connection);
   TP_LOG(kDebug) << "connection " << id << " from pid " << connection->peer_pid();
   connection->Start();
 }
 
-Server::Counters Server::counters() const {
-  return {accept_errors_.total(), refused_not_allowed_.total(), refused_too_many_.total()};
+void Server::FillStatus(v1::StatusReply* status) {
+  status->set_connections(static_cast<uint32_t>(connections_.size()));
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [uid, open] : connections_per_user_.by_user()) {
+    v1::UserConnections* user = status->add_connections_per_user();
+    user->set_uid(uid);
+    user->set_name(user_names_.NameOf(uid, now));
+    user->set_connections(open);
+  }
+  status->set_max_connections_per_user(connections_per_user_.limit());
+  v1::ListenerCounters* listener = status->mutable_listener();
+  listener->set_accept_errors(accept_errors_.total());
+  listener->set_refused_not_allowed(refused_not_allowed_.total());
+  listener->set_refused_too_many(refused_too_many_.total());
+  listener->set_refused_too_many_for_user(refused_too_many_for_user_.total());
 }
 
 std::shared_ptr<ClientSession> Server::Adopt(local_socket socket) {
@@ -156,7 +186,19 @@ void Server::StopListening() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   // An activated socket stays: systemd listens on it again for the next start.
-  if (config_.listen_fd < 0) unlink(config_.socket_path.c_str());
+  if (config_.listen_fd < 0) RemoveOwnSocketFile();
+}
+
+void Server::RemoveOwnSocketFile() {
+  struct stat now {};
+  if (lstat(config_.socket_path.c_str(), &now) != 0) return;
+  if (!socket_identity_ || now.st_dev != socket_identity_->first ||
+      now.st_ino != socket_identity_->second) {
+    TP_LOG(kWarning) << "not removing " << config_.socket_path
+                     << ": it is no longer the socket this daemon created";
+    return;
+  }
+  unlink(config_.socket_path.c_str());
 }
 
 void Server::CloseAllAfterFlush() {
@@ -167,7 +209,9 @@ void Server::CloseAllAfterFlush() {
 }
 
 void Server::Forget(const ClientSession& connection) {
-  connections_.erase(connection.id());
+  if (connections_.erase(connection.id()) > 0) {
+    connections_per_user_.Release(connection.peer_uid());
+  }
   // A descriptor just came free.
   ResumeAccepting();
 }

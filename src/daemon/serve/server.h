@@ -3,18 +3,24 @@
 // Thread-safety: used only from the supervisor's event loop thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "base/log_throttle.h"
 #include "daemon/serve/access_policy.h"
 #include "daemon/serve/client_session.h"
+#include "daemon/serve/connections_per_user.h"
+#include "daemon/route/user_names.h"
 #include "daemon/config/daemon_config.h"
 
 namespace taskpool::daemon {
@@ -51,13 +57,9 @@ class Server {
   // they are now (new connections only; open ones stay).
   void ReloadAccessPolicy();
 
-  // What the listener turned away, for status and metrics.
-  struct Counters {
-    uint64_t accept_errors = 0;        // accept() failed (out of descriptors, ...)
-    uint64_t refused_not_allowed = 0;  // peer not in --allow-users/--allow-groups
-    uint64_t refused_too_many = 0;     // --max-connections reached
-  };
-  Counters counters() const;
+  // The listener's part of status: connections, per user and in all, the
+  // per-user limit, and the counters of what was turned away.
+  void FillStatus(v1::StatusReply* status);
 
  private:
   void Accept();
@@ -68,19 +70,25 @@ class Server {
   void PauseAccepting(const boost::system::error_code& error);
   void ResumeAccepting();
   void Admit(local_socket socket);
+  // Unlinks config.socket_path if it is still the socket Listen() bound.
+  void RemoveOwnSocketFile();
 
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
   ConnectionHost& host_;
   AccessPolicy access_;
+  ConnectionsPerUser connections_per_user_;
+  UserNames user_names_;  // for the per-user lines of status
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool listening_ = false;
+  std::optional<std::pair<dev_t, ino_t>> socket_identity_;  // of the bound socket file
   bool accept_paused_ = false;
   boost::asio::steady_timer accept_retry_;
   // Peers can make these happen at will: log once per interval with a count.
   base::LogThrottle accept_errors_;
   base::LogThrottle refused_not_allowed_;
   base::LogThrottle refused_too_many_;
+  base::LogThrottle refused_too_many_for_user_;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<ClientSession>> connections_;
 };

@@ -1,5 +1,6 @@
 #include "daemon/tasks/child_process.h"
 #include "daemon/tasks/child_start.h"
+#include "daemon/tasks/job_processes.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,9 +13,7 @@
 #include <iterator>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -251,32 +250,7 @@ class RunningChild {
   bool exited_ = false;
 };
 
-// The process group of `pid` from /proc/PID/stat ("pid (comm) state ppid
-// pgrp ..."; comm may hold spaces and parentheses, so parse after the last
-// ')'); 0 if it cannot be read.
-pid_t ProcessGroupOf(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(file)),
-                         std::istreambuf_iterator<char>());
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(paren + 1));
-  char state = 0;
-  pid_t ppid = 0, pgrp = 0;
-  if (!(fields >> state >> ppid >> pgrp)) return 0;
-  return pgrp;
-}
-
 }  // namespace
-
-void KillProcessGroupsLedByChildrenOf(pid_t parent) {
-  const std::string self = std::to_string(parent);
-  std::ifstream children("/proc/" + self + "/task/" + self + "/children");
-  for (pid_t child = 0; children >> child;) {
-    // Only groups the child leads: never the supervisor's own group.
-    if (child > 0 && ProcessGroupOf(child) == child) kill(-child, SIGKILL);
-  }
-}
 
 Result<ChildOutcome> RunChild(const ChildCommand& command) {
   Result<StartedChild> started = StartChild(command);
@@ -286,7 +260,11 @@ Result<ChildOutcome> RunChild(const ChildCommand& command) {
       OutputSink{std::move(started->stdout_read), command.max_output_bytes, {}, false},
       OutputSink{std::move(started->stderr_read), command.max_output_bytes, {}, false},
       command.timeout, command.cancelled);
-  return child.Run();
+  ChildOutcome outcome = child.Run();
+  // Whatever of the job outlived the command: orphans that left its group
+  // came to us, its subreaper.
+  EndJob();
+  return outcome;
 }
 
 }  // namespace taskpool::daemon

@@ -7,7 +7,9 @@
 // fed and its stdout and stderr are read in one poll(2) loop, so no pipe can
 // fill up and deadlock either side. When the command exits, whatever it left
 // running in its process group is killed, so a background process holding a
-// pipe cannot keep the task from finishing. Always reaped before return.
+// pipe cannot keep the task from finishing, and then every process the
+// job left anywhere under the worker (job_processes.h). Always reaped
+// before return.
 //
 // Thread-safety: forks; call only from a single-threaded process (a
 // worker), and never concurrently with itself.
@@ -64,11 +66,5 @@ inline constexpr std::chrono::milliseconds kCancelPollInterval{100};
 // 'gzipp': No such file or directory (searched PATH=/usr/bin:/bin)";
 // INTERNAL when pipes or fork fail.
 Result<ChildOutcome> RunChild(const ChildCommand& command);
-
-// SIGKILLs every process group led by a child of `parent` (the commands a
-// worker runs lead their own groups). For the supervisor, just before it
-// kills that worker: the worker's death kills the command itself
-// (PR_SET_PDEATHSIG) but not what the command started in the background.
-void KillProcessGroupsLedByChildrenOf(pid_t parent);
 
 }  // namespace taskpool::daemon

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/signals.h"
+#include "daemon/tasks/job_processes.h"
 
 namespace taskpool::daemon {
 namespace {
@@ -184,6 +185,8 @@ Result<StartedChild> StartChild(const ChildCommand& command) {
 
   // Also here, so the group exists before we could signal it.
   setpgid(pid, pid);
+  // From now on a death of the supervisor ends this job's group too.
+  SetCurrentJobGroup(pid);
   stdin_pipe->read_end.reset();
   stdout_pipe->write_end.reset();
   stderr_pipe->write_end.reset();
@@ -198,6 +201,7 @@ Result<StartedChild> StartChild(const ChildCommand& command) {
   if (n == static_cast<ssize_t>(sizeof failure)) {
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
+    SetCurrentJobGroup(0);
     return DescribeStartFailure(command, failure);
   }
   return StartedChild{pid, std::move(stdin_pipe->write_end), std::move(stdout_pipe->read_end),

@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/private_file.h"
 #include "daemon/tasks/sha256.h"
 
 namespace taskpool::daemon {
@@ -78,11 +79,14 @@ Result<HeldNamedLock> AcquireNamedLock(const std::string& directory,
                                             hash.status().message());
   }
   const std::string path = directory + "/" + hash.value() + ".lock";
-  base::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) {
-    return ErrnoStatus("lock '" + std::string(name) + "': cannot open " + path,
-                       errno);
+  // The directory is ours (0700), but a lock file is a lock file: never
+  // follow a link or take another user's file for one.
+  Result<base::UniqueFd> opened = base::OpenPrivateLockFile(path, 0600);
+  if (!opened.ok()) {
+    return Status(opened.status().code(),
+                  "lock '" + std::string(name) + "': " + opened.status().message());
   }
+  base::UniqueFd fd = std::move(opened).value();
   const int error = LockWithin(fd.get(), timeout);
   if (error == EWOULDBLOCK) {
     return Status(ErrorCode::kWaitTimeout,
