@@ -33,7 +33,8 @@ TEST(ConfigDumpTest, NamesEveryOptionOnceAndRepeatablesPerValue) {
   EXPECT_NE(dump.find("limit = sleep=2\nlimit = echo=5\n"), std::string::npos) << dump;
   EXPECT_NE(dump.find("socket-mode = 0660\n"), std::string::npos) << dump;
   EXPECT_NE(dump.find("allow-users = 0\n"), std::string::npos) << dump;
-  EXPECT_NE(dump.find("metrics-listen = 127.0.0.1:9464\n"), std::string::npos) << dump;
+  // --metrics-listen is the older name of --http-listen.
+  EXPECT_NE(dump.find("http-listen = 127.0.0.1:9464\n"), std::string::npos) << dump;
   EXPECT_NE(dump.find("enable-exec = false\n"), std::string::npos) << dump;
 }
 

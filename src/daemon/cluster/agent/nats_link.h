@@ -9,6 +9,8 @@
 // so is every method here. A PullConsumer is used by one thread at a time.
 #pragma once
 
+#include <chrono>
+
 #include <nats/nats.h>
 
 #include <cstdint>
@@ -22,6 +24,10 @@
 #include "taskpool/status.hpp"
 
 namespace taskpool::cluster {
+
+// After a failed fetch: the fetchers' pause, so a broken server is not
+// hammered.
+inline constexpr std::chrono::milliseconds kFetchErrorPause{500};
 
 // A natsStatus as a Status naming `what` and libnats' last error text.
 Status NatsStatus(std::string_view what, natsStatus status, jsErrCode js_error = jsErrCode(0));

@@ -5,7 +5,6 @@ namespace taskpool::cluster {
 namespace {
 constexpr int kBatch = 256;
 constexpr int64_t kPollMs = 500;
-constexpr std::chrono::milliseconds kErrorPause{500};
 }  // namespace
 
 ResultFetcher::ResultFetcher(Sink sink, ErrorSink on_error)
@@ -49,7 +48,7 @@ void ResultFetcher::Run() {
     lock.lock();
     fetching_ = false;
     idle_.notify_all();
-    if (!fetched.ok()) wake_.wait_for(lock, kErrorPause, [this] { return exit_; });
+    if (!fetched.ok()) wake_.wait_for(lock, kFetchErrorPause, [this] { return exit_; });
   }
 }
 

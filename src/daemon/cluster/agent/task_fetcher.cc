@@ -15,8 +15,6 @@ constexpr int64_t kShortPollMs = 25;
 // How often the stream is asked which function subjects hold tasks (for
 // redeliveries and missed hints).
 constexpr std::chrono::seconds kScanInterval{1};
-// After a failed fetch: a pause, so a broken server is not hammered.
-constexpr std::chrono::milliseconds kErrorPause{500};
 
 }  // namespace
 
@@ -81,7 +79,7 @@ void TaskFetcher::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!exit_) {
     const auto may_fetch = [this] { return installed_ && installs_waiting_ == 0 && Wanted() > 0; };
-    wake_.wait_for(lock, kErrorPause, [&] { return exit_ || may_fetch(); });
+    wake_.wait_for(lock, kFetchErrorPause, [&] { return exit_ || may_fetch(); });
     if (exit_) break;
     if (!may_fetch()) continue;
     fetching_ = true;
@@ -122,7 +120,7 @@ void TaskFetcher::FetchFrom(PullConsumer& consumer, int64_t wait_ms,
   if (!fetched.ok()) {
     on_error_(fetched.status());
     lock.lock();
-    wake_.wait_for(lock, kErrorPause, [this] { return exit_; });
+    wake_.wait_for(lock, kFetchErrorPause, [this] { return exit_; });
     return;
   }
   if (!fetched->empty()) {
