@@ -171,10 +171,14 @@ void Server::FillStatus(v1::StatusReply* status) {
 
 std::shared_ptr<ClientSession> Server::Adopt(local_socket socket) {
   const uint64_t id = next_connection_id_++;
-  auto connection = std::make_shared<ClientSession>(std::move(socket), host_, id,
-                                                    config_.max_frame_bytes(),
-                                                    std::chrono::milliseconds(0));
+  // No idle timeout: the cluster agent may stay quiet for as long as the
+  // cluster has nothing for this node.
+  auto connection = std::make_shared<ClientSession>(
+      std::move(socket), host_, id, config_.max_frame_bytes(),
+      ClientSession::Timeouts{std::chrono::milliseconds(0), config_.hello_timeout,
+                              config_.frame_timeout});
   connections_.emplace(id, connection);
+  adopted_.insert(id);
   connection->Start();
   return connection;
 }
@@ -209,7 +213,8 @@ void Server::CloseAllAfterFlush() {
 }
 
 void Server::Forget(const ClientSession& connection) {
-  if (connections_.erase(connection.id()) > 0) {
+  // An adopted connection was never counted for its user.
+  if (connections_.erase(connection.id()) > 0 && adopted_.erase(connection.id()) == 0) {
     connections_per_user_.Release(connection.peer_uid());
   }
   // A descriptor just came free.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "base/log_throttle.h"
@@ -91,6 +92,7 @@ class Server {
   base::LogThrottle refused_too_many_for_user_;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<ClientSession>> connections_;
+  std::unordered_set<uint64_t> adopted_;  // ids of connections Adopt() made
 };
 
 }  // namespace taskpool::daemon

@@ -32,13 +32,29 @@ TEST(WorkerExitTest, ASegfaultBeforeOurKillLandedIsStillACrash) {
 
 TEST(WorkerExitTest, RetirementsAndStopsAreNotCrashes) {
   EXPECT_EQ(ClassifyWorkerExit(Running(), ExitedWith(kWorkerRecycledExitCode)),
-            WorkerExit::kRecycled);
+            WorkerExit::kRecycledMaxTasks);
+  EXPECT_EQ(ClassifyWorkerExit(Running(), ExitedWith(kWorkerRecycledRssExitCode)),
+            WorkerExit::kRecycledMaxRss);
   WorkerEntry stopping = Running();
   stopping.state = WorkerEntry::State::kStopping;
   EXPECT_EQ(ClassifyWorkerExit(stopping, KilledBy(SIGKILL)), WorkerExit::kStoppedWithPool);
   WorkerEntry retiring = Running();
   retiring.state = WorkerEntry::State::kRetiring;
   EXPECT_EQ(ClassifyWorkerExit(retiring, ExitedWith(0)), WorkerExit::kRetiredForRestart);
+  retiring.retirement = WorkerEntry::Retirement::kScaledDown;
+  EXPECT_EQ(ClassifyWorkerExit(retiring, ExitedWith(0)), WorkerExit::kScaledDown);
+}
+
+TEST(WorkerExitTest, OnlyCrashesAreDeathsAndPlannedEndsHaveAReason) {
+  EXPECT_TRUE(IsDeath(WorkerExit::kCrashed));
+  EXPECT_TRUE(IsDeath(WorkerExit::kCannotStart));
+  EXPECT_FALSE(IsDeath(WorkerExit::kKilledByDaemon));
+  EXPECT_STREQ(ReplacementReason(WorkerExit::kKilledByDaemon), "killed");
+  EXPECT_STREQ(ReplacementReason(WorkerExit::kRetiredForRestart), "reload");
+  EXPECT_STREQ(ReplacementReason(WorkerExit::kRecycledMaxTasks), "max_tasks");
+  EXPECT_STREQ(ReplacementReason(WorkerExit::kRecycledMaxRss), "max_rss");
+  EXPECT_EQ(ReplacementReason(WorkerExit::kScaledDown), nullptr);
+  EXPECT_EQ(ReplacementReason(WorkerExit::kCrashed), nullptr);
 }
 
 TEST(WorkerExitTest, FatalExitCodeMeansCannotStart) {
