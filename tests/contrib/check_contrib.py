@@ -4,7 +4,7 @@ exists in a live daemon's /metrics.
 
 Usage: check_contrib.py TASKPOOLD TASKPOOL RULES.yml DASHBOARD.json
 
-Starts taskpoold on a private socket with --metrics-listen 127.0.0.1:0,
+Starts taskpoold on a private socket with --http-listen 127.0.0.1:0,
 runs one task so the per-function series exist, scrapes /metrics and
 compares. Exits 0 when every name is found, 1 (naming the missing ones)
 otherwise.
@@ -67,12 +67,12 @@ def scrape(taskpoold, taskpool):
         with open(log_path, "w") as log:
             daemon = subprocess.Popen(
                 [taskpoold, "--socket", socket, "--workers", "1",
-                 "--metrics-listen", "127.0.0.1:0"],
+                 "--http-listen", "127.0.0.1:0"],
                 stdout=subprocess.DEVNULL, stderr=log)
         try:
             def port():
                 with open(log_path) as f:
-                    found = re.search(r"serving metrics on http://127\.0\.0\.1:(\d+)/metrics",
+                    found = re.search(r"serving HTTP on http://127\.0\.0\.1:(\d+)/",
                                       f.read())
                 return found and found.group(1)
             metrics_port = wait_for(port, "the metrics port in the log")

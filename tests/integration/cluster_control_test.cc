@@ -13,6 +13,15 @@
 namespace taskpool::testing {
 namespace {
 
+// The daemon killed a worker to end its task: a planned replacement
+// (taskpool_workers_replaced_total{reason="killed"}), not a death.
+bool WorkerKilledForItsTask(const v1::StatusReply& status) {
+  for (const v1::WorkerReplacements& replaced : status.workers_replaced()) {
+    if (replaced.reason() == "killed") return replaced.count() == 1 && status.workers_died() == 0;
+  }
+  return false;
+}
+
 bool Running(const std::string& socket, uint32_t tasks) {
   return WaitForStatus(socket, std::to_string(tasks) + " running",
                        [tasks](const v1::StatusReply& status) { return status.running() == tasks; });
@@ -62,8 +71,7 @@ TEST_F(TwoNodes, ATimeoutKillsTheRemoteWorker) {
   const TaskResult result = result_.get_future().get();
   EXPECT_EQ(result.code, ErrorCode::kTimeout) << result.status().ToString();
   EXPECT_EQ(result.node, "b");
-  EXPECT_TRUE(WaitForStatus(b_->socket_path(), "b's worker killed",
-                            [](const v1::StatusReply& status) { return status.workers_died() == 1; }));
+  EXPECT_TRUE(WaitForStatus(b_->socket_path(), "b's worker killed", WorkerKilledForItsTask));
   release_.Now();
 }
 
@@ -86,8 +94,7 @@ TEST_F(TwoNodes, CancelWithKillReachesTheNodeRunningIt) {
   client_->cancel(id, /*kill_running=*/true);
   const TaskResult result = result_.get_future().get();
   EXPECT_EQ(result.code, ErrorCode::kCancelled) << result.status().ToString();
-  EXPECT_TRUE(WaitForStatus(b_->socket_path(), "b's worker killed",
-                            [](const v1::StatusReply& status) { return status.workers_died() == 1; }));
+  EXPECT_TRUE(WaitForStatus(b_->socket_path(), "b's worker killed", WorkerKilledForItsTask));
   release_.Now();
 }
 

@@ -38,6 +38,9 @@ struct LocalLoad {
 
 class ClusterNode : private AgentLink {
  public:
+  // The cluster agent's process (-1 while none runs): a child of the
+  // supervisor that is not a worker, and must not be taken for a stray.
+  pid_t agent_pid() const { return agent_pid_; }
   // Serves the daemon's end of the agent's client connection
   // (Server::Adopt) and returns its connection id.
   using AdoptConnection = std::function<uint64_t(boost::asio::local::stream_protocol::socket)>;

@@ -140,6 +140,9 @@ Status Supervisor::ServeHttp() {
 
 Status Supervisor::JoinCluster() {
   if (!config_.cluster.enabled()) return Status::Ok();
+  // The agent is our child too: not a stray of a dead worker's job.
+  workers_->SetOtherChildren(
+      [this](pid_t pid) { return cluster_ != nullptr && cluster_->agent_pid() == pid; });
   cluster_ = std::make_unique<cluster::ClusterNode>(
       io_, config_, registry_, *router_,
       [this](boost::asio::local::stream_protocol::socket socket) {

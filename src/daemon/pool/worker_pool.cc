@@ -173,7 +173,11 @@ void WorkerPool::ReapExited(const ExitHandler& on_exit) {
     }
   }
   // A dead worker's job processes were reparented to us.
-  if (worker_exited) KillStrayChildren([this](pid_t pid) { return IsWorkerProcess(pid); });
+  if (worker_exited) {
+    KillStrayChildren([this](pid_t pid) {
+      return IsWorkerProcess(pid) || (is_other_child_ && is_other_child_(pid));
+    });
+  }
 }
 
 bool WorkerPool::IsWorkerProcess(pid_t pid) const {

@@ -126,6 +126,12 @@ class WorkerPool {
   size_t live_count() const;
   const std::vector<WorkerEntry>& entries() const { return entries_; }
 
+  // Children of the supervisor that are neither workers nor a dead
+  // worker's strays (the cluster agent): KillStrayChildren spares them.
+  void SetOtherChildren(std::function<bool(pid_t)> is_other_child) {
+    is_other_child_ = std::move(is_other_child);
+  }
+
  private:
   Status Fork(WorkerEntry& entry);
   bool IsWorkerProcess(pid_t pid) const;
@@ -133,6 +139,7 @@ class WorkerPool {
 
   const shmq::Segment& segment_;
   const TaskRegistry& registry_;
+  std::function<bool(pid_t)> is_other_child_;
   WorkerLimits limits_;
   std::vector<WorkerEntry> entries_;
   uint32_t size_ = 0;  // workers numbered 0..size_-1
