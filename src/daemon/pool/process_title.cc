@@ -13,6 +13,10 @@ namespace {
 char* title_area = nullptr;
 size_t title_capacity = 0;   // bytes, the terminating NUL included
 size_t title_length = 0;     // of the title shown now
+// Every copied environment string, for good: unsetenv() (sd_listen_fds
+// unsets LISTEN_FDS) drops entries from environ, and a copy only environ
+// pointed to would then be lost (LeakSanitizer says so).
+char** environment_copies = nullptr;
 
 }  // namespace
 
@@ -28,10 +32,15 @@ void InitProcessTitle(int argc, char** argv) {
   size_t environment_size = 0;
   while (environ != nullptr && environ[environment_size] != nullptr) ++environment_size;
   char** moved = static_cast<char**>(std::calloc(environment_size + 1, sizeof(char*)));
-  if (moved == nullptr) return;  // keep argv as it is: a title is not worth failing for
+  environment_copies = static_cast<char**>(std::calloc(environment_size + 1, sizeof(char*)));
+  if (moved == nullptr || environment_copies == nullptr) {
+    std::free(moved);  // keep argv as it is: a title is not worth failing for
+    return;
+  }
   for (size_t i = 0; i < environment_size; ++i) {
     if (environ[i] == end) end = environ[i] + std::strlen(environ[i]) + 1;
     moved[i] = strdup(environ[i]);
+    environment_copies[i] = moved[i];
   }
   environ = moved;  // getenv() now reads the copies; the area is ours
   title_area = start;
