@@ -34,8 +34,12 @@ volatile sig_atomic_t current_job_group = 0;
 // ')'); 0 if it cannot be read.
 pid_t ProcessGroupOf(pid_t pid) {
   std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(file)),
-                         std::istreambuf_iterator<char>());
+  // getline, not istreambuf_iterator: a process that exits while we read
+  // makes read() fail with ESRCH, which libstdc++'s filebuf throws as
+  // ios_failure; getline turns it into a failed stream, an iterator does
+  // not (the supervisor died of it in a forced stop).
+  std::string stat;
+  std::getline(file, stat);
   const size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return 0;
   std::istringstream fields(stat.substr(paren + 1));
