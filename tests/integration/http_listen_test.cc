@@ -156,20 +156,12 @@ TEST_F(HttpListenTest, IdleConnectionsBeyondTheCapAreClosed) {
 
 class HttpListenOptionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/taskpool-metrics-XXXXXX";
-    directory_ = mkdtemp(pattern);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
   CommandResult RunDaemon(const std::string& listen,
                           const std::string& option = "--metrics-listen") {
-    return RunCommand({DaemonBinary(), "--socket", directory_ + "/t.sock",
+    return RunCommand({DaemonBinary(), "--socket", directory_.File("t.sock"),
                        "--workers", "1", option, listen});
   }
-  std::string directory_;
+  TempDirectory directory_{"taskpool-metrics"};
 };
 
 TEST_F(HttpListenOptionTest, BadValuesAreUsageErrors) {
@@ -187,7 +179,7 @@ TEST_F(HttpListenOptionTest, BadValuesAreUsageErrors) {
 
 TEST_F(HttpListenOptionTest, BothNamesMustAgree) {
   const CommandResult result = RunCommand(
-      {DaemonBinary(), "--socket", directory_ + "/t.sock", "--workers", "1", "--http-listen",
+      {DaemonBinary(), "--socket", directory_.File("t.sock"), "--workers", "1", "--http-listen",
        "127.0.0.1:0", "--metrics-listen", "127.0.0.1:9464", "--test-config"});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_THAT(result.err,
@@ -200,7 +192,7 @@ TEST_F(HttpListenOptionTest, FlagWinsOverTheFileUnderEitherName) {
   // for a free one. Only the flag's address is bound, so the start works.
   boost::asio::io_context io;
   tcp::acceptor taken(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  const std::string config = directory_ + "/taskpoold.conf";
+  const std::string config = directory_.File("taskpoold.conf");
   std::ofstream(config) << "http-listen = 127.0.0.1:" << taken.local_endpoint().port() << "\n";
   DaemonProcess daemon(1, {"--config", config, "--metrics-listen", "127.0.0.1:0"});
   const uint16_t port = HttpPort(daemon);
@@ -210,10 +202,10 @@ TEST_F(HttpListenOptionTest, FlagWinsOverTheFileUnderEitherName) {
 }
 
 TEST_F(HttpListenOptionTest, ConfigFileKeyIsCheckedLikeTheFlag) {
-  const std::string config = directory_ + "/taskpoold.conf";
+  const std::string config = directory_.File("taskpoold.conf");
   std::ofstream(config) << "workers = 1\nmetrics-listen = 127.0.0.1\n";
   const CommandResult result =
-      RunCommand({DaemonBinary(), "--socket", directory_ + "/t.sock",
+      RunCommand({DaemonBinary(), "--socket", directory_.File("t.sock"),
                   "--config", config, "--test-config"});
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(
@@ -224,7 +216,7 @@ TEST_F(HttpListenOptionTest, ConfigFileKeyIsCheckedLikeTheFlag) {
 }
 
 TEST_F(HttpListenOptionTest, ConfigFileTakesTheNewName) {
-  const std::string config = directory_ + "/taskpoold.conf";
+  const std::string config = directory_.File("taskpoold.conf");
   std::ofstream(config) << "workers = 1\nhttp-listen = 127.0.0.1:0\n";
   DaemonProcess daemon(1, {"--config", config});
   const uint16_t port = HttpPort(daemon);

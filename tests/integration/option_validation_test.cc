@@ -16,28 +16,20 @@ namespace {
 
 class OptionValidationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/taskpool-options-XXXXXX";
-    directory_ = mkdtemp(pattern);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-  std::string socket() const { return directory_ + "/t.sock"; }
+  std::string socket() const { return directory_.File("t.sock"); }
   CommandResult RunDaemon(std::vector<std::string> args, const std::string& socket_path = "") {
     args.insert(args.begin(),
                 {DaemonBinary(), "--socket", socket_path.empty() ? socket() : socket_path});
     return RunCommand(args);
   }
   std::string WriteConfig(const std::string& text) {
-    const std::string path = directory_ + "/taskpoold.conf";
+    const std::string path = directory_.File("taskpoold.conf");
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
   bool DirectoryHoldsOnly(const std::vector<std::string>& names) const {
     size_t count = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+    for (const auto& entry : std::filesystem::directory_iterator(directory_.path())) {
       if (std::find(names.begin(), names.end(), entry.path().filename()) == names.end()) {
         return false;
       }
@@ -46,7 +38,7 @@ class OptionValidationTest : public ::testing::Test {
     return count == names.size();
   }
 
-  std::string directory_;
+  TempDirectory directory_{"taskpool-options"};
 };
 
 TEST_F(OptionValidationTest, NegativeNumbersAreUsageErrorsNamingTheRange) {
@@ -76,7 +68,7 @@ TEST_F(OptionValidationTest, AbsurdQueueGeometryIsAUsageError) {
 }
 
 TEST_F(OptionValidationTest, SocketPathTooLongIsAUsageErrorAndLeavesNothing) {
-  const std::string long_socket = directory_ + "/" + std::string(120, 's') + ".sock";
+  const std::string long_socket = directory_.File(std::string(120, 's') + ".sock");
   const std::string segment = "/dev/shm/" + base::QueueNameForSocket(long_socket);
   const CommandResult result = RunDaemon({"--workers", "1"}, long_socket);
   EXPECT_EQ(result.exit_code, 2) << result.err;
