@@ -109,12 +109,21 @@ void Server::ResumeAccepting() {
   Accept();
 }
 
+std::shared_ptr<ClientSession> Server::NewSession(local_socket socket,
+                                                 std::chrono::milliseconds idle_timeout) {
+  return std::make_shared<ClientSession>(
+      std::move(socket), host_, next_connection_id_++, config_.max_frame_bytes(),
+      ClientSession::Timeouts{idle_timeout, config_.hello_timeout, config_.frame_timeout});
+}
+
+void Server::Serve(const std::shared_ptr<ClientSession>& connection) {
+  connections_.emplace(connection->id(), connection);
+  connection->Start();
+}
+
 void Server::Admit(local_socket socket) {
-  const uint64_t id = next_connection_id_++;
-  auto connection = std::make_shared<ClientSession>(
-      std::move(socket), host_, id, config_.max_frame_bytes(),
-      ClientSession::Timeouts{config_.idle_timeout, config_.hello_timeout,
-                              config_.frame_timeout});
+  const std::shared_ptr<ClientSession> connection =
+      NewSession(std::move(socket), config_.idle_timeout);
   if (!access_.Allows(connection->peer_uid(), connection->peer_gid())) {
     const std::string who = "uid " + std::to_string(connection->peer_uid()) + " (gid " +
                             std::to_string(connection->peer_gid()) + ")";
@@ -147,9 +156,8 @@ void Server::Admit(local_socket socket) {
     connection->SendErrorAndClose(refused.code(), refused.message());
     return;
   }
-  connections_.emplace(id, connection);
-  TP_LOG(kDebug) << "connection " << id << " from pid " << connection->peer_pid();
-  connection->Start();
+  TP_LOG(kDebug) << "connection " << connection->id() << " from pid " << connection->peer_pid();
+  Serve(connection);
 }
 
 void Server::FillStatus(v1::StatusReply* status) {
@@ -170,16 +178,12 @@ void Server::FillStatus(v1::StatusReply* status) {
 }
 
 std::shared_ptr<ClientSession> Server::Adopt(local_socket socket) {
-  const uint64_t id = next_connection_id_++;
   // No idle timeout: the cluster agent may stay quiet for as long as the
   // cluster has nothing for this node.
-  auto connection = std::make_shared<ClientSession>(
-      std::move(socket), host_, id, config_.max_frame_bytes(),
-      ClientSession::Timeouts{std::chrono::milliseconds(0), config_.hello_timeout,
-                              config_.frame_timeout});
-  connections_.emplace(id, connection);
-  adopted_.insert(id);
-  connection->Start();
+  std::shared_ptr<ClientSession> connection =
+      NewSession(std::move(socket), std::chrono::milliseconds(0));
+  adopted_.insert(connection->id());
+  Serve(connection);
   return connection;
 }
 

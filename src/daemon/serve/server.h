@@ -9,6 +9,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -70,6 +71,12 @@ class Server {
   // pending peers wait in the listen backlog meanwhile.
   void PauseAccepting(const boost::system::error_code& error);
   void ResumeAccepting();
+  // A session for `socket` with the next id and the configured frame limit
+  // and timeouts (`idle_timeout` apart).
+  std::shared_ptr<ClientSession> NewSession(local_socket socket,
+                                            std::chrono::milliseconds idle_timeout);
+  // Counts `connection` as open and starts it.
+  void Serve(const std::shared_ptr<ClientSession>& connection);
   void Admit(local_socket socket);
   // Unlinks config.socket_path if it is still the socket Listen() bound.
   void RemoveOwnSocketFile();
