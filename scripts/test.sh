@@ -20,6 +20,17 @@ summary_line() {
   grep -Eo '[0-9]+% tests passed.*' "$1" | tail -1 || true
 }
 
+# The names of the tests that failed in DIR's last ctest run, each on
+# a line of its own, so that the summary at the end says which (CI shows
+# only the end of the log).
+failed_tests() {
+  local list="$1/Testing/Temporary/LastTestsFailed.log" test
+  [[ -f "$list" ]] || return 0
+  while IFS=: read -r _ test; do
+    printf '\n      failed: %s' "$test"
+  done <"$list"
+}
+
 # run_suite NAME DIR OPT [CMAKE ARGS...]: configure, build and test one tree
 # at optimization level OPT. Returns non-zero (without exiting the script) if
 # any step fails, so the other tree still gets built and tested.
@@ -60,7 +71,7 @@ run_suite() {
     result[$name]="passed: $(summary_line "$log")"
     return 0
   fi
-  result[$name]="tests FAILED: $(summary_line "$log")"
+  result[$name]="tests FAILED: $(summary_line "$log")$(failed_tests "$dir")"
   return 1
 }
 
