@@ -36,6 +36,9 @@ done
 
 step() { echo "== $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# A command that fails where no check expected it ends the test too (set
+# -e): say which, rather than end in silence.
+trap 'echo "FAIL: line $LINENO: \`$BASH_COMMAND\` exited with $?" >&2' ERR
 
 packages=(taskpool libtaskpool-client0 libtaskpool-dev python3-taskpool taskpool-dbgsym
   libtaskpool-client0-dbgsym)
@@ -182,11 +185,13 @@ echo "   conffiles: $(cat "$work/control/conffiles"); SONAME $soname"
 # --- 3. install --------------------------------------------------------------
 # What is on the machine before, to compare with after the purge. Package
 # manager state and caches change with any install; they are not ours.
+# find exits 1 when a file vanishes while it walks (other processes of the
+# machine come and go in /run): that is no failure of ours.
 snapshot() {
-  find /etc /usr /var/lib /run -xdev \
-    \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/lib/ucf \
-       -o -path /run/user -o -path /run/lock -o -path /var/lib/systemd/timers \) -prune \
-    -o -print 2>/dev/null | LC_ALL=C sort
+  { find /etc /usr /var/lib /run -xdev \
+      \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/lib/ucf \
+         -o -path /run/user -o -path /run/lock -o -path /var/lib/systemd/timers \) -prune \
+      -o -print 2>/dev/null || true; } | LC_ALL=C sort
 }
 snapshot >"$work/before.list"
 user_before=0
