@@ -1,5 +1,7 @@
 #include "tests/integration/cluster_fixture.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -125,9 +127,11 @@ void NatsServer::Restart() {
 std::vector<std::string> ClusterArgs(const std::string& urls, const std::string& node_name,
                                      std::vector<std::string> more) {
   std::vector<std::string> args = {"--cluster", urls, "--node-name", node_name,
-                                   "--cluster-queue", "test", "--cluster-ack-wait-ms", "1000",
-                                   "--cluster-heartbeat-ms", "200", "--plugin",
-                                   ClusterPluginPath()};
+                                   "--cluster-queue", "test", "--cluster-heartbeat-ms", "200",
+                                   "--plugin", ClusterPluginPath()};
+  if (std::find(more.begin(), more.end(), "--cluster-ack-wait-ms") == more.end()) {
+    args.insert(args.end(), {"--cluster-ack-wait-ms", "1000"});
+  }
   args.insert(args.end(), more.begin(), more.end());
   return args;
 }

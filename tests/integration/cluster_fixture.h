@@ -62,7 +62,7 @@ class NatsServer {
 // `--cluster URLS` and friends for a node of a test: fast heartbeats (200
 // ms: still slow enough that a loaded CI machine, or ASan, does not miss
 // three in a row) and the shortest ack wait, so a lost node is noticed
-// within about a second.
+// within about a second. `more` may give its own --cluster-ack-wait-ms.
 std::vector<std::string> ClusterArgs(const std::string& urls, const std::string& node_name,
                                      std::vector<std::string> more = {});
 

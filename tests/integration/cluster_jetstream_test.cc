@@ -58,7 +58,11 @@ TEST(ClusterOnJetStreamCluster, WorkGoesOnAfterTheStreamLeaderDies) {
   std::vector<std::unique_ptr<DaemonProcess>> nodes;
   for (const char* name : {"a", "b", "c"}) {
     nodes.push_back(std::make_unique<DaemonProcess>(
-        1, ClusterArgs(urls, name, {"--cluster-replicas", "3"})));
+        1, ClusterArgs(urls, name,
+                       // No node is lost here, only a server: an ack wait
+                       // a loaded machine cannot outrun (a fetched task
+                       // acked late is redelivered, and then counted lost).
+                       {"--cluster-replicas", "3", "--cluster-ack-wait-ms", "10000"})));
   }
   for (const auto& node : nodes) ASSERT_TRUE(WaitForClusterOf(node->socket_path(), 3));
 
