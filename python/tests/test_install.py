@@ -85,8 +85,8 @@ def test_cmake_install_puts_the_package_under_the_prefix(dirs, daemon, tmp_path)
     [package] = glob.glob(str(prefix / "lib" / "python3*" / "dist-packages" / "taskpool"))
     installed = sorted(os.path.relpath(p, package)
                        for p in glob.glob(os.path.join(package, "**", "*"), recursive=True))
-    assert installed == ["__init__.py", "_version.py", "_wire.py", "aio.py", "client.py",
-                         "errors.py", "v1", "v1/__init__.py", "v1/exec_pb2.py",
+    assert installed == ["__init__.py", "_version.py", "_windows.py", "_wire.py", "aio.py",
+                         "client.py", "errors.py", "v1", "v1/__init__.py", "v1/exec_pb2.py",
                          "v1/taskpool_pb2.py"]
     site = os.path.dirname(package)
     env = clean_env()

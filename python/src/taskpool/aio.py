@@ -31,8 +31,8 @@ import itertools
 import time
 
 from . import _wire
-from .client import CONNECT_TIMEOUT, REQUEST_TIMEOUT, _check_chunksize, _check_function, \
-    default_window
+from ._windows import DONE, WAIT, MapWindow, ReadyChunks, ends_iteration, window_size
+from .client import CONNECT_TIMEOUT, REQUEST_TIMEOUT, _check_chunksize, _check_function
 from .errors import ConnectionLost, DaemonNotRunning, ErrorCode, TaskError, TaskpoolError
 
 __all__ = ["AsyncResultIterator", "Client", "TaskFuture", "connect"]
@@ -240,11 +240,7 @@ class Client:
             self._protocol.transport.write(b"".join(frames))
 
     def _window(self, chunksize, window):
-        if window is None:
-            return default_window(chunksize, self._session.hello.workers)
-        if not isinstance(window, int) or window < 1:
-            raise ValueError(f"window must be a positive int, not {window!r}")
-        return window
+        return window_size(chunksize, window, self._session.hello.workers)
 
     async def _request(self, request_frame):
         session = self._require()
@@ -340,75 +336,46 @@ class Client:
         chunksize = _check_chunksize(chunksize)
         opts = _wire.Options(**options)
         inputs = iterable if isinstance(iterable, list) else list(iterable)
-        total = len(inputs)
-        results = [None] * total
-        if total == 0:
-            return results
-        limit = max(self._window(chunksize, window), chunksize)
-        refill = max(chunksize, (limit // 2) // chunksize * chunksize)
+        if not inputs:
+            return []
+        window = MapWindow(len(inputs), chunksize, self._window(chunksize, window),
+                           return_exceptions)
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         wake = asyncio.Event()
-        state = {"in_flight": 0, "done": 0, "error": None}
-        chunk_ids = {}
 
         def on_chunk(first, outcomes, first_error):
-            count = len(outcomes)
-            results[first:first + count] = outcomes
-            state["in_flight"] -= count
-            state["done"] += count
-            chunk_ids.pop(first, None)
-            if first_error is not None and state["error"] is None:
-                if isinstance(first_error, ConnectionLost) or not return_exceptions:
-                    state["error"] = first_error
-            if (limit - state["in_flight"] >= refill or state["done"] == total
-                    or state["error"] is not None):
+            if window.settle(first, outcomes, first_error):
                 wake.set()
 
-        position = 0
         finished = False
         try:
             while True:
-                while True:
-                    if state["error"] is not None:
-                        raise state["error"]
-                    if position < total and (
-                            state["in_flight"] == 0 or
-                            limit - state["in_flight"] >= min(refill, total - position)):
-                        break
-                    if state["done"] == total:
-                        finished = True
-                        return results
+                while (step := window.step()) is WAIT:
                     wake.clear()
                     wait = None if deadline is None else deadline - time.monotonic()
                     if wait is not None and wait <= 0:
-                        raise TimeoutError(f"map of {total} items not done within "
-                                           f"{self.timeout} s ({state['done']} done)")
-                    try:
-                        await asyncio.wait_for(wake.wait(), wait)
-                    except asyncio.TimeoutError:
-                        pass
-                room = max(limit - state["in_flight"], chunksize)
-                take = min(total - position, room // chunksize * chunksize)
-                state["in_flight"] += take
+                        raise window.timeout_error(self.timeout)
+                    await _wait_for(wake, wait)
+                if step is DONE:
+                    finished = True
+                    return window.results
                 frames = []
                 try:
-                    for first in range(position, position + take, chunksize):
+                    for first in window.claim():
                         ids, chunk_frames = session.encode_items(
-                            function, inputs[first:first + chunksize], opts,
+                            function, window.inputs_of(inputs, first), opts,
                             lambda outcomes, error, first=first: on_chunk(first, outcomes, error))
-                        if ids:
-                            chunk_ids[first] = ids
+                        window.sent(first, ids)
                         frames += chunk_frames
                 finally:
                     # Registered chunks are sent even if a later item is not
                     # a payload, and then cancelled below.
                     self._send_nowait(frames)
-                position += take
                 await self._protocol.drain()
         finally:
             if not finished:
                 self._send_nowait([_wire.cancel_frame(i, False)
-                                   for ids in chunk_ids.values() for i in ids])
+                                   for i in window.unfinished_ids()])
 
     def imap(self, function, iterable, chunksize=1, *, return_exceptions=False,
              window=None, **options):
@@ -449,24 +416,16 @@ class AsyncResultIterator:
         self._client = client
         self._session = client._require()
         self._function = _check_function(function)
-        self._chunksize = _check_chunksize(chunksize)
-        self._window = max(client._window(self._chunksize, window), self._chunksize)
+        chunksize = _check_chunksize(chunksize)
+        self._chunks = ReadyChunks(chunksize, client._window(chunksize, window), ordered)
         self._options = options
-        self._ordered = ordered
         self._return_exceptions = return_exceptions
         if hasattr(iterable, "__aiter__"):
             self._ainputs, self._inputs = iterable.__aiter__(), None
         else:
             self._ainputs, self._inputs = None, iter(iterable)
-        self._exhausted = False
         self._closed = False
-        self._submitted = 0
-        self._outstanding = 0
-        self._expected = 0
         self._buffer = collections.deque()
-        self._ready = {}
-        self._ready_queue = collections.deque()
-        self._chunk_ids = {}
         self._wake = asyncio.Event()
 
     def __aiter__(self):
@@ -484,9 +443,8 @@ class AsyncResultIterator:
         if not self._buffer:
             await self._next_chunk()
         value = self._buffer.popleft()
-        self._outstanding -= 1
-        if isinstance(value, BaseException) and not (
-                self._return_exceptions and not isinstance(value, ConnectionLost)):
+        self._chunks.yielded()
+        if ends_iteration(value, self._return_exceptions):
             raise value
         return value
 
@@ -494,16 +452,15 @@ class AsyncResultIterator:
         if self._closed:
             return
         self._closed = True
-        self._exhausted = True
-        unfinished = [i for ids in self._chunk_ids.values() for i in ids]
-        self._chunk_ids.clear()
+        unfinished = self._chunks.close()
         await self._client._send([_wire.cancel_frame(i, False) for i in unfinished])
 
     async def _take(self):
+        size = self._chunks.chunksize
         if self._inputs is not None:
-            return list(itertools.islice(self._inputs, self._chunksize))
+            return list(itertools.islice(self._inputs, size))
         items = []
-        while len(items) < self._chunksize:
+        while len(items) < size:
             try:
                 items.append(await self._ainputs.__anext__())
             except StopAsyncIteration:
@@ -513,22 +470,15 @@ class AsyncResultIterator:
     async def _fill(self):
         frames = []
         try:
-            while not self._exhausted and (
-                    self._outstanding == 0 or
-                    self._outstanding + self._chunksize <= self._window):
+            while self._chunks.has_room():
                 items = await self._take()
-                if len(items) < self._chunksize:
-                    self._exhausted = True
-                if not items:
+                first = self._chunks.start(items)
+                if first is None:
                     break
-                first = self._submitted
-                self._submitted += len(items)
-                self._outstanding += len(items)
                 ids, chunk_frames = self._session.encode_items(
                     self._function, items, self._options,
                     lambda outcomes, error, first=first: self._on_chunk(first, outcomes))
-                if ids:
-                    self._chunk_ids[first] = ids
+                self._chunks.sent(first, ids)
                 frames += chunk_frames
         finally:
             await self._client._send(frames)
@@ -537,30 +487,24 @@ class AsyncResultIterator:
         timeout = self._client.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         await self._fill()
-        while True:
-            if self._ordered:
-                outcomes = self._ready.pop(self._expected, None)
-            else:
-                outcomes = self._ready_queue.popleft() if self._ready_queue else None
-            if outcomes is not None:
-                break
-            if self._outstanding == 0:
+        while (outcomes := self._chunks.take()) is None:
+            if self._chunks.outstanding == 0:
                 raise StopAsyncIteration
             self._wake.clear()
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 raise TimeoutError(f"no result within {timeout} s")
-            try:
-                await asyncio.wait_for(self._wake.wait(), wait)
-            except asyncio.TimeoutError:
-                pass
-        self._expected += len(outcomes)
+            await _wait_for(self._wake, wait)
         self._buffer.extend(outcomes)
 
     def _on_chunk(self, first, outcomes):
-        self._chunk_ids.pop(first, None)
-        if self._ordered:
-            self._ready[first] = outcomes
-        else:
-            self._ready_queue.append(outcomes)
+        self._chunks.settle(first, outcomes)
         self._wake.set()
+
+
+async def _wait_for(event, timeout):
+    """Waits until `event` is set or `timeout` seconds (None: forever) pass."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except asyncio.TimeoutError:
+        pass

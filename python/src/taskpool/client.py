@@ -15,6 +15,7 @@ import threading
 import time
 
 from . import _wire
+from ._windows import DONE, WAIT, MapWindow, ReadyChunks, ends_iteration, window_size
 from .errors import ConnectionLost, DaemonNotRunning, ErrorCode, TaskError, TaskpoolError
 
 # How long connecting and the hello exchange may take when the client has no
@@ -27,17 +28,6 @@ _CONNECT_RETRY = 0.01
 # How long a failed write waits for the reader to learn why the daemon went
 # away (its Error frame, or end-of-file), which says more than EPIPE.
 _READER_GRACE = 1.0
-
-
-def default_window(chunksize, workers):
-    """Inputs in flight at once for map/imap when not given: sixteen chunks
-    per worker. Bounded, so results held back for ordering cannot grow
-    without limit; deep enough that the workers never wait for this
-    process, which may be descheduled or busy decoding. That is four times
-    the C++ client's window: on a loaded 2-core machine, a map of 100k echo
-    items at chunksize 64 made a quarter of the context switches and used
-    about a fifth less CPU than with four chunks per worker."""
-    return 16 * chunksize * max(1, workers)
 
 
 def _check_chunksize(chunksize):
@@ -349,11 +339,7 @@ class Client:
         return None if self.timeout is None else time.monotonic() + self.timeout
 
     def _window(self, chunksize, window):
-        if window is None:
-            return default_window(chunksize, self._session.hello.workers)
-        if not isinstance(window, int) or window < 1:
-            raise ValueError(f"window must be a positive int, not {window!r}")
-        return window
+        return window_size(chunksize, window, self._session.hello.workers)
 
     def _request(self, request_frame):
         self._check_blocking()
@@ -458,84 +444,54 @@ class Client:
         chunksize = _check_chunksize(chunksize)
         opts = _wire.Options(**options)
         inputs = iterable if isinstance(iterable, list) else list(iterable)
-        total = len(inputs)
-        results = [None] * total
-        if total == 0:
-            return results
-        limit = max(self._window(chunksize, window), chunksize)
-        # Refill in batches of half the window (whole chunks): fewer
-        # wake-ups of this thread, and half a window still keeps every
-        # worker busy.
-        refill = max(chunksize, (limit // 2) // chunksize * chunksize)
+        if not inputs:
+            return []
+        window = MapWindow(len(inputs), chunksize, self._window(chunksize, window),
+                           return_exceptions)
         deadline = self._deadline()
         cond = threading.Condition(threading.Lock())
-        state = {"in_flight": 0, "done": 0, "error": None}
-        chunk_ids = {}
 
         def on_chunk(first, outcomes, first_error):
-            count = len(outcomes)
-            results[first:first + count] = outcomes
             with cond:
-                state["in_flight"] -= count
-                state["done"] += count
-                if first_error is not None and state["error"] is None:
-                    if isinstance(first_error, ConnectionLost) or not return_exceptions:
-                        state["error"] = first_error
-                chunk_ids.pop(first, None)
-                if (limit - state["in_flight"] >= refill or state["done"] == total
-                        or state["error"] is not None):
+                if window.settle(first, outcomes, first_error):
                     cond.notify()
 
-        position = 0
         finished = False
         try:
             while True:
                 with cond:
-                    while True:
-                        if state["error"] is not None:
-                            raise state["error"]
-                        if position < total and (
-                                state["in_flight"] == 0 or
-                                limit - state["in_flight"] >= min(refill, total - position)):
-                            break
-                        if state["done"] == total:
-                            finished = True
-                            return results
+                    while (step := window.step()) is WAIT:
                         wait = None if deadline is None else deadline - time.monotonic()
                         if wait is not None and wait <= 0:
-                            raise TimeoutError(
-                                f"map of {total} items not done within {self.timeout} s "
-                                f"({state['done']} done)")
+                            raise window.timeout_error(self.timeout)
                         cond.wait(wait)
-                    room = max(limit - state["in_flight"], chunksize)
-                    take = min(total - position, room // chunksize * chunksize)
-                    state["in_flight"] += take
+                    if step is DONE:
+                        finished = True
+                        return window.results
+                    chunks = window.claim()
                 frames = []
                 try:
-                    for first in range(position, position + take, chunksize):
-                        items = inputs[first:first + chunksize]
+                    for first in chunks:
                         ids, chunk_frames = self._session.encode_items(
-                            function, items, opts,
+                            function, window.inputs_of(inputs, first), opts,
                             lambda outcomes, error, first=first: on_chunk(first, outcomes, error))
-                        if ids:
-                            # Before the frames are sent, only a broken
-                            # connection can complete the chunk.
-                            with cond:
-                                chunk_ids[first] = ids
+                        # Before the frames are sent, only a broken
+                        # connection can complete the chunk.
+                        with cond:
+                            window.sent(first, ids)
                         frames += chunk_frames
                 finally:
                     # Also when an item is not a payload (TypeError): the
                     # chunks registered before it are sent, then cancelled
                     # below, so none stays pending forever.
                     self._send(frames)
-                position += take
         finally:
             if not finished and self._session.broken is None:
                 # Given up early (a failed item, a timeout, an exception
                 # such as KeyboardInterrupt): what is still queued need not
                 # run.
                 with cond:
-                    unfinished = [i for ids in chunk_ids.values() for i in ids]
+                    unfinished = window.unfinished_ids()
                 self._send([_wire.cancel_frame(i, False) for i in unfinished])
 
     def imap(self, function, iterable, chunksize=1, *, return_exceptions=False,
@@ -592,22 +548,14 @@ class ResultIterator:
                  ordered, return_exceptions):
         self._client = client
         self._function = _check_function(function)
-        self._chunksize = _check_chunksize(chunksize)
-        self._window = max(client._window(self._chunksize, window), self._chunksize)
+        chunksize = _check_chunksize(chunksize)
+        self._chunks = ReadyChunks(chunksize, client._window(chunksize, window), ordered)
         self._options = options
-        self._ordered = ordered
         self._return_exceptions = return_exceptions
         self._inputs = iter(iterable)
-        self._exhausted = False
         self._closed = False
-        self._submitted = 0    # inputs submitted
-        self._outstanding = 0  # submitted and not yet yielded
-        self._expected = 0     # ordered: first input of the next chunk to yield
         self._buffer = collections.deque()  # outcomes ready to yield
         self._cond = threading.Condition(threading.Lock())
-        self._ready = {}  # ordered: first input -> outcomes
-        self._ready_queue = collections.deque()  # unordered: outcomes lists
-        self._chunk_ids = {}  # first input -> task ids, while unfinished
 
     def __iter__(self):
         return self
@@ -634,9 +582,8 @@ class ResultIterator:
                 timeout = self._client.timeout
             self._next_chunk(timeout)
         value = self._buffer.popleft()
-        self._outstanding -= 1
-        if isinstance(value, BaseException) and not (
-                self._return_exceptions and not isinstance(value, ConnectionLost)):
+        self._chunks.yielded()
+        if ends_iteration(value, self._return_exceptions):
             raise value
         return value
 
@@ -646,10 +593,8 @@ class ResultIterator:
         if self._closed:
             return
         self._closed = True
-        self._exhausted = True
         with self._cond:
-            unfinished = [i for ids in self._chunk_ids.values() for i in ids]
-            self._chunk_ids.clear()
+            unfinished = self._chunks.close()
         if self._client._session.broken is None:
             self._client._send([_wire.cancel_frame(i, False) for i in unfinished])
 
@@ -657,61 +602,38 @@ class ResultIterator:
         deadline = None if timeout is None else time.monotonic() + timeout
         self._fill()
         with self._cond:
-            while True:
-                if self._ordered:
-                    outcomes = self._ready.pop(self._expected, None)
-                else:
-                    outcomes = self._ready_queue.popleft() if self._ready_queue else None
-                if outcomes is not None:
-                    break
-                if self._outstanding == 0:
+            while (outcomes := self._chunks.take()) is None:
+                if self._chunks.outstanding == 0:
                     raise StopIteration
                 wait = None if deadline is None else deadline - time.monotonic()
                 if wait is not None and wait <= 0:
                     raise TimeoutError(f"no result within {timeout} s")
                 self._cond.wait(wait)
-            self._expected += len(outcomes)
         self._buffer.extend(outcomes)
 
     def _fill(self):
-        """Submits chunks while the window has room for one (always one when
-        nothing is outstanding)."""
+        """Submits chunks while the window has room for one."""
         if self._closed:
             return
         frames = []
         try:
-            while not self._exhausted and (
-                    self._outstanding == 0 or
-                    self._outstanding + self._chunksize <= self._window):
-                items = list(itertools.islice(self._inputs, self._chunksize))
-                if len(items) < self._chunksize:
-                    self._exhausted = True
-                if not items:
+            while self._chunks.has_room():
+                items = list(itertools.islice(self._inputs, self._chunks.chunksize))
+                first = self._chunks.start(items)
+                if first is None:
                     break
-                first = self._submitted
-                self._submitted += len(items)
-                self._outstanding += len(items)
                 ids, chunk_frames = self._client._session.encode_items(
                     self._function, items, self._options,
                     lambda outcomes, error, first=first: self._on_chunk(first, outcomes))
-                if ids:
-                    # Before the frames are sent, only a broken connection
-                    # can complete the chunk; its ids then do no harm.
-                    with self._cond:
-                        self._chunk_ids[first] = ids
+                # Before the frames are sent, only a broken connection can
+                # complete the chunk; its ids then do no harm.
+                with self._cond:
+                    self._chunks.sent(first, ids)
                 frames += chunk_frames
         finally:
             self._client._send(frames)
 
     def _on_chunk(self, first, outcomes):
         with self._cond:
-            self._chunk_ids.pop(first, None)
-            if self._ordered:
-                self._ready[first] = outcomes
-                # The iterating thread waits only for the next chunk in
-                # order, and reads _expected under this lock.
-                if first == self._expected:
-                    self._cond.notify()
-            else:
-                self._ready_queue.append(outcomes)
+            if self._chunks.settle(first, outcomes):
                 self._cond.notify()
