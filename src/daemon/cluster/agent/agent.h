@@ -47,7 +47,8 @@ class Agent {
   void OnDisconnected();
   // On the publisher thread: streams, consumers, subscriptions.
   void SetUp();
-  // True if a stream had to be created (the server had lost it).
+  // The three steps of SetUp, in agent_setup.cc. True if a stream had to
+  // be created (the server had lost it).
   Result<bool> SetUpStreams();
   Status SetUpConsumers();
   Status SubscribeCore();
