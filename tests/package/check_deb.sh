@@ -134,8 +134,10 @@ lacks taskpool '^/usr/(include|lib/'"$multiarch"')/|\.so(\.|$)|^/usr/bin/taskpoo
 contains libtaskpool-client0 "$libdir/libtaskpool_client.so.0" \
   "$libdir/libtaskpool_client.so.${version%%-*}" /usr/share/doc/libtaskpool-client0/copyright
 lacks libtaskpool-client0 '\.a$|/include/|/cmake/|\.pc$|/libtaskpool_client\.so$'
-contains libtaskpool-dev /usr/include/taskpool/client.hpp /usr/include/taskpool/status.hpp \
-  /usr/include/taskpool/plugin.hpp /usr/include/taskpool/version.hpp \
+contains libtaskpool-dev /usr/include/taskpool/client.hpp /usr/include/taskpool/client_options.hpp \
+  /usr/include/taskpool/status.hpp \
+  /usr/include/taskpool/plugin.hpp /usr/include/taskpool/plugin_abi.hpp \
+  /usr/include/taskpool/version.hpp \
   "$libdir/libtaskpool_client.so" "$libdir/libtaskpool_client.a" \
   "$libdir/cmake/taskpool/taskpoolConfig.cmake" "$libdir/cmake/taskpool/taskpoolTargets.cmake" \
   "$libdir/pkgconfig/taskpool.pc" /usr/share/doc/libtaskpool-dev/copyright
