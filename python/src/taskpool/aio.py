@@ -32,7 +32,8 @@ import time
 
 from . import _wire
 from ._windows import DONE, WAIT, MapWindow, ReadyChunks, ends_iteration, window_size
-from .client import CONNECT_TIMEOUT, REQUEST_TIMEOUT, _check_chunksize, _check_function
+from .client import CONNECT_TIMEOUT, REQUEST_TIMEOUT, _check_chunksize, _check_function, \
+    _map_arguments
 from .errors import ConnectionLost, DaemonNotRunning, ErrorCode, TaskError, TaskpoolError
 
 __all__ = ["AsyncResultIterator", "Client", "TaskFuture", "connect"]
@@ -332,10 +333,7 @@ class Client:
         """Outputs of `function` over every item of an iterable, in input
         order; as :meth:`taskpool.Client.map` (chunks, window, errors)."""
         session = self._require()
-        _check_function(function)
-        chunksize = _check_chunksize(chunksize)
-        opts = _wire.Options(**options)
-        inputs = iterable if isinstance(iterable, list) else list(iterable)
+        chunksize, opts, inputs = _map_arguments(function, chunksize, iterable, options)
         if not inputs:
             return []
         window = MapWindow(len(inputs), chunksize, self._window(chunksize, window),

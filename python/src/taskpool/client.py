@@ -42,6 +42,14 @@ def _check_function(function):
     return function
 
 
+def _map_arguments(function, chunksize, iterable, options):
+    """A map's arguments, checked: (chunksize, the submit options, the
+    inputs as a list)."""
+    _check_function(function)
+    return (_check_chunksize(chunksize), _wire.Options(**options),
+            iterable if isinstance(iterable, list) else list(iterable))
+
+
 def _connect(path, deadline):
     """A connected Unix socket to `path`, or DaemonNotRunning."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)  # close-on-exec
@@ -440,10 +448,7 @@ class Client:
         ConnectionLost (the daemon went away) is raised at once either way.
         """
         self._check_blocking()
-        _check_function(function)
-        chunksize = _check_chunksize(chunksize)
-        opts = _wire.Options(**options)
-        inputs = iterable if isinstance(iterable, list) else list(iterable)
+        chunksize, opts, inputs = _map_arguments(function, chunksize, iterable, options)
         if not inputs:
             return []
         window = MapWindow(len(inputs), chunksize, self._window(chunksize, window),
