@@ -19,18 +19,21 @@ Segment::Segment(InstanceMark mark, const QueueGeometry& geometry)
 Result<std::unique_ptr<Segment>> Segment::Create(const QueueGeometry& geometry) {
   if (Status valid = ValidateGeometry(geometry); !valid.ok()) return valid;
   const ShmHeader plan = PlanLayout(geometry);
-  // Told apart from a full /dev/shm below, which is a different fix.
+  // Names the queue in errors by what the options set.
   const std::string what = "the task queue (" + std::to_string(geometry.capacity) +
                            " slots with " + std::to_string(geometry.inline_bytes) +
                            " inline bytes each way)";
-  // Reserved before anything else is made: every page exists from here on,
-  // so no process ever stores into an unbacked page (SIGBUS) later.
-  Result<base::UniqueFd> file = CreateAnonymousShm(plan.total_bytes, what);
-  if (!file.ok()) return file.status();
-
+  // The mark first: its sweep frees what dead daemons hold in /dev/shm
+  // before this queue asks for room. From here on, returning destroys
+  // `segment`, which removes the mark again.
   Result<InstanceMark> mark = InstanceMark::Create();
   if (!mark.ok()) return mark.status();
   std::unique_ptr<Segment> segment(new Segment(std::move(mark).value(), geometry));
+
+  // Every page exists from here on, so no process ever stores into an
+  // unbacked page (SIGBUS) later.
+  Result<base::UniqueFd> file = CreateAnonymousShm(plan.total_bytes, what);
+  if (!file.ok()) return file.status();
   // Fresh pages read as zeros: every slot starts FREE at generation 0,
   // every ring empty.
   void* mapping = mmap(nullptr, plan.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -54,7 +57,6 @@ Result<std::unique_ptr<Segment>> Segment::Create(const QueueGeometry& geometry) 
   // O_CLOEXEC like every descriptor; forked workers inherit it all the same.
   segment->results_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (segment->results_fd_ < 0) {
-    // Returning destroys `segment`, which removes the mark again.
     return ErrnoStatus("eventfd for the queue's results", errno);
   }
   return segment;
