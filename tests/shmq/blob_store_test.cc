@@ -7,9 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
+
+#include "tests/shmq/shm_objects.h"
 
 namespace taskpool::shmq {
 namespace {
@@ -20,15 +21,6 @@ using ::testing::IsEmpty;
 std::string UniqueInstance() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   return "tpq-blob-test-" + std::to_string(getpid()) + "-" + info->name();
-}
-
-std::vector<std::string> ShmObjectsStartingWith(const std::string& prefix) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
-    const std::string file = entry.path().filename().string();
-    if (file.starts_with(prefix)) found.push_back(file);
-  }
-  return found;
 }
 
 TEST(BlobStoreTest, NamesAreTheInstanceAndARandomPartThatDiffersEachWrite) {

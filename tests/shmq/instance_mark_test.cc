@@ -10,26 +10,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "shmq/blob_store.h"
+#include "tests/shmq/shm_objects.h"
 
 namespace taskpool::shmq {
 namespace {
 
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-
-std::vector<std::string> ShmObjectsStartingWith(const std::string& prefix) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
-    const std::string file = entry.path().filename().string();
-    if (file.starts_with(prefix)) found.push_back(file);
-  }
-  return found;
-}
 
 // Forks an instance that makes a mark and one blob, reports the mark's
 // name and dies without cleaning up.
@@ -95,8 +86,9 @@ TEST(InstanceMarkTest, SweepLeavesALiveInstanceAlone) {
   waitpid(sweeper, &status, 0);
   EXPECT_THAT(ShmObjectsStartingWith(live->name()),
               UnorderedElementsAre(live->name(), live->name() + "." + HexOf(blob)));
+  const std::string name = live->name();
   live->Remove();
-  EXPECT_THAT(ShmObjectsStartingWith(live->name()), IsEmpty());
+  EXPECT_THAT(ShmObjectsStartingWith(name), IsEmpty());
 }
 
 TEST(InstanceMarkTest, SweepRemovesBlobsWhoseMarkIsGoneAndNothingElse) {
