@@ -10,7 +10,9 @@ run by hand:
 Tests wait for events (a worker busy, a process gone, a result), each with
 a generous bound, never for an amount of time.
 """
+import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -112,20 +114,39 @@ class Daemon:
         _remove_shared_memory(self.socket)
 
 
+_MARK = re.compile(r"taskpool-[0-9a-f]{32}")
+
+
 def _remove_shared_memory(socket_path):
-    """A killed daemon cannot remove its segment and blobs, and no later
-    daemon starts on this private socket to do it: remove them here. The
-    name is the daemon's: FNV-1a of the socket path (src/base/socket_path.cc)."""
-    digest = 14695981039346656037
-    for byte in socket_path.encode():
-        digest = ((digest ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    prefix = f"taskpool-{digest:016x}"
-    for name in os.listdir("/dev/shm"):
-        if name.startswith(prefix):
-            try:
-                os.unlink(os.path.join("/dev/shm", name))
-            except FileNotFoundError:
-                pass
+    """A killed daemon cannot remove its instance mark and blobs; the next
+    start on any socket would (src/shmq/instance_mark.h), but the last test
+    has none, so sweep here the same way: a mark whose flock is free
+    belongs to a daemon that is gone; its blobs are "<mark>.<32 hex>"."""
+    del socket_path  # the names are random, not derived from the socket
+    names = os.listdir("/dev/shm")
+    for mark in filter(_MARK.fullmatch, names):
+        path = os.path.join("/dev/shm", mark)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # alive
+        for name in names:
+            if name.startswith(mark + "."):
+                _unlink_quietly(os.path.join("/dev/shm", name))
+        _unlink_quietly(path)
+        os.close(fd)
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 @pytest.fixture

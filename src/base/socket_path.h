@@ -14,8 +14,4 @@ inline constexpr std::string_view kDefaultSocketPath =
 // `explicit_path` empty means "not given".
 std::string ResolveSocketPath(std::string_view explicit_path);
 
-// The shared-memory name of the queue of the daemon serving `socket_path`:
-// stable, so a restarted daemon finds and removes what a crashed one left.
-std::string QueueNameForSocket(std::string_view socket_path);
-
 }  // namespace taskpool::base

@@ -66,7 +66,7 @@ class StartFlags {
 };
 
 // systemd's socket is the one clients use, whatever --socket says; its
-// path also names our lock file and shared-memory segment.
+// path also names our lock file.
 void UseActivatedSocket(const ActivatedSocket& activated, DaemonConfig& config) {
   if (activated.fd < 0) return;
   if (!activated.path.empty()) config.socket_path = activated.path;

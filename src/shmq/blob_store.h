@@ -1,70 +1,75 @@
-// Payloads too large for a slot's inline area: one POSIX shared-memory
-// object per payload, named after the queue, the slot and a generation:
-// "<queue>.in.<slot>.<gen>" (a task's input) and "<queue>.out.<slot>.<gen>"
-// (its output). Each blob is written by exactly one process (the supervisor
-// an input, the worker an output) before the slot's state word publishes
-// it, so a dying writer never leaves a lock held, only a blob to remove.
+// Payloads too large for a slot's inline area: one file in /dev/shm per
+// payload, named "<instance mark>.<32 random hex>" (instance_mark.h), the
+// random part kept in the slot (ShmSlot::input_blob / output_blob). Random
+// because /dev/shm is listable by every user: a name derived from the slot
+// could be created first by someone else. Each blob is written by exactly
+// one process (the supervisor an input, the worker an output) before the
+// slot's state word publishes it, so a dying writer never leaves a lock
+// held, only a blob to remove (by the supervisor, or by a later start's
+// sweep if the whole daemon died).
 //
-// No process keeps a blob's descriptor open (write, then close; map, then
-// close), so nothing leaks into forked children.
+// Blobs are created O_EXCL|O_NOFOLLOW, mode 0600, and reserved
+// (posix_fallocate) before a byte is written, so a full /dev/shm is a
+// SHARED_MEMORY_FULL error, never a SIGBUS. No process keeps a blob's
+// descriptor open (write, then close; map, then close), so nothing leaks
+// into forked children.
 //
-// Thread-safety: no state beyond the queue's name; the objects are
+// Thread-safety: no state beyond the instance's name; the files are
 // coordinated by the slot state word (layout.md, "Blobs").
 #pragma once
 
-#include <boost/interprocess/mapped_region.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "shmq/shm_files.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::shmq {
 
-enum class BlobKind { kInput, kOutput };
-
-// A blob mapped read-only; unmapped when destroyed.
+// A blob mapped read-only; unmapped when destroyed. Move-only.
 class MappedBlob {
  public:
-  MappedBlob(boost::interprocess::mapped_region region, uint64_t size)
-      : region_(std::move(region)), size_(size) {}
-  std::string_view bytes() const {
-    return {static_cast<const char*>(region_.get_address()), size_};
-  }
+  MappedBlob(void* address, uint64_t size) : address_(address), size_(size) {}
+  MappedBlob(MappedBlob&& other) noexcept
+      : address_(std::exchange(other.address_, nullptr)), size_(other.size_) {}
+  MappedBlob& operator=(MappedBlob&& other) noexcept;
+  MappedBlob(const MappedBlob&) = delete;
+  MappedBlob& operator=(const MappedBlob&) = delete;
+  ~MappedBlob();
+
+  std::string_view bytes() const { return {static_cast<const char*>(address_), size_}; }
 
  private:
-  boost::interprocess::mapped_region region_;
+  void* address_;
   uint64_t size_;
 };
 
 class BlobStore {
  public:
-  explicit BlobStore(std::string queue_name)
-      : queue_name_(std::move(queue_name)) {}
+  // `instance` is the queue's InstanceMark name.
+  explicit BlobStore(std::string instance) : instance_(std::move(instance)) {}
 
-  std::string NameOf(BlobKind kind, uint32_t slot, uint32_t generation) const;
+  std::string NameOf(const ShmId& id) const;
 
-  // Writes `bytes` into a new blob (replacing any leftover of that name)
-  // and closes it. INTERNAL naming the blob if it cannot be written (then
-  // no blob is left).
-  Status Write(BlobKind kind, uint32_t slot, uint32_t generation,
-               std::string_view bytes) const;
+  // Creates a blob under a fresh random name, reserves its size and writes
+  // `bytes` into it. The name goes into `id` (the slot's field) before the
+  // file exists, so whoever reads the slot after the writer died can
+  // remove a half-made blob. SHARED_MEMORY_FULL if /dev/shm has no room,
+  // INTERNAL naming the blob otherwise; on any error no blob is left and
+  // `id` is empty.
+  Status Write(ShmId& id, std::string_view bytes) const;
 
   // Maps the blob read-only. INTERNAL if it is missing or shorter than
   // `expected_bytes`.
-  Result<MappedBlob> Map(BlobKind kind, uint32_t slot, uint32_t generation,
-                         uint64_t expected_bytes) const;
+  Result<MappedBlob> Map(const ShmId& id, uint64_t expected_bytes) const;
 
-  // Removes the blob; no-op if it is absent.
-  void Remove(BlobKind kind, uint32_t slot, uint32_t generation) const;
-
-  // Removes every blob of queue `queue_name` that /dev/shm holds (left by
-  // a crashed daemon). Lists /dev/shm, so call it only when the queue's
-  // main object says blobs may exist (Segment::RemoveStale).
-  static void RemoveAllOf(const std::string& queue_name);
+  // Removes the blob; no-op if it is absent or `id` is empty.
+  void Remove(const ShmId& id) const;
 
  private:
-  std::string queue_name_;
+  std::string instance_;
 };
 
 }  // namespace taskpool::shmq

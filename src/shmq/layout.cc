@@ -16,13 +16,7 @@ uint32_t RingSizeAtLeast(uint64_t entries) {
 
 }  // namespace
 
-Status ValidateGeometry(const std::string& name, const QueueGeometry& g) {
-  if (name.empty() || name.find('/') != std::string::npos ||
-      name.size() > 200) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "bad shm name '" + name +
-                      "' (1..200 characters, no '/', no leading slash)");
-  }
+Status ValidateGeometry(const QueueGeometry& g) {
   if (g.capacity == 0 || g.capacity > (1u << 30)) {
     return Status(ErrorCode::kInvalidArgument,
                   "queue capacity must be 1..2^30");

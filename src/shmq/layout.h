@@ -17,12 +17,13 @@
 #include <type_traits>
 
 #include "shmq/queue_types.h"
+#include "shmq/shm_files.h"
 #include "taskpool/status.hpp"
 
 namespace taskpool::shmq {
 
 inline constexpr uint64_t kMagic = 0x4C4F4F504B534154;  // "TASKPOOL", little-endian
-inline constexpr uint32_t kAbiVersion = 4;
+inline constexpr uint32_t kAbiVersion = 5;
 inline constexpr size_t kCacheLine = 64;
 
 // Written once by the supervisor in Create, before any worker exists; the
@@ -81,8 +82,8 @@ struct alignas(kCacheLine) ShmSlot {
   uint32_t function_index;
   uint32_t attempt;
   uint64_t input_bytes;
-  uint32_t input_in_blob;          // 1: input is in "<name>.in.<i>.<g>"
-  uint32_t input_blob_generation;  // <g> of that blob (kept by Requeue)
+  uint32_t input_in_blob;  // 1: input is in the blob `input_blob`
+  uint32_t reserved_input;
   int64_t enqueued_ns;             // CLOCK_MONOTONIC
   // When the task must be done, for Context::deadline(): the submission's
   // deadline as CLOCK_REALTIME microseconds (0: none) and its running-time
@@ -105,12 +106,19 @@ struct alignas(kCacheLine) ShmSlot {
   int32_t worker_pid;
   int32_t result_code;
   uint64_t output_bytes;
-  uint32_t output_in_blob;  // 1: output is in "<name>.out.<i>.<generation>"
+  uint32_t output_in_blob;  // 1: output is in the blob `output_blob`
   uint32_t reserved;
   int64_t started_ns;   // CLOCK_MONOTONIC
   int64_t finished_ns;  // CLOCK_MONOTONIC
   int64_t started_unix_us;
   int64_t finished_unix_us;
+  // The blobs' random names (blob_store.h). `input_blob`: the supervisor,
+  // with the task's fields (kept by Requeue). `output_blob`: emptied by
+  // the supervisor before publishing QUEUED; set by the claiming worker
+  // before it creates the file, so a worker that dies half-way through
+  // leaves a name the supervisor can remove (RecoverDeadWorker).
+  ShmId input_blob;
+  ShmId output_blob;
 };
 
 struct alignas(kCacheLine) ShmWorker {
@@ -139,12 +147,12 @@ static_assert(std::is_trivially_copyable_v<ShmHeader>);
 static_assert(std::is_trivially_copyable_v<ShmSlot>);
 static_assert(std::is_trivially_copyable_v<ShmWorker>);
 // Pinned by the ABI version (layout.md).
-static_assert(sizeof(ShmSlot) == 128);
+static_assert(std::is_trivially_copyable_v<ShmId>);
+static_assert(sizeof(ShmSlot) == 192);
 static_assert(sizeof(ShmWorker) == 192);
 
-// INVALID_ARGUMENT naming the problem if `name` is not a usable shm name
-// (1..200 characters, no '/') or `geometry` is out of range.
-Status ValidateGeometry(const std::string& name, const QueueGeometry& geometry);
+// INVALID_ARGUMENT naming the problem if `geometry` is out of range.
+Status ValidateGeometry(const QueueGeometry& geometry);
 
 // The header of a fresh object for `geometry`: magic, version, sizes and
 // every region's offset (creator_pid and the shared counters left 0).

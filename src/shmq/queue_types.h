@@ -7,9 +7,9 @@
 namespace taskpool::shmq {
 
 struct QueueGeometry {
-  uint32_t capacity = 1024;        // task slots (queued + running + unread)
+  uint32_t capacity = 512;         // task slots (queued + running + unread)
   uint32_t max_workers = 64;       // worker indices 0..max_workers-1
-  uint32_t inline_bytes = 64 * 1024;      // payload bytes kept in the slot
+  uint32_t inline_bytes = 32 * 1024;      // payload bytes kept in the slot
   uint64_t max_payload_bytes = 16 << 20;  // larger inputs/outputs are refused
 };
 

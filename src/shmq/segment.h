@@ -1,12 +1,17 @@
-// One queue's shared memory as this process maps it: the POSIX shm object
-// laid out as layout.h says, the results eventfd, and views of its parts
-// (slot state words, the ticket ring, completion rings, wake-ups, blobs).
+// One queue's shared memory as this process maps it: an unnamed file in
+// /dev/shm (shm_files.h: no name anyone could squat or read, nothing left
+// behind by a crash) laid out as layout.h says, every page reserved at
+// creation so no store into it can fault; the results eventfd; the
+// instance's mark (instance_mark.h), which names its blobs; and views of
+// its parts (slot state words, the ticket ring, completion rings,
+// wake-ups, blobs).
 // It holds no queue logic: SupervisorQueue and WorkerQueue are the two
 // views that do, one per side.
 //
 // The supervisor creates it (through SupervisorQueue::Create) before it
-// forks any worker; a forked worker uses the same object, whose mapping is
-// the same memory in both processes, to attach a WorkerQueue.
+// forks any worker; a forked worker inherits the mapping, the same memory
+// in both processes, and attaches a WorkerQueue to it. Nothing opens the
+// segment by name.
 //
 // Thread-safety: immutable after Create. What the views point at is shared
 // memory, each part accessed by the protocol its header describes.
@@ -14,12 +19,12 @@
 
 #include <sys/types.h>
 
-#include <boost/interprocess/mapped_region.hpp>
 #include <memory>
 #include <string>
 
 #include "shmq/blob_store.h"
 #include "shmq/completion_ring.h"
+#include "shmq/instance_mark.h"
 #include "shmq/layout.h"
 #include "shmq/queue_types.h"
 #include "shmq/slot_state.h"
@@ -31,28 +36,25 @@ namespace taskpool::shmq {
 
 class Segment {
  public:
-  // Removes a stale object of that name (left by a crashed daemon), with
-  // its blobs, and creates, sizes and maps a fresh one, every slot FREE and
-  // every ring empty. `name` is a POSIX shm name without the leading
-  // slash. INVALID_ARGUMENT for a bad name or geometry, INTERNAL if the
-  // object or the eventfd cannot be created.
-  static Result<std::unique_ptr<Segment>> Create(std::string name,
-                                                 const QueueGeometry& geometry);
-
-  // Removes the named object's blobs, then the object itself. No-op if the
-  // object is absent: it outlives its blobs, so then none can be left (and
-  // /dev/shm is not listed).
-  static void RemoveStale(const std::string& name);
+  // Removes what crashed daemons left in /dev/shm (InstanceMark), then
+  // creates, reserves and maps a fresh segment, every slot FREE and every
+  // ring empty. INVALID_ARGUMENT for a bad geometry; SHARED_MEMORY_FULL,
+  // saying what is needed and what is free, if /dev/shm cannot hold it;
+  // INTERNAL if a file or the eventfd cannot be created.
+  static Result<std::unique_ptr<Segment>> Create(const QueueGeometry& geometry);
 
   // Unmaps and closes the eventfd. In the creating process (by pid) also
-  // removes the object and any remaining blobs; a forked worker destroying
+  // removes the remaining blobs and the mark; a forked worker destroying
   // its copy removes nothing.
   ~Segment();
 
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
 
-  const std::string& name() const { return name_; }
+  // The instance mark's name in /dev/shm, the prefix of the blobs' names.
+  const std::string& name() const { return mark_.name(); }
+  // Bytes of the mapping (all reserved).
+  uint64_t mapped_bytes() const { return mapped_bytes_; }
   const QueueGeometry& geometry() const { return geometry_; }
   ShmHeader& header() const { return *header_; }
   int results_fd() const { return results_fd_; }
@@ -89,16 +91,17 @@ class Segment {
   const BlobStore& blobs() const { return blobs_; }
 
  private:
-  Segment(std::string name, const QueueGeometry& geometry);
+  Segment(InstanceMark mark, const QueueGeometry& geometry);
 
-  const std::string name_;
+  InstanceMark mark_;
   const QueueGeometry geometry_;
   const pid_t creator_pid_;
   const BlobStore blobs_;
-  boost::interprocess::mapped_region region_;
+  void* mapping_ = nullptr;
+  uint64_t mapped_bytes_ = 0;
   int results_fd_ = -1;  // counter eventfd: "completion rings have entries"
 
-  // Views into region_, found by the header's offsets.
+  // Views into the mapping, found by the header's offsets.
   ShmHeader* header_ = nullptr;
   ShmSlot* slots_ = nullptr;
   uint64_t* tickets_ = nullptr;

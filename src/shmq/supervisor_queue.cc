@@ -31,16 +31,11 @@ SupervisorQueue::SupervisorQueue(std::unique_ptr<Segment> segment)
 SupervisorQueue::~SupervisorQueue() = default;
 
 Result<std::unique_ptr<SupervisorQueue>> SupervisorQueue::Create(
-    std::string name, const QueueGeometry& geometry) {
-  Result<std::unique_ptr<Segment>> segment =
-      Segment::Create(std::move(name), geometry);
+    const QueueGeometry& geometry) {
+  Result<std::unique_ptr<Segment>> segment = Segment::Create(geometry);
   if (!segment.ok()) return segment.status();
   return std::unique_ptr<SupervisorQueue>(
       new SupervisorQueue(std::move(segment).value()));
-}
-
-void SupervisorQueue::RemoveStale(const std::string& name) {
-  Segment::RemoveStale(name);
 }
 
 // ============================================================ queueing
@@ -65,7 +60,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
   // A new generation makes any ticket still naming the old one stale.
   const uint32_t generation =
       GenerationOf(segment_->state(index).Load(std::memory_order_relaxed)) + 1;
-  if (Status written = WriteInput(index, generation, input); !written.ok()) {
+  if (Status written = WriteInput(index, input); !written.ok()) {
     return written;
   }
   free_slots_.pop_back();
@@ -79,6 +74,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
   Store(s.cancel_requested, 0, std::memory_order_relaxed);
   s.output_bytes = 0;
   s.output_in_blob = 0;
+  s.output_blob = {};
   return Publish(index, generation);
 }
 
@@ -95,14 +91,15 @@ Result<SlotRef> SupervisorQueue::Requeue(SlotRef slot, uint32_t attempt) {
                       std::to_string(slot.generation));
   }
   tickets_.Flush();
-  segment_->blobs().Remove(BlobKind::kOutput, slot.index, slot.generation);
   ShmSlot& s = segment_->slot(slot.index);
+  segment_->blobs().Remove(s.output_blob);  // RecoverDeadWorker's, if not yet
   s.attempt = attempt;
   s.enqueued_ns = MonotonicNs();
   Store(s.cancel_requested, 0, std::memory_order_relaxed);  // a fresh run
   s.output_bytes = 0;
   s.output_in_blob = 0;
-  // The input (inline or blob, whose name keeps its own generation) stays.
+  s.output_blob = {};
+  // The input (inline or blob, named in the slot) stays.
   return Publish(slot.index, slot.generation + 1);
 }
 
@@ -125,8 +122,7 @@ void SupervisorQueue::Release(SlotRef slot) {
   FreeSlot(slot.index, slot.generation, /*remove_output_blob=*/true);
 }
 
-inline Status SupervisorQueue::WriteInput(uint32_t index, uint32_t generation,
-                                   std::string_view input) {
+inline Status SupervisorQueue::WriteInput(uint32_t index, std::string_view input) {
   ShmSlot& s = segment_->slot(index);
   s.input_bytes = input.size();
   if (input.size() <= segment_->geometry().inline_bytes) {
@@ -134,11 +130,10 @@ inline Status SupervisorQueue::WriteInput(uint32_t index, uint32_t generation,
     s.input_in_blob = 0;
     return Status::Ok();
   }
-  Status written =
-      segment_->blobs().Write(BlobKind::kInput, index, generation, input);
+  // The slot is FREE: no worker reads input_blob until it is QUEUED.
+  Status written = segment_->blobs().Write(s.input_blob, input);
   if (!written.ok()) return written;
   s.input_in_blob = 1;
-  s.input_blob_generation = generation;
   return Status::Ok();
 }
 
@@ -153,11 +148,13 @@ inline void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation,
                                bool remove_output_blob) {
   ShmSlot& s = segment_->slot(index);
   if (s.input_in_blob) {
-    segment_->blobs().Remove(BlobKind::kInput, index, s.input_blob_generation);
+    segment_->blobs().Remove(s.input_blob);
     s.input_in_blob = 0;
+    s.input_blob = {};
   }
   if (remove_output_blob) {
-    segment_->blobs().Remove(BlobKind::kOutput, index, generation);
+    segment_->blobs().Remove(s.output_blob);
+    s.output_blob = {};
   }
   segment_->state(index).PublishFree(generation);
   tickets_.Forget(index);
@@ -213,8 +210,7 @@ inline bool SupervisorQueue::DeliverIfDone(
   std::optional<MappedBlob> output_blob;
   std::string blob_error;
   if (s.output_in_blob) {
-    Result<MappedBlob> mapped = segment_->blobs().Map(
-        BlobKind::kOutput, ref.index, ref.generation, s.output_bytes);
+    Result<MappedBlob> mapped = segment_->blobs().Map(s.output_blob, s.output_bytes);
     if (mapped.ok()) {
       output_blob.emplace(std::move(mapped).value());
       task.output = output_blob->bytes();
@@ -250,8 +246,10 @@ std::vector<SlotRef> SupervisorQueue::RecoverDeadWorker(uint32_t worker) {
     switch (StateOf(word)) {
       case SlotState::kRunning:
         if (OwnerOf(word) != worker) break;
-        // It may have died while writing an output blob.
-        segment_->blobs().Remove(BlobKind::kOutput, i, ref.generation);
+        // It may have died while writing an output blob, whose name it
+        // stored first.
+        segment_->blobs().Remove(segment_->slot(i).output_blob);
+        segment_->slot(i).output_blob = {};
         running.push_back(ref);
         break;
       case SlotState::kDone:

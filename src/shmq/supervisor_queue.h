@@ -71,24 +71,20 @@ struct WorkerActivity {
 
 class SupervisorQueue {
  public:
-  // Removes a stale object of that name (left by a crashed daemon), with
-  // its blobs, and creates a fresh queue. `name` is a POSIX shm name
-  // without the leading slash, e.g. "taskpool-3f2a9c".
-  static Result<std::unique_ptr<SupervisorQueue>> Create(
-      std::string name, const QueueGeometry& geometry);
+  // Removes what crashed daemons left in /dev/shm and creates a fresh
+  // queue (Segment::Create): SHARED_MEMORY_FULL if /dev/shm cannot hold
+  // it, saying what it needs and what is free.
+  static Result<std::unique_ptr<SupervisorQueue>> Create(const QueueGeometry& geometry);
 
-  // Removes the named object's blobs, then the object itself. No-op if the
-  // object is absent (Segment::RemoveStale).
-  static void RemoveStale(const std::string& name);
-
-  // Unmaps; in the creating process also removes the shm object and any
-  // remaining blobs. A forked worker destroying its copy removes nothing.
+  // Unmaps; in the creating process also removes any remaining blobs and
+  // the instance mark. A forked worker destroying its copy removes nothing.
   ~SupervisorQueue();
 
   SupervisorQueue(const SupervisorQueue&) = delete;
   SupervisorQueue& operator=(const SupervisorQueue&) = delete;
 
   const QueueGeometry& geometry() const { return segment_->geometry(); }
+  // The instance mark's name in /dev/shm (Segment::name).
   const std::string& name() const { return segment_->name(); }
 
   // The mapping a forked worker attaches its WorkerQueue to.
@@ -96,7 +92,8 @@ class SupervisorQueue {
 
   // Copies `input` into a free slot and makes it claimable, waking one
   // worker. Errors: QUEUE_FULL when no slot is free, PAYLOAD_TOO_LARGE above
-  // max_payload_bytes, INTERNAL if a blob cannot be created.
+  // max_payload_bytes, SHARED_MEMORY_FULL if /dev/shm has no room for the
+  // input's blob, INTERNAL if a blob cannot be created otherwise.
   // `attempt` starts at 1 and is passed through to the worker, as are the
   // `limits` and `flag` (kept by Requeue). `flag` is opaque to the queue:
   // the claiming worker reads it back (the daemon marks chunk tasks with
@@ -161,7 +158,7 @@ class SupervisorQueue {
 
   explicit SupervisorQueue(std::unique_ptr<Segment> segment);
 
-  Status WriteInput(uint32_t index, uint32_t generation, std::string_view input);
+  Status WriteInput(uint32_t index, std::string_view input);
   // Makes a slot (whose fields were written) claimable.
   SlotRef Publish(uint32_t index, uint32_t generation);
   // Returns a slot the supervisor owns to the free list, removing its

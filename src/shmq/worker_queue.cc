@@ -108,8 +108,7 @@ inline bool WorkerQueue::ClaimSlot(SlotRef ref,
 bool WorkerQueue::MapInputBlob(ClaimedTask& task) {
   const SlotRef ref = task.slot;
   const ShmSlot& s = segment_.slot(ref.index);
-  Result<MappedBlob> mapped = segment_.blobs().Map(
-      BlobKind::kInput, ref.index, s.input_blob_generation, s.input_bytes);
+  Result<MappedBlob> mapped = segment_.blobs().Map(s.input_blob, s.input_bytes);
   if (!mapped.ok()) {
     // The task is ours now; fail it rather than leave it RUNNING.
     PublishResult(ref, mapped.status().code(), mapped.status().message(), 1);
@@ -150,8 +149,9 @@ inline Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output) {
     s.output_in_blob = 0;
     return Status::Ok();
   }
-  Status written =
-      segment_.blobs().Write(BlobKind::kOutput, ref.index, ref.generation, output);
+  // Names the blob in the slot before making it (BlobStore::Write), for
+  // RecoverDeadWorker if this worker dies half-way.
+  Status written = segment_.blobs().Write(s.output_blob, output);
   s.output_in_blob = written.ok() ? 1 : 0;
   return written;
 }
@@ -187,9 +187,7 @@ void WorkerQueue::PublishResult(SlotRef ref, ErrorCode code,
   // CAS rather than store: if the supervisor took the slot away (a
   // misuse of Release), the result is dropped instead of corrupting it.
   if (!segment_.state(ref.index).TryFinish(ref.generation, worker_)) {
-    if (s.output_in_blob) {
-      segment_.blobs().Remove(BlobKind::kOutput, ref.index, ref.generation);
-    }
+    if (s.output_in_blob) segment_.blobs().Remove(s.output_blob);
     return;
   }
   CrashIfAt(internal::TestCrashPoint::kAfterDonePublished);

@@ -1,6 +1,6 @@
 #include "tests/integration/daemon_fixture.h"
 
-#include "base/socket_path.h"
+#include "shmq/instance_mark.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -139,9 +139,9 @@ DaemonProcess::~DaemonProcess() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
-  // A daemon that was killed could not remove its segment and blobs, and no
-  // later daemon will start on this private socket to clean them up.
-  RemoveSharedMemory(base::QueueNameForSocket(socket_path_));
+  // A daemon that was killed could not remove its mark and blobs; a later
+  // start would (any start sweeps), but the suite's last test has none.
+  shmq::InstanceMark::SweepDeadInstances();
 }
 
 std::string DaemonProcess::log() const { return ReadFile(log_path_); }
@@ -239,6 +239,19 @@ void RemoveSharedMemory(const std::string& prefix) {
       std::filesystem::remove(entry.path(), ignored);
     }
   }
+}
+
+std::string ShmMarkOf(pid_t pid) {
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(fds, ignored)) {
+    const std::string target = std::filesystem::read_symlink(entry.path(), ignored).string();
+    constexpr std::string_view kMark = "/dev/shm/taskpool-";
+    if (target.starts_with(kMark) && target.size() == kMark.size() + 32) {
+      return target.substr(std::string_view("/dev/shm/").size());
+    }
+  }
+  return "";
 }
 
 bool SharedMemoryExists(const std::string& prefix) {

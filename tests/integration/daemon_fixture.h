@@ -103,6 +103,10 @@ bool ProcessIsAlive(pid_t pid);
 // Removes every /dev/shm object whose name starts with `prefix`.
 void RemoveSharedMemory(const std::string& prefix);
 
+// The name in /dev/shm of the instance mark daemon `pid` holds open (the
+// prefix of its blobs' names), or "" if it holds none.
+std::string ShmMarkOf(pid_t pid);
+
 // True while /dev/shm holds an object whose name starts with `prefix`.
 bool SharedMemoryExists(const std::string& prefix);
 

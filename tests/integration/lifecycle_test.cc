@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "base/socket_path.h"
 #include "taskpool/client.hpp"
 #include "tests/integration/daemon_fixture.h"
 
@@ -19,7 +18,8 @@ namespace {
 
 TEST(Lifecycle, SigtermExitsZeroAndRemovesSocketAndSharedMemory) {
   DaemonProcess daemon(2);
-  const std::string queue_name = base::QueueNameForSocket(daemon.socket_path());
+  const std::string queue_name = ShmMarkOf(daemon.pid());
+  ASSERT_FALSE(queue_name.empty()) << "the daemon holds no instance mark";
   EXPECT_TRUE(SharedMemoryExists(queue_name));
 
   const int status = daemon.StopWith(SIGTERM, std::chrono::seconds(5));
@@ -45,7 +45,7 @@ TEST(Lifecycle, StatusListsLiveWorkersThatAreChildrenOfTheDaemon) {
     EXPECT_TRUE(ProcessIsAlive(worker.pid));
   }
   EXPECT_EQ(status->daemon_pid, daemon.pid());
-  EXPECT_EQ(status->queue_capacity, 1024u);
+  EXPECT_EQ(status->queue_capacity, 512u);
 }
 
 TEST(Lifecycle, SigtermLetsRunningTasksFinish) {
@@ -109,9 +109,10 @@ TEST(Lifecycle, WorkersExitWhenTheDaemonIsKilled) {
 TEST(Lifecycle, RestartOnTheSocketOfAKilledDaemonWorks) {
   DaemonProcess first(1);
   const std::string socket = first.socket_path();
+  const std::string first_mark = ShmMarkOf(first.pid());
+  ASSERT_FALSE(first_mark.empty());
   // `first` keeps its directory until the end of the test.
   first.StopWith(SIGKILL);
-  ASSERT_TRUE(SharedMemoryExists(base::QueueNameForSocket(socket)));
   ASSERT_TRUE(std::filesystem::exists(socket));
   CommandResult probe = RunCli(socket, {"ping"});
   EXPECT_EQ(probe.exit_code, 3) << "nobody should answer on a stale socket";
@@ -135,7 +136,7 @@ TEST(Lifecycle, RestartOnTheSocketOfAKilledDaemonWorks) {
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_FALSE(SharedMemoryExists(base::QueueNameForSocket(socket)));
+  EXPECT_FALSE(SharedMemoryExists(first_mark)) << "the restart did not sweep";
 }
 
 }  // namespace

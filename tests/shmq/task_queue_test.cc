@@ -16,11 +16,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -60,13 +62,6 @@ enum Function : uint32_t {
   kSpinThenEcho,    // burns ~50 us of CPU, then echoes
 };
 
-std::string UniqueName() {
-  static int counter = 0;
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return "tpq-test-" + std::to_string(getpid()) + "-" +
-         std::to_string(++counter) + "-" + info->name();
-}
-
 QueueGeometry SmallGeometry() {
   QueueGeometry geometry;
   geometry.capacity = 64;
@@ -77,12 +72,13 @@ QueueGeometry SmallGeometry() {
 }
 
 std::unique_ptr<SupervisorQueue> MakeQueue(const QueueGeometry& geometry) {
-  auto queue = SupervisorQueue::Create(UniqueName(), geometry);
+  auto queue = SupervisorQueue::Create(geometry);
   EXPECT_TRUE(queue.ok()) << queue.status().ToString();
   return std::move(queue).value();
 }
 
-// The shm objects in /dev/shm that belong to `name` (main object included).
+// The files in /dev/shm that belong to the queue whose mark is `name`
+// (the mark included; the segment itself has no name).
 std::vector<std::string> ShmObjectsOf(const std::string& name) {
   std::vector<std::string> found;
   for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
@@ -672,61 +668,60 @@ TEST(TaskQueueTest, WorkerKilledBeforeWakingSupervisorIsRecovered) {
   ExpectWorkerOneEchoes(*queue, "second");
 }
 
-TEST(TaskQueueTest, StaleSegmentFromCrashedCreatorIsRemoved) {
-  const std::string name = UniqueName();
-  // A "daemon" that creates the queue with a blob, then crashes.
+TEST(TaskQueueTest, LeftoversOfACrashedCreatorAreRemovedByTheNextCreate) {
+  // A "daemon" that creates the queue with a blob, says its name, then
+  // crashes.
+  int name_pipe[2];
+  ASSERT_EQ(pipe(name_pipe), 0);
   const pid_t crashed = fork();
   if (crashed == 0) {
-    auto queue = SupervisorQueue::Create(name, SmallGeometry());
+    auto queue = SupervisorQueue::Create(SmallGeometry());
     if (!queue.ok()) _exit(1);
     if (!(*queue)->Enqueue(kEcho, Pattern(4096)).ok()) _exit(2);
-    _exit(0);  // no destructor: leaves the object and its blob behind
+    const std::string& name = (*queue)->name();
+    if (write(name_pipe[1], name.data(), name.size()) != static_cast<ssize_t>(name.size())) {
+      _exit(3);
+    }
+    _exit(0);  // no destructor: leaves the mark and its blob behind
   }
+  close(name_pipe[1]);
+  char name_bytes[128] = {};
+  const ssize_t got = read(name_pipe[0], name_bytes, sizeof name_bytes - 1);
+  close(name_pipe[0]);
   ASSERT_EQ(ExitCodeOf(crashed), 0);
-  ASSERT_EQ(ShmObjectsOf(name).size(), 2u) << "main object + input blob";
+  ASSERT_GT(got, 0);
+  const std::string name(name_bytes, static_cast<size_t>(got));
+  ASSERT_EQ(ShmObjectsOf(name).size(), 2u) << "mark + input blob";
 
   {
-    auto queue = SupervisorQueue::Create(name, SmallGeometry());
+    auto queue = SupervisorQueue::Create(SmallGeometry());
     ASSERT_TRUE(queue.ok()) << queue.status().ToString();
-    EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(name));
+    EXPECT_THAT(ShmObjectsOf(name), IsEmpty()) << "not swept at the next Create";
+    EXPECT_NE((*queue)->name(), name);
     EXPECT_EQ((*queue)->in_use(), 0u);
   }
-  EXPECT_THAT(ShmObjectsOf(name), IsEmpty()) << "destructor of the creator";
 }
 
-TEST(TaskQueueTest, RemoveStaleRemovesOnlyItsOwnObjects) {
-  const std::string name = UniqueName();
-  for (const std::string& object :
-       {name, name + ".in.3.7", name + ".out.1.2", name + "-other"}) {
-    const int fd = shm_open(("/" + object).c_str(), O_CREAT | O_RDWR, 0600);
-    ASSERT_GE(fd, 0);
-    close(fd);
+TEST(TaskQueueTest, TheSegmentHasNoNameAndTheMarkIsPrivate) {
+  auto queue = MakeQueue(SmallGeometry());
+  ASSERT_TRUE(queue->Enqueue(kEcho, Pattern(4096)).ok());  // a blob
+  for (const std::string& file : ShmObjectsOf(queue->name())) {
+    struct stat st {};
+    ASSERT_EQ(lstat(("/dev/shm/" + file).c_str(), &st), 0) << file;
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
   }
-  SupervisorQueue::RemoveStale(name);
-  EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
-  EXPECT_EQ(shm_unlink(("/" + name + "-other").c_str()), 0)
-      << "a neighbour's object was removed";
-  SupervisorQueue::RemoveStale(name);  // absent: no-op
-}
-
-// The main object marks that blobs may exist (created first, removed
-// last), so a start without it does not list /dev/shm at all.
-TEST(TaskQueueTest, RemoveStaleLooksForBlobsOnlyWhenTheMainObjectWasLeft) {
-  const std::string name = UniqueName();
-  const std::string blob = name + ".in.3.7";
-  const auto create = [](const std::string& object) {
-    const int fd = shm_open(("/" + object).c_str(), O_CREAT | O_RDWR, 0600);
-    ASSERT_GE(fd, 0);
-    close(fd);
-  };
-  create(blob);
-  SupervisorQueue::RemoveStale(name);
-  EXPECT_THAT(ShmObjectsOf(name), ::testing::ElementsAre(blob))
-      << "no main object, yet /dev/shm was searched";
-
-  create(name);
-  SupervisorQueue::RemoveStale(name);
-  EXPECT_THAT(ShmObjectsOf(name), IsEmpty());
+  // The mapping is of an unlinked file: nothing in /dev/shm to open it by.
+  const std::string maps = [] {
+    std::ifstream in("/proc/self/maps");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  EXPECT_THAT(maps, HasSubstr("/dev/shm/#"));
+  for (size_t at = maps.find("/dev/shm/"); at != std::string::npos;
+       at = maps.find("/dev/shm/", at + 1)) {
+    const std::string line = maps.substr(at, maps.find('\n', at) - at);
+    EXPECT_THAT(line, HasSubstr("(deleted)")) << "a named mapping: " << line;
+  }
 }
 
 TEST(TaskQueueTest, WorkerCopyDestroyedRemovesNothing) {
@@ -744,9 +739,7 @@ TEST(TaskQueueTest, WorkerCopyDestroyedRemovesNothing) {
 TEST(TaskQueueTest, BadGeometryIsRefused) {
   QueueGeometry geometry = SmallGeometry();
   geometry.capacity = 0;
-  EXPECT_EQ(SupervisorQueue::Create(UniqueName(), geometry).status().code(),
-            ErrorCode::kInvalidArgument);
-  EXPECT_EQ(SupervisorQueue::Create("/slash", SmallGeometry()).status().code(),
+  EXPECT_EQ(SupervisorQueue::Create(geometry).status().code(),
             ErrorCode::kInvalidArgument);
 }
 

@@ -26,7 +26,7 @@ TEST(ErrorCodeTest, EveryWireCodeConvertsBothWaysUnderItsProtoName) {
 }
 
 TEST(ErrorCodeTest, AnUnknownWireValueIsInternal) {
-  for (int64_t value : {int64_t{12}, int64_t{99}, int64_t{-1},
+  for (int64_t value : {int64_t{19}, int64_t{99}, int64_t{-1},
                         int64_t{std::numeric_limits<int32_t>::min()},
                         std::numeric_limits<int64_t>::max()}) {
     EXPECT_EQ(FromWireCode(value), ErrorCode::kInternal) << value;

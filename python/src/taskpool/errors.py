@@ -75,7 +75,8 @@ class TaskError(TaskpoolError):
             reported failure), ``WORKER_DIED`` (its worker died; the message
             names the signal), ``TIMEOUT``, ``EXPIRED``, ``CANCELLED``,
             ``QUEUE_FULL``, ``UNKNOWN_FUNCTION``, ``INVALID_ARGUMENT``,
-            ``PAYLOAD_TOO_LARGE``.
+            ``PAYLOAD_TOO_LARGE``, ``SHARED_MEMORY_FULL`` (the daemon's
+            /dev/shm had no room for a large payload; a retry may work).
         message: the daemon's (or the function's) reason.
         worker_pid: pid of the worker that ran the task; 0 if it never ran.
     """

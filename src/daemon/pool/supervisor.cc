@@ -29,6 +29,18 @@ namespace {
 // results before their connections are cut.
 constexpr std::chrono::seconds kFinalFlushTimeout{2};
 
+// A queue that /dev/shm cannot hold: refused at start (the whole queue is
+// reserved then, so it cannot fail later), naming the options that shrink
+// it. shmq knows the sizes; the option names are the daemon's.
+Status ExplainQueueStatus(const Status& status) {
+  if (status.code() != ErrorCode::kSharedMemoryFull) return status;
+  return Status(status.code(),
+                "cannot start: " + status.message() +
+                    "; lower --queue-capacity or --inline-payload-bytes (the queue takes about "
+                    "capacity x 2 x inline bytes), or give /dev/shm more room (e.g. docker run "
+                    "--shm-size)");
+}
+
 }  // namespace
 
 Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
@@ -68,9 +80,8 @@ Status Supervisor::Start() {
   geometry.max_workers = WorkerPool::RoomFor(config_.workers);
   geometry.inline_bytes = config_.inline_payload_bytes;
   geometry.max_payload_bytes = config_.max_payload_bytes;
-  Result<std::unique_ptr<shmq::SupervisorQueue>> queue =
-      shmq::SupervisorQueue::Create(base::QueueNameForSocket(config_.socket_path), geometry);
-  if (!queue.ok()) return queue.status();
+  Result<std::unique_ptr<shmq::SupervisorQueue>> queue = shmq::SupervisorQueue::Create(geometry);
+  if (!queue.ok()) return ExplainQueueStatus(queue.status());
   queue_ = std::move(queue.value());
   router_queue_ = std::make_unique<ShmqQueueAdapter>(*queue_);
   router_ = std::make_unique<TaskRouter>(

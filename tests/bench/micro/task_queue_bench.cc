@@ -17,8 +17,7 @@ void BM_QueueCycle(benchmark::State& state) {
   QueueGeometry geometry;
   geometry.capacity = 64;
   geometry.max_workers = 1;
-  const std::string name = "taskpool-microbench-" + std::to_string(getpid());
-  auto queue = SupervisorQueue::Create(name, geometry);
+  auto queue = SupervisorQueue::Create(geometry);
   if (!queue.ok()) {
     state.SkipWithError(queue.status().ToString().c_str());
     return;

@@ -1,0 +1,70 @@
+// The one place that makes files in /dev/shm, the tmpfs that backs the
+// queue's shared memory: anonymous files (no name to squat, nothing left
+// behind), exclusive named ones (mode 0600, never following a link), the
+// reservation of their pages, and random names nobody can guess.
+//
+// Why files on /dev/shm and not memfd_create: a memfd lives on the kernel's
+// internal tmpfs, which has no size limit, so the limit an administrator
+// (or `docker run --shm-size`) set on /dev/shm would not apply, statvfs
+// could not say what is free, and an oversized reservation would end with
+// the OOM killer instead of ENOSPC. An O_TMPFILE file in /dev/shm is as
+// anonymous as a memfd and is charged to /dev/shm.
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/unique_fd.h"
+#include "taskpool/status.hpp"
+
+namespace taskpool::shmq {
+
+inline constexpr char kShmDirectory[] = "/dev/shm";
+
+// Bytes free in /dev/shm for an unprivileged writer; 0 if unknown.
+uint64_t ShmFreeBytes();
+
+// "12.5 MiB": sizes in messages.
+std::string MebibytesText(uint64_t bytes);
+
+// An unnamed file in /dev/shm, mode 0600, O_CLOEXEC, with `bytes`
+// reserved (Reserve). `what` names it in errors.
+Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, const std::string& what);
+
+// Creates /dev/shm/`name` (O_EXCL, O_NOFOLLOW, mode 0600, O_CLOEXEC).
+// EEXIST is returned as the errno in `*error_number` (for a retry under
+// another name) with an INTERNAL status.
+Result<base::UniqueFd> CreateNamedShm(const std::string& name, int* error_number);
+
+// Allocates the file's first `bytes` (posix_fallocate), so no later store
+// into a mapping of it can fault for want of a page (SIGBUS). No room:
+// SHARED_MEMORY_FULL saying what `what` needs and what is free.
+Status ReserveShm(int fd, uint64_t bytes, const std::string& what);
+
+// 128 random bits naming a file in /dev/shm; all zero means "none".
+// Plain integers, so a slot in shared memory can hold one.
+struct ShmId {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  bool empty() const { return high == 0 && low == 0; }
+};
+
+// From getrandom: nobody can predict it, so nobody can create that name
+// before us (the names in /dev/shm are listable by every user).
+ShmId RandomShmId();
+
+// The id as 32 lowercase hex digits.
+std::string HexOf(const ShmId& id);
+
+// Whether `text` is 32 lowercase hex digits (a HexOf).
+bool IsShmIdHex(std::string_view text);
+
+// "/dev/shm/" + name.
+inline std::string ShmPath(const std::string& name) {
+  return std::string(kShmDirectory) + "/" + name;
+}
+
+}  // namespace taskpool::shmq
