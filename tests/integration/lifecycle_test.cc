@@ -45,7 +45,7 @@ TEST(Lifecycle, StatusListsLiveWorkersThatAreChildrenOfTheDaemon) {
     EXPECT_TRUE(ProcessIsAlive(worker.pid));
   }
   EXPECT_EQ(status->daemon_pid, daemon.pid());
-  EXPECT_EQ(status->queue_capacity, 512u);
+  EXPECT_EQ(status->queue_capacity, 256u);
 }
 
 TEST(Lifecycle, SigtermLetsRunningTasksFinish) {

@@ -36,7 +36,7 @@ TEST_F(MetricsTest, Totals) {
   EXPECT_EQ(metrics_.Value("taskpool_tasks_submitted_total"), 5);
   EXPECT_EQ(metrics_.Value("taskpool_tasks_succeeded_total"), 3);
   EXPECT_EQ(metrics_.Value("taskpool_tasks_failed_total"), 2);
-  EXPECT_EQ(metrics_.Value("taskpool_queue_capacity"), 512);
+  EXPECT_EQ(metrics_.Value("taskpool_queue_capacity"), 256);
   EXPECT_TRUE(metrics_.Value("taskpool_uptime_seconds").has_value());
   EXPECT_EQ(metrics_.Count("taskpool_worker_tasks_done_total"), 2u);
   EXPECT_EQ(metrics_.Count("taskpool_worker_restarts_total"), 2u);

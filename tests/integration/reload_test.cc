@@ -224,7 +224,7 @@ TEST(TestConfigDumpTest, PrintsTheEffectiveConfigurationInFileSyntax) {
                   "--task-timeout-ms", "900", "--test-config", "--dump"});
   ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
   for (const char* line : {"workers = 3\n", "limit = sleep=2\n", "slowlog-ms = 40\n",
-                           "task-timeout-ms = 900\n", "queue-capacity = 512\n"}) {
+                           "task-timeout-ms = 900\n", "queue-capacity = 256\n"}) {
     EXPECT_THAT(dumped.out, HasSubstr(line));
   }
   // Read back, the dump is the same configuration.

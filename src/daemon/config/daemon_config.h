@@ -24,11 +24,12 @@ struct DaemonConfig {
   uint32_t workers = 0;             // 0 in the flags means "number of CPUs"
   // The queue's shared memory, about capacity x 2 x inline bytes, is
   // reserved at start: 32 MiB by default, half of Docker's 64 MiB /dev/shm,
-  // the rest left for blobs. 32 KiB inline keeps a chunk of 16 x 1 KiB
-  // items (and every small task) out of the blobs.
-  uint32_t queue_capacity = 512;   // tasks queued + running at once
+  // the rest left for blobs. 64 KiB inline keeps payloads up to 64 KiB
+  // (and chunks of 64 x 1 KiB items) out of the blobs, which cost a file
+  // each; 256 slots are still far more than the workers run at once.
+  uint32_t queue_capacity = 256;   // tasks queued + running at once
   uint64_t max_payload_bytes = 16ull << 20;  // per task input and output
-  uint32_t inline_payload_bytes = 32 * 1024;  // kept inside a queue slot
+  uint32_t inline_payload_bytes = 64 * 1024;  // kept inside a queue slot
   uint32_t max_connections = 1024;
   uint32_t max_in_flight_per_connection = 4096;
   std::chrono::milliseconds shutdown_timeout{30000};  // drain bound on SIGTERM
