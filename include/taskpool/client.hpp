@@ -137,9 +137,10 @@ enum class WorkerState : int {
   kIdle = 2,      // waiting for a task
   kBusy = 3,      // running a task (current_function says which)
   kDead = 4,      // ended, waiting for its respawn (last_exit says how)
+  kStopped = 5,   // stopped (SIGSTOP, a debugger): runs nothing until SIGCONT
 };
 
-// "unknown", "starting", "idle", "busy", "dead".
+// "unknown", "starting", "idle", "busy", "dead", "stopped".
 std::string_view WorkerStateName(WorkerState state);
 
 // The daemon's view of its pool (see taskpool.v1.StatusReply).
@@ -155,6 +156,9 @@ struct WorkerInfo {
   uint64_t rss_bytes = 0;  // resident memory of the worker process
   std::chrono::milliseconds cpu_user{0};    // CPU time it has used
   std::chrono::milliseconds cpu_system{0};
+  // Asked to finish its task and exit (a rolling restart, fewer workers
+  // after a reload); its replacement is listed too.
+  bool retiring = false;
 };
 
 // A latency distribution over every task since the daemon started.

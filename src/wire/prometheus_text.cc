@@ -97,8 +97,9 @@ void RenderTotals(const v1::StatusReply& status, Metrics& m) {
 
 void RenderWorkers(const v1::StatusReply& status, Metrics& m) {
   std::map<std::string, double> by_state;
-  for (const v1::WorkerState state : {v1::WORKER_STATE_STARTING, v1::WORKER_STATE_IDLE,
-                                      v1::WORKER_STATE_BUSY, v1::WORKER_STATE_DEAD}) {
+  for (const v1::WorkerState state :
+       {v1::WORKER_STATE_STARTING, v1::WORKER_STATE_IDLE, v1::WORKER_STATE_BUSY,
+        v1::WORKER_STATE_DEAD, v1::WORKER_STATE_STOPPED}) {
     by_state[std::string(WorkerStateName(state))] = 0;
   }
   auto& done = m.Counters("taskpool_worker_tasks_done_total",

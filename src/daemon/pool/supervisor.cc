@@ -44,7 +44,8 @@ Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
       signals_(io_),
       shutdown_timer_(io_),
       ready_timer_(io_),
-      systemd_(io_) {}
+      systemd_(io_),
+      retire_timer_(io_) {}
 
 Supervisor::~Supervisor() = default;
 
@@ -300,6 +301,7 @@ void Supervisor::FinishShutdown() {
   signals_.cancel(ignored);
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
+  retire_timer_.cancel();
   if (http_server_) http_server_->Stop();
   if (cluster_) cluster_->Stop();
   systemd_.Stop();

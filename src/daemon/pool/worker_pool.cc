@@ -150,6 +150,7 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   entry.functions = static_cast<uint32_t>(registry_.size());
   entry.started = base::SteadyClock::now();
   entry.killed_by_daemon = false;
+  entry.kill_note.clear();
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
 }
@@ -204,9 +205,10 @@ void WorkerPool::StopAll(int signal_number) {
   }
 }
 
-void WorkerPool::Kill(uint32_t index) {
+void WorkerPool::Kill(uint32_t index, std::string note) {
   WorkerEntry& entry = entries_.at(index);
   if (!HasProcess(entry)) return;
+  entry.kill_note = std::move(note);
   // A shell job (exec) dies with its worker, but what it started in the
   // background would not: end everything under the worker first.
   KillDescendantsOf(entry.pid);

@@ -61,6 +61,8 @@ struct WorkerEntry {
   // Kill() sent this process its SIGKILL (a timeout, a deadline, a cancel
   // with kill): its death is the daemon's doing, not a crash.
   bool killed_by_daemon = false;
+  // Why, if Kill() was told: added to last_exit when the kill lands.
+  std::string kill_note;
 };
 
 class WorkerPool {
@@ -115,8 +117,10 @@ class WorkerPool {
   // finish their task; SIGKILL ends them at once, and their shell jobs.
   void StopAll(int signal_number);
   // Sends SIGKILL to one worker, if it has a process, and to every process
-  // of its shell job; marks it killed_by_daemon.
-  void Kill(uint32_t index);
+  // of its shell job; marks it killed_by_daemon. `note` ("by the rolling
+  // restart, ...") follows the cause in last_exit, and so in what its task
+  // is told.
+  void Kill(uint32_t index, std::string note = {});
 
   // How many functions (registry indices 0..n-1) every worker process has:
   // a plugin loaded by a reload reaches only the workers forked after it.

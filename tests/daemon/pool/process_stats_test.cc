@@ -39,6 +39,25 @@ TEST(ProcessStatsTest, TruncatedStatIsRejected) {
   EXPECT_FALSE(ParseStatCpuTicks("no parenthesis at all").has_value());
 }
 
+TEST(ProcessStatsTest, ParsesTheStateLetterAfterTheCommandName) {
+  EXPECT_EQ(ParseStatState("7 (a (b) c) T 1 7 7 0 -1 0"), 'T');
+  EXPECT_EQ(ParseStatState("4242 (taskpoold) S 1 4242"), 'S');
+  EXPECT_FALSE(ParseStatState("7 (x)").has_value());
+  EXPECT_FALSE(ParseStatState("no parenthesis at all").has_value());
+}
+
+TEST(ProcessStatsTest, StoppedMeansStoppedBySignalOrTracer) {
+  ProcessStats stats;
+  for (const char state : {'T', 't'}) {
+    stats.state = state;
+    EXPECT_TRUE(stats.stopped()) << state;
+  }
+  for (const char state : {'R', 'S', 'D', 'Z'}) {
+    stats.state = state;
+    EXPECT_FALSE(stats.stopped()) << state;
+  }
+}
+
 TEST(ProcessStatsTest, ReadsThisProcess) {
   // Touch some memory and burn a little CPU so neither number can be 0.
   std::vector<char> memory(8 << 20, 1);
