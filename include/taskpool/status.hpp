@@ -31,6 +31,7 @@ enum class ErrorCode : int {
   kQueueFull = 9,           // queue full and the submission asked to fail fast
   kShuttingDown = 10,       // the daemon accepts no new tasks
   kDuplicateId = 11,        // task id already in flight on this connection
+  kOutOfMemory = 13,        // the task allocated past the worker's memory limit
   kVersionMismatch = 20,    // client and daemon speak different protocols
   kMalformedFrame = 21,     // bytes on the socket are not a valid frame
   kFrameTooLarge = 22,      // a frame above the size limit

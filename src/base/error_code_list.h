@@ -27,6 +27,7 @@
   X(kQueueFull, QUEUE_FULL)                          \
   X(kShuttingDown, SHUTTING_DOWN)                    \
   X(kDuplicateId, DUPLICATE_ID)                      \
+  X(kOutOfMemory, OUT_OF_MEMORY)                     \
   X(kVersionMismatch, VERSION_MISMATCH)              \
   X(kMalformedFrame, MALFORMED_FRAME)                \
   X(kFrameTooLarge, FRAME_TOO_LARGE)                 \

@@ -49,6 +49,11 @@ Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
 
 Supervisor::~Supervisor() = default;
 
+WorkerLimits Supervisor::CurrentWorkerLimits() const {
+  return {config_.max_tasks_per_worker, config_.max_worker_rss_mib,
+          config_.worker_memory_limit_mib};
+}
+
 int Supervisor::Run() {
   Status started = Start();
   if (!started.ok()) {
@@ -81,7 +86,7 @@ Status Supervisor::Start() {
   // Fork before anything else exists: no threads, no sockets to leak.
   workers_ = std::make_unique<WorkerPool>(
       queue_->segment(), registry_, config_.workers,
-      WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
+      CurrentWorkerLimits());
   const uint32_t entries = WorkerPool::RoomFor(config_.workers);
   respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);
   for (uint32_t index = 0; index < entries; ++index) {

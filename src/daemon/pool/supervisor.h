@@ -107,6 +107,8 @@ class Supervisor : private ConnectionHost {
   // if one cannot be loaded.
   bool LoadAddedPlugins(const DaemonConfig& next);
   void ApplyLiveConfig(const DaemonConfig& next);
+  // What workers forked from now on run with.
+  WorkerLimits CurrentWorkerLimits() const;
   // Replace every worker, one at a time.
   void BeginRollingRestart();
   void ReplaceNextWorker();

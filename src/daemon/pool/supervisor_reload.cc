@@ -145,7 +145,7 @@ void Supervisor::ApplyLiveConfig(const DaemonConfig& next) {
   router_->ReloadLimits();
   server_->ReloadAccessPolicy();
   respawn_policy_->set_threshold(config_.crash_rate_threshold);
-  workers_->SetLimits({config_.max_tasks_per_worker, config_.max_worker_rss_mib});
+  workers_->SetLimits(CurrentWorkerLimits());
   if (config_.workers < old_size) {
     workers_->ShrinkTo(config_.workers);
   } else if (config_.workers > old_size) {

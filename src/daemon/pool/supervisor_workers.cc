@@ -47,6 +47,7 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
       return;
     case WorkerExit::kRecycledMaxTasks:
     case WorkerExit::kRecycledMaxRss:
+    case WorkerExit::kOutOfMemory:
       TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid
                     << ") retired itself; starting its replacement";
       Respawn(entry.index);

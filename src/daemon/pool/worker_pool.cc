@@ -166,6 +166,13 @@ void WorkerPool::ReapExited(const ExitHandler& on_exit) {
     for (WorkerEntry& entry : entries_) {
       if (entry.pid != pid || !HasProcess(entry)) continue;
       entry.last_exit = DescribeWaitStatus(wait_status);
+      if (WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL) {
+        // Ours, or maybe the kernel's; read the kernel's count either way
+        // so that one kill is never taken for the next one's.
+        const std::string oom = oom_kills_.NoteIfRose();
+        const std::string& note = entry.killed_by_daemon ? entry.kill_note : oom;
+        if (!note.empty()) entry.last_exit += ", " + note;
+      }
       const WorkerEntry before = entry;
       entry.state = WorkerEntry::State::kExited;
       worker_exited = true;

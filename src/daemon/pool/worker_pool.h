@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "daemon/pool/oom_kills.h"
 #include "daemon/pool/worker_main.h"
 #include "taskpool/status.hpp"
 
@@ -103,7 +104,9 @@ class WorkerPool {
 
   // Reaps every exited child without blocking and calls
   // `on_exit(index, cause, wait_status)` for each worker among them, where
-  // cause reads like "killed by signal 9 (SIGKILL)" or "exited with status 3".
+  // cause reads like "killed by signal 9 (SIGKILL)" or "exited with status 3",
+  // with what is known of who killed it: the daemon's note (Kill), or the
+  // kernel's OOM killer (oom_kills.h).
   // The entry's state at that moment tells why it was expected to exit
   // (kRetiring, kStopping) or not (kRunning).
   using ExitHandler = std::function<void(const WorkerEntry& entry,
@@ -144,6 +147,7 @@ class WorkerPool {
   const shmq::Segment& segment_;
   const TaskRegistry& registry_;
   std::function<bool(pid_t)> is_other_child_;
+  OomKillCounter oom_kills_;
   WorkerLimits limits_;
   std::vector<WorkerEntry> entries_;
   uint32_t size_ = 0;  // workers numbered 0..size_-1
