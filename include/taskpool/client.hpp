@@ -175,8 +175,12 @@ struct FunctionInfo {
   std::string name;
   uint64_t submitted = 0;
   uint64_t succeeded = 0;
-  // Finished tasks that did not succeed, by error code.
+  // Finished tasks that did not succeed and were not cancelled, by error
+  // code.
   std::vector<std::pair<ErrorCode, uint64_t>> failed;
+  uint64_t cancelled = 0;  // ended CANCELLED or dropped with their connection
+  uint64_t in_flight = 0;  // accepted, not yet ended
+  // submitted == succeeded + the sum of failed + cancelled + in_flight.
   LatencyInfo queue_wait;  // accepted -> started
   LatencyInfo run_time;    // started -> finished
 };
@@ -225,7 +229,9 @@ struct PoolStatus {
   uint32_t connections = 0;
   uint64_t tasks_submitted = 0;
   uint64_t tasks_succeeded = 0;
-  uint64_t tasks_failed = 0;
+  uint64_t tasks_failed = 0;     // errors other than CANCELLED
+  uint64_t tasks_cancelled = 0;  // by any reason (taskpool.v1.CancelCount)
+  uint64_t tasks_in_flight = 0;  // accepted, not yet ended
   uint64_t workers_died = 0;
   std::string server_version;
   int daemon_pid = 0;

@@ -132,6 +132,8 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
   out.tasks_submitted = reply.tasks_submitted();
   out.tasks_succeeded = reply.tasks_succeeded();
   out.tasks_failed = reply.tasks_failed();
+  out.tasks_cancelled = reply.tasks_cancelled();
+  out.tasks_in_flight = reply.tasks_in_flight();
   out.workers_died = reply.workers_died();
   out.server_version = reply.server_version();
   out.daemon_pid = reply.daemon_pid();
@@ -143,6 +145,8 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     for (const v1::ErrorCount& failed : function.failed()) {
       info.failed.emplace_back(wire::FromWireCode(failed.code()), failed.count());
     }
+    info.cancelled = function.cancelled();
+    info.in_flight = function.in_flight();
     info.queue_wait = FromWireLatency(function.queue_wait());
     info.run_time = FromWireLatency(function.run_time());
     out.functions.push_back(std::move(info));

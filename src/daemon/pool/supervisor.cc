@@ -212,7 +212,9 @@ std::string Supervisor::DescribeForSystemd() {
   return std::to_string(up) + "/" + std::to_string(config_.workers) + " workers, " +
          std::to_string(status.queue_depth()) + " queued, " +
          std::to_string(status.running()) + " running, " +
-         std::to_string(status.tasks_succeeded() + status.tasks_failed()) + " done, " +
+         std::to_string(status.tasks_succeeded() + status.tasks_failed() +
+                        status.tasks_cancelled()) +
+         " done, " +
          std::to_string(status.connections()) + " clients";
 }
 
@@ -281,7 +283,8 @@ void Supervisor::ForceShutdown(const char* why) {
   if (phase_ == Phase::kFinished) return;
   if (phase_ == Phase::kServing) BeginShutdown(why);
   TP_LOG(kWarning) << why << ": cancelling queued tasks and killing workers";
-  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")");
+  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")",
+                            CancelReason::kShutdown);
   // Tell task code too (Context::cancelled()), for what it does on the way
   // down; the kill below does not wait for it.
   router_->RequestCancelRunning();

@@ -84,10 +84,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   router_->FillUsers(status);
   status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
   status->set_slowlog_ms(base::WireMillis32(config_.slowlog));
-  const TaskCounters& counters = router_->counters();
-  status->set_tasks_submitted(counters.submitted);
-  status->set_tasks_succeeded(counters.succeeded);
-  status->set_tasks_failed(counters.failed);
+  router_->stats().FillTotals(status);
   status->set_workers_died(workers_died_);
   // Every reason, 0 included, so each series exists from the start.
   for (const char* reason : kReplacementReasons) {

@@ -67,6 +67,7 @@ TEST(ProcessStatsTest, ReadsThisProcess) {
   ASSERT_TRUE(by_pid.ok()) << by_pid.status().ToString();
   EXPECT_GE(by_pid->rss_bytes, memory.size());
   EXPECT_GT(by_pid->cpu_user_ms + by_pid->cpu_system_ms, 0u);
+  EXPECT_EQ(by_pid->state, 'R');  // it is reading its own stat
   const Result<ProcessStats> own = ReadOwnProcessStats();
   ASSERT_TRUE(own.ok()) << own.status().ToString();
   EXPECT_GT(own->rss_bytes, 0u);
