@@ -75,9 +75,10 @@ enum class WorkerState : int {
   kIdle = 2,      // waiting for a task
   kBusy = 3,      // running a task (current_function says which)
   kDead = 4,      // ended, waiting for its respawn (last_exit says how)
+  kStopped = 5,   // stopped (SIGSTOP, a debugger): runs nothing until SIGCONT
 };
 
-// "unknown", "starting", "idle", "busy", "dead".
+// "unknown", "starting", "idle", "busy", "dead", "stopped".
 std::string_view WorkerStateName(WorkerState state);
 
 // The daemon's view of its pool (see taskpool.v1.StatusReply).
@@ -93,6 +94,9 @@ struct WorkerInfo {
   uint64_t rss_bytes = 0;  // resident memory of the worker process
   std::chrono::milliseconds cpu_user{0};    // CPU time it has used
   std::chrono::milliseconds cpu_system{0};
+  // Asked to finish its task and exit (a rolling restart, fewer workers
+  // after a reload); its replacement is listed too.
+  bool retiring = false;
 };
 
 // A latency distribution over every task since the daemon started.
@@ -109,8 +113,12 @@ struct FunctionInfo {
   std::string name;
   uint64_t submitted = 0;
   uint64_t succeeded = 0;
-  // Finished tasks that did not succeed, by error code.
+  // Finished tasks that did not succeed and were not cancelled, by error
+  // code.
   std::vector<std::pair<ErrorCode, uint64_t>> failed;
+  uint64_t cancelled = 0;  // ended CANCELLED or dropped with their connection
+  uint64_t in_flight = 0;  // accepted, not yet ended
+  // submitted == succeeded + the sum of failed + cancelled + in_flight.
   LatencyInfo queue_wait;  // accepted -> started
   LatencyInfo run_time;    // started -> finished
 };
@@ -159,7 +167,9 @@ struct PoolStatus {
   uint32_t connections = 0;
   uint64_t tasks_submitted = 0;
   uint64_t tasks_succeeded = 0;
-  uint64_t tasks_failed = 0;
+  uint64_t tasks_failed = 0;     // errors other than CANCELLED
+  uint64_t tasks_cancelled = 0;  // by any reason (taskpool.v1.CancelCount)
+  uint64_t tasks_in_flight = 0;  // accepted, not yet ended
   uint64_t workers_died = 0;
   std::string server_version;
   int daemon_pid = 0;

@@ -56,6 +56,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -258,6 +259,11 @@ void Trampoline(const char* payload, size_t size,
     const std::string_view what = e.what();
     call->finish(call->host, static_cast<int>(e.code()), what.data(),
                  what.size());
+  } catch (const std::bad_alloc& e) {
+    // The daemon adds the worker's memory limit to the message.
+    const std::string_view what = e.what();
+    call->finish(call->host, static_cast<int>(ErrorCode::kOutOfMemory),
+                 what.data(), what.size());
   } catch (const std::exception& e) {
     const std::string_view what = e.what();
     call->finish(call->host, static_cast<int>(ErrorCode::kTaskFailed),

@@ -32,6 +32,7 @@ enum class ErrorCode : int {
   kShuttingDown = 10,       // the daemon accepts no new tasks
   kDuplicateId = 11,        // task id already in flight on this connection
   kSharedMemoryFull = 12,   // no room in /dev/shm for the task's payload
+  kOutOfMemory = 13,        // the task allocated past the worker's memory limit
   kVersionMismatch = 20,    // client and daemon speak different protocols
   kMalformedFrame = 21,     // bytes on the socket are not a valid frame
   kFrameTooLarge = 22,      // a frame above the size limit

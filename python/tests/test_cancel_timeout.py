@@ -12,10 +12,12 @@ from taskpool import ErrorCode, TaskError
 from conftest import FOREVER_MS, busy_workers, wait_busy, wait_until
 
 
-def function_failures(client, function, code):
+def function_cancelled(client, function):
+    """Tasks of `function` cancelled so far, for any reason (cancellations
+    are counted apart from failures)."""
     for entry in client.status().functions:
         if entry.name == function:
-            return sum(f.count for f in entry.failed if f.code == code)
+            return entry.cancelled
     return 0
 
 
@@ -83,11 +85,11 @@ def test_a_map_that_times_out_cancels_what_it_queued(start_daemon):
         with pytest.raises(TimeoutError):
             client.map("sleep", [FOREVER_MS] * 4)
         # The three queued sleeps were cancelled by the map.
-        wait_until(lambda: function_failures(client, "sleep", ErrorCode.CANCELLED) == 3,
+        wait_until(lambda: function_cancelled(client, "sleep") == 3,
                    "the map's queued tasks to be cancelled")
         [worker] = wait_busy(client, 1)
         client.cancel(worker.current_task_id, kill=True)
-        wait_until(lambda: function_failures(client, "sleep", ErrorCode.CANCELLED) == 4,
+        wait_until(lambda: function_cancelled(client, "sleep") == 4,
                    "the running task to be killed")
         assert client.status().queue_depth == 0
 
@@ -101,7 +103,7 @@ def test_closing_an_imap_cancels_what_it_queued(start_daemon):
                 stream.next(timeout=0.01)
             wait_busy(client, 1)
         # Two chunks were queued behind the running one.
-        wait_until(lambda: function_failures(client, "sleep", ErrorCode.CANCELLED) == 4,
+        wait_until(lambda: function_cancelled(client, "sleep") == 4,
                    "the stream's queued chunks to be cancelled")
         with pytest.raises(StopIteration):
             next(stream)

@@ -28,6 +28,7 @@
   X(kShuttingDown, SHUTTING_DOWN)                    \
   X(kDuplicateId, DUPLICATE_ID)                      \
   X(kSharedMemoryFull, SHARED_MEMORY_FULL)           \
+  X(kOutOfMemory, OUT_OF_MEMORY)                     \
   X(kVersionMismatch, VERSION_MISMATCH)              \
   X(kMalformedFrame, MALFORMED_FRAME)                \
   X(kFrameTooLarge, FRAME_TOO_LARGE)                 \

@@ -45,6 +45,16 @@ std::string Percentiles(const v1::LatencySummary& latency) {
          format(latency.p99_us());
 }
 
+// " (client 2, disconnect 1)": the reasons seen, or "".
+std::string CancelReasons(const google::protobuf::RepeatedPtrField<v1::CancelCount>& reasons) {
+  std::string text;
+  for (const v1::CancelCount& reason : reasons) {
+    if (reason.count() == 0) continue;
+    text += (text.empty() ? " (" : ", ") + reason.reason() + " " + std::to_string(reason.count());
+  }
+  return text.empty() ? text : text + ")";
+}
+
 // "TASK_FAILED=2 TIMEOUT=1", or "-".
 std::string Failures(const v1::FunctionStatus& function) {
   std::string text;
@@ -75,11 +85,13 @@ void PrintWorkerTable(const v1::StatusReply& status, std::ostream& out) {
 void PrintFunctionTable(const v1::StatusReply& status, std::ostream& out) {
   if (status.functions().empty()) return;
   out << "\n" << std::left << std::setw(16) << "FUNCTION" << std::setw(11) << "SUBMITTED"
-      << std::setw(11) << "SUCCEEDED" << std::setw(26) << "FAILED" << std::setw(27)
-      << "QUEUE p50/p90/p99" << "RUN p50/p90/p99\n";
+      << std::setw(11) << "SUCCEEDED" << std::setw(26) << "FAILED" << std::setw(11)
+      << "CANCELLED" << std::setw(11) << "IN FLIGHT" << std::setw(27) << "QUEUE p50/p90/p99"
+      << "RUN p50/p90/p99\n";
   for (const v1::FunctionStatus& function : status.functions()) {
     out << std::setw(16) << function.name() << std::setw(11) << function.submitted()
         << std::setw(11) << function.succeeded() << std::setw(26) << Failures(function)
+        << std::setw(11) << function.cancelled() << std::setw(11) << function.in_flight()
         << std::setw(27) << Percentiles(function.queue_wait())
         << Percentiles(function.run_time()) << "\n";
   }
@@ -109,8 +121,10 @@ void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
       << "uptime: " << std::fixed << std::setprecision(1)
       << static_cast<double>(status.uptime_ms()) / 1000.0 << " s\n"
       << "tasks: " << status.tasks_submitted() << " submitted, " << status.tasks_succeeded()
-      << " succeeded, " << status.tasks_failed()
-      << " failed; workers died: " << status.workers_died() << "\n"
+      << " succeeded, " << status.tasks_failed() << " failed, " << status.tasks_cancelled()
+      << " cancelled" << CancelReasons(status.tasks_cancelled_by_reason()) << ", "
+      << status.tasks_in_flight() << " in flight; workers died: " << status.workers_died()
+      << "\n"
       << "daemon: pid " << status.daemon_pid() << ", version " << status.server_version()
       << "\n";
   if (status.has_cluster()) PrintClusterStatus(status.cluster(), out);

@@ -40,9 +40,11 @@ void AppendHeader(const PoolStatus& status, std::vector<std::string>* lines) {
       FormatDuration(status.uptime).c_str(), up, status.workers.size(), status.queue_depth,
       status.queue_capacity, status.running, status.connections));
   lines->push_back(Printf(
-      "tasks %" PRIu64 " submitted, %" PRIu64 " ok, %" PRIu64 " failed | workers died %" PRIu64
+      "tasks %" PRIu64 " submitted, %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+      " cancelled, %" PRIu64 " in flight | workers died %" PRIu64
       " | slowlog %s | per-user limit %s",
-      status.tasks_submitted, status.tasks_succeeded, status.tasks_failed, status.workers_died,
+      status.tasks_submitted, status.tasks_succeeded, status.tasks_failed,
+      status.tasks_cancelled, status.tasks_in_flight, status.workers_died,
       OffOr(status.slowlog_ms, " ms").c_str(),
       OffOr(status.max_in_flight_per_user, " tasks").c_str()));
 }
@@ -73,16 +75,17 @@ uint64_t FailedCount(const FunctionInfo& function) {
 
 void AppendFunctions(const PoolStatus& status, std::vector<std::string>* lines) {
   if (status.functions.empty()) return;
-  constexpr char kRow[] = "%-16s %10s %10s %8s %10s %10s %10s %10s";
+  constexpr char kRow[] = "%-16s %10s %10s %8s %9s %9s %10s %10s %10s %10s";
   lines->push_back("");
-  lines->push_back(Printf(kRow, "FUNCTION", "SUBMITTED", "OK", "FAILED", "WAIT p50", "WAIT p99",
-                          "RUN p50", "RUN p99"));
+  lines->push_back(Printf(kRow, "FUNCTION", "SUBMITTED", "OK", "FAILED", "CANCELLED",
+                          "IN FLIGHT", "WAIT p50", "WAIT p99", "RUN p50", "RUN p99"));
   for (const FunctionInfo& function : status.functions) {
     const LatencyInfo& wait = function.queue_wait;
     const LatencyInfo& run = function.run_time;
     lines->push_back(Printf(
         kRow, function.name.c_str(), std::to_string(function.submitted).c_str(),
         std::to_string(function.succeeded).c_str(), std::to_string(FailedCount(function)).c_str(),
+        std::to_string(function.cancelled).c_str(), std::to_string(function.in_flight).c_str(),
         FormatLatency(wait.p50, wait.count).c_str(), FormatLatency(wait.p99, wait.count).c_str(),
         FormatLatency(run.p50, run.count).c_str(), FormatLatency(run.p99, run.count).c_str()));
   }

@@ -23,8 +23,9 @@ TASKPOOL_SAME_STATE(kStarting, WORKER_STATE_STARTING)
 TASKPOOL_SAME_STATE(kIdle, WORKER_STATE_IDLE)
 TASKPOOL_SAME_STATE(kBusy, WORKER_STATE_BUSY)
 TASKPOOL_SAME_STATE(kDead, WORKER_STATE_DEAD)
+TASKPOOL_SAME_STATE(kStopped, WORKER_STATE_STOPPED)
 #undef TASKPOOL_SAME_STATE
-static_assert(v1::WorkerState_MAX == v1::WORKER_STATE_DEAD,
+static_assert(v1::WorkerState_MAX == v1::WORKER_STATE_STOPPED,
               "a new taskpool.v1.WorkerState needs a taskpool::WorkerState");
 
 // Declared in client.hpp; one list of names, the wire's.
@@ -120,6 +121,7 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     info.rss_bytes = worker.rss_bytes();
     info.cpu_user = base::FromWireMillis(worker.cpu_user_ms());
     info.cpu_system = base::FromWireMillis(worker.cpu_system_ms());
+    info.retiring = worker.retiring();
     out.workers.push_back(std::move(info));
   }
   out.queue_depth = reply.queue_depth();
@@ -130,6 +132,8 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
   out.tasks_submitted = reply.tasks_submitted();
   out.tasks_succeeded = reply.tasks_succeeded();
   out.tasks_failed = reply.tasks_failed();
+  out.tasks_cancelled = reply.tasks_cancelled();
+  out.tasks_in_flight = reply.tasks_in_flight();
   out.workers_died = reply.workers_died();
   out.server_version = reply.server_version();
   out.daemon_pid = reply.daemon_pid();
@@ -141,6 +145,8 @@ PoolStatus FromWireStatus(const v1::StatusReply& reply) {
     for (const v1::ErrorCount& failed : function.failed()) {
       info.failed.emplace_back(wire::FromWireCode(failed.code()), failed.count());
     }
+    info.cancelled = function.cancelled();
+    info.in_flight = function.in_flight();
     info.queue_wait = FromWireLatency(function.queue_wait());
     info.run_time = FromWireLatency(function.run_time());
     out.functions.push_back(std::move(info));

@@ -61,8 +61,20 @@ void RenderTotals(const v1::StatusReply& status, Metrics& m) {
             static_cast<double>(status.tasks_submitted()));
   m.Counter("taskpool_tasks_succeeded_total", "Tasks that ended OK.",
             static_cast<double>(status.tasks_succeeded()));
-  m.Counter("taskpool_tasks_failed_total", "Tasks that ended with any error.",
+  m.Counter("taskpool_tasks_failed_total",
+            "Tasks that ended with an error other than CANCELLED.",
             static_cast<double>(status.tasks_failed()));
+  auto& cancelled = m.Counters(
+      "taskpool_tasks_cancelled_total",
+      "Tasks cancelled, by reason: client, disconnect (dropped with their connection), "
+      "shutdown, no_workers, function. submitted = succeeded + failed + cancelled + in "
+      "flight.");
+  for (const v1::CancelCount& reason : status.tasks_cancelled_by_reason()) {
+    cancelled.Add({{"reason", reason.reason()}}).Increment(static_cast<double>(reason.count()));
+  }
+  m.Gauge("taskpool_tasks_in_flight",
+          "Tasks accepted and not yet ended (queued, waiting, running, on another node).",
+          static_cast<double>(status.tasks_in_flight()));
   m.Counter("taskpool_accept_errors_total",
             "accept() failures (out of file descriptors or memory); accepting pauses while "
             "they last",
@@ -97,8 +109,9 @@ void RenderTotals(const v1::StatusReply& status, Metrics& m) {
 
 void RenderWorkers(const v1::StatusReply& status, Metrics& m) {
   std::map<std::string, double> by_state;
-  for (const v1::WorkerState state : {v1::WORKER_STATE_STARTING, v1::WORKER_STATE_IDLE,
-                                      v1::WORKER_STATE_BUSY, v1::WORKER_STATE_DEAD}) {
+  for (const v1::WorkerState state :
+       {v1::WORKER_STATE_STARTING, v1::WORKER_STATE_IDLE, v1::WORKER_STATE_BUSY,
+        v1::WORKER_STATE_DEAD, v1::WORKER_STATE_STOPPED}) {
     by_state[std::string(WorkerStateName(state))] = 0;
   }
   auto& done = m.Counters("taskpool_worker_tasks_done_total",
@@ -151,7 +164,12 @@ void RenderFunctions(const v1::StatusReply& status, Metrics& m) {
   auto& succeeded = m.Counters("taskpool_function_tasks_succeeded_total",
                                "Tasks that ended OK, by function.");
   auto& failed = m.Counters("taskpool_function_tasks_failed_total",
-                            "Tasks that ended with an error, by function and error code.");
+                            "Tasks that ended with an error other than CANCELLED, by function "
+                            "and error code.");
+  auto& cancelled = m.Counters("taskpool_function_tasks_cancelled_total",
+                               "Tasks cancelled, by function and reason.");
+  auto& in_flight = m.Gauges("taskpool_function_tasks_in_flight",
+                             "Tasks accepted and not yet ended, by function.");
   struct Latency {
     const char* name;
     const char* help;
@@ -172,6 +190,11 @@ void RenderFunctions(const v1::StatusReply& status, Metrics& m) {
       failed.Add({{"function", function.name()}, {"code", v1::ErrorCode_Name(error.code())}})
           .Increment(static_cast<double>(error.count()));
     }
+    for (const v1::CancelCount& reason : function.cancelled_by_reason()) {
+      cancelled.Add({{"function", function.name()}, {"reason", reason.reason()}})
+          .Increment(static_cast<double>(reason.count()));
+    }
+    in_flight.Add(labels).Set(static_cast<double>(function.in_flight()));
   }
   for (const Latency& latency : latencies) {
     auto& histograms = m.Histograms(latency.name, latency.help);

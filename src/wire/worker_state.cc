@@ -10,6 +10,7 @@ std::string_view WorkerStateName(v1::WorkerState state) {
     case v1::WORKER_STATE_IDLE: return "idle";
     case v1::WORKER_STATE_BUSY: return "busy";
     case v1::WORKER_STATE_DEAD: return "dead";
+    case v1::WORKER_STATE_STOPPED: return "stopped";
     default: return "unknown";
   }
 }

@@ -7,12 +7,13 @@
 
 namespace taskpool::wire {
 
-// "starting", "idle", "busy", "dead"; "unknown" for UNSPECIFIED or a value
+// "starting", "idle", "busy", "dead", "stopped"; "unknown" for UNSPECIFIED
+// or a value
 // newer than this build. What `taskpool status` shows and the text the
 // deprecated WorkerStatus.state field carries.
 std::string_view WorkerStateName(v1::WorkerState state);
 
-// Attached to the queue and serving: idle or busy.
+// Attached to the queue and serving: idle or busy (not stopped).
 bool WorkerIsUp(v1::WorkerState state);
 
 // Sets `worker`'s state: the enum, and the deprecated text field that

@@ -38,6 +38,7 @@ PoolStatus SampleStatus() {
   status.tasks_submitted = 120;
   status.tasks_succeeded = 117;
   status.tasks_failed = 2;
+  status.tasks_in_flight = 1;
   status.workers_died = 1;
   WorkerInfo busy;
   busy.index = 0;
@@ -67,8 +68,8 @@ TEST(TopViewTest, HeaderShowsDaemonQueueTotalsAndSettings) {
             "taskpoold 1.2.3 (pid 4242), up 1h02m | workers 2/2 up | queue 5/1024 | "
             "running 1 | connections 3");
   EXPECT_EQ(lines[1],
-            "tasks 120 submitted, 117 ok, 2 failed | workers died 1 | slowlog off | "
-            "per-user limit off");
+            "tasks 120 submitted, 117 ok, 2 failed, 0 cancelled, 1 in flight | workers died 1 | "
+            "slowlog off | per-user limit off");
   status.slowlog_ms = 500;
   status.max_in_flight_per_user = 4;
   lines = RenderTop(status);

@@ -35,7 +35,7 @@ CommandResult RunFloodClient(const std::string& socket, size_t count, int retrie
 
 uint64_t TasksFinished(Client& client) {
   auto status = client.status();
-  return status.ok() ? status->tasks_succeeded + status->tasks_failed : 0;
+  return status.ok() ? status->tasks_succeeded + status->tasks_failed + status->tasks_cancelled : 0;
 }
 
 // The sanitizer's quarantine would hold freed memory and hide whether the

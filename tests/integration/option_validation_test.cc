@@ -52,6 +52,25 @@ TEST_F(OptionValidationTest, NegativeNumbersAreUsageErrorsNamingTheRange) {
   }
 }
 
+TEST_F(OptionValidationTest, AWorkerMemoryLimitIsNoneOrAtLeastSixteenMib) {
+  for (const char* value : {"-1", "1", "15", "1048577"}) {
+    const CommandResult result = RunDaemon({"--test-config", "--worker-memory-limit-mib", value});
+    EXPECT_EQ(result.exit_code, 2) << value << ": " << result.out << result.err;
+    EXPECT_NE(result.err.find("--worker-memory-limit-mib must be"), std::string::npos)
+        << result.err;
+    EXPECT_NE(result.err.find(std::string("not ") + value), std::string::npos) << result.err;
+  }
+  for (const char* value : {"0", "16", "1048576"}) {
+    const CommandResult result = RunDaemon({"--test-config", "--worker-memory-limit-mib", value});
+    EXPECT_EQ(result.exit_code, 0) << value << ": " << result.out << result.err;
+  }
+  const CommandResult from_file =
+      RunDaemon({"--test-config", "--config", WriteConfig("worker-memory-limit-mib = 3\n")});
+  EXPECT_EQ(from_file.exit_code, 2) << from_file.err;
+  EXPECT_NE(from_file.err.find("--worker-memory-limit-mib must be"), std::string::npos)
+      << from_file.err;
+}
+
 TEST_F(OptionValidationTest, ValuesAboveTheRangeAreUsageErrors) {
   const CommandResult result = RunDaemon({"--test-config", "--max-in-flight", "4294967296"});
   EXPECT_EQ(result.exit_code, 2) << result.err;

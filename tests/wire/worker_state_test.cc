@@ -36,6 +36,7 @@ TEST(WorkerStateTest, OnlyIdleAndBusyWorkersAreUp) {
   EXPECT_TRUE(WorkerIsUp(v1::WORKER_STATE_BUSY));
   EXPECT_FALSE(WorkerIsUp(v1::WORKER_STATE_STARTING));
   EXPECT_FALSE(WorkerIsUp(v1::WORKER_STATE_DEAD));
+  EXPECT_FALSE(WorkerIsUp(v1::WORKER_STATE_STOPPED));  // serves nothing until SIGCONT
   EXPECT_FALSE(WorkerIsUp(v1::WORKER_STATE_UNSPECIFIED));
 }
 

@@ -212,15 +212,21 @@ bool RemoteTasks::Cancel(const daemon::TaskClient& client, const taskpool::v1::C
   return true;
 }
 
-void RemoteTasks::ConnectionClosed(const daemon::TaskClient& closed) {
+std::vector<daemon::RemoteDrop> RemoteTasks::ConnectionClosed(
+    const daemon::TaskClient& closed) {
+  std::vector<daemon::RemoteDrop> dropped;
   auto client = by_client_.find(closed.id());
-  if (client == by_client_.end()) return;
+  if (client == by_client_.end()) return dropped;
   const std::unordered_map<uint64_t, std::string> uids = std::move(client->second);
   by_client_.erase(client);
   for (const auto& [id, uid] : uids) {
     BroadcastCancel(uid, /*kill=*/false);
-    tasks_.erase(uid);  // nobody to answer; releases its pass
+    if (auto task = tasks_.find(uid); task != tasks_.end()) {
+      dropped.push_back({task->second.function_index, task->second.tasks});
+      tasks_.erase(task);  // nobody to answer; releases its pass
+    }
   }
+  return dropped;
 }
 
 void RemoteTasks::CancelAll(const std::string& reason) {

@@ -68,7 +68,7 @@ class RemoteTasks : public daemon::RemoteExecution {
                   bool known_here) const override;
   void Publish(daemon::RemoteSubmission task) override;
   bool Cancel(const daemon::TaskClient& client, const taskpool::v1::Cancel& cancel) override;
-  void ConnectionClosed(const daemon::TaskClient& client) override;
+  std::vector<daemon::RemoteDrop> ConnectionClosed(const daemon::TaskClient& client) override;
   void CancelAll(const std::string& reason) override;
   size_t in_flight() const override { return tasks_.size(); }
 

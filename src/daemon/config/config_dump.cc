@@ -10,10 +10,11 @@ namespace taskpool::daemon {
 
 namespace {
 
-constexpr std::array<std::string_view, 15> kLiveOptions = {
+constexpr std::array<std::string_view, 16> kLiveOptions = {
     "workers",           "max-connections",      "max-in-flight",
     "shutdown-timeout-ms", "task-timeout-ms",    "max-tasks-per-worker",
-    "max-worker-rss-mib", "idle-timeout-ms",     "crash-rate-threshold",
+    "max-worker-rss-mib", "worker-memory-limit-mib", "idle-timeout-ms",
+    "crash-rate-threshold",
     "limit",             "max-in-flight-per-user", "slowlog-ms",
     "allow-users",       "allow-groups",         "log-level",
 };
@@ -96,6 +97,7 @@ std::string DumpConfig(const DaemonConfig& c) {
   w.Line("task-timeout-ms", c.task_timeout.count());
   w.Line("max-tasks-per-worker", c.max_tasks_per_worker);
   w.Line("max-worker-rss-mib", c.max_worker_rss_mib);
+  w.Line("worker-memory-limit-mib", c.worker_memory_limit_mib);
   w.Line("idle-timeout-ms", c.idle_timeout.count());
   w.Line("hello-timeout-ms", c.hello_timeout.count());
   w.Line("frame-timeout-ms", c.frame_timeout.count());
@@ -150,6 +152,7 @@ void ApplyLiveOptions(const DaemonConfig& next, DaemonConfig& running) {
   running.task_timeout = next.task_timeout;
   running.max_tasks_per_worker = next.max_tasks_per_worker;
   running.max_worker_rss_mib = next.max_worker_rss_mib;
+  running.worker_memory_limit_mib = next.worker_memory_limit_mib;
   running.idle_timeout = next.idle_timeout;
   running.crash_rate_threshold = next.crash_rate_threshold;
   running.function_limits = next.function_limits;

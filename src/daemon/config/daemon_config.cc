@@ -62,6 +62,17 @@ std::string CheckQueueGeometry(const RawOptions& raw) {
          std::to_string(kMaxQueueInlineBytes >> 20) + " MiB); lower one of them";
 }
 
+// Below this a worker could not even start (it inherits a few MiB of
+// data from the supervisor): such a limit is a typo, such as KiB for MiB.
+constexpr int64_t kMinWorkerMemoryLimitMib = 16;
+
+std::string CheckWorkerMemoryLimit(int64_t mib) {
+  if (mib == 0 || mib >= kMinWorkerMemoryLimitMib) return "";
+  return "--worker-memory-limit-mib must be 0 (no limit) or between " +
+         std::to_string(kMinWorkerMemoryLimitMib) + " and " + std::to_string(1LL << 20) +
+         ", not " + std::to_string(mib);
+}
+
 std::string CheckRanges(const RawOptions& raw) {
   const NumericRange ranges[] = {
       {"--workers", raw.workers, 0, 1024},
@@ -74,6 +85,7 @@ std::string CheckRanges(const RawOptions& raw) {
       {"--task-timeout-ms", raw.task_timeout_ms, 0, 30 * kOneDayMs},
       {"--max-tasks-per-worker", raw.max_tasks_per_worker, 0, 1'000'000'000'000},
       {"--max-worker-rss-mib", raw.max_worker_rss_mib, 0, 1LL << 20},
+      {"--worker-memory-limit-mib", raw.worker_memory_limit_mib, 0, 1LL << 20},
       {"--idle-timeout-ms", raw.idle_timeout_ms, 0, kOneDayMs},
       {"--hello-timeout-ms", raw.hello_timeout_ms, 0, kOneDayMs},
       {"--frame-timeout-ms", raw.frame_timeout_ms, 0, kOneDayMs},
@@ -84,6 +96,10 @@ std::string CheckRanges(const RawOptions& raw) {
   };
   for (const NumericRange& range : ranges) {
     if (std::string problem = CheckRange(range); !problem.empty()) return problem;
+  }
+  if (std::string problem = CheckWorkerMemoryLimit(raw.worker_memory_limit_mib);
+      !problem.empty()) {
+    return problem;
   }
   return CheckQueueGeometry(raw);
 }
@@ -154,6 +170,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   config.task_timeout = std::chrono::milliseconds(raw.task_timeout_ms);
   config.max_tasks_per_worker = static_cast<uint64_t>(raw.max_tasks_per_worker);
   config.max_worker_rss_mib = static_cast<uint64_t>(raw.max_worker_rss_mib);
+  config.worker_memory_limit_mib = static_cast<uint64_t>(raw.worker_memory_limit_mib);
   config.idle_timeout = std::chrono::milliseconds(raw.idle_timeout_ms);
   config.hello_timeout = std::chrono::milliseconds(raw.hello_timeout_ms);
   config.frame_timeout = std::chrono::milliseconds(raw.frame_timeout_ms);

@@ -36,6 +36,7 @@ struct DaemonConfig {
   std::chrono::milliseconds task_timeout{0};  // default running-time limit; 0: none
   uint64_t max_tasks_per_worker = 0;  // recycle a worker after N tasks; 0: never
   uint64_t max_worker_rss_mib = 0;    // recycle a worker above this RSS; 0: never
+  uint64_t worker_memory_limit_mib = 0;  // RLIMIT_DATA of each worker; 0: none
   std::chrono::milliseconds idle_timeout{300000};  // close idle connections; 0: never
   // Slow peers: a hello within hello_timeout of the accept, and each frame
   // whole within frame_timeout of its first byte; 0: never.

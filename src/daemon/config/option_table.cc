@@ -64,6 +64,11 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        po::value(&raw.max_worker_rss_mib)->default_value(int64_t{0})->value_name("MIB"),
        "replace a worker whose resident memory exceeds MIB after a task "
        "(checked between tasks, never in the middle of one); 0: never")
+      ("worker-memory-limit-mib",
+       po::value(&raw.worker_memory_limit_mib)->default_value(int64_t{0})->value_name("MIB"),
+       "limit each worker's memory (RLIMIT_DATA: heap and private mappings) "
+       "to MIB; a task that allocates past it ends OUT_OF_MEMORY and its "
+       "worker is replaced; 0 (no limit) or 16 to 1048576")
       ("idle-timeout-ms",
        po::value(&raw.idle_timeout_ms)
            ->default_value(static_cast<int64_t>(d.idle_timeout.count()))

@@ -27,6 +27,7 @@ struct RawOptions {
   int64_t task_timeout_ms = 0;
   int64_t max_tasks_per_worker = 0;
   int64_t max_worker_rss_mib = 0;
+  int64_t worker_memory_limit_mib = 0;
   int64_t idle_timeout_ms = 0;
   int64_t hello_timeout_ms = 0;
   int64_t frame_timeout_ms = 0;

@@ -57,13 +57,15 @@ Result<ProcessStats> ReadStatsUnder(const std::string& directory) {
   if (!pages)
     return Status(ErrorCode::kInternal, "cannot parse " + directory + "/statm");
   const std::optional<CpuTicks> ticks = ParseStatCpuTicks(*stat);
-  if (!ticks)
+  const std::optional<char> state = ParseStatState(*stat);
+  if (!ticks || !state)
     return Status(ErrorCode::kInternal, "cannot parse " + directory + "/stat");
   static const long page_size = sysconf(_SC_PAGESIZE);
   ProcessStats stats;
   stats.rss_bytes = *pages * static_cast<uint64_t>(page_size);
   stats.cpu_user_ms = TicksToMillis(ticks->user);
   stats.cpu_system_ms = TicksToMillis(ticks->system);
+  stats.state = *state;
   return stats;
 }
 
@@ -90,6 +92,15 @@ std::optional<CpuTicks> ParseStatCpuTicks(std::string_view stat) {
   ticks.user = *user;
   ticks.system = *system;
   return ticks;
+}
+
+std::optional<char> ParseStatState(std::string_view stat) {
+  const size_t comm_end = stat.rfind(')');
+  if (comm_end == std::string_view::npos) return std::nullopt;
+  size_t position = comm_end + 1;
+  while (position < stat.size() && stat[position] == ' ') ++position;
+  if (position >= stat.size()) return std::nullopt;
+  return stat[position];
 }
 
 Result<ProcessStats> ReadProcessStats(pid_t pid) {

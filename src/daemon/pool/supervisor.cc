@@ -56,9 +56,15 @@ Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
       signals_(io_),
       shutdown_timer_(io_),
       ready_timer_(io_),
-      systemd_(io_) {}
+      systemd_(io_),
+      retire_timer_(io_) {}
 
 Supervisor::~Supervisor() = default;
+
+WorkerLimits Supervisor::CurrentWorkerLimits() const {
+  return {config_.max_tasks_per_worker, config_.max_worker_rss_mib,
+          config_.worker_memory_limit_mib};
+}
 
 int Supervisor::Run() {
   Status started = Start();
@@ -91,7 +97,7 @@ Status Supervisor::Start() {
   // Fork before anything else exists: no threads, no sockets to leak.
   workers_ = std::make_unique<WorkerPool>(
       queue_->segment(), registry_, config_.workers,
-      WorkerLimits{config_.max_tasks_per_worker, config_.max_worker_rss_mib});
+      CurrentWorkerLimits());
   const uint32_t entries = WorkerPool::RoomFor(config_.workers);
   respawn_policy_ = std::make_unique<RespawnPolicy>(entries, config_.crash_rate_threshold);
   for (uint32_t index = 0; index < entries; ++index) {
@@ -217,7 +223,9 @@ std::string Supervisor::DescribeForSystemd() {
   return std::to_string(up) + "/" + std::to_string(config_.workers) + " workers, " +
          std::to_string(status.queue_depth()) + " queued, " +
          std::to_string(status.running()) + " running, " +
-         std::to_string(status.tasks_succeeded() + status.tasks_failed()) + " done, " +
+         std::to_string(status.tasks_succeeded() + status.tasks_failed() +
+                        status.tasks_cancelled()) +
+         " done, " +
          std::to_string(status.connections()) + " clients";
 }
 
@@ -286,7 +294,8 @@ void Supervisor::ForceShutdown(const char* why) {
   if (phase_ == Phase::kFinished) return;
   if (phase_ == Phase::kServing) BeginShutdown(why);
   TP_LOG(kWarning) << why << ": cancelling queued tasks and killing workers";
-  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")");
+  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")",
+                            CancelReason::kShutdown);
   // Tell task code too (Context::cancelled()), for what it does on the way
   // down; the kill below does not wait for it.
   router_->RequestCancelRunning();
@@ -311,6 +320,7 @@ void Supervisor::FinishShutdown() {
   signals_.cancel(ignored);
   results_ready_->close(ignored);
   for (auto& timer : respawn_timers_) timer->cancel();
+  retire_timer_.cancel();
   if (http_server_) http_server_->Stop();
   if (cluster_) cluster_->Stop();
   systemd_.Stop();

@@ -18,7 +18,8 @@
 // them), the options that need a restart and changed are logged as such,
 // and every worker is
 // replaced one at a time, starting the new one before retiring the old,
-// which finishes its task first. See config/config_dump.h for which option
+// which finishes its task first; one that is stopped or overdue is killed
+// (retire_bound.h says when). See config/config_dump.h for which option
 // is which.
 //
 // Lifecycle: Run() creates the queue, forks the workers, listens, and
@@ -106,9 +107,15 @@ class Supervisor : private ConnectionHost {
   // if one cannot be loaded.
   bool LoadAddedPlugins(const DaemonConfig& next);
   void ApplyLiveConfig(const DaemonConfig& next);
+  // What workers forked from now on run with.
+  WorkerLimits CurrentWorkerLimits() const;
   // Replace every worker, one at a time.
   void BeginRollingRestart();
   void ReplaceNextWorker();
+  // Looks at the worker being retired every kRetireCheckInterval and kills
+  // it when retire_bound.h says so.
+  void WatchRetiring();
+  void CheckRetiring();
   // Counts a worker's exit as a planned replacement, by reason, or as a
   // death (worker_exit.h says which).
   void CountExit(WorkerExit exit);
@@ -160,6 +167,8 @@ class Supervisor : private ConnectionHost {
   // one being replaced now (its exit moves the restart on).
   std::vector<uint32_t> rolling_restart_;
   std::optional<uint32_t> retiring_;
+  base::SteadyTime retiring_since_;
+  boost::asio::steady_timer retire_timer_;
   // The router's view of the queue and of time, then the router.
   std::unique_ptr<ShmqQueueAdapter> router_queue_;
   AsioRouterClock router_clock_{io_};

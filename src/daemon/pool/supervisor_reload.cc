@@ -8,6 +8,8 @@
 #include "daemon/config/config_dump.h"
 #include "daemon/config/function_setup.h"
 #include "daemon/tasks/plugin_loader.h"
+#include "daemon/pool/process_stats.h"
+#include "daemon/pool/retire_bound.h"
 #include "daemon/pool/supervisor.h"
 
 namespace taskpool::daemon {
@@ -143,7 +145,7 @@ void Supervisor::ApplyLiveConfig(const DaemonConfig& next) {
   router_->ReloadLimits();
   server_->ReloadAccessPolicy();
   respawn_policy_->set_threshold(config_.crash_rate_threshold);
-  workers_->SetLimits({config_.max_tasks_per_worker, config_.max_worker_rss_mib});
+  workers_->SetLimits(CurrentWorkerLimits());
   if (config_.workers < old_size) {
     workers_->ShrinkTo(config_.workers);
   } else if (config_.workers > old_size) {
@@ -173,9 +175,44 @@ void Supervisor::ReplaceNextWorker() {
       return;
     }
     retiring_ = index;  // its exit replaces the next one
+    retiring_since_ = base::SteadyClock::now();
+    WatchRetiring();
     return;
   }
   if (rolling_restart_.empty() && !retiring_) TP_LOG(kInfo) << "rolling restart complete";
+}
+
+void Supervisor::WatchRetiring() {
+  retire_timer_.expires_after(kRetireCheckInterval);
+  retire_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) CheckRetiring();
+  });
+}
+
+void Supervisor::CheckRetiring() {
+  if (!retiring_) return;
+  const WorkerEntry& entry = workers_->entries()[*retiring_];
+  if (entry.state != WorkerEntry::State::kRetiring) return;  // the pool is stopping
+  // Not yet reaped, so the pid is still ours; unreadable means it just exited.
+  const Result<ProcessStats> stats = ReadProcessStats(entry.pid);
+  const auto retiring_for = base::SteadyClock::now() - retiring_since_;
+  switch (JudgeRetiring(retiring_for, stats.ok() && stats->stopped(), config_.shutdown_timeout)) {
+    case RetireVerdict::kWait:
+      WatchRetiring();
+      return;
+    case RetireVerdict::kKillStopped:
+      TP_LOG(kWarning) << "rolling restart: worker " << entry.number << " (pid " << entry.pid
+                       << ") is stopped and cannot retire; killing it";
+      workers_->Kill(entry.index, "by the rolling restart, since it was stopped");
+      return;
+    case RetireVerdict::kKillOverdue:
+      TP_LOG(kWarning) << "rolling restart: worker " << entry.number << " (pid " << entry.pid
+                       << ") has not retired within " << config_.shutdown_timeout.count()
+                       << " ms (--shutdown-timeout-ms); killing it";
+      workers_->Kill(entry.index, "by the rolling restart, since it did not retire within " +
+                                      std::to_string(config_.shutdown_timeout.count()) + " ms");
+      return;
+  }
 }
 
 }  // namespace taskpool::daemon

@@ -14,7 +14,18 @@ namespace taskpool::daemon {
 namespace {
 
 // workers_replaced's reasons; see the .proto.
-constexpr const char* kReplacementReasons[] = {"reload", "max_tasks", "max_rss", "killed"};
+constexpr const char* kReplacementReasons[] = {"reload", "max_tasks", "max_rss",
+                                               "out_of_memory", "killed"};
+
+// What the status says worker `entry` is doing; `stopped`: /proc says so.
+v1::WorkerState StateOf(const WorkerEntry& entry, const shmq::WorkerActivity& activity,
+                        bool stopped) {
+  if (entry.state == WorkerEntry::State::kExited) return v1::WORKER_STATE_DEAD;  // or fatal
+  // Only /proc knows: the queue still says what it was doing when stopped.
+  if (stopped) return v1::WORKER_STATE_STOPPED;
+  if (activity.pid != entry.pid) return v1::WORKER_STATE_STARTING;  // not yet attached
+  return activity.busy ? v1::WORKER_STATE_BUSY : v1::WORKER_STATE_IDLE;
+}
 
 }  // namespace
 
@@ -38,6 +49,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
     worker->set_last_exit(entry.last_exit);
     const shmq::WorkerActivity activity = queue_->activity(entry.index);
     worker->set_tasks_done(activity.tasks_done);
+    bool stopped = false;
     if (entry.state != WorkerEntry::State::kExited) {
       // Not yet reaped, so the pid is still ours; a failure (it just
       // exited) leaves the numbers 0.
@@ -45,15 +57,14 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
         worker->set_rss_bytes(usage->rss_bytes);
         worker->set_cpu_user_ms(usage->cpu_user_ms);
         worker->set_cpu_system_ms(usage->cpu_system_ms);
+        stopped = usage->stopped();
       }
     }
-    if (entry.state == WorkerEntry::State::kExited) {
-      wire::SetWorkerState(v1::WORKER_STATE_DEAD, worker);  // waiting for its respawn (or fatal)
-    } else if (activity.pid != entry.pid) {
-      wire::SetWorkerState(v1::WORKER_STATE_STARTING, worker);  // not yet attached to the queue
-    } else if (activity.busy) {
+    const bool attached = entry.state != WorkerEntry::State::kExited && activity.pid == entry.pid;
+    wire::SetWorkerState(StateOf(entry, activity, stopped), worker);
+    if (attached && activity.busy) {
+      // A stopped worker's task is still its own, and still running.
       ++running;
-      wire::SetWorkerState(v1::WORKER_STATE_BUSY, worker);
       if (activity.function_index < registry_.size()) {
         worker->set_current_function(registry_.name(activity.function_index));
       }
@@ -63,8 +74,6 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
         worker->set_current_task_id(task->second.id);
         worker->set_current_client_pid(task->second.client_pid);
       }
-    } else {
-      wire::SetWorkerState(v1::WORKER_STATE_IDLE, worker);
     }
   }
   status->set_queue_depth(queue_->depth() + static_cast<uint32_t>(router_->waiting()));
@@ -75,10 +84,7 @@ void Supervisor::FillStatus(v1::StatusReply* status) {
   router_->FillUsers(status);
   status->set_max_in_flight_per_user(config_.max_in_flight_per_user);
   status->set_slowlog_ms(base::WireMillis32(config_.slowlog));
-  const TaskCounters& counters = router_->counters();
-  status->set_tasks_submitted(counters.submitted);
-  status->set_tasks_succeeded(counters.succeeded);
-  status->set_tasks_failed(counters.failed);
+  router_->stats().FillTotals(status);
   status->set_workers_died(workers_died_);
   // Every reason, 0 included, so each series exists from the start.
   for (const char* reason : kReplacementReasons) {

@@ -47,6 +47,7 @@ void Supervisor::OnWorkerExit(const WorkerEntry& entry, const std::string& cause
       return;
     case WorkerExit::kRecycledMaxTasks:
     case WorkerExit::kRecycledMaxRss:
+    case WorkerExit::kOutOfMemory:
       TP_LOG(kInfo) << "worker " << entry.number << " (pid " << entry.pid
                     << ") retired itself; starting its replacement";
       Respawn(entry.index);
@@ -72,7 +73,8 @@ void Supervisor::OnWorkerCrashed(const WorkerEntry& entry, const std::string& ca
     TP_LOG(kError) << "worker " << entry.index
                    << " cannot start (fatal exit status); not respawning it";
     if (workers_->live_count() == 0) {
-      router_->CancelNotRunning("no worker can run: every worker failed to start");
+      router_->CancelNotRunning("no worker can run: every worker failed to start",
+                                CancelReason::kNoWorkers);
     }
     return;
   }

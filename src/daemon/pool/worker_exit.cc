@@ -24,6 +24,7 @@ WorkerExit ClassifyWorkerExit(const WorkerEntry& entry, int wait_status) {
   if (WIFEXITED(wait_status)) {
     if (WEXITSTATUS(wait_status) == kWorkerRecycledExitCode) return WorkerExit::kRecycledMaxTasks;
     if (WEXITSTATUS(wait_status) == kWorkerRecycledRssExitCode) return WorkerExit::kRecycledMaxRss;
+    if (WEXITSTATUS(wait_status) == kWorkerOutOfMemoryExitCode) return WorkerExit::kOutOfMemory;
     if (WEXITSTATUS(wait_status) == kWorkerFatalExitCode) return WorkerExit::kCannotStart;
   }
   return WorkerExit::kCrashed;
@@ -37,6 +38,8 @@ const char* ReplacementReason(WorkerExit exit) {
       return "max_tasks";
     case WorkerExit::kRecycledMaxRss:
       return "max_rss";
+    case WorkerExit::kOutOfMemory:
+      return "out_of_memory";
     case WorkerExit::kKilledByDaemon:
       return "killed";
     case WorkerExit::kStoppedWithPool:

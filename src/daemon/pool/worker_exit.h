@@ -20,6 +20,8 @@ enum class WorkerExit {
   kRetiredForRestart,  // retired by a rolling restart (kRetiring)
   kRecycledMaxTasks,   // retired itself: --max-tasks-per-worker
   kRecycledMaxRss,     // retired itself: --max-worker-rss-mib
+  kOutOfMemory,        // retired itself: a task ran out of memory under
+                       // --worker-memory-limit-mib
   kKilledByDaemon,     // SIGKILLed by WorkerPool::Kill and died of it
   kCannotStart,        // kWorkerFatalExitCode: never respawned
   kCrashed,            // anything else: what the respawn brakes are for
@@ -27,7 +29,7 @@ enum class WorkerExit {
 
 // The reason a planned end is counted under in
 // taskpool_workers_replaced_total ("reload", "max_tasks", "max_rss",
-// "killed"), or null for an exit that replaces nothing (the pool stopping
+// "out_of_memory", "killed"), or null for an exit that replaces nothing (the pool stopping
 // or shrinking) or is a death (cannot start, crashed).
 const char* ReplacementReason(WorkerExit exit);
 // Whether `exit` counts in taskpool_workers_died_total: a death nobody

@@ -20,6 +20,7 @@
 #include "shmq/worker_queue.h"
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/tasks/job_processes.h"
+#include "daemon/tasks/memory_limit.h"
 #include "daemon/pool/process_stats.h"
 #include "daemon/pool/process_title.h"
 #include "daemon/tasks/task_registry.h"
@@ -70,6 +71,11 @@ uint64_t ResidentMib() {
 
 // The exit status to make way for a fresh process with, or 0 to go on.
 int RecycleExitCode(const WorkerLimits& limits, uint64_t tasks_done) {
+  if (RanOutOfMemory()) {
+    TP_LOG(kInfo) << "retiring after a task ran out of memory (--worker-memory-limit-mib "
+                  << limits.memory_limit_mib << ")";
+    return kWorkerOutOfMemoryExitCode;
+  }
   if (limits.max_tasks != 0 && tasks_done >= limits.max_tasks) {
     TP_LOG(kInfo) << "retiring after " << tasks_done << " tasks (--max-tasks-per-worker)";
     return kWorkerRecycledExitCode;
@@ -161,6 +167,12 @@ void RunWorker(const shmq::Segment& segment, const TaskRegistry& registry,
   base::SetLogTag("worker " + std::to_string(worker_index) + " [" +
             std::to_string(getpid()) + "]");
   shmq::WorkerQueue queue(segment, worker_index, getpid());
+
+  // Before any plugin code runs: the hooks are bound by it too.
+  if (Status limited = ApplyWorkerMemoryLimit(limits.memory_limit_mib); !limited.ok()) {
+    TP_LOG(kError) << limited.message() << "; this worker cannot start";
+    _exit(kWorkerFatalExitCode);
+  }
 
   // Plugins' on_worker_start hooks (Pool's initializer). A worker whose
   // set-up failed cannot run tasks; the fatal code keeps the supervisor

@@ -24,6 +24,9 @@ inline constexpr int kWorkerFatalExitCode = 70;  // EX_SOFTWARE
 // counts them as planned replacements, not deaths.
 inline constexpr int kWorkerRecycledExitCode = 75;     // EX_TEMPFAIL: max tasks
 inline constexpr int kWorkerRecycledRssExitCode = 76;  // max RSS
+// Exit status of a worker whose task ran out of memory under
+// --worker-memory-limit-mib (the task ended OUT_OF_MEMORY): replaced too.
+inline constexpr int kWorkerOutOfMemoryExitCode = 77;
 
 // Where a worker sits in the queue (index) and in the pool (number, what
 // its process title shows; see WorkerEntry).
@@ -32,10 +35,12 @@ struct WorkerIdentity {
   uint32_t number = 0;
 };
 
-// When a worker replaces itself (0: never).
+// When a worker replaces itself (0: never), and its RLIMIT_DATA in MiB
+// (0: none; see tasks/memory_limit.h).
 struct WorkerLimits {
   uint64_t max_tasks = 0;
   uint64_t max_rss_mib = 0;
+  uint64_t memory_limit_mib = 0;
 };
 
 // Prepares the freshly forked process (signals, file descriptors, parent

@@ -150,6 +150,7 @@ Status WorkerPool::Fork(WorkerEntry& entry) {
   entry.functions = static_cast<uint32_t>(registry_.size());
   entry.started = base::SteadyClock::now();
   entry.killed_by_daemon = false;
+  entry.kill_note.clear();
   TP_LOG(kDebug) << "worker " << entry.index << " started (pid " << pid << ")";
   return Status::Ok();
 }
@@ -165,6 +166,13 @@ void WorkerPool::ReapExited(const ExitHandler& on_exit) {
     for (WorkerEntry& entry : entries_) {
       if (entry.pid != pid || !HasProcess(entry)) continue;
       entry.last_exit = DescribeWaitStatus(wait_status);
+      if (WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL) {
+        // Ours, or maybe the kernel's; read the kernel's count either way
+        // so that one kill is never taken for the next one's.
+        const std::string oom = oom_kills_.NoteIfRose();
+        const std::string& note = entry.killed_by_daemon ? entry.kill_note : oom;
+        if (!note.empty()) entry.last_exit += ", " + note;
+      }
       const WorkerEntry before = entry;
       entry.state = WorkerEntry::State::kExited;
       worker_exited = true;
@@ -204,9 +212,10 @@ void WorkerPool::StopAll(int signal_number) {
   }
 }
 
-void WorkerPool::Kill(uint32_t index) {
+void WorkerPool::Kill(uint32_t index, std::string note) {
   WorkerEntry& entry = entries_.at(index);
   if (!HasProcess(entry)) return;
+  entry.kill_note = std::move(note);
   // A shell job (exec) dies with its worker, but what it started in the
   // background would not: end everything under the worker first.
   KillDescendantsOf(entry.pid);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "daemon/pool/oom_kills.h"
 #include "daemon/pool/worker_main.h"
 #include "taskpool/status.hpp"
 
@@ -61,6 +62,8 @@ struct WorkerEntry {
   // Kill() sent this process its SIGKILL (a timeout, a deadline, a cancel
   // with kill): its death is the daemon's doing, not a crash.
   bool killed_by_daemon = false;
+  // Why, if Kill() was told: added to last_exit when the kill lands.
+  std::string kill_note;
 };
 
 class WorkerPool {
@@ -101,7 +104,9 @@ class WorkerPool {
 
   // Reaps every exited child without blocking and calls
   // `on_exit(index, cause, wait_status)` for each worker among them, where
-  // cause reads like "killed by signal 9 (SIGKILL)" or "exited with status 3".
+  // cause reads like "killed by signal 9 (SIGKILL)" or "exited with status 3",
+  // with what is known of who killed it: the daemon's note (Kill), or the
+  // kernel's OOM killer (oom_kills.h).
   // The entry's state at that moment tells why it was expected to exit
   // (kRetiring, kStopping) or not (kRunning).
   using ExitHandler = std::function<void(const WorkerEntry& entry,
@@ -115,8 +120,10 @@ class WorkerPool {
   // finish their task; SIGKILL ends them at once, and their shell jobs.
   void StopAll(int signal_number);
   // Sends SIGKILL to one worker, if it has a process, and to every process
-  // of its shell job; marks it killed_by_daemon.
-  void Kill(uint32_t index);
+  // of its shell job; marks it killed_by_daemon. `note` ("by the rolling
+  // restart, ...") follows the cause in last_exit, and so in what its task
+  // is told.
+  void Kill(uint32_t index, std::string note = {});
 
   // How many functions (registry indices 0..n-1) every worker process has:
   // a plugin loaded by a reload reaches only the workers forked after it.
@@ -140,6 +147,7 @@ class WorkerPool {
   const shmq::Segment& segment_;
   const TaskRegistry& registry_;
   std::function<bool(pid_t)> is_other_child_;
+  OomKillCounter oom_kills_;
   WorkerLimits limits_;
   std::vector<WorkerEntry> entries_;
   uint32_t size_ = 0;  // workers numbered 0..size_-1

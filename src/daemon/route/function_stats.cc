@@ -36,17 +36,12 @@ FunctionStats::Entry* FunctionStats::EntryFor(uint32_t function) {
 }
 
 void FunctionStats::OnSubmitted(uint32_t function, uint64_t tasks) {
-  if (Entry* entry = EntryFor(function)) entry->submitted += tasks;
+  if (Entry* entry = EntryFor(function)) entry->outcomes.OnSubmitted(tasks);
 }
 
-void FunctionStats::OnFinished(uint32_t function, ErrorCode code, uint64_t tasks) {
-  Entry* entry = EntryFor(function);
-  if (entry == nullptr) return;
-  if (code == ErrorCode::kOk) {
-    entry->succeeded += tasks;
-  } else {
-    entry->failed[code] += tasks;
-  }
+void FunctionStats::OnFinished(uint32_t function, ErrorCode code, uint64_t tasks,
+                               CancelReason reason) {
+  if (Entry* entry = EntryFor(function)) entry->outcomes.OnFinished(code, tasks, reason);
 }
 
 void FunctionStats::OnRan(uint32_t function, uint64_t queue_us,
@@ -66,13 +61,17 @@ void FunctionStats::Fill(
     if (entry == nullptr) continue;
     v1::FunctionStatus* status = out->Add();
     status->set_name(registry.name(function));
-    status->set_submitted(entry->submitted);
-    status->set_succeeded(entry->succeeded);
-    for (const auto& [code, count] : entry->failed) {
+    const OutcomeCounts& outcomes = entry->outcomes;
+    status->set_submitted(outcomes.submitted);
+    status->set_succeeded(outcomes.succeeded);
+    for (const auto& [code, count] : outcomes.failed) {
       v1::ErrorCount* failed = status->add_failed();
       failed->set_code(wire::ToWireCode(code));
       failed->set_count(count);
     }
+    status->set_cancelled(outcomes.cancelled_total());
+    FillCancelCounts(outcomes, /*with_zeros=*/false, status->mutable_cancelled_by_reason());
+    status->set_in_flight(outcomes.in_flight());
     FillLatency(entry->queue_wait, status->mutable_queue_wait());
     FillLatency(entry->run_time, status->mutable_run_time());
   }

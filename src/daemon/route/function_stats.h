@@ -1,6 +1,7 @@
 // Counters and latency distributions per task function, for the
-// `functions` of a StatusReply: tasks submitted, succeeded and failed (by
-// error code), the queue wait (accepted -> a worker starts it) and the run
+// `functions` of a StatusReply: tasks submitted, succeeded, failed (by
+// error code), cancelled (by reason) and in flight (outcome_counts.h), the
+// queue wait (accepted -> a worker starts it) and the run
 // time (start -> result) of every task that ran.
 //
 // Only registered functions have an entry (indexed like the TaskRegistry,
@@ -13,11 +14,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <vector>
 
+#include "daemon/route/cancel_reason.h"
 #include "daemon/route/latency_histogram.h"
+#include "daemon/route/outcome_counts.h"
 #include "taskpool/status.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -39,8 +41,10 @@ class FunctionStats {
 
   // `tasks` counts a chunk's items, each a task of its own here.
   void OnSubmitted(uint32_t function, uint64_t tasks = 1);
-  // A terminal result, whatever produced it (rejection, worker, timeout).
-  void OnFinished(uint32_t function, ErrorCode code, uint64_t tasks = 1);
+  // A terminal result, whatever produced it (rejection, worker, timeout);
+  // `reason` counts only for kCancelled.
+  void OnFinished(uint32_t function, ErrorCode code, uint64_t tasks = 1,
+                  CancelReason reason = CancelReason::kFunction);
   // A worker started the task `queue_us` after it was accepted and returned
   // its result `run_us` later.
   void OnRan(uint32_t function, uint64_t queue_us, uint64_t run_us);
@@ -51,9 +55,7 @@ class FunctionStats {
 
  private:
   struct Entry {
-    uint64_t submitted = 0;
-    uint64_t succeeded = 0;
-    std::map<ErrorCode, uint64_t> failed;  // at most one per error code
+    OutcomeCounts outcomes;
     LatencyHistogram queue_wait;
     LatencyHistogram run_time;
   };

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/route/cancel_reason.h"
 #include "daemon/route/client_table.h"
 #include "daemon/route/concurrency_gates.h"
 #include "daemon/route/task_queue_port.h"
@@ -34,6 +35,10 @@ struct RoutedTask {
   // Its client cancelled it while running, without kill: a worker death
   // then ends it rather than retrying it.
   bool cancel_requested = false;
+  // Who asked it to stop first (a Cancel, its connection closing, the
+  // shutdown): what a CANCELLED end of it counts for. None: nobody, so a
+  // CANCELLED from its function counts for "function".
+  std::optional<CancelReason> cancel_reason;
   bool slow_logged = false;                          // the slow log reported it running
   std::chrono::steady_clock::time_point accepted{};  // when the daemon read it
   std::optional<std::chrono::steady_clock::time_point> deadline;

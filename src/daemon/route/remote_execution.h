@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "daemon/route/concurrency_gates.h"
 #include "daemon/route/task_client.h"
@@ -34,6 +35,12 @@ struct RemoteSubmission {
   uint32_t tasks = 1;           // what it counts as (a chunk: its items)
   std::chrono::steady_clock::time_point accepted{};  // when the router read it
   ConcurrencyGates::Pass pass;  // released when its result is delivered
+};
+
+// A handed-over task forgotten with its connection.
+struct RemoteDrop {
+  uint32_t function_index = 0;
+  uint32_t tasks = 1;
 };
 
 class RemoteExecution {
@@ -59,8 +66,9 @@ class RemoteExecution {
   virtual bool Cancel(const TaskClient& client, const v1::Cancel& cancel) = 0;
 
   // Forgets the tasks of a closed connection (their nodes are told to
-  // stop); no result comes for them.
-  virtual void ConnectionClosed(const TaskClient& client) = 0;
+  // stop); no result comes for them. Returns what they were, for the
+  // counts.
+  virtual std::vector<RemoteDrop> ConnectionClosed(const TaskClient& client) = 0;
 
   // Ends every handed-over task with CANCELLED naming `reason` (forced
   // shutdown).

@@ -77,23 +77,26 @@ void Settlement::OnFinished(const FinishedTask& finished) {
   result.set_finished_unix_us(WireUnixMicros(finished.finished_wall));
   if (!node_.empty()) result.set_node(node_);
   const uint32_t function = task->function_index;
+  const CancelReason reason = task->cancel_reason.value_or(CancelReason::kFunction);
   const uint32_t counted = CountRun(function, task->client_id, task->chunk, ok, task->items,
-                                    finished.output, result.queue_us(), result.run_us());
+                                    finished.output, result.queue_us(), result.run_us(), reason);
   slow_log_.LogEndOfRun(*task, finished.code, finished);
   ClientState& client = *task->client;
   tasks_.Forget(finished.slot);
-  Deliver(clients_.ForgetTask(client, result.id()), function, std::move(result), counted, output);
+  Deliver(clients_.ForgetTask(client, result.id()), function, std::move(result), counted, output,
+          reason);
 }
 
 uint32_t Settlement::CountRun(uint32_t function, uint64_t id, bool chunk, bool ok, uint32_t tasks,
-                              std::string_view output, uint64_t queue_us, uint64_t run_us) {
+                              std::string_view output, uint64_t queue_us, uint64_t run_us,
+                              CancelReason reason) {
   // A chunk that ran counts item by item; one that failed as a whole (its
   // output too large, say) counts as its items failing.
   if (!chunk || !ok) {
     stats_.OnRan(function, queue_us, run_us);
     return tasks;
   }
-  if (Status read = stats_.OnChunkRan(function, output, queue_us); !read.ok()) {
+  if (Status read = stats_.OnChunkRan(function, output, queue_us, reason); !read.ok()) {
     const std::string name =
         function < registry_.size() ? registry_.name(function) : std::string("elsewhere only");
     TP_LOG(kError) << "chunk " << id << " (" << name << "): " << read.message();
@@ -102,7 +105,7 @@ uint32_t Settlement::CountRun(uint32_t function, uint64_t id, bool chunk, bool o
 }
 
 void Settlement::OnRemoteResult(ClientState* client, uint32_t function, uint32_t tasks,
-                                bool chunk, v1::Result&& result) {
+                                bool chunk, v1::Result&& result, CancelReason reason) {
   const std::string output = std::move(*result.mutable_output());
   result.clear_output();
   const bool ok = result.code() == v1::OK;
@@ -111,11 +114,11 @@ void Settlement::OnRemoteResult(ClientState* client, uint32_t function, uint32_t
   uint32_t counted = tasks;
   if (result.worker_pid() != 0 || (chunk && ok)) {
     counted = CountRun(function, result.id(), chunk, ok, tasks, output, result.queue_us(),
-                       result.run_us());
+                       result.run_us(), reason);
   }
   TaskClient* to = client != nullptr ? clients_.ForgetTask(*client, result.id()) : nullptr;
   Deliver(to, function, std::move(result), counted,
-          ok ? std::string_view(output) : std::string_view());
+          ok ? std::string_view(output) : std::string_view(), reason);
 }
 
 void Settlement::OnWorkerDied(uint32_t worker, pid_t pid, const std::string& cause,
@@ -177,14 +180,19 @@ void Settlement::Fail(RoutedTask& task, const Status& outcome) {
   v1::Result result = MakeResult(id, outcome);
   result.set_attempts(task.attempts);
   if (!node_.empty()) result.set_node(node_);
+  const CancelReason reason = task.cancel_reason.value_or(CancelReason::kFunction);
   ClientState& client = *task.client;
   tasks_.Forget(task.slot);
-  Deliver(clients_.ForgetTask(client, id), function, std::move(result), items);
+  Deliver(clients_.ForgetTask(client, id), function, std::move(result), items, {}, reason);
 }
 
 void Settlement::Answer(ClientState& client, uint32_t function, uint64_t id, uint32_t tasks,
-                        const Status& outcome) {
-  Deliver(clients_.ForgetTask(client, id), function, MakeResult(id, outcome), tasks);
+                        const Status& outcome, CancelReason reason) {
+  Deliver(clients_.ForgetTask(client, id), function, MakeResult(id, outcome), tasks, {}, reason);
+}
+
+void Settlement::Drop(uint32_t function, uint32_t tasks) {
+  stats_.OnFinished(function, ErrorCode::kCancelled, tasks, CancelReason::kDisconnect);
 }
 
 void Settlement::Reject(const ClientState& client, uint32_t function, uint64_t id, uint32_t tasks,
@@ -193,8 +201,8 @@ void Settlement::Reject(const ClientState& client, uint32_t function, uint64_t i
 }
 
 void Settlement::Deliver(TaskClient* client, uint32_t function, v1::Result&& result, uint64_t tasks,
-                         std::string_view output) {
-  stats_.OnFinished(function, wire::FromWireCode(result.code()), tasks);
+                         std::string_view output, CancelReason reason) {
+  stats_.OnFinished(function, wire::FromWireCode(result.code()), tasks, reason);
   if (client != nullptr) client->SendResult(result, output);
 }
 

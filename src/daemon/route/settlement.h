@@ -65,20 +65,26 @@ class Settlement {
   // False (nothing done) if it is not running.
   bool KillRunning(RoutedTask& task, Status outcome);
 
-  // Ends `task` (which has a slot) with `outcome`.
+  // Ends `task` (which has a slot) with `outcome`; a CANCELLED one counts
+  // for task.cancel_reason.
   void Fail(RoutedTask& task, const Status& outcome);
 
   // Ends task `id` of `client`, which has no slot (waiting, or its enqueue
-  // failed), with `outcome`. `client` may be gone afterwards.
+  // failed), with `outcome`, which counts for `reason` if CANCELLED.
+  // `client` may be gone afterwards.
   void Answer(ClientState& client, uint32_t function, uint64_t id, uint32_t tasks,
-              const Status& outcome);
+              const Status& outcome, CancelReason reason = CancelReason::kFunction);
 
   // Ends task result.id() of `client` (null once its connection is gone),
   // which ran, or failed, elsewhere: `result` is what that node sent, its
   // output in result.output(). `function`, `tasks` and `chunk` are the
-  // task's as it was handed over.
+  // task's as it was handed over; a CANCELLED result counts for `reason`.
   void OnRemoteResult(ClientState* client, uint32_t function, uint32_t tasks, bool chunk,
-                      v1::Result&& result);
+                      v1::Result&& result, CancelReason reason);
+
+  // Counts `tasks` of `function` that end without a result: dropped with
+  // their closed connection (CANCELLED, "disconnect").
+  void Drop(uint32_t function, uint32_t tasks);
 
   // Refuses a submission that never entered (its id is not `client`'s).
   void Reject(const ClientState& client, uint32_t function, uint64_t id, uint32_t tasks,
@@ -89,13 +95,14 @@ class Settlement {
   // FunctionStats::kUnknownFunction) and sends it to `client` unless null.
   // `output` (valid for this call) goes out as its output uncopied.
   void Deliver(TaskClient* client, uint32_t function, v1::Result&& result, uint64_t tasks,
-               std::string_view output = {});
+               std::string_view output = {}, CancelReason reason = CancelReason::kFunction);
   // Counts a run of task `id` of `function` that ended with `ok`: a chunk
   // that ran item by item, anything else as one run. Returns the results
   // left to count when the task's result is delivered (0 for a chunk that
   // ran: its items counted themselves).
   uint32_t CountRun(uint32_t function, uint64_t id, bool chunk, bool ok, uint32_t tasks,
-                    std::string_view output, uint64_t queue_us, uint64_t run_us);
+                    std::string_view output, uint64_t queue_us, uint64_t run_us,
+                    CancelReason reason);
   // Requeues `task`, which died on `worker`, for another attempt; false if
   // the queue refused.
   bool Retry(RoutedTask& task, uint32_t worker, pid_t pid, const std::string& cause);

@@ -197,6 +197,7 @@ void TaskRouter::Cancel(const TaskClient& client, const v1::Cancel& cancel) {
     // (Context::cancelled()) and its result, whatever it is, is delivered.
     RoutedTask* task = tasks_.Find(*entry->second);
     if (task == nullptr) return;
+    if (!task->cancel_reason) task->cancel_reason = CancelReason::kClient;
     if (cancel.kill_running()) {
       settlement_.KillRunning(*task, Status(ErrorCode::kCancelled,
                                             "cancelled by the client while running; its "
@@ -207,7 +208,8 @@ void TaskRouter::Cancel(const TaskClient& client, const v1::Cancel& cancel) {
     return;
   }
   settlement_.Answer(*state, function_index, cancel.id(), tasks,
-                     Status(ErrorCode::kCancelled, "cancelled by the client before it ran"));
+                     Status(ErrorCode::kCancelled, "cancelled by the client before it ran"),
+                     CancelReason::kClient);
   AdmitWaiting();
 }
 
@@ -215,20 +217,32 @@ void TaskRouter::ConnectionClosed(const TaskClient& client) {
   ClientState* state = clients_.Find(client.id());
   if (state == nullptr) return;
   ClientTable::MarkClosed(*state);
-  // Its remote tasks go too (each a nullopt entry, erased below).
-  if (remote_ != nullptr) remote_->ConnectionClosed(client);
+  // What goes without a result is counted as cancelled all the same, so
+  // that the counts still add up. Its remote tasks go too (each a nullopt
+  // entry, erased below).
+  if (remote_ != nullptr) {
+    for (const RemoteDrop& dropped : remote_->ConnectionClosed(client)) {
+      settlement_.Drop(dropped.function_index, dropped.tasks);
+    }
+  }
   // Its waiting tasks go at once (each is a nullopt entry, erased below).
-  waiting_.TakeIf([&](const WaitingTask& task) { return task.client == state; });
+  for (const WaitingTask& task :
+       waiting_.TakeIf([&](const WaitingTask& task) { return task.client == state; })) {
+    settlement_.Drop(task.function_index, task.tasks);
+  }
   std::erase_if(state->tasks, [&](const auto& entry) {
     const std::optional<TaskSlot>& slot = entry.second;
     if (!slot) return true;
+    RoutedTask* task = tasks_.Find(*slot);
     if (queue_.TryWithdraw(*slot)) {
+      if (task != nullptr) settlement_.Drop(task->function_index, task->items);
       tasks_.Forget(*slot);
       return true;
     }
     // Running: nobody wants its result, so it may stop early; it stays
-    // here until it ends, and its result is dropped.
+    // here until it ends, and its result is dropped (and counted).
     queue_.RequestCancel(*slot);
+    if (task != nullptr && !task->cancel_reason) task->cancel_reason = CancelReason::kDisconnect;
     return false;
   });
   clients_.EraseIfDone(*state);
@@ -246,8 +260,12 @@ size_t TaskRouter::TasksInFlight(uint64_t client_id) const {
 
 void TaskRouter::DeliverRemoteResult(uint64_t client_id, uint32_t function_index, uint32_t tasks,
                                      bool chunk, v1::Result&& result) {
-  settlement_.OnRemoteResult(clients_.Find(client_id), function_index, tasks, chunk,
-                             std::move(result));
+  // What this node knows of why a remote task ended CANCELLED: it is
+  // ending every task itself, or its client cancelled it.
+  ClientState* client = clients_.Find(client_id);
+  const CancelReason reason = ending_all_for_.value_or(
+      client == nullptr || !client->open() ? CancelReason::kDisconnect : CancelReason::kClient);
+  settlement_.OnRemoteResult(client, function_index, tasks, chunk, std::move(result), reason);
   // Its pass is released: gated and waiting tasks may go on.
   AdmitWaiting();
   backpressure_.ResumeReady(clients_);
@@ -299,20 +317,30 @@ void TaskRouter::AdmitWaiting() {
   });
 }
 
-void TaskRouter::CancelNotRunning(const std::string& reason) {
+void TaskRouter::CancelNotRunning(const std::string& reason, CancelReason why) {
   const Status cancelled(ErrorCode::kCancelled, reason);
   // Waiting tasks first: an ending remote task admits what waits.
   for (const WaitingTask& task : waiting_.TakeIf([](const WaitingTask&) { return true; })) {
-    settlement_.Answer(*task.client, task.function_index, task.submit.id(), task.tasks, cancelled);
+    settlement_.Answer(*task.client, task.function_index, task.submit.id(), task.tasks, cancelled,
+                       why);
   }
-  if (remote_ != nullptr) remote_->CancelAll(reason);
+  if (remote_ != nullptr) {
+    ending_all_for_ = why;
+    remote_->CancelAll(reason);
+    ending_all_for_.reset();
+  }
   tasks_.ForEach([&](RoutedTask& task) {
-    if (queue_.TryWithdraw(task.slot)) settlement_.Fail(task, cancelled);
+    if (!queue_.TryWithdraw(task.slot)) return;
+    task.cancel_reason = why;
+    settlement_.Fail(task, cancelled);
   });
 }
 
 void TaskRouter::RequestCancelRunning() {
-  tasks_.ForEach([&](const RoutedTask& task) { queue_.RequestCancel(task.slot); });
+  tasks_.ForEach([&](RoutedTask& task) {
+    queue_.RequestCancel(task.slot);
+    if (!task.cancel_reason) task.cancel_reason = CancelReason::kShutdown;
+  });
 }
 
 void TaskRouter::CheckTimers() {

@@ -101,9 +101,11 @@ class TaskRouter {
 
   // Further submissions are answered SHUTTING_DOWN.
   void StopAccepting() { accepting_ = false; }
-  // Ends every task not yet running with CANCELLED naming `reason`.
-  void CancelNotRunning(const std::string& reason);
-  // Asks every running task to stop early (Context::cancelled()).
+  // Ends every task not yet running with CANCELLED naming `reason`,
+  // counted for `why`.
+  void CancelNotRunning(const std::string& reason, CancelReason why);
+  // Asks every running task to stop early (Context::cancelled()); one that
+  // ends CANCELLED then counts for "shutdown".
   void RequestCancelRunning();
 
   // Reload: takes the function limits and the per-user share from the
@@ -141,7 +143,8 @@ class TaskRouter {
   size_t TasksInFlight(uint64_t client_id) const;
   // Of those, the ones without a queue slot yet.
   size_t waiting() const { return waiting_.size(); }
-  const TaskCounters& counters() const { return stats_.counters(); }
+  const OutcomeCounts& counters() const { return stats_.counters(); }
+  const TaskStats& stats() const { return stats_; }
   const FunctionStats& function_stats() const { return stats_.functions(); }
 
   // What a busy worker is running: the task's id (as its client chose it)
@@ -192,6 +195,8 @@ class TaskRouter {
   const DaemonConfig& config_;
   RemoteExecution* remote_ = nullptr;  // with --cluster
   bool accepting_ = true;
+  // While CancelNotRunning ends the remote tasks: why.
+  std::optional<CancelReason> ending_all_for_;
   // Declared before every holder of a Pass or a ClientState*.
   ConcurrencyGates gates_;
   ClientTable clients_;

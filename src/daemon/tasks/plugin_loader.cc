@@ -96,6 +96,7 @@ void Finish(void* host, int code, const char* data, size_t size) {
     case ErrorCode::kTaskFailed:
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kCancelled:  // stopped early on Context::cancelled()
+    case ErrorCode::kOutOfMemory:  // std::bad_alloc, caught by the SDK
       call->outcome.code = static_cast<ErrorCode>(code);
       break;
     default:

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <new>
 #include <utility>
+
+#include "daemon/tasks/memory_limit.h"
 
 namespace taskpool::daemon {
 namespace {
@@ -149,6 +152,8 @@ TaskOutcome TaskRegistry::Run(uint32_t index, std::string_view payload,
   TaskOutcome outcome;
   try {
     outcome = entry.function(payload, context);
+  } catch (const std::bad_alloc& e) {
+    outcome = TaskOutcome::Error(ErrorCode::kOutOfMemory, e.what());
   } catch (const std::exception& e) {
     outcome = TaskOutcome::Error(ErrorCode::kTaskFailed, e.what());
   } catch (...) {
@@ -156,6 +161,9 @@ TaskOutcome TaskRegistry::Run(uint32_t index, std::string_view payload,
         ErrorCode::kTaskFailed,
         "task function '" + entry.name + "' threw a non-standard exception");
   }
+  // Whoever saw memory run out (an exception, a null from malloc, a
+  // plugin), the client reads the same words and the limit.
+  if (outcome.code == ErrorCode::kOutOfMemory) outcome = OutOfMemory(outcome.data);
   // Output is `bytes` on the wire and is passed through untouched; only an
   // error message has to be text.
   if (outcome.code != ErrorCode::kOk) MakeValidUtf8(outcome.data);

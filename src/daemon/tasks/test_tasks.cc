@@ -82,8 +82,9 @@ TaskOutcome Allocate(std::string_view payload) {
   const size_t bytes = static_cast<size_t>(*mib) << 20;
   char* leak = static_cast<char*>(std::malloc(bytes));
   if (leak == nullptr && bytes != 0) {
-    return TaskOutcome::Error(ErrorCode::kTaskFailed, "cannot allocate " +
-                                                          std::to_string(*mib) + " MiB");
+    // TaskRegistry::Run words it with the worker's limit.
+    return TaskOutcome::Error(ErrorCode::kOutOfMemory,
+                              "cannot allocate " + std::to_string(*mib) + " MiB");
   }
   // Touch every page so the memory is resident, then keep it on purpose.
   for (size_t offset = 0; offset < bytes; offset += 4096) leak[offset] = 1;

@@ -7,7 +7,8 @@
 //   crash oom    exhausts a 64 MiB address-space limit, then dies the way
 //                the kernel's OOM killer kills (SIGKILL)
 //   alloc N      allocates and touches N MiB and keeps it (a leak), to
-//                exercise --max-worker-rss-mib
+//                exercise --max-worker-rss-mib; past
+//                --worker-memory-limit-mib it ends OUT_OF_MEMORY
 #pragma once
 
 namespace taskpool::daemon {

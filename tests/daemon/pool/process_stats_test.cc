@@ -39,6 +39,25 @@ TEST(ProcessStatsTest, TruncatedStatIsRejected) {
   EXPECT_FALSE(ParseStatCpuTicks("no parenthesis at all").has_value());
 }
 
+TEST(ProcessStatsTest, ParsesTheStateLetterAfterTheCommandName) {
+  EXPECT_EQ(ParseStatState("7 (a (b) c) T 1 7 7 0 -1 0"), 'T');
+  EXPECT_EQ(ParseStatState("4242 (taskpoold) S 1 4242"), 'S');
+  EXPECT_FALSE(ParseStatState("7 (x)").has_value());
+  EXPECT_FALSE(ParseStatState("no parenthesis at all").has_value());
+}
+
+TEST(ProcessStatsTest, StoppedMeansStoppedBySignalOrTracer) {
+  ProcessStats stats;
+  for (const char state : {'T', 't'}) {
+    stats.state = state;
+    EXPECT_TRUE(stats.stopped()) << state;
+  }
+  for (const char state : {'R', 'S', 'D', 'Z'}) {
+    stats.state = state;
+    EXPECT_FALSE(stats.stopped()) << state;
+  }
+}
+
 TEST(ProcessStatsTest, ReadsThisProcess) {
   // Touch some memory and burn a little CPU so neither number can be 0.
   std::vector<char> memory(8 << 20, 1);
@@ -48,6 +67,7 @@ TEST(ProcessStatsTest, ReadsThisProcess) {
   ASSERT_TRUE(by_pid.ok()) << by_pid.status().ToString();
   EXPECT_GE(by_pid->rss_bytes, memory.size());
   EXPECT_GT(by_pid->cpu_user_ms + by_pid->cpu_system_ms, 0u);
+  EXPECT_EQ(by_pid->state, 'R');  // it is reading its own stat
   const Result<ProcessStats> own = ReadOwnProcessStats();
   ASSERT_TRUE(own.ok()) << own.status().ToString();
   EXPECT_GT(own->rss_bytes, 0u);

@@ -41,7 +41,7 @@ TEST_F(AdmissionTest, AnUnknownFunctionIsRefusedWithTheKnownNames) {
   EXPECT_EQ(result.code(), v1::UNKNOWN_FUNCTION);
   EXPECT_NE(result.error().find("echo"), std::string::npos) << result.error();
   EXPECT_EQ(queue_->queued(), 0u);
-  EXPECT_EQ(router().counters().failed, 1u);
+  EXPECT_EQ(router().counters().failed_total(), 1u);
   EXPECT_FALSE(router().HasTasksInFlight(client.id()));
 }
 
@@ -108,7 +108,7 @@ TEST_F(AdmissionTest, AChunkCountsAsItsItems) {
   RunNext(0, ErrorCode::kOk, output);
   EXPECT_EQ(client.ResultFor(1).output(), output);
   EXPECT_EQ(router().counters().succeeded, 2u);
-  EXPECT_EQ(router().counters().failed, 1u);
+  EXPECT_EQ(router().counters().failed_total(), 1u);
 }
 
 TEST_F(AdmissionTest, TheTaskIsToldItsLimits) {

@@ -207,7 +207,7 @@ TEST_F(RemoteTest, AForcedShutdownCancelsRemoteTasks) {
   FakeClient client(1, 1000);
   Submit(client, 1);
   Submit(client, 2);
-  router().CancelNotRunning("shutting down");
+  router().CancelNotRunning("shutting down", CancelReason::kShutdown);
   EXPECT_EQ(remote_.cancel_all, std::vector<std::string>{"shutting down"});
   EXPECT_EQ(client.ResultFor(1).code(), v1::CANCELLED);
 }

@@ -209,10 +209,15 @@ bool FakeRemote::Cancel(const TaskClient& client, const v1::Cancel& cancel) {
   return ours;
 }
 
-void FakeRemote::ConnectionClosed(const TaskClient& client) {
+std::vector<RemoteDrop> FakeRemote::ConnectionClosed(const TaskClient& client) {
   closed.push_back(client.id());
-  std::erase_if(published,
-                [&](const RemoteSubmission& task) { return task.client == client.id(); });
+  std::vector<RemoteDrop> dropped;
+  std::erase_if(published, [&](const RemoteSubmission& task) {
+    if (task.client != client.id()) return false;
+    dropped.push_back({task.function_index, task.tasks});
+    return true;
+  });
+  return dropped;
 }
 
 void FakeRemote::CancelAll(const std::string& reason) {

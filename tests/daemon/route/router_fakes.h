@@ -113,7 +113,7 @@ class FakeRemote final : public RemoteExecution {
                   bool known_here) const override;
   void Publish(RemoteSubmission task) override { published.push_back(std::move(task)); }
   bool Cancel(const TaskClient& client, const v1::Cancel& cancel) override;
-  void ConnectionClosed(const TaskClient& client) override;
+  std::vector<RemoteDrop> ConnectionClosed(const TaskClient& client) override;
   void CancelAll(const std::string& reason) override;
   size_t in_flight() const override { return published.size(); }
 

@@ -32,7 +32,7 @@ TEST_F(SettlementTest, AFailureCarriesTheFunctionsMessage) {
   EXPECT_EQ(result.code(), v1::INVALID_ARGUMENT);
   EXPECT_EQ(result.error(), "expects a number");
   EXPECT_TRUE(result.output().empty());
-  EXPECT_EQ(router().counters().failed, 1u);
+  EXPECT_EQ(router().counters().failed_total(), 1u);
 }
 
 TEST_F(SettlementTest, ADeathIsRetriedUpToMaxRetriesThenReported) {
@@ -97,7 +97,7 @@ TEST_F(SettlementTest, ATaskOfAClosedConnectionIsNotRetriedAndNobodyIsAnswered) 
   EXPECT_TRUE(client.results().empty());
   EXPECT_EQ(router().in_flight(), 0u);
   EXPECT_EQ(queue_->queued(), 0u);
-  EXPECT_EQ(router().counters().failed, 1u) << "counted, though not sent";
+  EXPECT_EQ(router().counters().failed_total(), 1u) << "counted, though not sent";
 }
 
 TEST_F(SettlementTest, AClosedConnectionsResultIsDropped) {
@@ -119,7 +119,7 @@ TEST_F(SettlementTest, CancelNotRunningEndsWhatIsQueuedOrWaiting) {
   FakeClient client(1, 1000);
   for (uint64_t id = 1; id <= 3; ++id) Submit(client, id);
   ASSERT_TRUE(queue_->Claim(0).has_value());  // 1 runs, 2 queued, 3 waits
-  router().CancelNotRunning("taskpoold is shutting down (SIGTERM)");
+  router().CancelNotRunning("taskpoold is shutting down (SIGTERM)", CancelReason::kShutdown);
   for (uint64_t id : {2, 3}) {
     const v1::Result result = client.ResultFor(id);
     EXPECT_EQ(result.code(), v1::CANCELLED);
