@@ -5,7 +5,7 @@
 // later) counts a process's private writable memory: heap, anonymous
 // mappings, what malloc and new take. RLIMIT_AS counts every mapping, so it
 // would also charge the worker for the queue's shared-memory segment
-// (hundreds of MiB with the default geometry, the same pages for every
+// (32 MiB with the default geometry, up to 16 GiB; the same pages for every
 // worker), for the shared libraries and for address space reserved but
 // never touched; a limit in MiB would then mean something different with
 // every --queue-capacity. Either way the limit counts what the worker
