@@ -110,6 +110,27 @@ void PrintConnectionsPerUser(const v1::StatusReply& status, std::ostream& out) {
   out << "\n";
 }
 
+// "connection memory (at most 64.0 MiB each): 3.2 MiB in all; most 3.0 MiB,
+// connection 7 (pid 4711), paused". Only the largest: a table of every
+// connection would bury the rest of the status under a busy daemon.
+void PrintConnectionMemory(const v1::StatusReply& status, std::ostream& out) {
+  out << "connection memory (at most " << Mebibytes(status.max_connection_memory_bytes())
+      << " MiB each): ";
+  const v1::ConnectionMemory* most = nullptr;
+  uint64_t total = 0;
+  for (const v1::ConnectionMemory& connection : status.connection_memory()) {
+    total += connection.held_bytes();
+    if (most == nullptr || connection.held_bytes() > most->held_bytes()) most = &connection;
+  }
+  if (most == nullptr) {
+    out << "-\n";
+    return;
+  }
+  out << Mebibytes(total) << " MiB in all; most " << Mebibytes(most->held_bytes())
+      << " MiB, connection " << most->connection() << " (pid " << most->pid() << ")"
+      << (most->paused() ? ", paused" : "") << "\n";
+}
+
 }  // namespace
 
 void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
@@ -129,6 +150,7 @@ void PrintStatusTable(const v1::StatusReply& status, std::ostream& out) {
       << "\n";
   if (status.has_cluster()) PrintClusterStatus(status.cluster(), out);
   PrintConnectionsPerUser(status, out);
+  PrintConnectionMemory(status, out);
 }
 
 }  // namespace taskpool::cli

@@ -64,6 +64,15 @@ void FrameDecoder::Grow(size_t min_capacity) {
 
 void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
 
+void FrameDecoder::ReleaseIfEmpty(size_t keep) {
+  if (buffered() == 0 && capacity_ > keep) Clear();
+}
+
+void FrameDecoder::Clear() {
+  buffer_.reset();
+  capacity_ = filled_ = consumed_ = missing_ = 0;
+}
+
 // Moves unread bytes to the front so the buffer never grows past one frame
 // plus one read.
 void FrameDecoder::Compact() {
@@ -128,15 +137,20 @@ FrameDecoder::Outcome FrameDecoder::Next(std::string_view* body,
   return Outcome::kFrame;
 }
 
+Status ParseFrameBody(std::string_view body, google::protobuf::MessageLite* message) {
+  if (message->ParseFromArray(body.data(), static_cast<int>(body.size()))) return Status::Ok();
+  return Status(ErrorCode::kMalformedFrame, "frame of " + std::to_string(body.size()) +
+                                                " bytes does not parse as " +
+                                                message->GetTypeName());
+}
+
 FrameDecoder::Outcome FrameDecoder::NextMessage(
     google::protobuf::MessageLite* message, Status* error) {
   std::string_view body;
   const Outcome outcome = Next(&body, error);
   if (outcome != Outcome::kFrame) return outcome;
-  if (!message->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    *error = Status(ErrorCode::kMalformedFrame,
-                    "frame of " + std::to_string(body.size()) +
-                        " bytes does not parse as " + message->GetTypeName());
+  if (Status parsed = ParseFrameBody(body, message); !parsed.ok()) {
+    *error = std::move(parsed);
     return Outcome::kError;
   }
   return Outcome::kFrame;

@@ -30,6 +30,10 @@ void AppendFrame(const google::protobuf::MessageLite& message,
 size_t FrameSize(const google::protobuf::MessageLite& message);
 void WriteFrameTo(const google::protobuf::MessageLite& message, char* target);
 
+// Parses a frame's `body` as `message`; MALFORMED_FRAME naming the type if
+// it does not parse.
+Status ParseFrameBody(std::string_view body, google::protobuf::MessageLite* message);
+
 class FrameDecoder {
  public:
   explicit FrameDecoder(size_t max_frame_bytes);
@@ -64,6 +68,13 @@ class FrameDecoder {
 
   // Bytes received but not yet returned as frames.
   size_t buffered() const { return filled_ - consumed_; }
+
+  // Frees the buffer if it holds nothing and more than `keep` bytes are
+  // allocated (a large frame came and went), so an idle connection does
+  // not keep its largest frame's worth.
+  void ReleaseIfEmpty(size_t keep);
+  // Drops whatever is buffered and frees the buffer (the stream ended).
+  void Clear();
 
  private:
   void Compact();

@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <map>
 #include <string_view>
 
@@ -103,6 +104,35 @@ void RenderTotals(const v1::StatusReply& status, Metrics& m) {
           status.queue_capacity());
   m.Gauge("taskpool_tasks_running", "Tasks running on a worker now.", status.running());
   m.Gauge("taskpool_connections", "Client connections open now.", status.connections());
+}
+
+// --max-connection-memory-mib and what the connections hold against it:
+// in all and the most one holds, not per connection (ids are never reused,
+// so a label per connection would grow without end).
+void RenderConnectionMemory(const v1::StatusReply& status, Metrics& m) {
+  double total = 0;
+  double most = 0;
+  double paused = 0;
+  for (const v1::ConnectionMemory& connection : status.connection_memory()) {
+    const auto held = static_cast<double>(connection.held_bytes());
+    total += held;
+    most = std::max(most, held);
+    paused += connection.paused() ? 1 : 0;
+  }
+  m.Gauge("taskpool_connection_memory_limit_bytes",
+          "What the daemon may hold for one connection before it stops reading from it "
+          "(--max-connection-memory-mib).",
+          static_cast<double>(status.max_connection_memory_bytes()));
+  m.Gauge("taskpool_connection_memory_bytes",
+          "What the daemon holds for all open connections: unparsed input, their tasks' "
+          "submissions, replies not yet written.",
+          total);
+  m.Gauge("taskpool_connection_memory_max_bytes",
+          "What the daemon holds for the open connection that holds the most.", most);
+  m.Gauge("taskpool_connections_paused",
+          "Open connections the daemon is not reading from (backpressure: --max-in-flight, "
+          "the memory budget, or a full queue).",
+          paused);
   m.Gauge("taskpool_uptime_seconds", "Seconds since the daemon started.",
           static_cast<double>(status.uptime_ms()) / 1000.0);
 }
@@ -257,6 +287,7 @@ void RenderCluster(const v1::ClusterStatus& cluster, Metrics& m) {
 std::string RenderPrometheusText(const v1::StatusReply& status) {
   Metrics metrics;
   RenderTotals(status, metrics);
+  RenderConnectionMemory(status, metrics);
   RenderWorkers(status, metrics);
   RenderFunctions(status, metrics);
   if (status.has_cluster()) RenderCluster(status.cluster(), metrics);

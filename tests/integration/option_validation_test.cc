@@ -43,7 +43,8 @@ class OptionValidationTest : public ::testing::Test {
 TEST_F(OptionValidationTest, NegativeNumbersAreUsageErrorsNamingTheRange) {
   for (const char* option : {"--max-connections", "--max-in-flight", "--task-timeout-ms",
                              "--slowlog-ms", "--crash-rate-threshold", "--max-tasks-per-worker",
-                             "--idle-timeout-ms", "--workers", "--queue-capacity"}) {
+                             "--idle-timeout-ms", "--workers", "--queue-capacity",
+                             "--max-connection-memory-mib"}) {
     const CommandResult result = RunDaemon({"--test-config", option, "-1"});
     EXPECT_EQ(result.exit_code, 2) << option << ": " << result.out << result.err;
     EXPECT_NE(result.err.find(std::string(option) + " must be between"), std::string::npos)
@@ -76,6 +77,22 @@ TEST_F(OptionValidationTest, ValuesAboveTheRangeAreUsageErrors) {
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(result.err.find("--max-in-flight must be between 1 and 1000000"), std::string::npos)
       << result.err;
+}
+
+TEST_F(OptionValidationTest, AConnectionBudgetBelowTwoFramesIsAUsageErrorNamingBoth) {
+  const CommandResult low = RunDaemon(
+      {"--test-config", "--max-connection-memory-mib", "20", "--max-payload-bytes", "16777216"});
+  EXPECT_EQ(low.exit_code, 2) << low.err;
+  EXPECT_NE(low.err.find("--max-connection-memory-mib 20"), std::string::npos) << low.err;
+  EXPECT_NE(low.err.find("at least 34"), std::string::npos) << low.err;
+  EXPECT_NE(low.err.find("--max-payload-bytes"), std::string::npos) << low.err;
+  const CommandResult zero = RunDaemon({"--test-config", "--max-connection-memory-mib", "0"});
+  EXPECT_EQ(zero.exit_code, 2) << zero.err;
+  EXPECT_NE(zero.err.find("--max-connection-memory-mib must be between 1 and"), std::string::npos)
+      << zero.err;
+  const CommandResult fits = RunDaemon(
+      {"--test-config", "--max-connection-memory-mib", "6", "--max-payload-bytes", "2097152"});
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
 }
 
 TEST_F(OptionValidationTest, AbsurdQueueGeometryIsAUsageError) {

@@ -83,4 +83,6 @@ bool RawConnection::ClosedByDaemon(int timeout_ms) {
   return false;
 }
 
+void RawConnection::Shutdown() { shutdown(fd_.get(), SHUT_RDWR); }
+
 }  // namespace taskpool::testing

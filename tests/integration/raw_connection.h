@@ -30,6 +30,10 @@ class RawConnection {
   // True if the daemon closed the connection within the timeout.
   bool ClosedByDaemon(int timeout_ms = 5000);
 
+  // Shuts the socket down both ways, which also ends a send another thread
+  // is blocked in (the daemon stopped reading); the daemon sees it close.
+  void Shutdown();
+
  private:
   base::UniqueFd fd_;
   wire::FrameDecoder decoder_;

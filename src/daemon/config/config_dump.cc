@@ -10,13 +10,24 @@ namespace taskpool::daemon {
 
 namespace {
 
-constexpr std::array<std::string_view, 16> kLiveOptions = {
-    "workers",           "max-connections",      "max-in-flight",
-    "shutdown-timeout-ms", "task-timeout-ms",    "max-tasks-per-worker",
-    "max-worker-rss-mib", "worker-memory-limit-mib", "idle-timeout-ms",
+constexpr std::array<std::string_view, 17> kLiveOptions = {
+    "workers",
+    "max-connections",
+    "max-in-flight",
+    "max-connection-memory-mib",
+    "shutdown-timeout-ms",
+    "task-timeout-ms",
+    "max-tasks-per-worker",
+    "max-worker-rss-mib",
+    "worker-memory-limit-mib",
+    "idle-timeout-ms",
     "crash-rate-threshold",
-    "limit",             "max-in-flight-per-user", "slowlog-ms",
-    "allow-users",       "allow-groups",         "log-level",
+    "limit",
+    "max-in-flight-per-user",
+    "slowlog-ms",
+    "allow-users",
+    "allow-groups",
+    "log-level",
 };
 
 const char* LogLevelName(base::LogLevel level) {
@@ -93,6 +104,7 @@ std::string DumpConfig(const DaemonConfig& c) {
   w.Line("inline-payload-bytes", c.inline_payload_bytes);
   w.Line("max-connections", c.max_connections);
   w.Line("max-in-flight", c.max_in_flight_per_connection);
+  w.Line("max-connection-memory-mib", c.max_connection_memory_bytes >> 20);
   w.Line("shutdown-timeout-ms", c.shutdown_timeout.count());
   w.Line("task-timeout-ms", c.task_timeout.count());
   w.Line("max-tasks-per-worker", c.max_tasks_per_worker);
@@ -148,6 +160,7 @@ void ApplyLiveOptions(const DaemonConfig& next, DaemonConfig& running) {
   running.workers = next.workers;
   running.max_connections = next.max_connections;
   running.max_in_flight_per_connection = next.max_in_flight_per_connection;
+  running.max_connection_memory_bytes = next.max_connection_memory_bytes;
   running.shutdown_timeout = next.shutdown_timeout;
   running.task_timeout = next.task_timeout;
   running.max_tasks_per_worker = next.max_tasks_per_worker;

@@ -73,6 +73,19 @@ std::string CheckWorkerMemoryLimit(int64_t mib) {
          ", not " + std::to_string(mib);
 }
 
+// A connection paused at its budget resumes once its replies drain; only
+// a frame still arriving cannot drain. So the budget must hold a largest
+// request frame and a largest reply at once, or such a pair could stall.
+std::string CheckConnectionMemory(const RawOptions& raw) {
+  const uint64_t frame = static_cast<uint64_t>(raw.max_payload_bytes) + (1ull << 20);
+  const uint64_t needed_mib = (2 * frame + (1ull << 20) - 1) >> 20;
+  if (static_cast<uint64_t>(raw.max_connection_memory_mib) >= needed_mib) return "";
+  return "--max-connection-memory-mib " + std::to_string(raw.max_connection_memory_mib) +
+         " cannot hold a largest request and reply at once: with --max-payload-bytes " +
+         std::to_string(raw.max_payload_bytes) + " it must be at least " +
+         std::to_string(needed_mib) + "; raise it or lower --max-payload-bytes";
+}
+
 std::string CheckRanges(const RawOptions& raw) {
   const NumericRange ranges[] = {
       {"--workers", raw.workers, 0, 1024},
@@ -81,6 +94,7 @@ std::string CheckRanges(const RawOptions& raw) {
       {"--inline-payload-bytes", raw.inline_payload_bytes, 64, 16LL << 20},
       {"--max-connections", raw.max_connections, 1, 1'000'000},
       {"--max-in-flight", raw.max_in_flight, 1, 1'000'000},
+      {"--max-connection-memory-mib", raw.max_connection_memory_mib, 1, 1LL << 20},
       {"--shutdown-timeout-ms", raw.shutdown_timeout_ms, 0, kOneDayMs},
       {"--task-timeout-ms", raw.task_timeout_ms, 0, 30 * kOneDayMs},
       {"--max-tasks-per-worker", raw.max_tasks_per_worker, 0, 1'000'000'000'000},
@@ -101,7 +115,8 @@ std::string CheckRanges(const RawOptions& raw) {
       !problem.empty()) {
     return problem;
   }
-  return CheckQueueGeometry(raw);
+  if (std::string problem = CheckQueueGeometry(raw); !problem.empty()) return problem;
+  return CheckConnectionMemory(raw);
 }
 
 // A Unix socket's path must fit sockaddr_un::sun_path with its NUL; checked
@@ -166,6 +181,7 @@ std::string Validate(const RawOptions& raw, DaemonConfig& config) {
   config.inline_payload_bytes = static_cast<uint32_t>(raw.inline_payload_bytes);
   config.max_connections = static_cast<uint32_t>(raw.max_connections);
   config.max_in_flight_per_connection = static_cast<uint32_t>(raw.max_in_flight);
+  config.max_connection_memory_bytes = static_cast<uint64_t>(raw.max_connection_memory_mib) << 20;
   config.shutdown_timeout = std::chrono::milliseconds(raw.shutdown_timeout_ms);
   config.task_timeout = std::chrono::milliseconds(raw.task_timeout_ms);
   config.max_tasks_per_worker = static_cast<uint64_t>(raw.max_tasks_per_worker);

@@ -32,6 +32,10 @@ struct DaemonConfig {
   uint32_t inline_payload_bytes = 64 * 1024;  // kept inside a queue slot
   uint32_t max_connections = 1024;
   uint32_t max_in_flight_per_connection = 4096;
+  // What the daemon may hold for one connection (unparsed input, the rest
+  // of a batch, its tasks' submissions, replies not yet written) before it
+  // stops reading from it.
+  uint64_t max_connection_memory_bytes = 64ull << 20;
   std::chrono::milliseconds shutdown_timeout{30000};  // drain bound on SIGTERM
   std::chrono::milliseconds task_timeout{0};  // default running-time limit; 0: none
   uint64_t max_tasks_per_worker = 0;  // recycle a worker after N tasks; 0: never

@@ -45,6 +45,15 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        po::value(&raw.max_in_flight)->default_value(int64_t{d.max_in_flight_per_connection})->value_name("N"),
        "unfinished tasks per connection; beyond it the daemon stops reading "
        "from that client until results are delivered")
+      ("max-connection-memory-mib",
+       po::value(&raw.max_connection_memory_mib)
+           ->default_value(static_cast<int64_t>(d.max_connection_memory_bytes >> 20))
+           ->value_name("MIB"),
+       "memory the daemon may hold for one connection (unparsed input, its "
+       "queued and waiting submissions with their payloads, replies not yet "
+       "written); beyond it the daemon stops reading from that client until "
+       "its replies drain; at least twice the frame limit "
+       "(--max-payload-bytes + 1 MiB)")
       ("shutdown-timeout-ms",
        po::value(&raw.shutdown_timeout_ms)
            ->default_value(static_cast<int64_t>(d.shutdown_timeout.count()))

@@ -23,6 +23,7 @@ struct RawOptions {
   int64_t inline_payload_bytes = 0;
   int64_t max_connections = 0;
   int64_t max_in_flight = 0;
+  int64_t max_connection_memory_mib = 0;
   int64_t shutdown_timeout_ms = 0;
   int64_t task_timeout_ms = 0;
   int64_t max_tasks_per_worker = 0;

@@ -360,9 +360,18 @@ void Supervisor::OnCancel(ClientSession& connection, const v1::Cancel& cancel) {
   StopWorkersIfDrained();
 }
 
+void Supervisor::OnBuffersChanged(ClientSession& connection) {
+  router_->ConnectionBuffersChanged(connection);
+}
+
+uint64_t Supervisor::TaskBytes(const ClientSession& connection) const {
+  return router_->HeldBytes(connection.id());
+}
+
 void Supervisor::OnClosed(ClientSession& connection) {
+  const uint64_t task_bytes = router_->HeldBytes(connection.id());
   router_->ConnectionClosed(connection);
-  server_->Forget(connection);
+  server_->Forget(connection, task_bytes);
   ReportClusterLoad();
   StopWorkersIfDrained();
   // The last connection flushed after shutdown: nothing keeps us any more.

@@ -138,6 +138,8 @@ class Supervisor : private ConnectionHost {
   void OnCancel(ClientSession& connection, const v1::Cancel& cancel) override;
   void FillStatus(v1::StatusReply* status) override;
   bool HasTasksInFlight(const ClientSession& connection) const override;
+  void OnBuffersChanged(ClientSession& connection) override;
+  uint64_t TaskBytes(const ClientSession& connection) const override;
   void OnClosed(ClientSession& connection) override;
 
   enum class Phase { kServing, kDraining, kStoppingWorkers, kFinished };

@@ -30,8 +30,16 @@ void ClientTable::MarkClosed(ClientState& state) {
   state.paused = false;
 }
 
+void ClientTable::AddTask(ClientState& state, uint64_t client_id, uint64_t bytes) {
+  state.tasks.emplace(client_id, TaskEntry{std::nullopt, bytes});
+  state.held_bytes += bytes;
+}
+
 TaskClient* ClientTable::ForgetTask(ClientState& state, uint64_t client_id) {
-  state.tasks.erase(client_id);
+  if (const auto entry = state.tasks.find(client_id); entry != state.tasks.end()) {
+    state.held_bytes -= entry->second.bytes;
+    state.tasks.erase(entry);
+  }
   TaskClient* client = state.client;
   EraseIfDone(state);
   return client;

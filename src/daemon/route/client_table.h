@@ -24,15 +24,26 @@
 
 namespace taskpool::daemon {
 
+// One unanswered task of a connection.
+struct TaskEntry {
+  // Its queue slot while queued or running; nullopt while it waits (for
+  // its gates or for room) or runs on another node.
+  std::optional<TaskSlot> slot;
+  // What it holds of its connection's --max-connection-memory-mib: its
+  // submission, payload and all (in the router, or in the queue).
+  uint64_t bytes = 0;
+};
+
 struct ClientState {
   // Where results go; null once the connection closed.
   TaskClient* client = nullptr;
   uint64_t id = 0;
   uid_t uid = 0;
   pid_t pid = 0;
-  // Its tasks not yet answered, by client-chosen id: the slot of a queued
-  // or running task, nullopt for one waiting (for its gates or for room).
-  std::unordered_map<uint64_t, std::optional<TaskSlot>> tasks;
+  // Its tasks not yet answered, by client-chosen id.
+  std::unordered_map<uint64_t, TaskEntry> tasks;
+  // The sum of their bytes.
+  uint64_t held_bytes = 0;
   // Of those, how many wait for room in the queue (see WaitingRoom).
   uint32_t waiting_for_room = 0;
   // The router paused its reading (see Backpressure).
@@ -51,6 +62,10 @@ class ClientTable {
   ClientState* Find(uint64_t id);
   const ClientState* Find(uint64_t id) const;
 
+  // Enters task `client_id` of `state`, not yet queued, holding `bytes`.
+  // REQUIRES: it is not in state.tasks.
+  static void AddTask(ClientState& state, uint64_t client_id, uint64_t bytes);
+
   // Marks `state` closed: its results are dropped from now on. REQUIRES:
   // the caller forgets the tasks that will never be answered (and calls
   // EraseIfDone).
@@ -60,6 +75,17 @@ class ClientTable {
   // (null if the connection is closed). `state` may be gone afterwards: it
   // is erased when closed and this was its last task.
   TaskClient* ForgetTask(ClientState& state, uint64_t client_id);
+
+  // Forgets, without a result, every task of `state` that `drop(const
+  // TaskEntry&)` picks (it may act on the task first).
+  template <typename Drop>
+  static void DropTasksIf(ClientState& state, Drop drop) {
+    std::erase_if(state.tasks, [&](const auto& entry) {
+      if (!drop(entry.second)) return false;
+      state.held_bytes -= entry.second.bytes;
+      return true;
+    });
+  }
 
   // Erases `state` if it is closed with nothing in flight.
   void EraseIfDone(ClientState& state);

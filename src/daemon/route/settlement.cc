@@ -157,7 +157,7 @@ bool Settlement::Retry(RoutedTask& task, uint32_t worker, pid_t pid, const std::
   ++moved.attempts;
   moved.slot = *requeued;
   moved.slow_logged = false;  // a new run, watched afresh
-  moved.client->tasks[moved.client_id] = *requeued;
+  moved.client->tasks[moved.client_id].slot = *requeued;
   const RoutedTask& stored = tasks_.Store(std::move(moved));
   if (deadlines_.NeedsWatching(stored)) deadlines_.Watch(stored.slot.index);
   return true;

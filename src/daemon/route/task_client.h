@@ -37,6 +37,12 @@ class TaskClient {
   virtual void PauseReading() = 0;
   virtual void ResumeReading() = 0;
 
+  // Bytes the connection holds itself: input not yet handled (unparsed
+  // frames, the rest of a batch) and replies not yet written. With what
+  // the router holds for its tasks, this is what --max-connection-memory-mib
+  // bounds (see Backpressure).
+  virtual uint64_t buffered_bytes() const = 0;
+
  protected:
   ~TaskClient() = default;  // not owned through this interface
 };

@@ -21,7 +21,7 @@ TaskRouter::TaskRouter(TaskQueuePort& queue, RouterClock& clock, const TaskRegis
       slow_log_(config.slowlog, registry, std::move(options.slow_log_sink)),
       deadlines_(clock, slow_log_, [this] { CheckTimers(); }),
       tasks_(queue.capacity()),
-      backpressure_(config.max_in_flight_per_connection),
+      backpressure_(config.max_in_flight_per_connection, config.max_connection_memory_bytes),
       settlement_(queue, tasks_, clients_, stats_, slow_log_, deadlines_, clock, registry,
                   std::move(kill_worker),
                   config.cluster.enabled() ? config.cluster.node_name : std::string()),
@@ -45,6 +45,9 @@ void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
     settlement_.Reject(state, function_index, submit.id(), tasks, refused);
     return;
   }
+  // Entered here, whichever line it goes to: from now on it counts against
+  // its connection's limits until it is answered.
+  ClientTable::AddTask(state, submit.id(), Backpressure::BytesOf(submit));
   std::vector<std::string> keys = admission_.GateKeys(state.uid, submit, function_index);
   std::optional<ConcurrencyGates::Pass> pass;
   // Tasks sharing a key keep their order: none overtakes a held one. (A
@@ -52,7 +55,6 @@ void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
   // nothing to re-check here.)
   if (!waiting_.AnyHeldWith(keys)) pass = gates_.TryEnter(keys);
   if (!pass) {
-    state.tasks.emplace(submit.id(), std::nullopt);
     waiting_.Hold({&state, submit, function_index, tasks, accepted, {}, std::move(keys)});
     if (submit.deadline_ms() != 0) deadlines_.Arm();
     backpressure_.PauseIfOverLimit(state);
@@ -85,7 +87,7 @@ bool TaskRouter::TryPublish(ClientState& client, const v1::Submit& submit, uint3
   // Local first: a task leaves only when no worker here is free.
   if (known_here && tasks_.size() < config_.workers) return false;
   if (!remote_->CanPublish(*client.client, submit, known_here)) return false;
-  client.tasks[submit.id()] = std::nullopt;
+  client.tasks[submit.id()].slot = std::nullopt;
   remote_->Publish({client.id, submit, function_index, tasks, accepted, std::move(pass)});
   backpressure_.PauseIfOverLimit(client);
   return true;
@@ -116,7 +118,7 @@ void TaskRouter::Admit(ClientState& client, const v1::Submit& submit, uint32_t f
                                           " tasks; taskpoold --queue-capacity)"));
     return;
   }
-  client.tasks[submit.id()] = std::nullopt;
+  client.tasks[submit.id()].slot = std::nullopt;
   waiting_.WaitForRoom({&client, submit, function_index, tasks, accepted, std::move(pass), {}});
   if (submit.deadline_ms() != 0) deadlines_.Arm();
   backpressure_.PauseForRoom(client);
@@ -135,8 +137,6 @@ bool TaskRouter::Enqueue(ClientState& client, const v1::Submit& submit, uint32_t
                                                LimitsFor(deadline, timeout), submit.chunk());
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
-    // A task that waited has an entry at its client; one that did not has
-    // none, which forgetting leaves alone.
     settlement_.Answer(client, function_index, submit.id(), tasks, slot.status());
     return true;
   }
@@ -154,7 +154,7 @@ bool TaskRouter::Enqueue(ClientState& client, const v1::Submit& submit, uint32_t
   task.pass = std::move(pass);
   const RoutedTask& stored = tasks_.Store(std::move(task));
   if (deadlines_.NeedsWatching(stored)) deadlines_.Watch(slot->index);
-  client.tasks[submit.id()] = *slot;
+  client.tasks[submit.id()].slot = *slot;
   return true;
 }
 
@@ -179,23 +179,24 @@ void TaskRouter::Cancel(const TaskClient& client, const v1::Cancel& cancel) {
   if (entry == state->tasks.end()) return;  // finished already
   uint32_t function_index = FunctionStats::kUnknownFunction;
   uint32_t tasks = 1;
-  if (!entry->second) {  // still waiting for its gates or for room
+  const std::optional<TaskSlot>& slot = entry->second.slot;
+  if (!slot) {  // still waiting for its gates or for room
     for (const WaitingTask& task : waiting_.TakeIf([&](const WaitingTask& task) {
            return task.client == state && task.submit.id() == cancel.id();
          })) {
       function_index = task.function_index;
       tasks = task.tasks;
     }
-  } else if (queue_.TryWithdraw(*entry->second)) {
-    if (const RoutedTask* task = tasks_.Find(*entry->second)) {
+  } else if (queue_.TryWithdraw(*slot)) {
+    if (const RoutedTask* task = tasks_.Find(*slot)) {
       function_index = task->function_index;
       tasks = task->items;
     }
-    tasks_.Forget(*entry->second);
+    tasks_.Forget(*slot);
   } else {
     // Running: unless asked to kill, it is asked to stop early
     // (Context::cancelled()) and its result, whatever it is, is delivered.
-    RoutedTask* task = tasks_.Find(*entry->second);
+    RoutedTask* task = tasks_.Find(*slot);
     if (task == nullptr) return;
     if (!task->cancel_reason) task->cancel_reason = CancelReason::kClient;
     if (cancel.kill_running()) {
@@ -230,8 +231,8 @@ void TaskRouter::ConnectionClosed(const TaskClient& client) {
        waiting_.TakeIf([&](const WaitingTask& task) { return task.client == state; })) {
     settlement_.Drop(task.function_index, task.tasks);
   }
-  std::erase_if(state->tasks, [&](const auto& entry) {
-    const std::optional<TaskSlot>& slot = entry.second;
+  ClientTable::DropTasksIf(*state, [&](const TaskEntry& entry) {
+    const std::optional<TaskSlot>& slot = entry.slot;
     if (!slot) return true;
     RoutedTask* task = tasks_.Find(*slot);
     if (queue_.TryWithdraw(*slot)) {
@@ -251,6 +252,15 @@ void TaskRouter::ConnectionClosed(const TaskClient& client) {
 
 bool TaskRouter::HasTasksInFlight(uint64_t client_id) const {
   return TasksInFlight(client_id) != 0;
+}
+
+void TaskRouter::ConnectionBuffersChanged(TaskClient& client) {
+  backpressure_.Recheck(clients_.Open(client));
+}
+
+uint64_t TaskRouter::HeldBytes(uint64_t client_id) const {
+  const ClientState* state = clients_.Find(client_id);
+  return state != nullptr ? state->held_bytes : 0;
 }
 
 size_t TaskRouter::TasksInFlight(uint64_t client_id) const {

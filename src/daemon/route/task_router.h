@@ -92,6 +92,14 @@ class TaskRouter {
   // Whether connection `client_id` has tasks not yet answered.
   bool HasTasksInFlight(uint64_t client_id) const;
 
+  // What `client` holds itself changed (it queued replies of its own, or
+  // wrote some): pauses or resumes its reading against
+  // --max-connection-memory-mib (see Backpressure).
+  void ConnectionBuffersChanged(TaskClient& client);
+  // Bytes the router holds for the tasks of connection `client_id` (their
+  // submissions, here or in the queue).
+  uint64_t HeldBytes(uint64_t client_id) const;
+
   // Delivers every finished task, then admits waiting submissions.
   void CollectResults();
 

@@ -6,11 +6,13 @@
 #include <boost/asio/write.hpp>
 #include <google/protobuf/arena.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "base/log.h"
-#include "wire/result_frame.h"
+#include "wire/batch_reader.h"
 #include "wire/error_code.h"
+#include "wire/result_frame.h"
 
 namespace taskpool::daemon {
 
@@ -20,6 +22,15 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Arena for parsed client messages (see ProcessFrames).
 constexpr size_t kArenaBlockBytes = 32 * 1024;
 constexpr size_t kArenaResetBytes = 256 * 1024;
+// A buffer that grew past this for a large frame or a burst of replies is
+// freed once empty, rather than kept (and counted against the budget) for
+// a connection that may never need it again.
+constexpr size_t kKeptBufferBytes = 4 * kReadChunk;
+
+// Frees `buffer` if it is empty and larger than what a connection keeps.
+void ReleaseIfEmpty(std::string& buffer) {
+  if (buffer.empty() && buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);
+}
 }  // namespace
 
 namespace {
@@ -122,7 +133,8 @@ void ClientSession::WatchIdleness() {
 }
 
 void ClientSession::ReadSome() {
-  if (reading_ || paused_ || closed_ || phase_ == Phase::kClosing) return;
+  // A held batch lives in the decoder's buffer, which a read would move.
+  if (reading_ || paused_ || closed_ || phase_ == Phase::kClosing || !held_batch_.empty()) return;
   reading_ = true;
   // The rest of a large frame in one read, not in 64 KiB pieces.
   const size_t size = decoder_.ReadSize(kReadChunk);
@@ -145,6 +157,7 @@ void ClientSession::OnRead(const boost::system::error_code& error, size_t bytes)
     return;
   }
   decoder_.Commit(bytes);
+  NoteBuffered();
   {
     // The replies to a read's worth of frames (pongs, rejections) in one
     // write.
@@ -165,33 +178,32 @@ bool ClientSession::ProcessFrames() {
   arena_options.max_block_size = kArenaBlockBytes;
   google::protobuf::Arena arena(arena_options);
   // The rest of a batch goes before any frame after it.
-  if (held_batch_) {
-    SubmitBatchFrom(*held_batch_, held_batch_next_);
-    if (held_batch_) return !closed_ && phase_ != Phase::kClosing;  // paused again
+  if (!held_batch_.empty()) {
+    if (!ContinueBatch()) return false;
+    if (!held_batch_.empty()) return true;  // paused again
   }
   bool completed_a_frame = false;
   bool unfinished_frame_waits = false;
   // Stop early when paused: frames already buffered wait for ResumeReading.
   while (!paused_ && !closed_ && phase_ != Phase::kClosing) {
     if (arena.SpaceAllocated() > kArenaResetBytes) arena.Reset();
-    v1::ClientMessage& message =
-        *google::protobuf::Arena::CreateMessage<v1::ClientMessage>(&arena);
+    std::string_view body;
     Status error;
-    const wire::FrameDecoder::Outcome outcome = decoder_.NextMessage(&message, &error);
+    const wire::FrameDecoder::Outcome outcome = decoder_.Next(&body, &error);
     if (outcome == wire::FrameDecoder::Outcome::kNeedMore) {
       unfinished_frame_waits = decoder_.buffered() > 0;
       break;
     }
     if (outcome == wire::FrameDecoder::Outcome::kError) {
-      TP_LOG(kWarning) << "connection " << id_ << " (pid " << peer_pid_
-                       << "): " << error.ToString() << "; closing it";
-      SendErrorAndClose(error.code(), error.message());
+      RefuseAndClose(error);
       return false;
     }
     completed_a_frame = true;
-    HandleMessage(message);
+    if (!HandleFrame(body, arena)) return false;
   }
   if (closed_ || phase_ == Phase::kClosing) return false;
+  // Not while a batch is held: it lives in that buffer.
+  if (held_batch_.empty()) decoder_.ReleaseIfEmpty(kKeptBufferBytes);
   // Only whole frames are hearing from the client: trickled bytes of an
   // unfinished one must not keep the idle timeout away.
   const base::SteadyTime now = base::SteadyClock::now();
@@ -205,6 +217,29 @@ bool ClientSession::ProcessFrames() {
   return true;
 }
 
+bool ClientSession::HandleFrame(std::string_view body, google::protobuf::Arena& arena) {
+  // A batch is read task by task from its bytes, never parsed whole (see
+  // wire/batch_reader.h).
+  if (phase_ == Phase::kReady) {
+    if (const std::optional<std::string_view> batch = wire::SoleSubmitBatch(body)) {
+      return StartBatch(*batch);
+    }
+  }
+  v1::ClientMessage& message = *google::protobuf::Arena::CreateMessage<v1::ClientMessage>(&arena);
+  if (Status parsed = wire::ParseFrameBody(body, &message); !parsed.ok()) {
+    RefuseAndClose(parsed);
+    return false;
+  }
+  HandleMessage(message);
+  return true;
+}
+
+void ClientSession::RefuseAndClose(const Status& error) {
+  TP_LOG(kWarning) << "connection " << id_ << " (pid " << peer_pid_ << "): " << error.ToString()
+                   << "; closing it";
+  SendErrorAndClose(error.code(), error.message());
+}
+
 void ClientSession::HandleMessage(const v1::ClientMessage& message) {
   if (phase_ == Phase::kAwaitingHello) {
     HandleHello(message);
@@ -215,7 +250,11 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
       host_.OnSubmit(*this, message.submit());
       break;
     case v1::ClientMessage::kSubmitBatch:
-      SubmitBatchFrom(message.submit_batch(), 0);
+      // Not one HandleFrame could read by its bytes (it merges several
+      // fields): the same task by task, from a copy of the parsed batch
+      // that lives as long as the batch is held.
+      parsed_batch_ = message.submit_batch().SerializeAsString();
+      StartBatch(parsed_batch_);
       break;
     case v1::ClientMessage::kStatus: {
       v1::ServerMessage reply;
@@ -245,22 +284,39 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
 }
 
 // Task by task, like separate Submit frames: once the router pauses this
-// connection (at --max-in-flight, or the queue is full), the rest of the
-// batch waits here until ResumeReading, as frames behind it wait unread in
-// the socket. One frame of a million tasks is then no way around the
-// limit, and the router never holds more than the limit of them.
-void ClientSession::SubmitBatchFrom(const v1::SubmitBatch& batch, int next) {
-  while (next < batch.tasks_size() && !paused_ && !closed_ && phase_ != Phase::kClosing) {
-    host_.OnSubmit(*this, batch.tasks(next++));
+// connection (at --max-in-flight, at --max-connection-memory-mib, or the
+// queue is full), the rest of the batch waits here until ResumeReading, as
+// frames behind it wait unread in the socket. One frame of a million tasks
+// is then no way around either limit, and the router never holds more than
+// the limits let in.
+//
+// The batch stays where it arrived, in the decoder's buffer: nothing
+// appends to that buffer (no read starts) until the batch is done.
+bool ClientSession::StartBatch(std::string_view batch) {
+  held_batch_ = batch;
+  held_batch_bytes_ = batch.size();
+  return ContinueBatch();
+}
+
+bool ClientSession::ContinueBatch() {
+  while (!paused_ && !closed_ && phase_ != Phase::kClosing) {
+    size_t offset = 0;
+    Status error;
+    const wire::BatchStep step = wire::NextBatchTask(held_batch_, &offset, &batch_task_, &error);
+    held_batch_.remove_prefix(offset);
+    if (step == wire::BatchStep::kEnd) break;
+    if (step == wire::BatchStep::kError) {
+      RefuseAndClose(error);
+      return false;
+    }
+    host_.OnSubmit(*this, batch_task_);
   }
-  if (next == batch.tasks_size() || closed_ || phase_ == Phase::kClosing) {
-    held_batch_.reset();  // may destroy `batch`: not used after this
-    return;
+  if (closed_ || phase_ == Phase::kClosing) return false;
+  if (held_batch_.empty()) {
+    held_batch_bytes_ = 0;
+    std::string().swap(parsed_batch_);
   }
-  // Copied out of the parse arena, which ProcessFrames reuses, on the first
-  // pause only; at most one frame's worth.
-  if (held_batch_.get() != &batch) held_batch_ = std::make_unique<v1::SubmitBatch>(batch);
-  held_batch_next_ = next;
+  return true;
 }
 
 void ClientSession::HandleHello(const v1::ClientMessage& message) {
@@ -290,13 +346,35 @@ void ClientSession::HandleHello(const v1::ClientMessage& message) {
 void ClientSession::Send(const v1::ServerMessage& message) {
   if (closed_) return;
   wire::AppendFrame(message, &outgoing_);
+  NoteBuffered();
   WriteSome();
+  // Replies of its own (pongs, status) go through no task: a client that
+  // asks for them and never reads is paused here.
+  ReportBuffers();
 }
 
+// No budget check here: a result replaces its task's submission, which
+// the budget counted when the task came in; the next submission, or the
+// next write, looks again.
 void ClientSession::SendResult(const v1::Result& result, std::string_view output) {
   if (closed_) return;
   wire::AppendResultFrame(result, output, &outgoing_);
+  NoteBuffered();
   WriteSome();
+}
+
+// Bytes in use, not allocated: a large buffer's untouched capacity costs no
+// memory, and what a small one keeps spare is bounded by kKeptBufferBytes.
+uint64_t ClientSession::buffered_bytes() const {
+  return decoder_.buffered() + held_batch_bytes_ + outgoing_.size() + writing_buffer_.size();
+}
+
+void ClientSession::NoteBuffered() {
+  peak_buffered_bytes_ = std::max(peak_buffered_bytes_, buffered_bytes());
+}
+
+void ClientSession::ReportBuffers() {
+  if (!closed_ && phase_ == Phase::kReady) host_.OnBuffersChanged(*this);
 }
 
 void ClientSession::SendErrorAndClose(ErrorCode code, const std::string& text) {
@@ -329,6 +407,8 @@ void ClientSession::WriteSome() {
 
 void ClientSession::OnWritten(const boost::system::error_code& error) {
   writing_ = false;
+  writing_buffer_.clear();
+  ReleaseIfEmpty(writing_buffer_);
   if (closed_) return;
   if (error) {
     TP_LOG(kDebug) << "connection " << id_ << ": write: " << error.message();
@@ -336,12 +416,32 @@ void ClientSession::OnWritten(const boost::system::error_code& error) {
     return;
   }
   WriteSome();
+  // Replies drained: a connection paused at its budget may read again.
+  ReportBuffers();
 }
 
 void ClientSession::PauseReading() {
   paused_ = true;
   // The peer cannot finish a frame we do not read.
   peer_deadlines_.ReadingPaused();
+  WatchForHangUp();
+}
+
+// While paused nothing reads the socket, so no read sees the client go
+// away; a client whose replies are all written (or that never had any)
+// would then be held, with everything it holds, until it came back. A
+// hang-up (both directions shut: the peer closed, or shut down its reading
+// too, and can take no reply) still wakes an error wait.
+void ClientSession::WatchForHangUp() {
+  if (watching_hang_up_ || closed_) return;
+  watching_hang_up_ = true;
+  socket_.async_wait(Socket::wait_error,
+                     [self = shared_from_this()](const boost::system::error_code& error) {
+                       self->watching_hang_up_ = false;
+                       if (error || self->closed_) return;
+                       TP_LOG(kDebug) << "connection " << self->id_ << ": the peer hung up";
+                       self->Close();
+                     });
 }
 
 void ClientSession::ResumeReading() {
@@ -371,7 +471,18 @@ void ClientSession::Close() {
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
+  ReleaseBuffers();
   host_.OnClosed(*this);
+}
+
+void ClientSession::ReleaseBuffers() {
+  held_batch_ = {};
+  held_batch_bytes_ = 0;
+  decoder_.Clear();
+  std::string().swap(parsed_batch_);
+  std::string().swap(outgoing_);
+  // A write in progress still reads it; OnWritten frees it.
+  if (!writing_) std::string().swap(writing_buffer_);
 }
 
 }  // namespace taskpool::daemon

@@ -11,12 +11,14 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <google/protobuf/arena.h>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 #include "base/clock.h"
@@ -41,6 +43,12 @@ class ConnectionHost {
   // Whether the connection has tasks not yet answered (it is then not
   // idle, however long it stays quiet).
   virtual bool HasTasksInFlight(const ClientSession& connection) const = 0;
+  // What the connection holds changed without a task starting or ending:
+  // it queued replies of its own (pongs, status) or wrote some out. The
+  // host pauses or resumes its reading (--max-connection-memory-mib).
+  virtual void OnBuffersChanged(ClientSession& connection) = 0;
+  // Bytes the host holds for the connection's tasks, for status.
+  virtual uint64_t TaskBytes(const ClientSession& connection) const = 0;
   // Called once when the connection closes, for any reason.
   virtual void OnClosed(ClientSession& connection) = 0;
 };
@@ -96,6 +104,13 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   // client then blocks in its socket). Frames already received are kept.
   void PauseReading() override;
   void ResumeReading() override;
+  bool reading_paused() const { return paused_; }
+
+  // Input not yet handled (frames buffered, a batch not all admitted) and
+  // replies not yet written.
+  uint64_t buffered_bytes() const override;
+  // The most buffered_bytes() has been (when a read or a reply grew it).
+  uint64_t peak_buffered_bytes() const { return peak_buffered_bytes_; }
 
   // Closes once everything queued is written; reads nothing more.
   void CloseAfterFlush();
@@ -119,9 +134,26 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool ProcessFrames();
   void HandleMessage(const v1::ClientMessage& message);
   void HandleHello(const v1::ClientMessage& message);
-  // Submits batch.tasks(next...) until reading is paused; what is left is
-  // held in held_batch_ for ProcessFrames to go on with.
-  void SubmitBatchFrom(const v1::SubmitBatch& batch, int next);
+  // Parses one frame `body` and handles it; false if the connection must
+  // stop (an error was sent).
+  bool HandleFrame(std::string_view body, google::protobuf::Arena& arena);
+  // Submits the tasks of `batch` (SubmitBatch bytes, in the decoder's
+  // buffer or in parsed_batch_) until reading is paused; the rest is held
+  // in held_batch_ for ProcessFrames to go on with (ContinueBatch). False
+  // if the connection must stop.
+  bool StartBatch(std::string_view batch);
+  bool ContinueBatch();
+  // While paused: closes the connection if the peer hangs up.
+  void WatchForHangUp();
+  // Logs `error` (a bad frame) and sends it, then closes.
+  void RefuseAndClose(const Status& error);
+  // Counts a growth of buffered_bytes() into the peak.
+  void NoteBuffered();
+  // Tells the host what it holds changed (see ConnectionHost).
+  void ReportBuffers();
+  // Frees the buffers a closed connection no longer needs, now rather than
+  // when the last handler lets go of it.
+  void ReleaseBuffers();
   void WriteSome();
   void OnWritten(const boost::system::error_code& error);
   void ReadPeerCredentials();
@@ -141,9 +173,17 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   bool write_held_ = false;  // frames wait for the end of a WriteRound
   bool closed_ = false;
   bool close_after_flush_ = false;
-  // The part of a SubmitBatch not yet admitted when reading was paused.
-  std::unique_ptr<v1::SubmitBatch> held_batch_;
-  int held_batch_next_ = 0;
+  // The tasks of a SubmitBatch not yet admitted (reading was paused), and
+  // the size of the buffer they live in, counted until the batch is done.
+  std::string_view held_batch_;
+  size_t held_batch_bytes_ = 0;
+  // A batch that came in a message parsed whole, as bytes (see
+  // HandleMessage).
+  std::string parsed_batch_;
+  bool watching_hang_up_ = false;  // an error wait is outstanding
+  // A batch's tasks are parsed into this one by one.
+  v1::Submit batch_task_;
+  uint64_t peak_buffered_bytes_ = 0;
   std::string outgoing_;   // frames waiting for the current write to finish
   std::string writing_buffer_;  // frames being written now
   const std::chrono::milliseconds idle_timeout_;

@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "base/log.h"
 
 namespace taskpool::daemon {
@@ -17,7 +20,8 @@ Server::Server(boost::asio::io_context& io, const DaemonConfig& config,
       access_(config.allowed_users, config.allowed_groups),
       connections_per_user_(config.max_connections_per_user),
       acceptor_(io),
-      accept_retry_(io) {}
+      accept_retry_(io),
+      heap_trim_(io.get_executor()) {}
 
 Status Server::Listen() {
   boost::system::error_code error;
@@ -170,6 +174,19 @@ void Server::FillStatus(v1::StatusReply* status) {
     user->set_connections(open);
   }
   status->set_max_connections_per_user(connections_per_user_.limit());
+  status->set_max_connection_memory_bytes(config_.max_connection_memory_bytes);
+  std::vector<const ClientSession*> by_id;
+  for (const auto& [id, connection] : connections_) by_id.push_back(connection.get());
+  std::sort(by_id.begin(), by_id.end(),
+            [](const ClientSession* a, const ClientSession* b) { return a->id() < b->id(); });
+  for (const ClientSession* connection : by_id) {
+    v1::ConnectionMemory* memory = status->add_connection_memory();
+    memory->set_connection(connection->id());
+    memory->set_pid(connection->peer_pid());
+    memory->set_uid(connection->peer_uid());
+    memory->set_held_bytes(connection->buffered_bytes() + host_.TaskBytes(*connection));
+    memory->set_paused(connection->reading_paused());
+  }
   v1::ListenerCounters* listener = status->mutable_listener();
   listener->set_accept_errors(accept_errors_.total());
   listener->set_refused_not_allowed(refused_not_allowed_.total());
@@ -216,11 +233,12 @@ void Server::CloseAllAfterFlush() {
   for (const auto& connection : all) connection->CloseAfterFlush();
 }
 
-void Server::Forget(const ClientSession& connection) {
+void Server::Forget(const ClientSession& connection, uint64_t task_bytes) {
   // An adopted connection was never counted for its user.
   if (connections_.erase(connection.id()) > 0 && adopted_.erase(connection.id()) == 0) {
     connections_per_user_.Release(connection.peer_uid());
   }
+  heap_trim_.ConnectionClosed(std::max(connection.peak_buffered_bytes(), task_bytes));
   // A descriptor just came free.
   ResumeAccepting();
 }

@@ -22,6 +22,7 @@
 #include "daemon/serve/access_policy.h"
 #include "daemon/serve/client_session.h"
 #include "daemon/serve/connections_per_user.h"
+#include "daemon/serve/heap_trim.h"
 #include "daemon/route/user_names.h"
 #include "daemon/config/daemon_config.h"
 
@@ -50,8 +51,9 @@ class Server {
   // agent's): no access check, connection limit or idle timeout applies.
   std::shared_ptr<ClientSession> Adopt(boost::asio::local::stream_protocol::socket socket);
 
-  // Called by the host when a connection reports it closed.
-  void Forget(const ClientSession& connection);
+  // Called by the host when a connection reports it closed; `task_bytes`:
+  // what the host held for its tasks until then.
+  void Forget(const ClientSession& connection, uint64_t task_bytes);
 
   size_t connection_count() const { return connections_.size(); }
 
@@ -100,6 +102,7 @@ class Server {
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<ClientSession>> connections_;
   std::unordered_set<uint64_t> adopted_;  // ids of connections Adopt() made
+  HeapTrim heap_trim_;
 };
 
 }  // namespace taskpool::daemon

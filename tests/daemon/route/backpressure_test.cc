@@ -1,6 +1,6 @@
-// Backpressure: a connection at its in-flight limit, or with a task waiting
-// for room in a full queue, is not read until that changes; and a full
-// queue keeps its waiting line in order.
+// Backpressure: a connection at its in-flight limit, at its memory budget,
+// or with a task waiting for room in a full queue, is not read until that
+// changes; and a full queue keeps its waiting line in order.
 #include <gtest/gtest.h>
 
 #include "tests/daemon/route/router_fixture.h"
@@ -99,6 +99,63 @@ TEST_F(BackpressureTest, AClosedConnectionsWaitingTasksMakeRoomForOthers) {
   ASSERT_EQ(queue_->queued(), 1u);
   EXPECT_EQ(queue_->slot(0).input, "payload 3");
   EXPECT_EQ(router().in_flight(), 1u);
+}
+
+std::function<void(v1::Submit&)> WithPayloadOf(size_t bytes) {
+  return [bytes](v1::Submit& submit) { submit.set_payload(std::string(bytes, 'p')); };
+}
+
+TEST_F(BackpressureTest, ATasksSubmissionCountsAgainstTheBudgetUntilItIsAnswered) {
+  config_.max_connection_memory_bytes = 10000;
+  FakeClient client(1, 1000);
+  Submit(client, 1, "echo", WithPayloadOf(4000));
+  EXPECT_FALSE(client.paused());
+  EXPECT_GT(router().HeldBytes(1), 4000u);
+  Submit(client, 2, "echo", WithPayloadOf(6000));  // queued: in shared memory, still its
+  EXPECT_TRUE(client.paused());
+  RunNext(0);
+  EXPECT_FALSE(client.paused()) << "task 1's submission was released with its result";
+  RunNext(0);
+  EXPECT_EQ(router().HeldBytes(1), 0u);
+}
+
+TEST_F(BackpressureTest, HeldAndWaitingSubmissionsCountToo) {
+  config_.max_connection_memory_bytes = 10000;
+  capacity_ = 1;
+  FakeClient client(1, 1000);
+  Submit(client, 1, "echo", WithLock("k"));
+  Submit(client, 2, "echo", [](v1::Submit& submit) {
+    submit.set_lock("k");  // held behind task 1
+    submit.set_payload(std::string(10000, 'p'));
+  });
+  EXPECT_TRUE(client.paused());
+  router().ConnectionClosed(client);
+  EXPECT_EQ(router().HeldBytes(1), 0u) << "a closed connection's waiting tasks hold nothing";
+}
+
+TEST_F(BackpressureTest, UnwrittenRepliesPauseTheConnectionUntilTheyDrain) {
+  config_.max_connection_memory_bytes = 10000;
+  FakeClient client(1, 1000);
+  Submit(client, 1);
+  client.set_buffered_bytes(10000);  // pongs the client does not read
+  router().ConnectionBuffersChanged(client);
+  EXPECT_TRUE(client.paused());
+  RunNext(0);
+  EXPECT_TRUE(client.paused()) << "a task ended, but the replies are still there";
+  client.set_buffered_bytes(9000);
+  router().ConnectionBuffersChanged(client);
+  EXPECT_FALSE(client.paused());
+}
+
+TEST_F(BackpressureTest, DrainedRepliesDoNotResumeAConnectionAtItsInFlightLimit) {
+  config_.max_in_flight_per_connection = 1;
+  FakeClient client(1, 1000);
+  Submit(client, 1);
+  ASSERT_TRUE(client.paused());
+  router().ConnectionBuffersChanged(client);
+  EXPECT_TRUE(client.paused());
+  RunNext(0);
+  EXPECT_FALSE(client.paused());
 }
 
 }  // namespace

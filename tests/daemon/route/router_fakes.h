@@ -140,6 +140,9 @@ class FakeClient final : public TaskClient {
   void SendResult(const v1::Result& result, std::string_view output) override;
   void PauseReading() override { paused_ = true; }
   void ResumeReading() override { paused_ = false; }
+  uint64_t buffered_bytes() const override { return buffered_bytes_; }
+  // What buffered_bytes() says from now on (replies queued or written).
+  void set_buffered_bytes(uint64_t bytes) { buffered_bytes_ = bytes; }
 
   const std::vector<v1::Result>& results() const { return results_; }
   // The result for task `id`; fails the test (and returns an empty one) if
@@ -154,6 +157,7 @@ class FakeClient final : public TaskClient {
   const pid_t pid_;
   std::vector<v1::Result> results_;
   bool paused_ = false;
+  uint64_t buffered_bytes_ = 0;
 };
 
 }  // namespace taskpool::daemon::testing

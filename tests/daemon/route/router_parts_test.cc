@@ -53,8 +53,8 @@ TEST(ClientTableTest, AClosedConnectionStaysUntilItsLastTaskIsForgotten) {
   EXPECT_EQ(&table.Open(client), &state) << "one state per connection";
   EXPECT_EQ(state.uid, 1000u);
   EXPECT_EQ(state.pid, 99);
-  state.tasks[1] = TaskSlot{0, 1};
-  state.tasks[2] = std::nullopt;
+  state.tasks[1].slot = TaskSlot{0, 1};
+  state.tasks[2].slot = std::nullopt;
 
   ClientTable::MarkClosed(state);
   table.EraseIfDone(state);
@@ -70,7 +70,7 @@ TEST(ClientTableTest, AnOpenConnectionIsKeptWhenIdle) {
   ClientTable table;
   FakeClient client(7, 1000);
   ClientState& state = table.Open(client);
-  state.tasks[1] = std::nullopt;
+  state.tasks[1].slot = std::nullopt;
   EXPECT_EQ(table.ForgetTask(state, 1), &client);
   EXPECT_EQ(table.Find(7), &state);
 }
