@@ -24,14 +24,6 @@
 #include "tests/integration/daemon_fixture.h"
 #include "tests/integration/raw_connection.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TASKPOOL_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TASKPOOL_TEST_ASAN 1
-#endif
-#endif
-
 namespace taskpool::testing {
 namespace {
 
@@ -41,11 +33,7 @@ constexpr uint64_t kMiB = 1 << 20;
 // slack.
 constexpr uint64_t kAllowance = 24 * kMiB;
 
-#ifdef TASKPOOL_TEST_ASAN
-constexpr bool kResidentSizeMeansSomething = false;
-#else
-constexpr bool kResidentSizeMeansSomething = true;
-#endif
+constexpr bool kResidentSizeMeansSomething = !kUnderAddressSanitizer;
 
 // VmRSS of `pid`, in bytes; 0 if it cannot be read.
 uint64_t ResidentBytes(pid_t pid) {

@@ -132,6 +132,22 @@ bool WaitFor(Predicate done, std::chrono::seconds bound = std::chrono::seconds(3
   return true;
 }
 
+// True in the AddressSanitizer build (GCC says so with
+// __SANITIZE_ADDRESS__, clang with __has_feature). Its allocator holds
+// freed memory in quarantine, so a process's resident size says nothing
+// about leaks there, and its shadow memory counts against RLIMIT_DATA.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kUnderAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kUnderAddressSanitizer = true;
+#else
+inline constexpr bool kUnderAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kUnderAddressSanitizer = false;
+#endif
+
 inline const char* DaemonBinary() { return TASKPOOLD_PATH; }
 inline const char* CliBinary() { return TASKPOOL_CLI_PATH; }
 

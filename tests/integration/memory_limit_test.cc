@@ -17,15 +17,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// RLIMIT_DATA counts AddressSanitizer's shadow memory, terabytes reserved
-// at start, so no limit in MiB can work under it (the worker says so and
-// does not start).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderAddressSanitizer = true;
-#else
-constexpr bool kUnderAddressSanitizer = false;
-#endif
-
 uint64_t ReplacedFor(const DaemonProcess& daemon, const std::string& reason) {
   const CommandResult result = RunCli(daemon.socket_path(), {"--json", "status"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -38,7 +29,10 @@ uint64_t ReplacedFor(const DaemonProcess& daemon, const std::string& reason) {
 }
 
 TEST(MemoryLimitTest, ATaskPastTheLimitEndsOutOfMemoryAndItsWorkerIsReplaced) {
-  if (kUnderAddressSanitizer) GTEST_SKIP() << "RLIMIT_DATA cannot work under ASan";
+  if (kUnderAddressSanitizer) {
+    GTEST_SKIP() << "RLIMIT_DATA counts AddressSanitizer's shadow memory (terabytes reserved at "
+                    "start), so no limit in MiB can work under it";
+  }
   DaemonProcess daemon(1, {"--enable-test-tasks", "--worker-memory-limit-mib", "64"});
   auto client = ConnectTo(daemon.socket_path());
   ASSERT_NE(client, nullptr);
