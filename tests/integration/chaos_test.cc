@@ -17,16 +17,6 @@
 namespace taskpool::testing {
 namespace {
 
-// VmRSS of `pid` in KiB (or VmHWM, the peak, with `peak`).
-long ResidentKib(pid_t pid, bool peak = false) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  const std::string key = peak ? "VmHWM:" : "VmRSS:";
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with(key)) return std::stol(line.substr(key.size()));
-  }
-  return -1;
-}
-
 CommandResult RunFloodClient(const std::string& socket, size_t count, int retries,
                              size_t chunksize = 1) {
   return RunCommand({FLOOD_CLIENT_PATH, socket, std::to_string(count), std::to_string(retries),

@@ -37,16 +37,8 @@ constexpr bool kResidentSizeMeansSomething = !kUnderAddressSanitizer;
 
 // VmRSS of `pid`, in bytes; 0 if it cannot be read.
 uint64_t ResidentBytes(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) != 0) continue;
-    std::istringstream fields(line.substr(6));
-    uint64_t kib = 0;
-    fields >> kib;
-    return kib * 1024;
-  }
-  return 0;
+  const long kib = ResidentKib(pid);
+  return kib < 0 ? 0 : static_cast<uint64_t>(kib) * 1024;
 }
 
 // The status reply, asked for on `monitor` (results and others skipped).

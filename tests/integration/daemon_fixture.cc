@@ -241,6 +241,25 @@ void RemoveSharedMemory(const std::string& prefix) {
   }
 }
 
+long ResidentKib(pid_t pid, bool peak) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string key = peak ? "VmHWM:" : "VmRSS:";
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with(key)) return std::stol(line.substr(key.size()));
+  }
+  return -1;
+}
+
+size_t OpenDescriptors(pid_t pid) {
+  size_t count = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    ++count;
+  }
+  return count;
+}
+
 std::string ShmMarkOf(pid_t pid) {
   const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
   std::error_code ignored;

@@ -100,6 +100,13 @@ std::vector<pid_t> ChildrenOf(pid_t pid);
 // may linger as a zombie where nothing reaps orphans).
 bool ProcessIsAlive(pid_t pid);
 
+// VmRSS of `pid` in KiB (VmHWM, its peak, with `peak`); -1 if it cannot
+// be read.
+long ResidentKib(pid_t pid, bool peak = false);
+
+// How many descriptors `pid` has open (/proc/PID/fd); 0 if unreadable.
+size_t OpenDescriptors(pid_t pid);
+
 // Removes every /dev/shm object whose name starts with `prefix`.
 void RemoveSharedMemory(const std::string& prefix);
 

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,15 +17,6 @@
 
 namespace taskpool::testing {
 namespace {
-
-size_t OpenDescriptors(pid_t pid) {
-  size_t count = 0;
-  for ([[maybe_unused]] const auto& entry :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    ++count;
-  }
-  return count;
-}
 
 // The listener counters, asked over a connection that is already open.
 v1::ListenerCounters ListenerCounters(RawConnection& connection) {

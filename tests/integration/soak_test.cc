@@ -13,7 +13,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -44,24 +43,11 @@ SoakSize SizeFromEnvironment() {
 
 // What a process holds: resident memory and open descriptors.
 struct Footprint {
-  uint64_t rss_kib = 0;
+  long rss_kib = 0;
   size_t open_fds = 0;
 };
 
-Footprint FootprintOf(pid_t pid) {
-  Footprint footprint;
-  const std::string proc = "/proc/" + std::to_string(pid);
-  std::ifstream status(proc + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) footprint.rss_kib = std::strtoull(line.c_str() + 6, nullptr, 10);
-  }
-  std::error_code error;
-  for (auto it = std::filesystem::directory_iterator(proc + "/fd", error);
-       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-    ++footprint.open_fds;
-  }
-  return footprint;
-}
+Footprint FootprintOf(pid_t pid) { return {ResidentKib(pid), OpenDescriptors(pid)}; }
 
 // The supervisor and its workers, by pid.
 std::map<pid_t, Footprint> FootprintsOf(const DaemonProcess& daemon) {
@@ -161,7 +147,7 @@ TEST(Soak, TasksConnectionsAndKilledClientsLeaveNoTrace) {
     // a leak of 32 bytes per task would exceed it. Under ASan only the
     // descriptors say anything (its quarantine holds freed memory); its
     // leak check at the daemon's exit covers the memory there.
-    constexpr uint64_t kAllowanceKib = 32 * 1024;
+    constexpr long kAllowanceKib = 32 * 1024;
     if (kUnderAddressSanitizer) continue;
     EXPECT_LE(now.rss_kib, before.rss_kib + kAllowanceKib)
         << "process " << pid << " (daemon " << daemon.pid() << ") grew from " << before.rss_kib
