@@ -30,22 +30,32 @@ bool WellFramed(std::string_view batch) {
 
 }  // namespace
 
-std::optional<std::string_view> SoleSubmitBatch(std::string_view client_message) {
+BatchFrame ReadBatchFrame(std::string_view client_message) {
   CodedInputStream input = StreamOver(client_message);
-  const uint32_t tag = input.ReadTag();
-  if (WireFormatLite::GetTagFieldNumber(tag) != kSubmitBatchField ||
-      WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-    return std::nullopt;
+  std::optional<std::string_view> batch;
+  bool others = false;
+  while (const uint32_t tag = input.ReadTag()) {
+    const bool is_batch =
+        WireFormatLite::GetTagFieldNumber(tag) == kSubmitBatchField &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    if (!is_batch) {
+      // A malformed non-batch frame is for the whole parse to report.
+      if (!WireFormatLite::SkipField(&input, tag)) return {};
+      others = true;
+      continue;
+    }
+    uint32_t length = 0;
+    if (batch || !input.ReadVarint32(&length)) return {BatchFrame::Kind::kMalformed, {}};
+    const size_t body = static_cast<size_t>(input.CurrentPosition());
+    if (!input.Skip(static_cast<int>(length))) return {BatchFrame::Kind::kMalformed, {}};
+    batch = client_message.substr(body, length);
   }
-  uint32_t length = 0;
-  if (!input.ReadVarint32(&length)) return std::nullopt;
-  const size_t start = static_cast<size_t>(input.CurrentPosition());
-  // Anything after it (another field, a second batch to merge) is for the
-  // whole-message parse.
-  if (start + length != client_message.size()) return std::nullopt;
-  const std::string_view batch = client_message.substr(start);
-  if (!WellFramed(batch)) return std::nullopt;
-  return batch;
+  if (!batch) return {};
+  if (others || input.CurrentPosition() != static_cast<int>(client_message.size()) ||
+      !WellFramed(*batch)) {
+    return {BatchFrame::Kind::kMalformed, {}};
+  }
+  return {BatchFrame::Kind::kBatch, *batch};
 }
 
 BatchStep NextBatchTask(std::string_view batch, size_t* offset, v1::Submit* task, Status* error) {
@@ -57,7 +67,7 @@ BatchStep NextBatchTask(std::string_view batch, size_t* offset, v1::Submit* task
         WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
     uint32_t length = 0;
     if (!is_task) {
-      WireFormatLite::SkipField(&input, tag);  // framing checked by SoleSubmitBatch
+      WireFormatLite::SkipField(&input, tag);  // framing checked by ReadBatchFrame
       *offset += static_cast<size_t>(input.CurrentPosition());
       continue;
     }

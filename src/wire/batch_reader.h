@@ -18,15 +18,24 @@
 
 namespace taskpool::wire {
 
-// The bytes of the SubmitBatch that `client_message` (a ClientMessage's
-// serialized body) consists of, if it is exactly one submit_batch field
-// whose every field is well framed; nullopt otherwise (any other message,
-// or one to parse whole, which reports what is wrong with it).
-std::optional<std::string_view> SoleSubmitBatch(std::string_view client_message);
+// What a ClientMessage's serialized body is to the batch reader.
+struct BatchFrame {
+  enum class Kind {
+    kNotABatch,  // no submit_batch field: parse it whole
+    kBatch,      // exactly one submit_batch field, every field well framed
+    // A submit_batch field beside other fields (or a second one, which a
+    // whole parse would merge), or one badly framed: refused rather than
+    // parsed whole, which would cost 10-40x the frame's size.
+    kMalformed,
+  };
+  Kind kind = Kind::kNotABatch;
+  std::string_view batch;  // kBatch: the SubmitBatch's bytes
+};
+BatchFrame ReadBatchFrame(std::string_view client_message);
 
 enum class BatchStep { kTask, kEnd, kError };
 
-// Parses the task at `*offset` of `batch` (bytes SoleSubmitBatch returned)
+// Parses the task at `*offset` of `batch` (bytes ReadBatchFrame returned)
 // into `task` and moves `*offset` past it, skipping fields that are not
 // tasks. kEnd when no task is left; kError sets `error` (MALFORMED_FRAME)
 // when a task does not parse as a Submit.

@@ -87,6 +87,23 @@ TEST_F(BadInputTest, TruncatedFrameThenDisconnect) {
   }
 }
 
+TEST_F(BadInputTest, ABatchBesideAnotherFieldIsRefusedNotParsedWhole) {
+  RawConnection connection(daemon_->socket_path());
+  ASSERT_TRUE(connection.Greet());
+  v1::ClientMessage ping;
+  ping.mutable_ping()->set_nonce(1);
+  v1::ClientMessage batch;
+  v1::Submit* task = batch.mutable_submit_batch()->add_tasks();
+  task->set_id(1);
+  task->set_function("echo");
+  // One frame whose body is both: valid protobuf (the fields would merge),
+  // which the daemon refuses rather than parse the batch whole.
+  const std::string body = ping.SerializeAsString() + batch.SerializeAsString();
+  ASSERT_LT(body.size(), 128u);  // its length is one varint byte
+  connection.SendBytes(std::string(1, static_cast<char>(body.size())) + body);
+  ExpectError(connection, v1::MALFORMED_FRAME, "SubmitBatch must be its frame's only field");
+}
+
 TEST_F(BadInputTest, FrameOverTheSizeLimit) {
   RawConnection connection(daemon_->socket_path());
   ASSERT_TRUE(connection.Greet());

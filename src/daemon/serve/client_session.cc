@@ -17,6 +17,12 @@
 namespace taskpool::daemon {
 
 namespace {
+
+// Why a connection that did not begin with a hello is closed.
+std::string HelloFirst() {
+  return "the first message must be hello with protocol_version " +
+         std::to_string(v1::PROTOCOL_VERSION_CURRENT);
+}
 // Bytes asked for per read: enough for many small frames at once.
 constexpr size_t kReadChunk = 64 * 1024;
 // Arena for parsed client messages (see ProcessFrames).
@@ -220,10 +226,17 @@ bool ClientSession::ProcessFrames() {
 bool ClientSession::HandleFrame(std::string_view body, google::protobuf::Arena& arena) {
   // A batch is read task by task from its bytes, never parsed whole (see
   // wire/batch_reader.h).
-  if (phase_ == Phase::kReady) {
-    if (const std::optional<std::string_view> batch = wire::SoleSubmitBatch(body)) {
-      return StartBatch(*batch);
-    }
+  const wire::BatchFrame frame = wire::ReadBatchFrame(body);
+  if (frame.kind == wire::BatchFrame::Kind::kMalformed) {
+    RefuseAndClose(Status(ErrorCode::kMalformedFrame,
+                          "a SubmitBatch must be its frame's only field, whole and well "
+                          "framed (see taskpool.proto)"));
+    return false;
+  }
+  if (frame.kind == wire::BatchFrame::Kind::kBatch) {
+    if (phase_ == Phase::kReady) return StartBatch(frame.batch);
+    SendErrorAndClose(ErrorCode::kProtocolViolation, HelloFirst());
+    return false;
   }
   v1::ClientMessage& message = *google::protobuf::Arena::CreateMessage<v1::ClientMessage>(&arena);
   if (Status parsed = wire::ParseFrameBody(body, &message); !parsed.ok()) {
@@ -249,12 +262,7 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
     case v1::ClientMessage::kSubmit:
       host_.OnSubmit(*this, message.submit());
       break;
-    case v1::ClientMessage::kSubmitBatch:
-      // Not one HandleFrame could read by its bytes (it merges several
-      // fields): the same task by task, from a copy of the parsed batch
-      // that lives as long as the batch is held.
-      parsed_batch_ = message.submit_batch().SerializeAsString();
-      StartBatch(parsed_batch_);
+    case v1::ClientMessage::kSubmitBatch:  // read by its bytes in HandleFrame
       break;
     case v1::ClientMessage::kStatus: {
       v1::ServerMessage reply;
@@ -314,17 +322,13 @@ bool ClientSession::ContinueBatch() {
   if (closed_ || phase_ == Phase::kClosing) return false;
   if (held_batch_.empty()) {
     held_batch_bytes_ = 0;
-    std::string().swap(parsed_batch_);
   }
   return true;
 }
 
 void ClientSession::HandleHello(const v1::ClientMessage& message) {
   if (!message.has_hello()) {
-    SendErrorAndClose(ErrorCode::kProtocolViolation,
-                      "the first message must be hello with "
-                      "protocol_version " +
-                          std::to_string(v1::PROTOCOL_VERSION_CURRENT));
+    SendErrorAndClose(ErrorCode::kProtocolViolation, HelloFirst());
     return;
   }
   const uint32_t version = message.hello().protocol_version();
@@ -479,7 +483,6 @@ void ClientSession::ReleaseBuffers() {
   held_batch_ = {};
   held_batch_bytes_ = 0;
   decoder_.Clear();
-  std::string().swap(parsed_batch_);
   std::string().swap(outgoing_);
   // A write in progress still reads it; OnWritten frees it.
   if (!writing_) std::string().swap(writing_buffer_);

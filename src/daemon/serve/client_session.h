@@ -138,7 +138,7 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   // stop (an error was sent).
   bool HandleFrame(std::string_view body, google::protobuf::Arena& arena);
   // Submits the tasks of `batch` (SubmitBatch bytes, in the decoder's
-  // buffer or in parsed_batch_) until reading is paused; the rest is held
+  // buffer) until reading is paused; the rest is held
   // in held_batch_ for ProcessFrames to go on with (ContinueBatch). False
   // if the connection must stop.
   bool StartBatch(std::string_view batch);
@@ -177,9 +177,6 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   // the size of the buffer they live in, counted until the batch is done.
   std::string_view held_batch_;
   size_t held_batch_bytes_ = 0;
-  // A batch that came in a message parsed whole, as bytes (see
-  // HandleMessage).
-  std::string parsed_batch_;
   bool watching_hang_up_ = false;  // an error wait is outstanding
   // A batch's tasks are parsed into this one by one.
   v1::Submit batch_task_;
