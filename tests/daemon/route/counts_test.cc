@@ -11,14 +11,16 @@ namespace {
 
 class CountsTest : public RouterTest {
  protected:
-  // The totals and the entry of every function agree with the identity
-  // and with `in_flight`; returns the totals.
+  // In flight is derived (submitted less every end), so the identity holds
+  // by construction; what can fail is checked: in flight against the
+  // test's own count and the router's, no end counted above what was
+  // submitted, and the functions summing to the totals. Returns the totals.
   v1::StatusReply ExpectCountsAddUp(uint64_t in_flight) {
     v1::StatusReply status;
     router().stats().FillTotals(&status);
     router().function_stats().Fill(registry_, status.mutable_functions());
-    EXPECT_EQ(status.tasks_submitted(), status.tasks_succeeded() + status.tasks_failed() +
-                                            status.tasks_cancelled() + status.tasks_in_flight())
+    EXPECT_LE(status.tasks_succeeded() + status.tasks_failed() + status.tasks_cancelled(),
+              status.tasks_submitted())
         << status.DebugString();
     EXPECT_EQ(status.tasks_in_flight(), in_flight) << status.DebugString();
     EXPECT_EQ(router().in_flight(), in_flight);
@@ -27,16 +29,21 @@ class CountsTest : public RouterTest {
       by_reason += count.count();
     }
     EXPECT_EQ(by_reason, status.tasks_cancelled());
+    uint64_t submitted_sum = 0;
+    uint64_t in_flight_sum = 0;
     for (const v1::FunctionStatus& function : status.functions()) {
+      submitted_sum += function.submitted();
+      in_flight_sum += function.in_flight();
       uint64_t failed = 0;
       for (const v1::ErrorCount& count : function.failed()) {
         EXPECT_NE(count.code(), v1::CANCELLED) << "a cancellation is no failure";
         failed += count.count();
       }
-      EXPECT_EQ(function.submitted(),
-                function.succeeded() + failed + function.cancelled() + function.in_flight())
+      EXPECT_LE(function.succeeded() + failed + function.cancelled(), function.submitted())
           << function.DebugString();
     }
+    EXPECT_EQ(submitted_sum, status.tasks_submitted()) << status.DebugString();
+    EXPECT_EQ(in_flight_sum, status.tasks_in_flight()) << status.DebugString();
     return status;
   }
 
