@@ -31,36 +31,16 @@ std::string BlobStore::NameOf(const ShmId& id) const {
 // write() rather than mmap+memcpy: tmpfs then fills each page in one pass,
 // where a fresh mapping takes a page fault per 4 KiB before the copy.
 Status BlobStore::Write(ShmId& id, std::string_view bytes) const {
-  base::UniqueFd fd;
-  for (int attempt = 0; !fd; ++attempt) {
-    id = RandomShmId();
-    int error = 0;
-    Result<base::UniqueFd> created = CreateNamedShm(NameOf(id), &error);
-    if (created.ok()) {
-      fd = std::move(created).value();
-    } else if (error != EEXIST || attempt == 3) {
-      // A collision of 128 random bits is someone squatting: a new name.
-      id = {};
-      return created.status();
-    }
-  }
-  const std::string blob_name = NameOf(id);
-  auto fail = [&](Status status) {
-    unlink(ShmPath(blob_name).c_str());
+  Result<base::UniqueFd> created = CreateRandomShm(instance_ + ".", &id);
+  if (!created.ok()) {
     id = {};
-    return status;
-  };
-  if (Status reserved = ReserveShm(fd.get(), bytes.size(),
-                                   "a payload of " + std::to_string(bytes.size()) + " bytes");
-      !reserved.ok()) {
-    return fail(std::move(reserved));
+    return created.status();
   }
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd.get(), bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(ErrnoStatus("write blob " + blob_name, n < 0 ? errno : ENOSPC));
-    written += static_cast<size_t>(n);
+  const base::UniqueFd fd = std::move(created).value();
+  if (Status written = WriteShm(fd.get(), bytes, "a payload"); !written.ok()) {
+    unlink(ShmPath(NameOf(id)).c_str());
+    id = {};
+    return written;
   }
   return Status::Ok();
 }

@@ -8,9 +8,10 @@
 // held, only a blob to remove (by the supervisor, or by a later start's
 // sweep if the whole daemon died).
 //
-// Blobs are created O_EXCL|O_NOFOLLOW, mode 0600, and reserved
-// (posix_fallocate) before a byte is written, so a full /dev/shm is a
-// SHARED_MEMORY_FULL error, never a SIGBUS. No process keeps a blob's
+// Blobs are created O_EXCL|O_NOFOLLOW, mode 0600, written whole with
+// write() (which fails with ENOSPC where a store into a mapping would
+// fault) and mapped only then, so a full /dev/shm is a SHARED_MEMORY_FULL
+// error, never a SIGBUS. No process keeps a blob's
 // descriptor open (write, then close; map, then close), so nothing leaks
 // into forked children.
 //

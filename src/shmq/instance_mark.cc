@@ -56,16 +56,11 @@ void Unlink(const std::string& name) { unlink(ShmPath(name).c_str()); }
 
 Result<InstanceMark> InstanceMark::Create() {
   SweepDeadInstances();
-  for (int attempt = 0;; ++attempt) {
-    const std::string name = std::string(kMarkPrefix) + HexOf(RandomShmId());
-    int error = 0;
-    Result<base::UniqueFd> fd = CreateNamedShm(name, &error);
-    if (!fd.ok()) {
-      // A collision of 128 random bits means someone made the name on
-      // purpose; try another, a few times.
-      if (error == EEXIST && attempt < 3) continue;
-      return fd.status();
-    }
+  for (;;) {
+    ShmId id;
+    Result<base::UniqueFd> fd = CreateRandomShm(std::string(kMarkPrefix), &id);
+    if (!fd.ok()) return fd.status();
+    const std::string name = std::string(kMarkPrefix) + HexOf(id);
     // Blocking: a sweep in another process may hold it for a moment, having
     // opened the mark between our create and this lock.
     while (flock(fd->get(), LOCK_EX) != 0) {

@@ -3,9 +3,11 @@
 //
 // Each queue makes an empty file /dev/shm/taskpool-<32 random hex> (its
 // mark) and holds an flock on it for its whole life; its blobs are named
-// "<mark>.<32 random hex>". The lock is on the open file, which forked
-// workers share, so it is free exactly when every process of that daemon
-// is gone, however they died. SweepDeadInstances removes the blobs of
+// "<mark>.<32 random hex>". The lock is the supervisor's: its workers close
+// the descriptor at start, as everything they inherit but the queue's
+// eventfds, and die with it (their parent-death signal). So the lock is
+// free once the supervisor is gone, however it died; a worker of it may
+// still be dying then, and its blobs are nobody's. SweepDeadInstances removes the blobs of
 // every mark whose lock it can take, then the mark; and blobs whose mark
 // is gone (a mark is made before its blobs and removed after them).
 //
@@ -50,7 +52,7 @@ class InstanceMark {
       : name_(std::move(name)), fd_(std::move(fd)) {}
 
   std::string name_;
-  base::UniqueFd fd_;  // holds the flock; shared with forked workers
+  base::UniqueFd fd_;  // holds the flock (closed in the workers)
 };
 
 }  // namespace taskpool::shmq

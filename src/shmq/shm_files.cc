@@ -45,6 +45,15 @@ Result<base::UniqueFd> CreateNamedShm(const std::string& name, int* error_number
   return fd;
 }
 
+Result<base::UniqueFd> CreateRandomShm(const std::string& prefix, ShmId* id) {
+  for (int attempt = 0;; ++attempt) {
+    *id = RandomShmId();
+    int error = 0;
+    Result<base::UniqueFd> fd = CreateNamedShm(prefix + HexOf(*id), &error);
+    if (fd.ok() || error != EEXIST || attempt == 3) return fd;
+  }
+}
+
 namespace {
 
 Status NoRoom(uint64_t bytes, uint64_t free_bytes, const std::string& what) {
@@ -54,16 +63,21 @@ Status NoRoom(uint64_t bytes, uint64_t free_bytes, const std::string& what) {
                     MebibytesText(free_bytes) + " free");
 }
 
-}  // namespace
-
-Status ReserveShm(int fd, uint64_t bytes, const std::string& what) {
-  if (bytes == 0) return Status::Ok();
-  // Refused before a page is taken: tmpfs would allocate up to the limit
-  // and only then give up, pressing the whole machine for memory first.
+// Refused before a page is taken: tmpfs would allocate up to the limit
+// and only then give up, pressing the whole machine for memory first.
+Status CheckRoom(int fd, uint64_t bytes, const std::string& what) {
   struct statvfs fs {};
   if (fstatvfs(fd, &fs) == 0 && bytes > uint64_t{fs.f_bavail} * fs.f_frsize) {
     return NoRoom(bytes, uint64_t{fs.f_bavail} * fs.f_frsize, what);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ReserveShm(int fd, uint64_t bytes, const std::string& what) {
+  if (bytes == 0) return Status::Ok();
+  if (Status room = CheckRoom(fd, bytes, what); !room.ok()) return room;
   int error = 0;
   do {
     error = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
@@ -73,6 +87,19 @@ Status ReserveShm(int fd, uint64_t bytes, const std::string& what) {
     return NoRoom(bytes, ShmFreeBytes(), what);
   }
   return ErrnoStatus("reserve " + std::to_string(bytes) + " bytes for " + what, error);
+}
+
+Status WriteShm(int fd, std::string_view bytes, const std::string& what) {
+  if (Status room = CheckRoom(fd, bytes.size(), what); !room.ok()) return room;
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != ENOSPC) return ErrnoStatus("write " + what, errno);
+    if (n <= 0) return NoRoom(bytes.size(), ShmFreeBytes(), what);
+    written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
 }
 
 ShmId RandomShmId() {

@@ -39,10 +39,18 @@ Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, const std::string& wha
 // another name) with an INTERNAL status.
 Result<base::UniqueFd> CreateNamedShm(const std::string& name, int* error_number);
 
+
 // Allocates the file's first `bytes` (posix_fallocate), so no later store
 // into a mapping of it can fault for want of a page (SIGBUS). No room:
 // SHARED_MEMORY_FULL saying what `what` needs and what is free.
 Status ReserveShm(int fd, uint64_t bytes, const std::string& what);
+
+// Writes `bytes` into the empty file `fd` (a blob) with write(), which on
+// tmpfs allocates each page as it fills it and fails with ENOSPC rather
+// than fault: a blob is mapped only once whole, so it needs no
+// posix_fallocate (which would zero every page write() then fills). No
+// room: SHARED_MEMORY_FULL saying what `what` needs and what is free.
+Status WriteShm(int fd, std::string_view bytes, const std::string& what);
 
 // 128 random bits naming a file in /dev/shm; all zero means "none".
 // Plain integers, so a slot in shared memory can hold one.
@@ -61,6 +69,11 @@ std::string HexOf(const ShmId& id);
 
 // Whether `text` is 32 lowercase hex digits (a HexOf).
 bool IsShmIdHex(std::string_view text);
+
+// CreateNamedShm of `prefix` followed by 32 random hex digits (RandomShmId,
+// stored in `*id`), under another name when that one exists: a collision
+// of 128 random bits is someone squatting. Gives up after a few.
+Result<base::UniqueFd> CreateRandomShm(const std::string& prefix, ShmId* id);
 
 // "/dev/shm/" + name.
 inline std::string ShmPath(const std::string& name) {

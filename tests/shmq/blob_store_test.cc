@@ -61,7 +61,8 @@ TEST(BlobStoreTest, WrittenBytesMapBackAndRemoveLeavesNothing) {
 
 TEST(BlobStoreTest, ANameSomeoneMadeFirstIsNeverOpened) {
   // The squatter cannot guess the next name; here it gets one by a link to
-  // a file of its own, which an O_EXCL|O_NOFOLLOW create refuses.
+  // a file of its own, which an O_EXCL|O_NOFOLLOW create refuses and an
+  // O_NOFOLLOW open does not follow.
   const std::string instance = UniqueInstance();
   const BlobStore blobs(instance);
   ShmId id;
@@ -72,6 +73,9 @@ TEST(BlobStoreTest, ANameSomeoneMadeFirstIsNeverOpened) {
   int error = 0;
   EXPECT_FALSE(CreateNamedShm(blobs.NameOf(id), &error).ok());
   EXPECT_EQ(error, EEXIST);
+  // And the reader, given the planted name, does not follow the link.
+  const Result<MappedBlob> read = blobs.Map(id, 4);
+  EXPECT_FALSE(read.ok()) << "mapped a link to /etc/passwd";
   unlink(path.c_str());
 }
 
