@@ -232,15 +232,6 @@ bool ProcessIsAlive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-void RemoveSharedMemory(const std::string& prefix) {
-  std::error_code ignored;
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", ignored)) {
-    if (entry.path().filename().string().starts_with(prefix)) {
-      std::filesystem::remove(entry.path(), ignored);
-    }
-  }
-}
-
 long ResidentKib(pid_t pid, bool peak) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   const std::string key = peak ? "VmHWM:" : "VmRSS:";

@@ -107,9 +107,6 @@ long ResidentKib(pid_t pid, bool peak = false);
 // How many descriptors `pid` has open (/proc/PID/fd); 0 if unreadable.
 size_t OpenDescriptors(pid_t pid);
 
-// Removes every /dev/shm object whose name starts with `prefix`.
-void RemoveSharedMemory(const std::string& prefix);
-
 // The name in /dev/shm of the instance mark daemon `pid` holds open (the
 // prefix of its blobs' names), or "" if it holds none.
 std::string ShmMarkOf(pid_t pid);

@@ -9,6 +9,7 @@
 
 #include "shmq/supervisor_queue.h"
 #include "shmq/worker_queue.h"
+#include "tests/shmq/shm_objects.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -21,7 +22,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -75,17 +75,6 @@ std::unique_ptr<SupervisorQueue> MakeQueue(const QueueGeometry& geometry) {
   auto queue = SupervisorQueue::Create(geometry);
   EXPECT_TRUE(queue.ok()) << queue.status().ToString();
   return std::move(queue).value();
-}
-
-// The files in /dev/shm that belong to the queue whose mark is `name`
-// (the mark included; the segment itself has no name).
-std::vector<std::string> ShmObjectsOf(const std::string& name) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
-    const std::string file = entry.path().filename().string();
-    if (file == name || file.starts_with(name + ".")) found.push_back(file);
-  }
-  return found;
 }
 
 void RunTask(WorkerQueue& queue, const ClaimedTask& task) {
@@ -284,7 +273,7 @@ TEST(TaskQueueTest, RoundTripBlobPayloadsBothWays) {
   EXPECT_EQ(finished[1].output, std::string(1 << 20, 'x'));
   KillAndReap(worker);
   // Every blob was removed once delivered.
-  EXPECT_THAT(ShmObjectsOf(queue->name()),
+  EXPECT_THAT(ShmObjectsStartingWith(queue->name()),
               ::testing::ElementsAre(queue->name()));
 }
 
@@ -530,7 +519,7 @@ TEST(TaskQueueTest, WorkerKilledWhileRunningIsRecovered) {
   EXPECT_TRUE(finished[0].output == "attempt 2:" + input);
   EXPECT_EQ(queue->in_use(), 0u);
   KillAndReap(survivor);
-  EXPECT_THAT(ShmObjectsOf(queue->name()),
+  EXPECT_THAT(ShmObjectsStartingWith(queue->name()),
               ::testing::ElementsAre(queue->name()));
 }
 
@@ -544,7 +533,7 @@ TEST(TaskQueueTest, WorkerKilledWhileRunningCanBeReleased) {
   ASSERT_EQ(held.size(), 1u);
   queue->Release(held[0]);
   EXPECT_EQ(queue->in_use(), 0u);
-  EXPECT_THAT(ShmObjectsOf(queue->name()),
+  EXPECT_THAT(ShmObjectsStartingWith(queue->name()),
               ::testing::ElementsAre(queue->name()));
 }
 
@@ -691,12 +680,12 @@ TEST(TaskQueueTest, LeftoversOfACrashedCreatorAreRemovedByTheNextCreate) {
   ASSERT_EQ(ExitCodeOf(crashed), 0);
   ASSERT_GT(got, 0);
   const std::string name(name_bytes, static_cast<size_t>(got));
-  ASSERT_EQ(ShmObjectsOf(name).size(), 2u) << "mark + input blob";
+  ASSERT_EQ(ShmObjectsStartingWith(name).size(), 2u) << "mark + input blob";
 
   {
     auto queue = SupervisorQueue::Create(SmallGeometry());
     ASSERT_TRUE(queue.ok()) << queue.status().ToString();
-    EXPECT_THAT(ShmObjectsOf(name), IsEmpty()) << "not swept at the next Create";
+    EXPECT_THAT(ShmObjectsStartingWith(name), IsEmpty()) << "not swept at the next Create";
     EXPECT_NE((*queue)->name(), name);
     EXPECT_EQ((*queue)->in_use(), 0u);
   }
@@ -705,7 +694,7 @@ TEST(TaskQueueTest, LeftoversOfACrashedCreatorAreRemovedByTheNextCreate) {
 TEST(TaskQueueTest, TheSegmentHasNoNameAndTheMarkIsPrivate) {
   auto queue = MakeQueue(SmallGeometry());
   ASSERT_TRUE(queue->Enqueue(kEcho, Pattern(4096)).ok());  // a blob
-  for (const std::string& file : ShmObjectsOf(queue->name())) {
+  for (const std::string& file : ShmObjectsStartingWith(queue->name())) {
     struct stat st {};
     ASSERT_EQ(lstat(("/dev/shm/" + file).c_str(), &st), 0) << file;
     EXPECT_TRUE(S_ISREG(st.st_mode)) << file;
@@ -732,7 +721,7 @@ TEST(TaskQueueTest, WorkerCopyDestroyedRemovesNothing) {
     _exit(0);
   }
   ASSERT_EQ(ExitCodeOf(child), 0);
-  EXPECT_THAT(ShmObjectsOf(queue->name()),
+  EXPECT_THAT(ShmObjectsStartingWith(queue->name()),
               ::testing::ElementsAre(queue->name()));
 }
 
