@@ -1,24 +1,15 @@
 #include "daemon/pool/oom_kills.h"
 
 #include <charconv>
-#include <fstream>
 #include <sstream>
+
+#include "base/text_file.h"
 
 namespace taskpool::daemon {
 
 namespace {
 
 constexpr char kVmstat[] = "/proc/vmstat";
-
-// getline, not a streambuf copy: a read error becomes a short text here,
-// never an exception (see job_processes.cc).
-std::optional<std::string> ReadText(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return std::nullopt;
-  std::string text, line;
-  while (std::getline(file, line)) text += line + "\n";
-  return text;
-}
 
 }  // namespace
 
@@ -50,12 +41,12 @@ std::string CgroupMemoryEventsPath(std::string_view proc_self_cgroup) {
 }
 
 OomKillCounter::OomKillCounter() {
-  const std::optional<std::string> cgroup = ReadText("/proc/self/cgroup");
+  const std::optional<std::string> cgroup = base::ReadTextFile("/proc/self/cgroup");
   const std::string events = cgroup ? CgroupMemoryEventsPath(*cgroup) : "";
-  const std::optional<std::string> text = events.empty() ? std::nullopt : ReadText(events);
+  const std::optional<std::string> text = events.empty() ? std::nullopt : base::ReadTextFile(events);
   if (text && ParseOomKillCount(*text)) {
     path_ = events;
-  } else if (const std::optional<std::string> vmstat = ReadText(kVmstat);
+  } else if (const std::optional<std::string> vmstat = base::ReadTextFile(kVmstat);
              vmstat && ParseOomKillCount(*vmstat)) {
     path_ = kVmstat;
     machine_wide_ = true;
@@ -65,7 +56,7 @@ OomKillCounter::OomKillCounter() {
 
 std::optional<uint64_t> OomKillCounter::Read() const {
   if (path_.empty()) return std::nullopt;
-  const std::optional<std::string> text = ReadText(path_);
+  const std::optional<std::string> text = base::ReadTextFile(path_);
   return text ? ParseOomKillCount(*text) : std::nullopt;
 }
 

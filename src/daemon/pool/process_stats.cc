@@ -4,9 +4,10 @@
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <sstream>
 #include <string>
+
+#include "base/text_file.h"
 
 namespace taskpool::daemon {
 
@@ -33,11 +34,9 @@ bool SkipField(std::string_view text, size_t* position) {
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return ErrnoStatus("open " + path, errno);
-  std::ostringstream content;
-  content << file.rdbuf();
-  return content.str();
+  std::optional<std::string> text = base::ReadTextFile(path);
+  if (!text) return ErrnoStatus("open " + path, errno);
+  return std::move(*text);
 }
 
 uint64_t TicksToMillis(uint64_t ticks) {

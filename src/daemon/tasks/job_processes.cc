@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/text_file.h"
 
 namespace taskpool::daemon {
 namespace {
@@ -33,13 +34,8 @@ volatile sig_atomic_t current_job_group = 0;
 // pgrp ..."; comm may hold spaces and parentheses, so parse after the last
 // ')'); 0 if it cannot be read.
 pid_t ProcessGroupOf(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  // getline, not istreambuf_iterator: a process that exits while we read
-  // makes read() fail with ESRCH, which libstdc++'s filebuf throws as
-  // ios_failure; getline turns it into a failed stream, an iterator does
-  // not (the supervisor died of it in a forced stop).
-  std::string stat;
-  std::getline(file, stat);
+  const std::string stat =
+      base::ReadTextFile("/proc/" + std::to_string(pid) + "/stat").value_or("");
   const size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return 0;
   std::istringstream fields(stat.substr(paren + 1));

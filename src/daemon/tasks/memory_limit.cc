@@ -4,9 +4,10 @@
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <string>
 #include <utility>
+
+#include "base/text_file.h"
 
 namespace taskpool::daemon {
 
@@ -34,10 +35,8 @@ std::optional<uint64_t> ParseVmDataKib(std::string_view status) {
 }
 
 std::optional<uint64_t> DataSizeMib() {
-  std::ifstream file("/proc/self/status");
-  std::string text, line;
-  while (std::getline(file, line)) text += line + "\n";
-  const std::optional<uint64_t> kib = ParseVmDataKib(text);
+  const std::optional<std::string> text = base::ReadTextFile("/proc/self/status");
+  const std::optional<uint64_t> kib = text ? ParseVmDataKib(*text) : std::nullopt;
   if (!kib) return std::nullopt;
   return (*kib + 1023) / 1024;
 }
