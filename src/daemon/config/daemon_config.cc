@@ -77,7 +77,7 @@ std::string CheckWorkerMemoryLimit(int64_t mib) {
 // a frame still arriving cannot drain. So the budget must hold a largest
 // request frame and a largest reply at once, or such a pair could stall.
 std::string CheckConnectionMemory(const RawOptions& raw) {
-  const uint64_t frame = static_cast<uint64_t>(raw.max_payload_bytes) + (1ull << 20);
+  const uint64_t frame = DaemonConfig::FrameBytesFor(static_cast<uint64_t>(raw.max_payload_bytes));
   const uint64_t needed_mib = (2 * frame + (1ull << 20) - 1) >> 20;
   if (static_cast<uint64_t>(raw.max_connection_memory_mib) >= needed_mib) return "";
   return "--max-connection-memory-mib " + std::to_string(raw.max_connection_memory_mib) +

@@ -86,7 +86,8 @@ struct DaemonConfig {
   ClusterConfig cluster;             // --cluster and its companions
 
   // The frame limit: a whole payload plus room for the envelope.
-  uint64_t max_frame_bytes() const { return max_payload_bytes + (1u << 20); }
+  static uint64_t FrameBytesFor(uint64_t payload_bytes) { return payload_bytes + (1u << 20); }
+  uint64_t max_frame_bytes() const { return FrameBytesFor(max_payload_bytes); }
 };
 
 // Either the configuration to run with, or the exit code to leave with

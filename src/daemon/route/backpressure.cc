@@ -39,6 +39,10 @@ void Backpressure::Recheck(ClientState& client) {
   }
   if (!Ready(client)) return;
   std::erase(paused_, client.id);
+  Resume(client);
+}
+
+void Backpressure::Resume(ClientState& client) {
   client.paused = false;
   client.client->ResumeReading();
 }
@@ -55,8 +59,7 @@ void Backpressure::ResumeReady(ClientTable& clients) {
     ClientState* client = clients.Find(id);
     if (client == nullptr || !client->open()) return true;
     if (!Ready(*client)) return false;
-    client->paused = false;
-    client->client->ResumeReading();
+    Resume(*client);
     return true;
   });
 }

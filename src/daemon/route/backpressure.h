@@ -59,6 +59,8 @@ class Backpressure {
     return client.waiting_for_room == 0 && !OverLimit(client);
   }
   void Pause(ClientState& client);
+  // Reading again; the caller takes it out of paused_.
+  static void Resume(ClientState& client);
 
   const uint32_t& max_in_flight_;
   const uint64_t& max_memory_bytes_;

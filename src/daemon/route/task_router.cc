@@ -87,7 +87,7 @@ bool TaskRouter::TryPublish(ClientState& client, const v1::Submit& submit, uint3
   // Local first: a task leaves only when no worker here is free.
   if (known_here && tasks_.size() < config_.workers) return false;
   if (!remote_->CanPublish(*client.client, submit, known_here)) return false;
-  client.tasks[submit.id()].slot = std::nullopt;
+  client.tasks.at(submit.id()).slot = std::nullopt;
   remote_->Publish({client.id, submit, function_index, tasks, accepted, std::move(pass)});
   backpressure_.PauseIfOverLimit(client);
   return true;
@@ -118,7 +118,7 @@ void TaskRouter::Admit(ClientState& client, const v1::Submit& submit, uint32_t f
                                           " tasks; taskpoold --queue-capacity)"));
     return;
   }
-  client.tasks[submit.id()].slot = std::nullopt;
+  client.tasks.at(submit.id()).slot = std::nullopt;
   waiting_.WaitForRoom({&client, submit, function_index, tasks, accepted, std::move(pass), {}});
   if (submit.deadline_ms() != 0) deadlines_.Arm();
   backpressure_.PauseForRoom(client);
@@ -154,7 +154,7 @@ bool TaskRouter::Enqueue(ClientState& client, const v1::Submit& submit, uint32_t
   task.pass = std::move(pass);
   const RoutedTask& stored = tasks_.Store(std::move(task));
   if (deadlines_.NeedsWatching(stored)) deadlines_.Watch(slot->index);
-  client.tasks[submit.id()].slot = *slot;
+  client.tasks.at(submit.id()).slot = *slot;
   return true;
 }
 
