@@ -28,7 +28,23 @@ failed_tests() {
   [[ -f "$list" ]] || return 0
   while IFS=: read -r _ test; do
     printf '\n      failed: %s' "$test"
+    failure_lines "$1" "$test"
   done <"$list"
+}
+
+# The lines that say why TEST failed (gtest's failures with what follows
+# them, sanitizer reports), from DIR's last ctest log: at most 24, indented.
+failure_lines() {
+  local log="$1/Testing/Temporary/LastTest.log"
+  [[ -f "$log" ]] || return 0
+  awk -v test="$2" '
+    /^[0-9]+\/[0-9]+ Testing: / { inside = ($3 == test); next }
+    !inside { next }
+    /: Failure$|ERROR: AddressSanitizer|runtime error:|ThreadSanitizer|Timeout|Subprocess aborted/ {
+      shown = 6
+    }
+    shown > 0 && printed < 24 { printf "\n        %s", $0; --shown; ++printed }
+  ' "$log"
 }
 
 # run_suite NAME DIR OPT [CMAKE ARGS...]: configure, build and test one tree
