@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -25,21 +26,43 @@ extern char** environ;
 
 namespace taskpool::testing {
 
-int FreeLoopbackPort() {
+namespace {
+
+// The lowest port the kernel hands out for bind(0) and outgoing
+// connections (net.ipv4.ip_local_port_range).
+int FirstEphemeralPort() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int first = 0;
+  return range >> first && first > 2048 ? first : 32768;
+}
+
+bool BindsOnLoopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
   sockaddr_in address {};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ADD_FAILURE() << "no free loopback port: " << std::strerror(errno);
-    if (fd >= 0) close(fd);
-    return 0;
-  }
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   close(fd);
-  return ntohs(address.sin_port);
+  return bound;
+}
+
+}  // namespace
+
+int FreeLoopbackPort() {
+  // Below the ephemeral range: a port bind(0) gave out could be given to
+  // the next caller, or taken as the local end of an outgoing connection
+  // (the servers' route attempts make many), before nats-server binds it.
+  static std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(1024 + (FirstEphemeralPort() - 1024) / 2,
+                                          FirstEphemeralPort() - 1);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = pick(random);
+    if (BindsOnLoopback(port)) return port;
+  }
+  ADD_FAILURE() << "no free loopback port below " << FirstEphemeralPort();
+  return 0;
 }
 
 NatsServer::NatsServer(Options options) : options_(std::move(options)) {
@@ -60,6 +83,22 @@ std::string NatsServer::log() const {
 }
 
 void NatsServer::Start() {
+  // Another test may take a port between FreeLoopbackPort and the bind:
+  // then this server takes other ones (the first start only: a restart
+  // keeps the ports the others know).
+  for (int attempt = 1;; ++attempt) {
+    const StartOutcome outcome = TryStart();
+    if (outcome == StartOutcome::kReady) return;
+    if (outcome == StartOutcome::kPortTaken && starts_ == 0 && attempt < 5) {
+      port_ = FreeLoopbackPort();
+      if (options_.cluster_port != 0) options_.cluster_port = FreeLoopbackPort();
+      continue;
+    }
+    throw std::runtime_error("nats-server did not start");
+  }
+}
+
+NatsServer::StartOutcome NatsServer::TryStart() {
   std::vector<std::string> args = {"/usr/sbin/nats-server", "-js", "-a", "127.0.0.1",
                                    "-p", std::to_string(port_), "-sd", directory_ + "/store"};
   if (!options_.name.empty()) args.insert(args.end(), {"-n", options_.name});
@@ -77,6 +116,8 @@ void NatsServer::Start() {
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   const std::string log_path = directory_ + "/nats-server.log";
+  // Each start appends to the log: count "Server is ready" lines from here.
+  const size_t log_start = log().size();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
@@ -87,28 +128,28 @@ void NatsServer::Start() {
   if (error != 0) {
     ADD_FAILURE() << "cannot start nats-server (install it: scripts/install-deps.sh): "
                   << std::strerror(error);
-    throw std::runtime_error("nats-server did not start");
+    return StartOutcome::kFailed;
   }
-  ++starts_;
-  // Each start appends one "Server is ready" line to the log.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < until) {
-    const std::string text = log();
-    size_t ready = 0;
-    for (size_t at = 0; (at = text.find("Server is ready", at)) != std::string::npos; ++at) {
-      ++ready;
+    const std::string text = log().substr(log_start);
+    if (text.find("Server is ready") != std::string::npos) {
+      ++starts_;
+      return StartOutcome::kReady;
     }
-    if (static_cast<int>(ready) >= starts_) return;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      if (text.find("address already in use") != std::string::npos) {
+        return StartOutcome::kPortTaken;
+      }
       ADD_FAILURE() << "nats-server exited at start: " << text;
-      throw std::runtime_error("nats-server exited");
+      return StartOutcome::kFailed;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ADD_FAILURE() << "nats-server not ready within 15 s: " << log();
-  throw std::runtime_error("nats-server not ready");
+  return StartOutcome::kFailed;
 }
 
 void NatsServer::Kill() {
@@ -127,10 +168,12 @@ void NatsServer::Restart() {
 std::vector<std::string> ClusterArgs(const std::string& urls, const std::string& node_name,
                                      std::vector<std::string> more) {
   std::vector<std::string> args = {"--cluster", urls, "--node-name", node_name,
-                                   "--cluster-queue", "test", "--cluster-heartbeat-ms", "200",
-                                   "--plugin", ClusterPluginPath()};
-  if (std::find(more.begin(), more.end(), "--cluster-ack-wait-ms") == more.end()) {
-    args.insert(args.end(), {"--cluster-ack-wait-ms", "1000"});
+                                   "--cluster-queue", "test", "--plugin", ClusterPluginPath()};
+  for (const auto& [flag, value] : {std::pair{"--cluster-ack-wait-ms", "1000"},
+                                    std::pair{"--cluster-heartbeat-ms", "200"}}) {
+    if (std::find(more.begin(), more.end(), flag) == more.end()) {
+      args.insert(args.end(), {flag, value});
+    }
   }
   args.insert(args.end(), more.begin(), more.end());
   return args;

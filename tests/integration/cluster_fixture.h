@@ -20,7 +20,8 @@
 
 namespace taskpool::testing {
 
-// A port on 127.0.0.1 that was free a moment ago.
+// A port on 127.0.0.1 that was free a moment ago, below the ephemeral
+// range (so that neither bind(0) nor an outgoing connection takes it).
 int FreeLoopbackPort();
 
 // `nats-server -js -a 127.0.0.1 -p PORT -sd DIR`, optionally one server of
@@ -50,7 +51,10 @@ class NatsServer {
   void Restart();
 
  private:
+  enum class StartOutcome { kReady, kPortTaken, kFailed };
+  // Start() throws (after ADD_FAILURE) unless the server becomes ready.
   void Start();
+  StartOutcome TryStart();
 
   Options options_;
   int port_ = 0;
@@ -62,7 +66,8 @@ class NatsServer {
 // `--cluster URLS` and friends for a node of a test: fast heartbeats (200
 // ms: still slow enough that a loaded CI machine, or ASan, does not miss
 // three in a row) and the shortest ack wait, so a lost node is noticed
-// within about a second. `more` may give its own --cluster-ack-wait-ms.
+// within about a second. `more` may give its own --cluster-ack-wait-ms and
+// --cluster-heartbeat-ms.
 std::vector<std::string> ClusterArgs(const std::string& urls, const std::string& node_name,
                                      std::vector<std::string> more = {});
 
