@@ -42,13 +42,24 @@ bool IsTransient(natsStatus status, jsErrCode js_error) {
 PullConsumer::~PullConsumer() { natsSubscription_Destroy(subscription_); }
 
 Result<std::vector<OwnedMessage>> PullConsumer::Fetch(int batch, int64_t wait_ms) {
+  return Request(batch, wait_ms * 1'000'000);
+}
+
+Result<std::vector<OwnedMessage>> PullConsumer::TakeLate(int batch) {
+  // libnats takes what its subscription holds first, then sends a request
+  // only if time is left before the expiry, which it counts in whole
+  // milliseconds: an expiry of 1 ns leaves none.
+  return Request(batch, 1);
+}
+
+Result<std::vector<OwnedMessage>> PullConsumer::Request(int batch, int64_t expires_ns) {
   jsFetchRequest request;
   jsFetchRequest_Init(&request);
   request.Batch = batch;
-  // Whatever is there now; if nothing is, the first to arrive in wait_ms
-  // (nats-server 2.9 reads no_wait with expires that way).
+  // Whatever is there now; if nothing is, the first to arrive before the
+  // expiry (nats-server 2.9 reads no_wait with expires that way).
   request.NoWait = true;
-  request.Expires = wait_ms * 1'000'000;
+  request.Expires = expires_ns;
   natsMsgList list {};
   const natsStatus status = natsSubscription_FetchRequest(&list, subscription_, &request);
   std::vector<OwnedMessage> messages;
@@ -60,6 +71,13 @@ Result<std::vector<OwnedMessage>> PullConsumer::Fetch(int batch, int64_t wait_ms
     list.Msgs[i] = nullptr;  // ours now, not the list's
   }
   natsMsgList_Destroy(&list);
+  return messages;
+}
+
+int PullConsumer::Late() const {
+  int messages = 0;
+  int bytes = 0;
+  if (natsSubscription_GetPending(subscription_, &messages, &bytes) != NATS_OK) return 0;
   return messages;
 }
 

@@ -54,7 +54,16 @@ class PullConsumer {
   // first ones to arrive within `wait_ms`. An empty result is no error.
   Result<std::vector<OwnedMessage>> Fetch(int batch, int64_t wait_ms);
 
+  // Messages already in the subscription: answers to a fetch that came
+  // after libnats stopped waiting for them (the next Fetch returns them
+  // first). Late() counts them (with any late status replies); TakeLate
+  // takes up to `batch` of them, asking the server for nothing more.
+  int Late() const;
+  Result<std::vector<OwnedMessage>> TakeLate(int batch);
+
  private:
+  Result<std::vector<OwnedMessage>> Request(int batch, int64_t expires_ns);
+
   natsSubscription* subscription_;
 };
 

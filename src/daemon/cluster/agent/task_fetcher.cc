@@ -81,7 +81,10 @@ void TaskFetcher::Run() {
     const auto may_fetch = [this] { return installed_ && installs_waiting_ == 0 && Wanted() > 0; };
     wake_.wait_for(lock, kFetchErrorPause, [&] { return exit_ || may_fetch(); });
     if (exit_) break;
-    if (!may_fetch()) continue;
+    if (!may_fetch()) {
+      if (installed_ && installs_waiting_ == 0) TakeLateDeliveries(lock);
+      continue;
+    }
     fetching_ = true;
     if (!by_subject_.empty() &&
         (!hinted_.empty() || std::chrono::steady_clock::now() >= next_scan_)) {
@@ -111,12 +114,35 @@ void TaskFetcher::FetchFunctionSubjects(std::unique_lock<std::mutex>& lock) {
   }
 }
 
+void TaskFetcher::TakeLateDeliveries(std::unique_lock<std::mutex>& lock) {
+  // Under load an answer to a fetch can arrive after libnats stopped
+  // waiting for it: delivered, unacked, seen by no one. The next fetch
+  // from that consumer would take it, but with no worker free there is
+  // none, and after the ack wait it would be redelivered as if a node had
+  // died holding it (lost, without retries). So it is taken now, and the
+  // agent hands back what it cannot run.
+  fetching_ = true;
+  const auto take = [&](PullConsumer& consumer) {
+    if (const int late = consumer.Late(); late > 0 && !exit_) {
+      Deliver([&] { return consumer.TakeLate(late); }, lock);
+    }
+  };
+  if (any_ != nullptr) take(*any_);
+  for (auto& [subject, consumer] : by_subject_) take(*consumer);
+  fetching_ = false;
+  idle_.notify_all();
+}
+
 void TaskFetcher::FetchFrom(PullConsumer& consumer, int64_t wait_ms,
                             std::unique_lock<std::mutex>& lock) {
   const int batch = Wanted();
-  if (batch <= 0) return;
+  if (batch > 0) Deliver([&] { return consumer.Fetch(batch, wait_ms); }, lock);
+}
+
+void TaskFetcher::Deliver(const std::function<Result<std::vector<OwnedMessage>>()>& fetch,
+                          std::unique_lock<std::mutex>& lock) {
   lock.unlock();
-  Result<std::vector<OwnedMessage>> fetched = consumer.Fetch(batch, wait_ms);
+  Result<std::vector<OwnedMessage>> fetched = fetch();
   if (!fetched.ok()) {
     on_error_(fetched.status());
     lock.lock();

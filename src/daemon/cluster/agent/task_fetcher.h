@@ -3,7 +3,9 @@
 // No hoarding: each fetch asks for at most allowance - in_hand tasks (the
 // agent sets the allowance from the supervisor's idle workers; in_hand
 // counts messages fetched and not yet taken over by the agent's loop), and
-// returns as soon as any is there. Tasks for a function every node has
+// returns as soon as any is there. A fetch answered too late for libnats
+// is taken whatever the allowance (TakeLateDeliveries), and the agent
+// hands back what it cannot run. Tasks for a function every node has
 // (Q.tasks.any) are long-polled; those of a function only some nodes have
 // sit on their own subject and are fetched when a publisher says one is
 // there (Q.avail, Hint) or a periodic look at the stream shows some.
@@ -57,6 +59,10 @@ class TaskFetcher {
   int Wanted() const;
   void FetchFunctionSubjects(std::unique_lock<std::mutex>& lock);
   void FetchFrom(PullConsumer& consumer, int64_t wait_ms, std::unique_lock<std::mutex>& lock);
+  // Runs `fetch` unlocked and passes what it gets to the sink.
+  void Deliver(const std::function<Result<std::vector<OwnedMessage>>()>& fetch,
+               std::unique_lock<std::mutex>& lock);
+  void TakeLateDeliveries(std::unique_lock<std::mutex>& lock);
 
   NatsLink& link_;
   const std::string tasks_stream_;
