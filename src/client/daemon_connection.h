@@ -80,12 +80,14 @@ class DaemonConnection {
                   const SubmitOptions& options, BatchCallback on_result,
                   bool result_only_fulfils_a_promise = false);
 
-  // Sends `payloads` as one chunk task (Submit.chunk): one worker runs
+  // Sends `payloads` as chunk tasks (Submit.chunk): one worker runs
   // `function` on each in turn and the results come back together, far
-  // cheaper per payload than separate tasks; `on_results` gets their
-  // results together. Payloads that together exceed the daemon's payload
-  // limit, or a single one, go as separate tasks (Submit) instead, each
-  // result then on its own.
+  // cheaper per payload than separate tasks; `on_results` gets each
+  // chunk's results together. Payloads of more than about 60 KiB together
+  // are cut into several chunks (large items gain nothing by sharing a
+  // task); a single payload, or payloads that together exceed the daemon's
+  // payload limit, go as separate tasks (Submit), each result then on its
+  // own.
   void SubmitChunk(std::string_view function,
                    std::span<const std::string_view> payloads,
                    const SubmitOptions& options, ChunkCallback on_results);
@@ -115,6 +117,11 @@ class DaemonConnection {
   void Close();
 
  private:
+  // SubmitChunk for payloads of at most one chunk's bytes (or one that
+  // falls back to separate tasks).
+  void SubmitOneChunk(std::string_view function, std::span<const std::string_view> payloads,
+                      const SubmitOptions& options, ChunkCallback on_results);
+
   // One task sent: a single payload for `callback`, or a chunk of `items`
   // payloads for `chunk_callback`, starting at `position`.
   struct Pending {

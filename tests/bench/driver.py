@@ -18,16 +18,22 @@ import report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-FULL = dict(reps=5, lat_count=2000, map_items=20000, conc_count=200,
-            primes=200, payload_items={16: 20000, 1024: 20000,
-                                       65536: 2000, 1 << 20: 200},
+# payload_items: (payload bytes, chunksize) -> items mapped. lat_1mib_count:
+# calls of the 1 MiB round trip. cli_items: stdin lines for `taskpool map`.
+FULL = dict(reps=5, lat_count=2000, lat_1mib_count=200, map_items=20000, conc_count=200,
+            primes=200, payload_items={(16, 16): 20000, (1024, 16): 20000,
+                                       (65536, 16): 2000, (1 << 20, 16): 200,
+                                       (16 << 20, 16): 24, (65536, 1): 2000,
+                                       (1 << 20, 1): 200, (16 << 20, 1): 24},
             queued=[0, 10_000, 100_000], startup_reps=5, py_client_items=100_000,
-            cluster_lat_count=1000, cluster_map_items=20000)
-QUICK = dict(reps=1, lat_count=100, map_items=1000, conc_count=10,
-             primes=20, payload_items={16: 500, 1024: 500,
-                                       65536: 100, 1 << 20: 10},
+            cli_items=100_000, cluster_lat_count=1000, cluster_map_items=20000)
+QUICK = dict(reps=1, lat_count=100, lat_1mib_count=10, map_items=1000, conc_count=10,
+             primes=20, payload_items={(16, 16): 500, (1024, 16): 500,
+                                       (65536, 16): 100, (1 << 20, 16): 10,
+                                       (16 << 20, 16): 2, (65536, 1): 100,
+                                       (1 << 20, 1): 10, (16 << 20, 1): 2},
              queued=[0, 1000], startup_reps=1, py_client_items=2000,
-             cluster_lat_count=50, cluster_map_items=500)
+             cli_items=2000, cluster_lat_count=50, cluster_map_items=500)
 
 
 def run_json(command, env=None):
@@ -42,6 +48,7 @@ class Runner:
         self.bench = os.path.join(build_dir, "tests/bench/taskpool_bench")
         self.pingpong = os.path.join(build_dir, "tests/bench/bench_pingpong")
         self.taskpoold = os.path.join(build_dir, "src/daemon/taskpoold")
+        self.cli = os.path.join(build_dir, "src/cli/taskpool")
         # The interpreter running this driver: tests/bench/run picks
         # Debian's /usr/bin/python3.
         self.pool = [sys.executable, os.path.join(HERE, "pool_bench.py")]
@@ -60,17 +67,27 @@ class Runner:
         return run_json([self.bench, workload, f"socket={daemon.socket}",
                          *(f"{k}={v}" for k, v in args.items())])[0]
 
-    def tp_latency(self, daemon, size):
+    def tp_latency(self, daemon, size, count):
         """The latency workload, with the context switches per call of the
         client (its own count) and of the daemon (supervisor and workers,
         around the whole run: that includes the warm-up calls)."""
         before = daemon.context_switches()
-        result = self.tp(daemon, "latency", size=size, count=self.p["lat_count"])
+        result = self.tp(daemon, "latency", size=size, count=count)
         result["daemon_switches_per_call"] = (
             (daemon.context_switches() - before) / result["calls"])
         self.record(("switches", size), result, "client_switches_per_call",
                     "daemon_switches_per_call")
         return result
+
+    def cli_map(self, daemon, items):
+        """`taskpool map --chunksize 1 echo -` over `items` stdin lines,
+        output to /dev/null, timed from start to exit."""
+        lines = "".join(f"{i}\n" for i in range(items))
+        start = time.monotonic()
+        subprocess.run([self.cli, "--socket", daemon.socket, "map", "--chunksize", "1",
+                        "--progress", "never", "--no-tag", "echo", "-"],
+                       input=lines, text=True, stdout=subprocess.DEVNULL, check=True)
+        return {"items_per_s": items / (time.monotonic() - start)}
 
     def py(self, workload, **args):
         return run_json([*self.pool, workload, f"workers={self.workers}",
@@ -91,14 +108,14 @@ class Runner:
 
     def comparisons(self, rep, daemon, daemon1, numbers):
         p = self.p
-        for size in (1, 1024, 65536):
+        for size in (1, 1024, 65536, 1 << 20):
+            count = p["lat_1mib_count"] if size == 1 << 20 else p["lat_count"]
             self.record(("latency", size, "ref"),
-                        run_json([self.pingpong, f"size={size}",
-                                  f"count={p['lat_count']}"])[0],
+                        run_json([self.pingpong, f"size={size}", f"count={count}"])[0],
                         "p50_us", "p90_us", "p99_us", "switches_per_round_trip")
             self.pair(rep, ("latency", size),
-                      lambda: self.tp_latency(daemon, size),
-                      lambda: self.py("latency", size=size, count=p["lat_count"]),
+                      lambda: self.tp_latency(daemon, size, count),
+                      lambda: self.py("latency", size=size, count=count),
                       "p50_us", "p90_us", "p99_us")
         for chunk in (1, 64, 1024):
             self.pair(rep, ("map", chunk),
@@ -115,10 +132,19 @@ class Runner:
         elif rep == 0:
             print(f"bench: no Python client in {self.py_client_path} "
                   "(TASKPOOL_PYTHON=OFF?); its row is left out", file=sys.stderr)
-        for size, items in p["payload_items"].items():
-            self.pair(rep, ("payload", size),
-                      lambda: self.tp(daemon, "map", items=items, size=size, chunksize=16),
-                      lambda: self.py("map", items=items, size=size, chunksize=16),
+        # Issue 12: the CLI's map against the library's and Pool.map, the
+        # same number of items at chunksize 1.
+        items = p["cli_items"]
+        self.record(("cli_map", "library"),
+                    self.tp(daemon, "map", items=items, chunksize=1), "items_per_s")
+        self.pair(rep, ("cli_map",),
+                  lambda: self.cli_map(daemon, items),
+                  lambda: self.py("map", items=items, chunksize=1),
+                  "items_per_s")
+        for (size, chunk), items in p["payload_items"].items():
+            self.pair(rep, ("payload", size, chunk),
+                      lambda: self.tp(daemon, "map", items=items, size=size, chunksize=chunk),
+                      lambda: self.py("map", items=items, size=size, chunksize=chunk),
                       "mib_per_s")
         for clients in (1, 4, 16, 64):
             self.pair(rep, ("concurrent", clients),

@@ -120,5 +120,29 @@ TEST_F(SubmitTest, LargeChunksAreSplitToFitTheFrameLimit) {
   EXPECT_TRUE(client_->connected());
 }
 
+TEST_F(SubmitTest, ChunksOfLargeItemsAreCutIntoSmallerTasks) {
+  // Small items share one task; 40 KiB ones cannot share a 60 KiB chunk,
+  // so each goes alone, and 25 KiB ones go two by two (in input order).
+  const size_t before = daemon_.tasks_received();
+  const std::vector<std::string> small(8, std::string(1 << 10, 's'));
+  EXPECT_EQ(client_->map("echo", small, 8).size(), 8u);
+  EXPECT_EQ(daemon_.tasks_received() - before, 1u);
+
+  std::vector<std::string> large;
+  for (int i = 0; i < 8; ++i) large.push_back(std::string(40 << 10, char('a' + i)));
+  const std::vector<TaskResult> large_results = client_->map("echo", large, 8);
+  EXPECT_EQ(daemon_.tasks_received() - before, 1u + 8u);
+
+  std::vector<std::string> middling;
+  for (int i = 0; i < 8; ++i) middling.push_back(std::string(25 << 10, char('a' + i)));
+  const std::vector<TaskResult> middling_results = client_->map("echo", middling, 8);
+  EXPECT_EQ(daemon_.tasks_received() - before, 1u + 8u + 4u);
+
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(large_results[i].output, large[i]) << i;
+    EXPECT_EQ(middling_results[i].output, middling[i]) << i;
+  }
+}
+
 }  // namespace
 }  // namespace taskpool
