@@ -259,7 +259,8 @@ class Client {
   // with max_retries, re-runs) every input of it, and options.lock,
   // options.deadline and cancellation apply per chunk (options.timeout
   // still applies to each input). Each input still gets its own
-  // TaskResult. At most a window of inputs is in flight at once: as for
+  // TaskResult. A chunk carries at most 60 KiB of inputs: a run of larger
+  // ones goes as several chunks. At most a window of inputs is in flight at once: as for
   // imap, or up to 256 when the inputs are small (under 1 MiB together),
   // so that small tasks travel to and from the daemon in batches.
   std::vector<TaskResult> map(std::string_view function,
