@@ -45,6 +45,19 @@ Status BlobStore::Write(ShmId& id, std::string_view bytes) const {
   return Status::Ok();
 }
 
+Status BlobStore::Rewrite(const ShmId& id, std::string_view bytes) const {
+  const std::string blob_name = NameOf(id);
+  base::UniqueFd fd(open(ShmPath(blob_name).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return ErrnoStatus("open kept blob " + blob_name, errno);
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) return ErrnoStatus("stat kept blob " + blob_name, errno);
+  const auto allocated = static_cast<uint64_t>(st.st_size);
+  if (bytes.size() < allocated && ftruncate(fd.get(), static_cast<off_t>(bytes.size())) != 0) {
+    return ErrnoStatus("truncate kept blob " + blob_name, errno);
+  }
+  return WriteShm(fd.get(), bytes, "a payload", allocated);
+}
+
 // MAP_POPULATE maps every page in the one mmap call instead of one page
 // fault per 4 KiB on first read.
 Result<MappedBlob> BlobStore::Map(const ShmId& id, uint64_t expected_bytes) const {

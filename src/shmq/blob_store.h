@@ -8,6 +8,11 @@
 // held, only a blob to remove (by the supervisor, or by a later start's
 // sweep if the whole daemon died).
 //
+// A blob may outlive its task: a freed slot can keep its blobs for the
+// slot's next large task, which rewrites them in place (Rewrite), sparing
+// the allocation, zeroing and freeing of every page (a fresh 1 MiB blob
+// costs about ten times its copy).
+//
 // Blobs are created O_EXCL|O_NOFOLLOW, mode 0600, written whole with
 // write() (which fails with ENOSPC where a store into a mapping would
 // fault) and mapped only then, so a full /dev/shm is a SHARED_MEMORY_FULL
@@ -61,6 +66,14 @@ class BlobStore {
   // INTERNAL naming the blob otherwise; on any error no blob is left and
   // `id` is empty.
   Status Write(ShmId& id, std::string_view bytes) const;
+
+  // Writes `bytes` over the contents of the existing blob `id` (one kept
+  // from an earlier task of the same slot, see SupervisorQueue::KeepBlobs):
+  // its pages are reused, not freed and allocated again, and it is cut to
+  // the new size. SHARED_MEMORY_FULL if it must grow and /dev/shm has no
+  // room, INTERNAL naming the blob otherwise (it may be gone: then Write a
+  // new one). REQUIRES: no other process writes or maps it meanwhile.
+  Status Rewrite(const ShmId& id, std::string_view bytes) const;
 
   // Maps the blob read-only. INTERNAL if it is missing or shorter than
   // `expected_bytes`.

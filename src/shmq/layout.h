@@ -112,11 +112,13 @@ struct alignas(kCacheLine) ShmSlot {
   int64_t finished_ns;  // CLOCK_MONOTONIC
   int64_t started_unix_us;
   int64_t finished_unix_us;
-  // The blobs' random names (blob_store.h). `input_blob`: the supervisor,
-  // with the task's fields (kept by Requeue). `output_blob`: emptied by
-  // the supervisor before publishing QUEUED; set by the claiming worker
-  // before it creates the file, so a worker that dies half-way through
-  // leaves a name the supervisor can remove (RecoverDeadWorker).
+  // The blobs' random names (blob_store.h); while the slot is FREE, the
+  // blobs it kept for its next task (SupervisorQueue::KeepBlobs), or empty.
+  // `input_blob`: the supervisor, with the task's fields (kept by
+  // Requeue). `output_blob`: a kept blob, which the claiming worker
+  // rewrites, or empty; set by the claiming worker before it creates a new
+  // file, so a worker that dies half-way through leaves a name the
+  // supervisor can remove (RecoverDeadWorker).
   ShmId input_blob;
   ShmId output_blob;
 };

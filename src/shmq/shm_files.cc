@@ -17,6 +17,12 @@ uint64_t ShmFreeBytes() {
   return uint64_t{fs.f_bavail} * fs.f_frsize;
 }
 
+uint64_t ShmSizeBytes() {
+  struct statvfs fs {};
+  if (statvfs(kShmDirectory, &fs) != 0) return 0;
+  return uint64_t{fs.f_blocks} * fs.f_frsize;
+}
+
 std::string MebibytesText(uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
@@ -89,8 +95,10 @@ Status ReserveShm(int fd, uint64_t bytes, const std::string& what) {
   return ErrnoStatus("reserve " + std::to_string(bytes) + " bytes for " + what, error);
 }
 
-Status WriteShm(int fd, std::string_view bytes, const std::string& what) {
-  if (Status room = CheckRoom(fd, bytes.size(), what); !room.ok()) return room;
+Status WriteShm(int fd, std::string_view bytes, const std::string& what, uint64_t allocated) {
+  if (bytes.size() > allocated) {
+    if (Status room = CheckRoom(fd, bytes.size() - allocated, what); !room.ok()) return room;
+  }
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);

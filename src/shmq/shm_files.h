@@ -26,6 +26,8 @@ inline constexpr char kShmDirectory[] = "/dev/shm";
 
 // Bytes free in /dev/shm for an unprivileged writer; 0 if unknown.
 uint64_t ShmFreeBytes();
+// The size of /dev/shm; 0 if unknown.
+uint64_t ShmSizeBytes();
 
 // "12.5 MiB": sizes in messages.
 std::string MebibytesText(uint64_t bytes);
@@ -45,12 +47,15 @@ Result<base::UniqueFd> CreateNamedShm(const std::string& name, int* error_number
 // SHARED_MEMORY_FULL saying what `what` needs and what is free.
 Status ReserveShm(int fd, uint64_t bytes, const std::string& what);
 
-// Writes `bytes` into the empty file `fd` (a blob) with write(), which on
-// tmpfs allocates each page as it fills it and fails with ENOSPC rather
-// than fault: a blob is mapped only once whole, so it needs no
-// posix_fallocate (which would zero every page write() then fills). No
-// room: SHARED_MEMORY_FULL saying what `what` needs and what is free.
-Status WriteShm(int fd, std::string_view bytes, const std::string& what);
+// Writes `bytes` into the file `fd` (a blob) from its current offset with
+// write(), which on tmpfs allocates each page as it fills it and fails
+// with ENOSPC rather than fault: a blob is mapped only once whole, so it
+// needs no posix_fallocate (which would zero every page write() then
+// fills). `allocated`: bytes of the file that already have pages (a kept
+// blob being rewritten), which need no room. No room: SHARED_MEMORY_FULL
+// saying what `what` needs and what is free.
+Status WriteShm(int fd, std::string_view bytes, const std::string& what,
+                uint64_t allocated = 0);
 
 // 128 random bits naming a file in /dev/shm; all zero means "none".
 // Plain integers, so a slot in shared memory can hold one.

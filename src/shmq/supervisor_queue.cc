@@ -21,7 +21,10 @@ std::string InputTooLargeMessage(uint64_t size, uint64_t limit) {
 // ============================================================ lifecycle
 
 SupervisorQueue::SupervisorQueue(std::unique_ptr<Segment> segment)
-    : segment_(std::move(segment)), tickets_(*segment_) {
+    : segment_(std::move(segment)),
+      tickets_(*segment_),
+      kept_input_bytes_(segment_->geometry().capacity),
+      kept_output_bytes_(segment_->geometry().capacity) {
   const uint32_t capacity = segment_->geometry().capacity;
   // Highest index last so the LIFO hands out slot 0 first.
   free_slots_.reserve(capacity);
@@ -74,7 +77,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
   Store(s.cancel_requested, 0, std::memory_order_relaxed);
   s.output_bytes = 0;
   s.output_in_blob = 0;
-  s.output_blob = {};
+  // output_blob names the blob the slot kept, if any: the worker rewrites it.
   return Publish(index, generation);
 }
 
@@ -92,13 +95,12 @@ Result<SlotRef> SupervisorQueue::Requeue(SlotRef slot, uint32_t attempt) {
   }
   tickets_.Flush();
   ShmSlot& s = segment_->slot(slot.index);
-  segment_->blobs().Remove(s.output_blob);  // RecoverDeadWorker's, if not yet
+  RemoveOutputBlob(slot.index);  // RecoverDeadWorker's, if not yet
   s.attempt = attempt;
   s.enqueued_ns = MonotonicNs();
   Store(s.cancel_requested, 0, std::memory_order_relaxed);  // a fresh run
   s.output_bytes = 0;
   s.output_in_blob = 0;
-  s.output_blob = {};
   // The input (inline or blob, named in the slot) stays.
   return Publish(slot.index, slot.generation + 1);
 }
@@ -108,7 +110,7 @@ bool SupervisorQueue::TryWithdraw(SlotRef slot) {
   if (!segment_->state(slot.index).TryWithdraw(slot.generation)) {
     return false;  // claimed by a worker, or a stale ref
   }
-  FreeSlot(slot.index, slot.generation, /*remove_output_blob=*/false);
+  FreeSlot(slot.index, slot.generation);
   return true;
 }
 
@@ -119,7 +121,7 @@ void SupervisorQueue::Release(SlotRef slot) {
       StateOf(word) == SlotState::kFree) {
     return;  // stale ref or already free
   }
-  FreeSlot(slot.index, slot.generation, /*remove_output_blob=*/true);
+  FreeSlot(slot.index, slot.generation);
 }
 
 inline Status SupervisorQueue::WriteInput(uint32_t index, std::string_view input) {
@@ -130,7 +132,15 @@ inline Status SupervisorQueue::WriteInput(uint32_t index, std::string_view input
     s.input_in_blob = 0;
     return Status::Ok();
   }
-  // The slot is FREE: no worker reads input_blob until it is QUEUED.
+  // The slot is FREE: no worker reads input_blob until it is QUEUED. A
+  // blob it kept is rewritten; one that cannot be is replaced.
+  if (!s.input_blob.empty()) {
+    if (segment_->blobs().Rewrite(s.input_blob, input).ok()) {
+      s.input_in_blob = 1;
+      return Status::Ok();
+    }
+    KeepOrRemove(s.input_blob, kept_input_bytes_[index], 0);
+  }
   Status written = segment_->blobs().Write(s.input_blob, input);
   if (!written.ok()) return written;
   s.input_in_blob = 1;
@@ -144,21 +154,37 @@ inline SlotRef SupervisorQueue::Publish(uint32_t index, uint32_t generation) {
   return ref;
 }
 
-inline void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation,
-                               bool remove_output_blob) {
+inline void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation) {
   ShmSlot& s = segment_->slot(index);
-  if (s.input_in_blob) {
-    segment_->blobs().Remove(s.input_blob);
-    s.input_in_blob = 0;
-    s.input_blob = {};
-  }
-  if (remove_output_blob) {
-    segment_->blobs().Remove(s.output_blob);
-    s.output_blob = {};
-  }
+  // A blob this task used has its size; one kept and left unused (a small
+  // payload this time) keeps its own. The flags are exact: DONE (or the
+  // worker's death, or no claim at all) came after them.
+  KeepOrRemove(s.input_blob, kept_input_bytes_[index],
+               s.input_in_blob ? s.input_bytes : kept_input_bytes_[index]);
+  s.input_in_blob = 0;
+  KeepOrRemove(s.output_blob, kept_output_bytes_[index],
+               s.output_in_blob ? s.output_bytes : kept_output_bytes_[index]);
+  s.output_in_blob = 0;
   segment_->state(index).PublishFree(generation);
   tickets_.Forget(index);
   free_slots_.push_back(index);
+}
+
+inline void SupervisorQueue::KeepOrRemove(ShmId& id, uint64_t& kept, uint64_t size) {
+  kept_bytes_ -= kept;
+  kept = 0;
+  if (id.empty()) return;
+  if (size != 0 && kept_bytes_ + size <= keep_budget_) {
+    kept = size;
+    kept_bytes_ += size;
+    return;
+  }
+  segment_->blobs().Remove(id);
+  id = {};
+}
+
+void SupervisorQueue::RemoveOutputBlob(uint32_t index) {
+  KeepOrRemove(segment_->slot(index).output_blob, kept_output_bytes_[index], 0);
 }
 
 // ============================================================ results
@@ -225,11 +251,7 @@ inline bool SupervisorQueue::DeliverIfDone(
   }
   on_done(task);
   output_blob.reset();
-  // DONE was published after output_in_blob, so the flag is exact here:
-  // an inline output has no blob, and skipping the remove saves a failing
-  // shm_unlink() (and a name built for it) on every small task.
-  FreeSlot(ref.index, ref.generation,
-           /*remove_output_blob=*/s.output_in_blob != 0);
+  FreeSlot(ref.index, ref.generation);
   return true;
 }
 
@@ -248,8 +270,7 @@ std::vector<SlotRef> SupervisorQueue::RecoverDeadWorker(uint32_t worker) {
         if (OwnerOf(word) != worker) break;
         // It may have died while writing an output blob, whose name it
         // stored first.
-        segment_->blobs().Remove(segment_->slot(i).output_blob);
-        segment_->slot(i).output_blob = {};
+        RemoveOutputBlob(i);
         running.push_back(ref);
         break;
       case SlotState::kDone:

@@ -140,6 +140,16 @@ class SupervisorQueue {
   // at that generation. The flag is cleared when the slot is queued again.
   bool RequestCancel(SlotRef slot);
 
+  // Lets freed slots keep their blobs, up to `bytes` of them in all, so
+  // that the slot's next large input or output rewrites them in place
+  // (BlobStore::Rewrite) instead of making and removing a file per task.
+  // 0, the default: every blob is removed once its task is done. Kept
+  // blobs count against /dev/shm like any other.
+  void KeepBlobs(uint64_t bytes) { keep_budget_ = bytes; }
+  // Bytes of the blobs slots kept past their tasks (each counted at its
+  // size when its slot was last freed).
+  uint64_t kept_blob_bytes() const { return kept_bytes_; }
+
   // Tasks QUEUED and not yet claimed.
   uint32_t depth() const;
   // Slots not FREE (queued + running + finished but not yet collected).
@@ -161,9 +171,15 @@ class SupervisorQueue {
   Status WriteInput(uint32_t index, std::string_view input);
   // Makes a slot (whose fields were written) claimable.
   SlotRef Publish(uint32_t index, uint32_t generation);
-  // Returns a slot the supervisor owns to the free list, removing its
-  // blobs. The generation is kept and bumped on the next allocation.
-  void FreeSlot(uint32_t index, uint32_t generation, bool remove_output_blob);
+  // Returns a slot the supervisor owns to the free list, keeping or
+  // removing its blobs. The generation is kept and bumped on the next
+  // allocation.
+  void FreeSlot(uint32_t index, uint32_t generation);
+  // Keeps the blob `id` (of `size` bytes) past its task if the budget has
+  // room, removing it otherwise; `kept` is what the slot kept of it so far.
+  void KeepOrRemove(ShmId& id, uint64_t& kept, uint64_t size);
+  // Removes a slot's output blob (a dead worker may have half-written it).
+  void RemoveOutputBlob(uint32_t index);
   // Delivers `ref` if it is still DONE by `worker` at that generation (it
   // may have been delivered already through the other path), then frees it.
   bool DeliverIfDone(SlotRef ref, uint32_t worker,
@@ -171,8 +187,14 @@ class SupervisorQueue {
 
   std::unique_ptr<Segment> segment_;
   TicketPublisher tickets_;
-  // Free slots, LIFO so a new task reuses recently touched pages.
+  // Free slots, LIFO so a new task reuses recently touched pages (and
+  // kept blobs).
   std::vector<uint32_t> free_slots_;
+  uint64_t keep_budget_ = 0;
+  uint64_t kept_bytes_ = 0;
+  // By slot: the sizes of the input and output blobs it kept (0: none).
+  std::vector<uint64_t> kept_input_bytes_;
+  std::vector<uint64_t> kept_output_bytes_;
   // DONE slots of dead workers that may be missing from their completion
   // rings; delivered after the rings so each slot is delivered once.
   std::vector<LateCompletion> late_completions_;

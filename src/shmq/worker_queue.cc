@@ -149,8 +149,17 @@ inline Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output) {
     s.output_in_blob = 0;
     return Status::Ok();
   }
-  // Names the blob in the slot before making it (BlobStore::Write), for
-  // RecoverDeadWorker if this worker dies half-way.
+  // A blob the slot kept from an earlier task is rewritten in place; one
+  // that cannot be is replaced by a new one, which BlobStore::Write names
+  // in the slot before making it, for RecoverDeadWorker if this worker
+  // dies half-way.
+  if (!s.output_blob.empty()) {
+    if (segment_.blobs().Rewrite(s.output_blob, output).ok()) {
+      s.output_in_blob = 1;
+      return Status::Ok();
+    }
+    segment_.blobs().Remove(s.output_blob);
+  }
   Status written = segment_.blobs().Write(s.output_blob, output);
   s.output_in_blob = written.ok() ? 1 : 0;
   return written;

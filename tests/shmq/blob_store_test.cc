@@ -96,5 +96,28 @@ TEST(BlobStoreTest, MissingOrShortBlobIsAnErrorNamingIt) {
   blobs.Remove(id);
 }
 
+TEST(BlobStoreTest, RewriteKeepsTheNameAndTakesTheNewBytesAndSize) {
+  const std::string instance = UniqueInstance();
+  const BlobStore blobs(instance);
+  ShmId id;
+  ASSERT_TRUE(blobs.Write(id, std::string(10000, 'a')).ok());
+  const ShmId name = id;
+  for (const std::string& bytes : {std::string(100, 'b'), std::string(50000, 'c')}) {
+    ASSERT_TRUE(blobs.Rewrite(id, bytes).ok());
+    EXPECT_EQ(HexOf(id), HexOf(name));
+    struct stat st {};
+    ASSERT_EQ(stat(ShmPath(blobs.NameOf(id)).c_str(), &st), 0);
+    EXPECT_EQ(static_cast<size_t>(st.st_size), bytes.size());
+    Result<MappedBlob> mapped = blobs.Map(id, bytes.size());
+    ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+    EXPECT_TRUE(mapped->bytes() == bytes);
+  }
+  blobs.Remove(id);
+  const Status gone = blobs.Rewrite(id, "x");
+  EXPECT_EQ(gone.code(), ErrorCode::kInternal);
+  EXPECT_THAT(gone.message(), HasSubstr(blobs.NameOf(id)));
+  EXPECT_THAT(ShmObjectsStartingWith(instance), IsEmpty()) << "a rewrite never creates";
+}
+
 }  // namespace
 }  // namespace taskpool::shmq

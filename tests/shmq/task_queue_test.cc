@@ -277,6 +277,92 @@ TEST(TaskQueueTest, RoundTripBlobPayloadsBothWays) {
               ::testing::ElementsAre(queue->name()));
 }
 
+// ------------------------------------------------------------ kept blobs
+
+// One slot, so every task reuses it (and whatever it kept).
+std::unique_ptr<SupervisorQueue> OneSlotQueue(uint64_t keep_bytes) {
+  QueueGeometry geometry = SmallGeometry();
+  geometry.capacity = 1;
+  auto queue = MakeQueue(geometry);
+  queue->KeepBlobs(keep_bytes);
+  return queue;
+}
+
+Finished RunOne(SupervisorQueue& queue, uint32_t function, const std::string& input) {
+  EXPECT_TRUE(queue.Enqueue(function, input).ok());
+  auto finished = WaitForCompletions(queue, 1);
+  EXPECT_EQ(finished.size(), 1u);
+  return finished.empty() ? Finished{} : finished[0];
+}
+
+TEST(TaskQueueTest, AFreedSlotKeepsItsBlobsAndTheNextLargeTaskRewritesThem) {
+  auto queue = OneSlotQueue(8 << 20);
+  const pid_t worker = Spawn(*queue, 0);
+  const std::string first = Pattern(1 << 20);
+  EXPECT_TRUE(RunOne(*queue, kEcho, first).output == first);
+  const std::vector<std::string> kept = ShmObjectsStartingWith(queue->name());
+  ASSERT_EQ(kept.size(), 3u) << "mark + input blob + output blob";
+  EXPECT_EQ(queue->kept_blob_bytes(), uint64_t{2} << 20);
+
+  // Smaller, then larger than what was kept: the same two files, cut or
+  // grown to each payload, with nothing of the last one left in them.
+  for (const size_t size : {size_t{300'000}, size_t{3} << 20}) {
+    std::string input = Pattern(size);
+    input[0] = 'Q';
+    const Finished done = RunOne(*queue, kEcho, input);
+    EXPECT_EQ(done.code, ErrorCode::kOk);
+    EXPECT_TRUE(done.output == input) << size << "-byte echo differs";
+    EXPECT_EQ(ShmObjectsStartingWith(queue->name()), kept) << "a new blob for " << size;
+    EXPECT_EQ(queue->kept_blob_bytes(), 2 * size);
+  }
+  // A small task uses the inline area; the kept blobs wait.
+  EXPECT_EQ(RunOne(*queue, kEcho, "tiny").output, "tiny");
+  EXPECT_EQ(ShmObjectsStartingWith(queue->name()), kept);
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, BlobsPastTheKeepBudgetAreRemoved) {
+  auto queue = OneSlotQueue(1 << 20);
+  const pid_t worker = Spawn(*queue, 0);
+  // Input 1 MiB fits the budget; the 1 MiB output would pass it.
+  const std::string input = Pattern(1 << 20);
+  EXPECT_TRUE(RunOne(*queue, kEcho, input).output == input);
+  EXPECT_EQ(ShmObjectsStartingWith(queue->name()).size(), 2u) << "mark + input blob";
+  EXPECT_EQ(queue->kept_blob_bytes(), uint64_t{1} << 20);
+  // Bigger than the whole budget: nothing kept.
+  EXPECT_EQ(RunOne(*queue, kOutputOfSize, std::to_string(2 << 20)).output.size(),
+            size_t{2} << 20);
+  RunOne(*queue, kEcho, Pattern(2 << 20));
+  EXPECT_THAT(ShmObjectsStartingWith(queue->name()), ::testing::ElementsAre(queue->name()));
+  EXPECT_EQ(queue->kept_blob_bytes(), 0u);
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, AKeptOutputBlobOfAWorkerKilledMidTaskIsRemovedAndTheRetryMakesAnother) {
+  auto queue = OneSlotQueue(8 << 20);
+  const pid_t doomed = Spawn(*queue, 0);
+  const std::string input = Pattern(1 << 20);
+  EXPECT_TRUE(RunOne(*queue, kEcho, input).output == input);
+  ASSERT_EQ(queue->kept_blob_bytes(), uint64_t{2} << 20);
+
+  auto ref = queue->Enqueue(kHangOnAttempt1, input);
+  ASSERT_TRUE(ref.ok());
+  WaitUntilBusy(*queue, 0);
+  KillAndReap(doomed);
+  std::vector<SlotRef> held = queue->RecoverDeadWorker(0);
+  ASSERT_EQ(held.size(), 1u);
+  // The output blob it may have been rewriting is gone; the input stays.
+  EXPECT_EQ(ShmObjectsStartingWith(queue->name()).size(), 2u) << "mark + input blob";
+  ASSERT_TRUE(queue->Requeue(held[0], 2).ok());
+
+  const pid_t survivor = Spawn(*queue, 1);
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_TRUE(finished[0].output == "attempt 2:" + input);
+  EXPECT_EQ(ShmObjectsStartingWith(queue->name()).size(), 3u) << "mark + input + new output";
+  KillAndReap(survivor);
+}
+
 TEST(TaskQueueTest, FailureMessageIsDelivered) {
   auto queue = MakeQueue(SmallGeometry());
   const pid_t worker = Spawn(*queue, 0);

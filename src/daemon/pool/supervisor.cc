@@ -20,6 +20,7 @@
 #include "daemon/pool/worker_main.h"
 #include "wire/worker_state.h"
 #include "daemon/serve/status_endpoints.h"
+#include "shmq/shm_files.h"
 
 namespace taskpool::daemon {
 
@@ -89,6 +90,9 @@ Status Supervisor::Start() {
   Result<std::unique_ptr<shmq::SupervisorQueue>> queue = shmq::SupervisorQueue::Create(geometry);
   if (!queue.ok()) return ExplainQueueStatus(queue.status());
   queue_ = std::move(queue.value());
+  // Blobs kept past their tasks for the next large payload of the slot:
+  // an eighth of /dev/shm (new blobs need the rest), at most 256 MiB.
+  queue_->KeepBlobs(std::min<uint64_t>(256ull << 20, shmq::ShmSizeBytes() / 8));
   router_queue_ = std::make_unique<ShmqQueueAdapter>(*queue_);
   router_ = std::make_unique<TaskRouter>(
       *router_queue_, router_clock_, registry_, config_,
