@@ -295,11 +295,17 @@ Finished RunOne(SupervisorQueue& queue, uint32_t function, const std::string& in
   return finished.empty() ? Finished{} : finished[0];
 }
 
+// Echoes a 1 MiB input (blobs both ways); returns the input.
+std::string EchoAMebibyte(SupervisorQueue& queue) {
+  const std::string input = Pattern(1 << 20);
+  EXPECT_TRUE(RunOne(queue, kEcho, input).output == input) << "1 MiB echo differs";
+  return input;
+}
+
 TEST(TaskQueueTest, AFreedSlotKeepsItsBlobsAndTheNextLargeTaskRewritesThem) {
   auto queue = OneSlotQueue(8 << 20);
   const pid_t worker = Spawn(*queue, 0);
-  const std::string first = Pattern(1 << 20);
-  EXPECT_TRUE(RunOne(*queue, kEcho, first).output == first);
+  EchoAMebibyte(*queue);
   const std::vector<std::string> kept = ShmObjectsStartingWith(queue->name());
   ASSERT_EQ(kept.size(), 3u) << "mark + input blob + output blob";
   EXPECT_EQ(queue->kept_blob_bytes(), uint64_t{2} << 20);
@@ -325,8 +331,7 @@ TEST(TaskQueueTest, BlobsPastTheKeepBudgetAreRemoved) {
   auto queue = OneSlotQueue(1 << 20);
   const pid_t worker = Spawn(*queue, 0);
   // Input 1 MiB fits the budget; the 1 MiB output would pass it.
-  const std::string input = Pattern(1 << 20);
-  EXPECT_TRUE(RunOne(*queue, kEcho, input).output == input);
+  EchoAMebibyte(*queue);
   EXPECT_EQ(ShmObjectsStartingWith(queue->name()).size(), 2u) << "mark + input blob";
   EXPECT_EQ(queue->kept_blob_bytes(), uint64_t{1} << 20);
   // Bigger than the whole budget: nothing kept.
@@ -341,8 +346,7 @@ TEST(TaskQueueTest, BlobsPastTheKeepBudgetAreRemoved) {
 TEST(TaskQueueTest, AKeptOutputBlobOfAWorkerKilledMidTaskIsRemovedAndTheRetryMakesAnother) {
   auto queue = OneSlotQueue(8 << 20);
   const pid_t doomed = Spawn(*queue, 0);
-  const std::string input = Pattern(1 << 20);
-  EXPECT_TRUE(RunOne(*queue, kEcho, input).output == input);
+  const std::string input = EchoAMebibyte(*queue);
   ASSERT_EQ(queue->kept_blob_bytes(), uint64_t{2} << 20);
 
   auto ref = queue->Enqueue(kHangOnAttempt1, input);
