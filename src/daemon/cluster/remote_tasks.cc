@@ -41,7 +41,7 @@ RemoteTasks::RemoteTasks(boost::asio::io_context& io, const daemon::DaemonConfig
 
 bool RemoteTasks::CanPublish(const daemon::TaskClient& client, const taskpool::v1::Submit& submit,
                              bool) const {
-  if (link_.IsAgentConnection(client.id()) || !link_.queue_reachable()) return false;
+  if (FromTheQueue(client) || !link_.queue_reachable()) return false;
   // Bounded like the local queue: beyond this, tasks wait here.
   if (tasks_.size() >= config_.queue_capacity) return false;
   return link_.nodes().AnyOtherHas(submit.function(), SteadyClock::now());

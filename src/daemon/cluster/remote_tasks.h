@@ -66,6 +66,9 @@ class RemoteTasks : public daemon::RemoteExecution {
   // daemon::RemoteExecution
   bool CanPublish(const daemon::TaskClient& client, const taskpool::v1::Submit& submit,
                   bool known_here) const override;
+  bool FromTheQueue(const daemon::TaskClient& client) const override {
+    return link_.IsAgentConnection(client.id());
+  }
   void Publish(daemon::RemoteSubmission task) override;
   bool Cancel(const daemon::TaskClient& client, const taskpool::v1::Cancel& cancel) override;
   std::vector<daemon::RemoteDrop> ConnectionClosed(const daemon::TaskClient& client) override;

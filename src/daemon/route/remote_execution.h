@@ -56,6 +56,10 @@ class RemoteExecution {
   virtual bool CanPublish(const TaskClient& client, const v1::Submit& submit,
                           bool known_here) const = 0;
 
+  // Whether `client` is the cluster agent's own connection, which brings
+  // tasks fetched from the queue to run here.
+  virtual bool FromTheQueue(const TaskClient& client) const = 0;
+
   // Takes the task. Its result comes back through the router's
   // DeliverRemoteResult, or, if the queue refuses it, the task goes back
   // to the router's RunHere.

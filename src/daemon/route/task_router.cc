@@ -28,6 +28,16 @@ TaskRouter::TaskRouter(TaskQueuePort& queue, RouterClock& clock, const TaskRegis
       user_names_(std::move(options.user_lookup)) {}
 
 void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
+  // The cluster agent brings a fetched task only while a worker here is
+  // free; one that finds them all taken meanwhile (by local clients, or
+  // before the agent heard) goes back to the queue for another node rather
+  // than wait here while others idle. Not yet this node's task: not counted.
+  if (remote_ != nullptr && remote_->FromTheQueue(client) && tasks_.size() >= config_.workers) {
+    client.SendResult(MakeResult(submit.id(), Status(ErrorCode::kQueueFull,
+                                                     "no worker is free on this node")),
+                      "");
+    return;
+  }
   // A chunk counts as its items; a malformed one (rejected below) as one.
   const Result<uint32_t> chunk_items =
       submit.chunk() ? CountChunkItems(submit.payload()) : Result<uint32_t>(1u);

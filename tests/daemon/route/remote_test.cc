@@ -64,6 +64,27 @@ TEST_F(RemoteTest, ATaskRunsHereWhileAWorkerIsFreeAndTheRestIsPublished) {
   EXPECT_TRUE(router().HasTasksInFlight(1));
 }
 
+TEST_F(RemoteTest, ATaskFromTheQueueFindingNoFreeWorkerGoesBackUncounted) {
+  clustered();
+  remote_.agent_connection = 9;
+  FakeClient agent(9, 1000);
+  FakeClient local(1, 1000);
+  Submit(agent, 1);  // the one free worker
+  EXPECT_EQ(queue_->queued(), 1u);
+  Submit(local, 1);  // published: no worker free
+  Submit(agent, 2);  // fetched before the agent heard the worker was taken
+  ASSERT_EQ(agent.results().size(), 1u);
+  EXPECT_EQ(agent.results()[0].id(), 2u);
+  EXPECT_EQ(agent.results()[0].code(), v1::QUEUE_FULL);
+  EXPECT_EQ(queue_->queued(), 1u) << "not hoarded behind the busy worker";
+  EXPECT_TRUE(remote_.published.size() == 1u && remote_.published[0].client == 1u)
+      << "the agent's own tasks never leave again from here";
+  v1::StatusReply status;
+  router().stats().FillTotals(&status);
+  EXPECT_EQ(status.tasks_submitted(), 2u) << "the one handed back is not counted";
+  EXPECT_EQ(status.tasks_failed(), 0u);
+}
+
 TEST_F(RemoteTest, LockKeysAndLimitedFunctionsStayHere) {
   config_.function_limits = {{"sleep", 4}};
   remote_.others_have.insert("sleep");

@@ -111,6 +111,9 @@ class FakeRemote final : public RemoteExecution {
   // RemoteExecution
   bool CanPublish(const TaskClient& client, const v1::Submit& submit,
                   bool known_here) const override;
+  bool FromTheQueue(const TaskClient& client) const override {
+    return client.id() == agent_connection;
+  }
   void Publish(RemoteSubmission task) override { published.push_back(std::move(task)); }
   bool Cancel(const TaskClient& client, const v1::Cancel& cancel) override;
   std::vector<RemoteDrop> ConnectionClosed(const TaskClient& client) override;
@@ -122,6 +125,7 @@ class FakeRemote final : public RemoteExecution {
   RemoteSubmission Take(uint64_t client, uint64_t id);
 
   bool reachable = true;                // the queue takes tasks
+  uint64_t agent_connection = 0;        // the cluster agent's TaskClient::id()
   std::set<std::string> others_have;    // functions other nodes offer
   std::vector<RemoteSubmission> published;  // not yet answered
   std::vector<uint64_t> cancelled;          // ids of Cancel calls taken

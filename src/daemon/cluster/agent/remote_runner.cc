@@ -175,8 +175,9 @@ void RemoteRunner::OnLocalResult(taskpool::v1::Result& result) {
   held.submitted = false;
   --submitted_;
   by_uid_.erase(held.uid);
-  if (result.code() == taskpool::v1::SHUTTING_DOWN) {
-    // Fetched just as this node began to stop: another node runs it.
+  if (result.code() == taskpool::v1::SHUTTING_DOWN || result.code() == taskpool::v1::QUEUE_FULL) {
+    // Fetched just as this node began to stop, or as its last free worker
+    // was taken (TaskRouter::Submit): another node runs it.
     Requeue(found->first, natsMsg_GetSubject(held.message.get()));
     UpdateAllowance();
     return;
