@@ -343,17 +343,23 @@ TEST(TaskQueueTest, BlobsPastTheKeepBudgetAreRemoved) {
   KillAndReap(worker);
 }
 
+// Enqueues `input` for `function`, waits until worker 0 (`doomed`) runs
+// it, SIGKILLs that worker and returns what RecoverDeadWorker hands back.
+std::vector<SlotRef> KillWhileRunning(SupervisorQueue& queue, pid_t doomed, uint32_t function,
+                                      const std::string& input) {
+  EXPECT_TRUE(queue.Enqueue(function, input).ok());
+  WaitUntilBusy(queue, 0);
+  KillAndReap(doomed);
+  return queue.RecoverDeadWorker(0);
+}
+
 TEST(TaskQueueTest, AKeptOutputBlobOfAWorkerKilledMidTaskIsRemovedAndTheRetryMakesAnother) {
   auto queue = OneSlotQueue(8 << 20);
   const pid_t doomed = Spawn(*queue, 0);
   const std::string input = EchoAMebibyte(*queue);
   ASSERT_EQ(queue->kept_blob_bytes(), uint64_t{2} << 20);
 
-  auto ref = queue->Enqueue(kHangOnAttempt1, input);
-  ASSERT_TRUE(ref.ok());
-  WaitUntilBusy(*queue, 0);
-  KillAndReap(doomed);
-  std::vector<SlotRef> held = queue->RecoverDeadWorker(0);
+  const std::vector<SlotRef> held = KillWhileRunning(*queue, doomed, kHangOnAttempt1, input);
   ASSERT_EQ(held.size(), 1u);
   // The output blob it may have been rewriting is gone; the input stays.
   EXPECT_EQ(ShmObjectsStartingWith(queue->name()).size(), 2u) << "mark + input blob";
@@ -616,10 +622,7 @@ TEST(TaskQueueTest, WorkerKilledWhileRunningIsRecovered) {
 TEST(TaskQueueTest, WorkerKilledWhileRunningCanBeReleased) {
   auto queue = MakeQueue(SmallGeometry());
   const pid_t doomed = Spawn(*queue, 0);
-  ASSERT_TRUE(queue->Enqueue(kHang, Pattern(4096)).ok());
-  WaitUntilBusy(*queue, 0);
-  KillAndReap(doomed);
-  std::vector<SlotRef> held = queue->RecoverDeadWorker(0);
+  const std::vector<SlotRef> held = KillWhileRunning(*queue, doomed, kHang, Pattern(4096));
   ASSERT_EQ(held.size(), 1u);
   queue->Release(held[0]);
   EXPECT_EQ(queue->in_use(), 0u);

@@ -22,59 +22,63 @@ v1::ClientMessage Batch(int tasks) {
   return message;
 }
 
-TEST(BatchReaderTest, ReadsEveryTaskInOrder) {
-  const std::string bytes = Batch(3).SerializeAsString();
-  const BatchFrame frame = ReadBatchFrame(bytes);
-  ASSERT_EQ(frame.kind, BatchFrame::Kind::kBatch);
-  const std::string_view batch = frame.batch;
-  size_t offset = 0;
-  v1::Submit task;
-  Status error;
-  for (uint64_t id = 1; id <= 3; ++id) {
-    ASSERT_EQ(NextBatchTask(batch, &offset, &task, &error), BatchStep::kTask) << id;
-    EXPECT_EQ(task.id(), id);
-    EXPECT_EQ(task.function(), "echo");
-    EXPECT_EQ(task.payload(), std::string(id, 'x'));
+// Reads batches as the session does: a cursor into the batch's bytes, the
+// task read last and the error of a step that failed.
+class BatchReaderTest : public ::testing::Test {
+ protected:
+  // The batch `message` frames (checked to be one), kept alive here.
+  std::string_view BatchOf(const v1::ClientMessage& message) {
+    bytes_ = message.SerializeAsString();
+    const BatchFrame frame = ReadBatchFrame(bytes_);
+    EXPECT_EQ(frame.kind, BatchFrame::Kind::kBatch);
+    return frame.batch;
   }
-  EXPECT_EQ(NextBatchTask(batch, &offset, &task, &error), BatchStep::kEnd);
+  BatchStep Next(std::string_view batch) {
+    return NextBatchTask(batch, &offset_, &task_, &error_);
+  }
+
+  std::string bytes_;
+  size_t offset_ = 0;
+  v1::Submit task_;
+  Status error_;
+};
+
+TEST_F(BatchReaderTest, ReadsEveryTaskInOrder) {
+  const std::string_view batch = BatchOf(Batch(3));
+  for (uint64_t id = 1; id <= 3; ++id) {
+    ASSERT_EQ(Next(batch), BatchStep::kTask) << id;
+    EXPECT_EQ(task_.id(), id);
+    EXPECT_EQ(task_.function(), "echo");
+    EXPECT_EQ(task_.payload(), std::string(id, 'x'));
+  }
+  EXPECT_EQ(Next(batch), BatchStep::kEnd);
 }
 
-TEST(BatchReaderTest, GoesOnWhereItStopped) {
-  const std::string bytes = Batch(2).SerializeAsString();
-  const std::string_view batch = ReadBatchFrame(bytes).batch;
-  size_t offset = 0;
-  v1::Submit task;
-  Status error;
-  ASSERT_EQ(NextBatchTask(batch, &offset, &task, &error), BatchStep::kTask);
+TEST_F(BatchReaderTest, GoesOnWhereItStopped) {
+  const std::string_view batch = BatchOf(Batch(2));
+  ASSERT_EQ(Next(batch), BatchStep::kTask);
   // As the session holds it: only the rest, from 0.
-  const std::string rest(batch.substr(offset));
-  offset = 0;
-  ASSERT_EQ(NextBatchTask(rest, &offset, &task, &error), BatchStep::kTask);
-  EXPECT_EQ(task.id(), 2u);
-  EXPECT_EQ(NextBatchTask(rest, &offset, &task, &error), BatchStep::kEnd);
+  const std::string rest(batch.substr(offset_));
+  offset_ = 0;
+  ASSERT_EQ(Next(rest), BatchStep::kTask);
+  EXPECT_EQ(task_.id(), 2u);
+  EXPECT_EQ(Next(rest), BatchStep::kEnd);
 }
 
-TEST(BatchReaderTest, AnEmptyBatchHasNoTasks) {
+TEST_F(BatchReaderTest, AnEmptyBatchHasNoTasks) {
   v1::ClientMessage message;
   message.mutable_submit_batch();
-  const std::string bytes = message.SerializeAsString();
-  const BatchFrame frame = ReadBatchFrame(bytes);
-  ASSERT_EQ(frame.kind, BatchFrame::Kind::kBatch);
-  const std::string_view batch = frame.batch;
-  size_t offset = 0;
-  v1::Submit task;
-  Status error;
-  EXPECT_EQ(NextBatchTask(batch, &offset, &task, &error), BatchStep::kEnd);
+  EXPECT_EQ(Next(BatchOf(message)), BatchStep::kEnd);
 }
 
-TEST(BatchReaderTest, OtherMessagesAreLeftToTheWholeParse) {
+TEST_F(BatchReaderTest, OtherMessagesAreLeftToTheWholeParse) {
   v1::ClientMessage ping;
   ping.mutable_ping()->set_nonce(1);
   EXPECT_EQ(ReadBatchFrame(ping.SerializeAsString()).kind, BatchFrame::Kind::kNotABatch);
   EXPECT_EQ(ReadBatchFrame("").kind, BatchFrame::Kind::kNotABatch);
 }
 
-TEST(BatchReaderTest, ABatchThatIsNotAloneAndWholeIsRefused) {
+TEST_F(BatchReaderTest, ABatchThatIsNotAloneAndWholeIsRefused) {
   // Two batch fields would merge in a whole parse, which costs 10-40x the
   // frame: refused instead, as a batch beside another field is.
   const std::string twice = Batch(1).SerializeAsString() + Batch(1).SerializeAsString();
@@ -88,16 +92,12 @@ TEST(BatchReaderTest, ABatchThatIsNotAloneAndWholeIsRefused) {
             BatchFrame::Kind::kMalformed);
 }
 
-TEST(BatchReaderTest, ATaskThatDoesNotParseIsAnError) {
+TEST_F(BatchReaderTest, ATaskThatDoesNotParseIsAnError) {
   // tasks (field 1, length 2) holding field 1 as a length-delimited value
   // of 5 bytes it does not have.
-  std::string batch = "\x0a\x02\x0a\x05";
-  size_t offset = 0;
-  v1::Submit task;
-  Status error;
-  EXPECT_EQ(NextBatchTask(batch, &offset, &task, &error), BatchStep::kError);
-  EXPECT_EQ(error.code(), ErrorCode::kMalformedFrame);
-  EXPECT_NE(error.message().find("taskpool.v1.Submit"), std::string::npos) << error.message();
+  EXPECT_EQ(Next("\x0a\x02\x0a\x05"), BatchStep::kError);
+  EXPECT_EQ(error_.code(), ErrorCode::kMalformedFrame);
+  EXPECT_NE(error_.message().find("taskpool.v1.Submit"), std::string::npos) << error_.message();
 }
 
 }  // namespace
