@@ -55,13 +55,14 @@ int FreeLoopbackPort() {
   // the next caller, or taken as the local end of an outgoing connection
   // (the servers' route attempts make many), before nats-server binds it.
   static std::mt19937 random(std::random_device{}());
-  std::uniform_int_distribution<int> pick(1024 + (FirstEphemeralPort() - 1024) / 2,
-                                          FirstEphemeralPort() - 1);
+  static const int first_ephemeral = FirstEphemeralPort();
+  std::uniform_int_distribution<int> pick(1024 + (first_ephemeral - 1024) / 2,
+                                          first_ephemeral - 1);
   for (int attempt = 0; attempt < 100; ++attempt) {
     const int port = pick(random);
     if (BindsOnLoopback(port)) return port;
   }
-  ADD_FAILURE() << "no free loopback port below " << FirstEphemeralPort();
+  ADD_FAILURE() << "no free loopback port below " << first_ephemeral;
   return 0;
 }
 

@@ -32,7 +32,7 @@ void TaskRouter::Submit(TaskClient& client, const v1::Submit& submit) {
   // free; one that finds them all taken meanwhile (by local clients, or
   // before the agent heard) goes back to the queue for another node rather
   // than wait here while others idle. Not yet this node's task: not counted.
-  if (remote_ != nullptr && remote_->FromTheQueue(client) && tasks_.size() >= config_.workers) {
+  if (remote_ != nullptr && remote_->FromTheQueue(client) && !WorkerFreeHere()) {
     client.SendResult(MakeResult(submit.id(), Status(ErrorCode::kQueueFull,
                                                      "no worker is free on this node")),
                       "");
@@ -95,7 +95,7 @@ bool TaskRouter::TryPublish(ClientState& client, const v1::Submit& submit, uint3
     return false;
   }
   // Local first: a task leaves only when no worker here is free.
-  if (known_here && tasks_.size() < config_.workers) return false;
+  if (known_here && WorkerFreeHere()) return false;
   if (!remote_->CanPublish(*client.client, submit, known_here)) return false;
   client.tasks.at(submit.id()).slot = std::nullopt;
   remote_->Publish({client.id, submit, function_index, tasks, accepted, std::move(pass)});

@@ -177,6 +177,8 @@ class TaskRouter {
   // answer, is an error) may still go to another node.
   bool RunsElsewhere(const ClientState& client, const v1::Submit& submit,
                      const Status& function) const;
+  // Whether a worker here has no task: fewer tasks in the queue than workers.
+  bool WorkerFreeHere() const { return tasks_.size() < config_.workers; }
   // Hands the task to another node if it should leave this node now; true
   // if it did (`pass` went with it).
   bool TryPublish(ClientState& client, const v1::Submit& submit, uint32_t function_index,
