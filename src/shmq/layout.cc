@@ -16,6 +16,11 @@ uint32_t RingSizeAtLeast(uint64_t entries) {
 
 }  // namespace
 
+std::string DescribeQueue(const QueueGeometry& geometry) {
+  return "the task queue (" + std::to_string(geometry.capacity) + " slots with " +
+         std::to_string(geometry.inline_bytes) + " inline bytes each way)";
+}
+
 Status ValidateGeometry(const QueueGeometry& g) {
   if (g.capacity == 0 || g.capacity > (1u << 30)) {
     return Status(ErrorCode::kInvalidArgument,

@@ -153,6 +153,10 @@ static_assert(std::is_trivially_copyable_v<ShmId>);
 static_assert(sizeof(ShmSlot) == 192);
 static_assert(sizeof(ShmWorker) == 192);
 
+// "the task queue (512 slots with 32768 inline bytes each way)": names
+// the queue in errors by what the options set.
+std::string DescribeQueue(const QueueGeometry& geometry);
+
 // INVALID_ARGUMENT naming the problem if `geometry` is out of range.
 Status ValidateGeometry(const QueueGeometry& geometry);
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "shmq/shm_files.h"
+#include "shmq/slot_reservation.h"
 
 namespace taskpool::shmq {
 
@@ -19,10 +20,7 @@ Segment::Segment(InstanceMark mark, const QueueGeometry& geometry)
 Result<std::unique_ptr<Segment>> Segment::Create(const QueueGeometry& geometry) {
   if (Status valid = ValidateGeometry(geometry); !valid.ok()) return valid;
   const ShmHeader plan = PlanLayout(geometry);
-  // Names the queue in errors by what the options set.
-  const std::string what = "the task queue (" + std::to_string(geometry.capacity) +
-                           " slots with " + std::to_string(geometry.inline_bytes) +
-                           " inline bytes each way)";
+  const std::string what = DescribeQueue(geometry);
   // The mark first: its sweep frees what dead daemons hold in /dev/shm
   // before this queue asks for room. From here on, returning destroys
   // `segment`, which removes the mark again.
@@ -30,9 +28,12 @@ Result<std::unique_ptr<Segment>> Segment::Create(const QueueGeometry& geometry) 
   if (!mark.ok()) return mark.status();
   std::unique_ptr<Segment> segment(new Segment(std::move(mark).value(), geometry));
 
-  // Every page exists from here on, so no process ever stores into an
-  // unbacked page (SIGBUS) later.
-  Result<base::UniqueFd> file = CreateAnonymousShm(plan.total_bytes, what);
+  // The pages of the control region and the first slots exist from here
+  // on; the supervisor's SlotReservation reserves the rest before any
+  // process touches it, so no store ever lands in an unbacked page
+  // (SIGBUS).
+  Result<base::UniqueFd> file =
+      CreateAnonymousShm(plan.total_bytes, SlotReservation::InitialBytes(plan), what);
   if (!file.ok()) return file.status();
   // Fresh pages read as zeros: every slot starts FREE at generation 0,
   // every ring empty.
@@ -41,8 +42,9 @@ Result<std::unique_ptr<Segment>> Segment::Create(const QueueGeometry& geometry) 
   if (mapping == MAP_FAILED) return ErrnoStatus("map " + what, errno);
   segment->mapping_ = mapping;
   segment->mapped_bytes_ = plan.total_bytes;
-  // `file` closes here; the mapping keeps the memory, and ends it with the
-  // last process that maps it.
+  // The mapping keeps the memory, and ends it with the last process that
+  // maps it; the file stays open only for the reservation (TakeFile).
+  segment->file_ = std::move(file).value();
 
   char* base = static_cast<char*>(mapping);
   segment->header_ = reinterpret_cast<ShmHeader*>(base);

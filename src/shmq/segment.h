@@ -1,7 +1,8 @@
 // One queue's shared memory as this process maps it: an unnamed file in
 // /dev/shm (shm_files.h: no name anyone could squat or read, nothing left
-// behind by a crash) laid out as layout.h says, every page reserved at
-// creation so no store into it can fault; the results eventfd; the
+// behind by a crash) laid out as layout.h says, its control region and
+// first slots reserved at creation and the rest by the supervisor's
+// SlotReservation, so no store into it can fault; the results eventfd; the
 // instance's mark (instance_mark.h), which names its blobs; and views of
 // its parts (slot state words, the ticket ring, completion rings,
 // wake-ups, blobs).
@@ -13,7 +14,8 @@
 // in both processes, and attaches a WorkerQueue to it. Nothing opens the
 // segment by name.
 //
-// Thread-safety: immutable after Create. What the views point at is shared
+// Thread-safety: immutable after Create (but for TakeFile, which the
+// SupervisorQueue calls as it is made). What the views point at is shared
 // memory, each part accessed by the protocol its header describes.
 #pragma once
 
@@ -22,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "base/unique_fd.h"
 #include "shmq/blob_store.h"
 #include "shmq/completion_ring.h"
 #include "shmq/instance_mark.h"
@@ -53,8 +56,11 @@ class Segment {
 
   // The instance mark's name in /dev/shm, the prefix of the blobs' names.
   const std::string& name() const { return mark_.name(); }
-  // Bytes of the mapping (all reserved).
+  // Bytes of the mapping.
   uint64_t mapped_bytes() const { return mapped_bytes_; }
+  // The segment's file, for the supervisor's SlotReservation; empty after
+  // the first call. The mapping does not need it.
+  base::UniqueFd TakeFile() { return std::move(file_); }
   const QueueGeometry& geometry() const { return geometry_; }
   ShmHeader& header() const { return *header_; }
   int results_fd() const { return results_fd_; }
@@ -99,6 +105,7 @@ class Segment {
   const BlobStore blobs_;
   void* mapping_ = nullptr;
   uint64_t mapped_bytes_ = 0;
+  base::UniqueFd file_;  // until TakeFile
   int results_fd_ = -1;  // counter eventfd: "completion rings have entries"
 
   // Views into the mapping, found by the header's offsets.

@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -29,14 +30,41 @@ std::string MebibytesText(uint64_t bytes) {
   return text;
 }
 
-Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, const std::string& what) {
+namespace {
+
+Status NoRoom(uint64_t bytes, uint64_t free_bytes, const std::string& what) {
+  return Status(ErrorCode::kSharedMemoryFull,
+                what + " needs " + MebibytesText(bytes) + " (" + std::to_string(bytes) +
+                    " bytes) of shared memory but " + kShmDirectory + " has " +
+                    MebibytesText(free_bytes) + " free");
+}
+
+// Refused before a page is taken: tmpfs would allocate up to the limit
+// and only then give up, pressing the whole machine for memory first.
+Status CheckRoom(int fd, uint64_t bytes, const std::string& what) {
+  struct statvfs fs {};
+  if (fstatvfs(fd, &fs) == 0 && bytes > uint64_t{fs.f_bavail} * fs.f_frsize) {
+    return NoRoom(bytes, uint64_t{fs.f_bavail} * fs.f_frsize, what);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, uint64_t reserved_bytes,
+                                          const std::string& what) {
   base::UniqueFd fd(open(kShmDirectory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!fd) {
     return ErrnoStatus(std::string("create ") + what + " in " + kShmDirectory +
                            " (O_TMPFILE)",
                        errno);
   }
-  if (Status reserved = ReserveShm(fd.get(), bytes, what); !reserved.ok()) {
+  if (Status room = CheckRoom(fd.get(), bytes, what); !room.ok()) return room;
+  if (ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
+    return ErrnoStatus("size " + what + " to " + std::to_string(bytes) + " bytes", errno);
+  }
+  if (Status reserved = ReserveShm(fd.get(), 0, std::min(bytes, reserved_bytes), what);
+      !reserved.ok()) {
     return reserved;
   }
   return fd;
@@ -60,33 +88,13 @@ Result<base::UniqueFd> CreateRandomShm(const std::string& prefix, ShmId* id) {
   }
 }
 
-namespace {
 
-Status NoRoom(uint64_t bytes, uint64_t free_bytes, const std::string& what) {
-  return Status(ErrorCode::kSharedMemoryFull,
-                what + " needs " + MebibytesText(bytes) + " (" + std::to_string(bytes) +
-                    " bytes) of shared memory but " + kShmDirectory + " has " +
-                    MebibytesText(free_bytes) + " free");
-}
-
-// Refused before a page is taken: tmpfs would allocate up to the limit
-// and only then give up, pressing the whole machine for memory first.
-Status CheckRoom(int fd, uint64_t bytes, const std::string& what) {
-  struct statvfs fs {};
-  if (fstatvfs(fd, &fs) == 0 && bytes > uint64_t{fs.f_bavail} * fs.f_frsize) {
-    return NoRoom(bytes, uint64_t{fs.f_bavail} * fs.f_frsize, what);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Status ReserveShm(int fd, uint64_t bytes, const std::string& what) {
+Status ReserveShm(int fd, uint64_t offset, uint64_t bytes, const std::string& what) {
   if (bytes == 0) return Status::Ok();
   if (Status room = CheckRoom(fd, bytes, what); !room.ok()) return room;
   int error = 0;
   do {
-    error = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+    error = posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(bytes));
   } while (error == EINTR);
   if (error == 0) return Status::Ok();
   if (error == ENOSPC || error == ENOMEM || error == EFBIG) {

@@ -32,9 +32,13 @@ uint64_t ShmSizeBytes();
 // "12.5 MiB": sizes in messages.
 std::string MebibytesText(uint64_t bytes);
 
-// An unnamed file in /dev/shm, mode 0600, O_CLOEXEC, with `bytes`
-// reserved (Reserve). `what` names it in errors.
-Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, const std::string& what);
+// An unnamed file in /dev/shm, mode 0600, O_CLOEXEC, `bytes` long, of
+// which the first `reserved_bytes` are reserved (ReserveShm) and the rest
+// left for the caller to reserve before touching it. Refused
+// (SHARED_MEMORY_FULL) unless /dev/shm has room for all `bytes` now.
+// `what` names it in errors.
+Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, uint64_t reserved_bytes,
+                                          const std::string& what);
 
 // Creates /dev/shm/`name` (O_EXCL, O_NOFOLLOW, mode 0600, O_CLOEXEC).
 // EEXIST is returned as the errno in `*error_number` (for a retry under
@@ -42,10 +46,11 @@ Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, const std::string& wha
 Result<base::UniqueFd> CreateNamedShm(const std::string& name, int* error_number);
 
 
-// Allocates the file's first `bytes` (posix_fallocate), so no later store
-// into a mapping of it can fault for want of a page (SIGBUS). No room:
-// SHARED_MEMORY_FULL saying what `what` needs and what is free.
-Status ReserveShm(int fd, uint64_t bytes, const std::string& what);
+// Allocates `bytes` of the file from `offset` (posix_fallocate), so no
+// later store into a mapping of them can fault for want of a page
+// (SIGBUS). No room: SHARED_MEMORY_FULL saying what `what` needs and what
+// is free.
+Status ReserveShm(int fd, uint64_t offset, uint64_t bytes, const std::string& what);
 
 // Writes `bytes` into the file `fd` (a blob) from its current offset with
 // write(), which on tmpfs allocates each page as it fills it and fails

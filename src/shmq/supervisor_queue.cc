@@ -23,6 +23,8 @@ std::string InputTooLargeMessage(uint64_t size, uint64_t limit) {
 SupervisorQueue::SupervisorQueue(std::unique_ptr<Segment> segment)
     : segment_(std::move(segment)),
       tickets_(*segment_),
+      reservation_(segment_->TakeFile(), segment_->header(),
+                   DescribeQueue(segment_->geometry())),
       kept_input_bytes_(segment_->geometry().capacity),
       kept_output_bytes_(segment_->geometry().capacity) {
   const uint32_t capacity = segment_->geometry().capacity;
@@ -60,6 +62,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
                                              " task slots are in use");
   }
   const uint32_t index = free_slots_.back();
+  if (Status reserved = reservation_.Cover(index); !reserved.ok()) return reserved;
   // A new generation makes any ticket still naming the old one stale.
   const uint32_t generation =
       GenerationOf(segment_->state(index).Load(std::memory_order_relaxed)) + 1;

@@ -37,6 +37,7 @@
 
 #include "shmq/queue_types.h"
 #include "shmq/segment.h"
+#include "shmq/slot_reservation.h"
 #include "shmq/ticket_publisher.h"
 #include "taskpool/status.hpp"
 
@@ -90,10 +91,18 @@ class SupervisorQueue {
   // The mapping a forked worker attaches its WorkerQueue to.
   const Segment& segment() const { return *segment_; }
 
+  // Reserves the next few slots' pages in /dev/shm (SlotReservation),
+  // which creation left for later so the daemon starts faster. Call it
+  // once per turn of the event loop until reservation_complete(); an
+  // error (SHARED_MEMORY_FULL: /dev/shm filled since the start) leaves the
+  // rest to Enqueue, which reserves a slot before its first task.
+  Status ReserveNextSlots() { return reservation_.ReserveNextStep(); }
+  bool reservation_complete() const { return reservation_.complete(); }
+
   // Copies `input` into a free slot and makes it claimable, waking one
   // worker. Errors: QUEUE_FULL when no slot is free, PAYLOAD_TOO_LARGE above
   // max_payload_bytes, SHARED_MEMORY_FULL if /dev/shm has no room for the
-  // input's blob, INTERNAL if a blob cannot be created otherwise.
+  // input's blob or for the slot's first use, INTERNAL if a blob cannot be created otherwise.
   // `attempt` starts at 1 and is passed through to the worker, as are the
   // `limits` and `flag` (kept by Requeue). `flag` is opaque to the queue:
   // the claiming worker reads it back (the daemon marks chunk tasks with
@@ -187,6 +196,7 @@ class SupervisorQueue {
 
   std::unique_ptr<Segment> segment_;
   TicketPublisher tickets_;
+  SlotReservation reservation_;
   // Free slots, LIFO so a new task reuses recently touched pages (and
   // kept blobs).
   std::vector<uint32_t> free_slots_;

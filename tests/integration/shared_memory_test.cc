@@ -222,5 +222,37 @@ TEST_F(SharedMemoryTest, WhatASigkilledDaemonLeftIsRemovedByAStartOnAnotherSocke
   EXPECT_FALSE(SharedMemoryExists(mark)) << mark << "* was left behind";
 }
 
+// The queue's file (unnamed, so found among the daemon's descriptors):
+// its size and the bytes /dev/shm allocated to it; nullopt if not found.
+std::optional<std::pair<uint64_t, uint64_t>> QueueFileOf(pid_t pid) {
+  const std::string directory = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    std::error_code error;
+    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    struct stat st {};
+    if (target.starts_with("/dev/shm/#") && stat(entry.path().c_str(), &st) == 0) {
+      return std::make_pair(static_cast<uint64_t>(st.st_size),
+                            static_cast<uint64_t>(st.st_blocks) * 512);
+    }
+  }
+  return std::nullopt;
+}
+
+// Creation reserves the first slots only, so the daemon starts fast
+// (slot_reservation.h); the rest must follow on its own, with no task
+// asking for it.
+TEST(SharedMemoryReservation, TheWholeQueueIsReservedSoonAfterStartWithoutATask) {
+  DaemonProcess daemon(1);
+  auto client = ConnectTo(daemon.socket_path());
+  ASSERT_NE(client, nullptr);
+  std::optional<std::pair<uint64_t, uint64_t>> queue;
+  EXPECT_TRUE(WaitFor([&] {
+    queue = QueueFileOf(daemon.pid());
+    return queue && queue->second >= queue->first;
+  })) << (queue ? std::to_string(queue->second) + " of " + std::to_string(queue->first) +
+                      " bytes reserved"
+                : "no queue file among the daemon's descriptors");
+}
+
 }  // namespace
 }  // namespace taskpool::testing

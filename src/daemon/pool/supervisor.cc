@@ -26,13 +26,14 @@ namespace taskpool::daemon {
 
 namespace {
 
-// After the workers are gone, how long slow clients get to read their last
-// results before their connections are cut.
-constexpr std::chrono::seconds kFinalFlushTimeout{2};
+// How long after start the queue's remaining slots begin to be reserved:
+// past a fresh daemon's first results, well before anyone fills a queue.
+constexpr std::chrono::milliseconds kReserveQueueAfter{50};
 
-// A queue that /dev/shm cannot hold: refused at start (the whole queue is
-// reserved then, so it cannot fail later), naming the options that shrink
-// it. shmq knows the sizes; the option names are the daemon's.
+// A queue that /dev/shm cannot hold: refused at start (it must have room
+// for the whole queue then, reserved within milliseconds), naming the
+// options that shrink it. shmq knows the sizes; the option names are the
+// daemon's.
 Status ExplainQueueStatus(const Status& status) {
   if (status.code() != ErrorCode::kSharedMemoryFull) return status;
   return Status(status.code(),
@@ -57,6 +58,7 @@ Supervisor::Supervisor(DaemonConfig config, TaskRegistry& registry,
       signals_(io_),
       shutdown_timer_(io_),
       ready_timer_(io_),
+      reserve_timer_(io_),
       systemd_(io_),
       retire_timer_(io_) {}
 
@@ -135,8 +137,34 @@ Status Supervisor::Start() {
                 << " workers (queue capacity " << config_.queue_capacity
                 << ", max payload " << config_.max_payload_bytes << " bytes)";
   SetProcessTitle("taskpoold: supervisor " + config_.socket_path);
+  // The first tasks of a fresh daemon come before its reservation: the
+  // steps' page allocation (~10 ms of CPU in all for the default queue)
+  // would otherwise compete with the workers' start for the CPUs.
+  reserve_timer_.expires_after(kReserveQueueAfter);
+  reserve_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) ReserveQueueAhead();
+  });
   NotifyReadyWhenWorkersUp();
   return Status::Ok();
+}
+
+void Supervisor::ReserveQueueAhead() {
+  // One step per turn of the event loop, so clients are served between them.
+  boost::asio::post(io_, [this] {
+    if (queue_ == nullptr || queue_->reservation_complete()) {
+      queue_reservation_ended_ = true;
+      return;
+    }
+    if (Status reserved = queue_->ReserveNextSlots(); !reserved.ok()) {
+      // /dev/shm filled since the start checked it had room for the queue.
+      TP_LOG(kWarning) << reserved.message()
+                       << "; the rest of the queue is reserved slot by slot as tasks need it, "
+                          "and a task whose slot finds no room fails with SHARED_MEMORY_FULL";
+      queue_reservation_ended_ = true;
+      return;
+    }
+    ReserveQueueAhead();
+  });
 }
 
 Status Supervisor::ServeHttp() {
@@ -205,12 +233,12 @@ bool Supervisor::AllWorkersUp() {
 
 void Supervisor::NotifyReadyWhenWorkersUp() {
   if (!systemd_.enabled() || phase_ != Phase::kServing) return;
-  if (AllWorkersUp()) {
+  if (AllWorkersUp() && queue_reservation_ended_) {
     systemd_.Ready([this] { return DescribeForSystemd(); });
     return;
   }
-  // Workers attach within milliseconds of the fork; polling is simpler
-  // than a notification channel used once.
+  // Workers attach, and the queue is reserved, within milliseconds of the
+  // fork; polling is simpler than a notification channel used once.
   ready_timer_.expires_after(std::chrono::milliseconds(10));
   ready_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) NotifyReadyWhenWorkersUp();
@@ -274,68 +302,6 @@ void Supervisor::WaitForResults() {
         StopWorkersIfDrained();
         if (phase_ != Phase::kFinished) WaitForResults();
       });
-}
-
-void Supervisor::BeginShutdown(const char* why) {
-  phase_ = Phase::kDraining;
-  ready_timer_.cancel();
-  systemd_.Stopping(std::string("stopping (") + why + "): draining " +
-                    std::to_string(router_->in_flight()) + " tasks");
-  server_->StopListening();
-  router_->StopAccepting();
-  TP_LOG(kInfo) << why << ": no longer accepting tasks; waiting for "
-                << router_->in_flight() << " to finish (at most "
-                << config_.shutdown_timeout.count() << " ms)";
-  ReportClusterLoad();  // draining: fetch nothing more
-  shutdown_timer_.expires_after(config_.shutdown_timeout);
-  shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (!error) ForceShutdown("shutdown timeout");
-  });
-  StopWorkersIfDrained();
-}
-
-void Supervisor::ForceShutdown(const char* why) {
-  if (phase_ == Phase::kFinished) return;
-  if (phase_ == Phase::kServing) BeginShutdown(why);
-  TP_LOG(kWarning) << why << ": cancelling queued tasks and killing workers";
-  router_->CancelNotRunning(std::string("taskpoold is shutting down (") + why + ")",
-                            CancelReason::kShutdown);
-  // Tell task code too (Context::cancelled()), for what it does on the way
-  // down; the kill below does not wait for it.
-  router_->RequestCancelRunning();
-  phase_ = Phase::kStoppingWorkers;
-  // The running tasks end WORKER_DIED when their workers are reaped.
-  workers_->StopAll(SIGKILL);
-  if (workers_->live_count() == 0) FinishShutdown();
-}
-
-void Supervisor::StopWorkersIfDrained() {
-  if (phase_ != Phase::kDraining || router_->in_flight() != 0) return;
-  phase_ = Phase::kStoppingWorkers;
-  TP_LOG(kInfo) << "all tasks finished; stopping workers";
-  workers_->StopAll(SIGTERM);
-  if (workers_->live_count() == 0) FinishShutdown();
-}
-
-void Supervisor::FinishShutdown() {
-  if (phase_ == Phase::kFinished) return;
-  phase_ = Phase::kFinished;
-  boost::system::error_code ignored;
-  signals_.cancel(ignored);
-  results_ready_->close(ignored);
-  for (auto& timer : respawn_timers_) timer->cancel();
-  retire_timer_.cancel();
-  if (http_server_) http_server_->Stop();
-  if (cluster_) cluster_->Stop();
-  systemd_.Stop();
-  shutdown_timer_.expires_after(kFinalFlushTimeout);
-  shutdown_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (!error) io_.stop();  // a client that never reads must not hold us
-  });
-  // Results of tasks settled by the last reaps go out before closing; the
-  // last connection to close cancels the timer (see OnClosed).
-  server_->CloseAllAfterFlush();
-  if (server_->connection_count() == 0) shutdown_timer_.cancel();
 }
 
 void Supervisor::OnHello(ClientSession& connection, const v1::Hello& hello,

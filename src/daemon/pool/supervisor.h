@@ -120,7 +120,11 @@ class Supervisor : private ConnectionHost {
   // death (worker_exit.h says which).
   void CountExit(WorkerExit exit);
 
-  // READY=1 waits until every worker has attached to the queue.
+  // Reserves the queue's remaining slots in /dev/shm, one step per turn
+  // of the event loop (slot_reservation.h says why not all at creation).
+  void ReserveQueueAhead();
+  // READY=1 waits until every worker has attached to the queue and the
+  // queue's memory is reserved (or its reservation gave up).
   void NotifyReadyWhenWorkersUp();
   bool AllWorkersUp();
   // The STATUS= line: workers, queued, running, done.
@@ -159,6 +163,7 @@ class Supervisor : private ConnectionHost {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
   boost::asio::steady_timer ready_timer_;
+  boost::asio::steady_timer reserve_timer_;  // ReserveQueueAhead's start
   SystemdNotifier systemd_;
   std::unique_ptr<shmq::SupervisorQueue> queue_;
   std::unique_ptr<WorkerPool> workers_;
@@ -181,6 +186,7 @@ class Supervisor : private ConnectionHost {
   std::optional<boost::asio::posix::stream_descriptor> results_ready_;
   Phase phase_ = Phase::kServing;
   bool load_report_posted_ = false;  // ReportClusterLoad's, not yet run
+  bool queue_reservation_ended_ = false;  // ReserveQueueAhead's, done or given up
 };
 
 }  // namespace taskpool::daemon
