@@ -84,6 +84,12 @@ std::vector<TaskResult> Client::map(std::string_view function,
   // all here already, so tasks are sent straight from them and each
   // result lands in its place in `results`.
   chunksize = std::max<size_t>(chunksize, 1);
+  // Items too large to share a chunk go as tasks of their own anyway
+  // (SubmitChunk cuts them apart), so they go under chunksize 1's window:
+  // 4 x chunksize x workers of them would be a hundred MiB or more in
+  // flight at 1 MiB each, past the connection's budget, and the daemon
+  // would stop reading (tests/bench/analysis.md).
+  if (AverageInputBytes(inputs) > client::DaemonConnection::kMaxChunkBytes) chunksize = 1;
   const size_t window = MapWindowSize(impl_->server_info, chunksize, inputs);
   std::vector<TaskResult> results(inputs.size());
   client::MapWindow in_flight(window);

@@ -34,6 +34,10 @@ size_t DefaultWindow(const ServerInfo& server, size_t chunksize);
 // (tests/bench/analysis.md: CPU per task falls ~5x).
 inline constexpr size_t kSmallInputWindow = 256;
 inline constexpr size_t kSmallWindowBytes = 1 << 20;
+// The mean size of `inputs`, from the first thousand or so (a window is
+// an estimate; a million inputs need not be read twice); at least 1.
+size_t AverageInputBytes(const std::vector<std::string>& inputs);
+
 size_t MapWindowSize(const ServerInfo& server, size_t chunksize,
                      const std::vector<std::string>& inputs);
 

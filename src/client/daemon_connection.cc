@@ -26,13 +26,6 @@ constexpr uint64_t kFrameEnvelopeBytes = 1024 * 1024;
 // Submissions share a frame up to this size; a larger payload travels in a
 // frame of its own.
 constexpr uint64_t kBatchFrameBytes = 1024 * 1024;
-// The most bytes of items one chunk task carries. Sharing a task saves
-// per-task costs worth a few KiB of copying, so large items gain nothing by
-// it, and a chunk past the queue's inline area (64 KiB by default) goes
-// through a blob of its own, which costs more than the tasks it saves
-// (tests/bench: 64 KiB echoes at chunksize 16 moved 94 MiB/s as chunks of
-// 16, 138 as single tasks). A longer chunk is cut into runs of this size.
-constexpr uint64_t kMaxChunkBytes = 60 * 1024;
 constexpr std::chrono::seconds kReaderGrace{1};
 
 uint64_t MaxPayloadBytes(const v1::HelloReply& hello) {

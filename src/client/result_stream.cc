@@ -177,11 +177,16 @@ size_t MapWindowSize(const ServerInfo& server, size_t chunksize,
                      const std::vector<std::string>& inputs) {
   const size_t window = DefaultWindow(server, chunksize);
   if (inputs.empty()) return window;
-  size_t total_bytes = 0;
-  for (const std::string& input : inputs) total_bytes += input.size();
-  const size_t average = std::max<size_t>(total_bytes / inputs.size(), 1);
-  const size_t small = std::min(kSmallInputWindow, kSmallWindowBytes / average);
+  const size_t small = std::min(kSmallInputWindow, kSmallWindowBytes / AverageInputBytes(inputs));
   return std::max(window, small);
+}
+
+size_t AverageInputBytes(const std::vector<std::string>& inputs) {
+  const size_t sampled = std::min<size_t>(inputs.size(), 1024);
+  if (sampled == 0) return 1;
+  size_t total_bytes = 0;
+  for (size_t i = 0; i < sampled; ++i) total_bytes += inputs[i].size();
+  return std::max<size_t>(total_bytes / sampled, 1);
 }
 
 Client::InputSource VectorSource(const std::vector<std::string>& inputs,

@@ -144,5 +144,26 @@ TEST_F(SubmitTest, ChunksOfLargeItemsAreCutIntoSmallerTasks) {
   }
 }
 
+TEST_F(SubmitTest, AMapOfLargeItemsKeepsTheWindowOfSingleTasksWhateverTheChunksize) {
+  // 100 KiB items go as tasks of their own, so chunksize 16 must not widen
+  // the window to 4 x 16 x 2 workers = 128 of them (12.5 MiB in flight):
+  // it stays chunksize 1's, 1 MiB of inputs (more than 4 x 2 workers).
+  constexpr size_t kSingleTaskWindow = (1 << 20) / (100 << 10);
+  const std::vector<std::string> large(64, std::string(100 << 10, 'l'));
+  std::vector<TaskResult> results;
+  std::thread mapper([&] { results = client_->map("hold", large, 16); });
+  ASSERT_TRUE(testing::Eventually([&] { return daemon_.held() >= kSingleTaskWindow; }));
+  // Every result answered frees room for the next tasks; the map ends
+  // once all 64 have been held and released.
+  ASSERT_TRUE(testing::Eventually([&] {
+    daemon_.ReleaseHeld();
+    return daemon_.tasks_received() >= large.size() && daemon_.held() == 0;
+  }));
+  mapper.join();
+  EXPECT_LE(daemon_.max_in_flight_seen(), kSingleTaskWindow);
+  ASSERT_EQ(results.size(), large.size());
+  for (const TaskResult& result : results) EXPECT_EQ(result.output, large[0]);
+}
+
 }  // namespace
 }  // namespace taskpool
