@@ -260,9 +260,10 @@ class Client {
   // options.deadline and cancellation apply per chunk (options.timeout
   // still applies to each input). Each input still gets its own
   // TaskResult. A chunk carries at most 60 KiB of inputs: a run of larger
-  // ones goes as several chunks. At most a window of inputs is in flight at once: as for
-  // imap, or up to 256 when the inputs are small (under 1 MiB together),
-  // so that small tasks travel to and from the daemon in batches.
+  // ones goes as several chunks, and inputs averaging more than that go as
+  // single tasks, as with chunksize 1. At most a window of inputs is in
+  // flight at once: as for imap, or up to 256 when the inputs are small
+  // (under 1 MiB together), so that small tasks travel in batches.
   std::vector<TaskResult> map(std::string_view function,
                               const std::vector<std::string>& inputs,
                               size_t chunksize = 1,
