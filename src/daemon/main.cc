@@ -31,6 +31,13 @@ int TestConfig(const DaemonConfig& config) {
     std::cerr << "taskpoold: " << status.message() << "\n";
     return 2;
   }
+  // Valid, but a start now would fail. A warning, not an error: the
+  // usual check before a reload runs beside the daemon, whose own queue
+  // then counts as used.
+  if (Status fits = Supervisor::CheckQueueFits(config); !fits.ok()) {
+    std::cerr << "taskpoold: warning: a start now would fail: " << fits.message()
+              << " (a running taskpoold's own queue counts as used)\n";
+  }
   if (config.dump_config) std::cout << DumpConfig(config);
   std::cout << "taskpoold: configuration OK"
             << (config.config_file.empty() ? " (no config file)"

@@ -64,6 +64,11 @@ Result<std::unique_ptr<Segment>> Segment::Create(const QueueGeometry& geometry) 
   return segment;
 }
 
+Status Segment::CheckFits(const QueueGeometry& geometry) {
+  if (Status valid = ValidateGeometry(geometry); !valid.ok()) return valid;
+  return CheckShmRoom(PlanLayout(geometry).total_bytes, DescribeQueue(geometry));
+}
+
 Segment::~Segment() {
   if (results_fd_ >= 0) close(results_fd_);
   if (mapping_ != nullptr) munmap(mapping_, mapped_bytes_);

@@ -45,6 +45,9 @@ class Segment {
   // saying what is needed and what is free, if /dev/shm cannot hold it;
   // INTERNAL if a file or the eventfd cannot be created.
   static Result<std::unique_ptr<Segment>> Create(const QueueGeometry& geometry);
+  // What Create would refuse for `geometry` without creating anything:
+  // a bad geometry, or a /dev/shm without room for it now (--test-config).
+  static Status CheckFits(const QueueGeometry& geometry);
 
   // Unmaps and closes the eventfd. In the creating process (by pid) also
   // removes the remaining blobs and the mark; a forked worker destroying

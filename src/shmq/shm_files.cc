@@ -51,6 +51,12 @@ Status CheckRoom(int fd, uint64_t bytes, const std::string& what) {
 
 }  // namespace
 
+Status CheckShmRoom(uint64_t bytes, const std::string& what) {
+  const uint64_t free_bytes = ShmFreeBytes();
+  if (free_bytes != 0 && bytes > free_bytes) return NoRoom(bytes, free_bytes, what);
+  return Status::Ok();
+}
+
 Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, uint64_t reserved_bytes,
                                           const std::string& what) {
   base::UniqueFd fd(open(kShmDirectory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));

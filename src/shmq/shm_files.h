@@ -32,6 +32,10 @@ uint64_t ShmSizeBytes();
 // "12.5 MiB": sizes in messages.
 std::string MebibytesText(uint64_t bytes);
 
+// SHARED_MEMORY_FULL, saying what `what` needs and what is free, unless
+// /dev/shm has room for `bytes` now (what a start would check).
+Status CheckShmRoom(uint64_t bytes, const std::string& what);
+
 // An unnamed file in /dev/shm, mode 0600, O_CLOEXEC, `bytes` long, of
 // which the first `reserved_bytes` are reserved (ReserveShm) and the rest
 // left for the caller to reserve before touching it. Refused

@@ -74,6 +74,21 @@ TEST_F(SharedMemoryTest, AQueueTooLargeForDevShmRefusesToStartSayingWhatToChange
   EXPECT_FALSE(std::filesystem::exists(directory.File("s.sock")));
 }
 
+TEST_F(SharedMemoryTest, TestConfigWarnsOfWhatAStartWouldSayAboutTooSmallADevShm) {
+  std::vector<std::string> command = WithDevShmOf("20m");
+  command.insert(command.end(), {DaemonBinary(), "--test-config", "--workers", "1"});
+  const CommandResult result = RunCommand(command);
+  ASSERT_THAT(result.err, ::testing::Not(HasSubstr("unshare:")))
+      << "cannot make a private mount namespace: " << result.err;
+  // The configuration itself is valid: a warning, exit 0.
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("warning: a start now would fail"));
+  EXPECT_THAT(result.err, HasSubstr("needs 32."));
+  EXPECT_THAT(result.err, HasSubstr("MiB free"));
+  EXPECT_THAT(result.err, HasSubstr("--queue-capacity"));
+  EXPECT_THAT(result.out, HasSubstr("configuration OK"));
+}
+
 TEST_F(SharedMemoryTest, TheDefaultQueueFitsDockersSixtyFourMiBDevShm) {
   DaemonProcess daemon(1, {}, {}, WithDevShmOf("64m"));
   auto client = ConnectTo(daemon.socket_path());

@@ -81,15 +81,24 @@ int Supervisor::Run() {
   return 0;
 }
 
+shmq::QueueGeometry Supervisor::QueueGeometryFor(const DaemonConfig& config) {
+  shmq::QueueGeometry geometry;
+  geometry.capacity = config.queue_capacity;
+  geometry.max_workers = WorkerPool::RoomFor(config.workers);
+  geometry.inline_bytes = config.inline_payload_bytes;
+  geometry.max_payload_bytes = config.max_payload_bytes;
+  return geometry;
+}
+
+Status Supervisor::CheckQueueFits(const DaemonConfig& config) {
+  return ExplainQueueStatus(shmq::Segment::CheckFits(QueueGeometryFor(config)));
+}
+
 Status Supervisor::Start() {
   // Pings start at once: forking and attaching the workers counts too.
   systemd_.StartWatchdog();
-  shmq::QueueGeometry geometry;
-  geometry.capacity = config_.queue_capacity;
-  geometry.max_workers = WorkerPool::RoomFor(config_.workers);
-  geometry.inline_bytes = config_.inline_payload_bytes;
-  geometry.max_payload_bytes = config_.max_payload_bytes;
-  Result<std::unique_ptr<shmq::SupervisorQueue>> queue = shmq::SupervisorQueue::Create(geometry);
+  Result<std::unique_ptr<shmq::SupervisorQueue>> queue =
+      shmq::SupervisorQueue::Create(QueueGeometryFor(config_));
   if (!queue.ok()) return ExplainQueueStatus(queue.status());
   queue_ = std::move(queue.value());
   // Blobs kept past their tasks for the next large payload of the slot:

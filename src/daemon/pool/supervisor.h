@@ -77,7 +77,14 @@ class Supervisor : private ConnectionHost {
   // Serves until stopped by a signal. Returns the process exit code.
   int Run();
 
+  // What a start would refuse about the queue, without creating it: a
+  // /dev/shm without room for it now, with the message the start gives
+  // (--test-config).
+  static Status CheckQueueFits(const DaemonConfig& config);
+
  private:
+  // The queue's geometry for `config`.
+  static shmq::QueueGeometry QueueGeometryFor(const DaemonConfig& config);
   Status Start();
   // Starts the --http-listen endpoint (status page, /status.json,
   // /metrics), if configured.
