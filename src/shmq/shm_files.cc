@@ -39,22 +39,26 @@ Status NoRoom(uint64_t bytes, uint64_t free_bytes, const std::string& what) {
                     MebibytesText(free_bytes) + " free");
 }
 
+// Whether the file system `fs` describes has room for `bytes`.
+Status RoomIn(const struct statvfs& fs, uint64_t bytes, const std::string& what) {
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (bytes > free_bytes) return NoRoom(bytes, free_bytes, what);
+  return Status::Ok();
+}
+
 // Refused before a page is taken: tmpfs would allocate up to the limit
 // and only then give up, pressing the whole machine for memory first.
+// A file system that cannot say is not refused.
 Status CheckRoom(int fd, uint64_t bytes, const std::string& what) {
   struct statvfs fs {};
-  if (fstatvfs(fd, &fs) == 0 && bytes > uint64_t{fs.f_bavail} * fs.f_frsize) {
-    return NoRoom(bytes, uint64_t{fs.f_bavail} * fs.f_frsize, what);
-  }
-  return Status::Ok();
+  return fstatvfs(fd, &fs) == 0 ? RoomIn(fs, bytes, what) : Status::Ok();
 }
 
 }  // namespace
 
 Status CheckShmRoom(uint64_t bytes, const std::string& what) {
-  const uint64_t free_bytes = ShmFreeBytes();
-  if (free_bytes != 0 && bytes > free_bytes) return NoRoom(bytes, free_bytes, what);
-  return Status::Ok();
+  struct statvfs fs {};
+  return statvfs(kShmDirectory, &fs) == 0 ? RoomIn(fs, bytes, what) : Status::Ok();
 }
 
 Result<base::UniqueFd> CreateAnonymousShm(uint64_t bytes, uint64_t reserved_bytes,
