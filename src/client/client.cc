@@ -89,8 +89,9 @@ std::vector<TaskResult> Client::map(std::string_view function,
   // 4 x chunksize x workers of them would be a hundred MiB or more in
   // flight at 1 MiB each, past the connection's budget, and the daemon
   // would stop reading (tests/bench/analysis.md).
-  if (AverageInputBytes(inputs) > client::DaemonConnection::kMaxChunkBytes) chunksize = 1;
-  const size_t window = MapWindowSize(impl_->server_info, chunksize, inputs);
+  const size_t average_input_bytes = AverageInputBytes(inputs);
+  if (average_input_bytes > client::DaemonConnection::kMaxChunkBytes) chunksize = 1;
+  const size_t window = MapWindowSize(impl_->server_info, chunksize, average_input_bytes);
   std::vector<TaskResult> results(inputs.size());
   client::MapWindow in_flight(window);
   std::vector<std::string_view> payloads;

@@ -38,8 +38,7 @@ inline constexpr size_t kSmallWindowBytes = 1 << 20;
 // an estimate; a million inputs need not be read twice); at least 1.
 size_t AverageInputBytes(const std::vector<std::string>& inputs);
 
-size_t MapWindowSize(const ServerInfo& server, size_t chunksize,
-                     const std::vector<std::string>& inputs);
+size_t MapWindowSize(const ServerInfo& server, size_t chunksize, size_t average_input_bytes);
 
 // Yields `inputs` in order. `owner`, if any, keeps them alive; without one
 // the caller guarantees they outlive the source.

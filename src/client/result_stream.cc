@@ -173,12 +173,10 @@ size_t DefaultWindow(const ServerInfo& server, size_t chunksize) {
   return 4 * chunksize * std::max<uint32_t>(server.workers, 1);
 }
 
-size_t MapWindowSize(const ServerInfo& server, size_t chunksize,
-                     const std::vector<std::string>& inputs) {
-  const size_t window = DefaultWindow(server, chunksize);
-  if (inputs.empty()) return window;
-  const size_t small = std::min(kSmallInputWindow, kSmallWindowBytes / AverageInputBytes(inputs));
-  return std::max(window, small);
+size_t MapWindowSize(const ServerInfo& server, size_t chunksize, size_t average_input_bytes) {
+  const size_t small =
+      std::min(kSmallInputWindow, kSmallWindowBytes / std::max<size_t>(average_input_bytes, 1));
+  return std::max(DefaultWindow(server, chunksize), small);
 }
 
 size_t AverageInputBytes(const std::vector<std::string>& inputs) {
