@@ -38,6 +38,19 @@ std::vector<std::string> WithDevShmOf(const std::string& size) {
           "mount -t tmpfs -o size=" + size + ",mode=1777 tmpfs /dev/shm && exec \"$0\" \"$@\""};
 }
 
+// Runs `command` (the daemon binary and its flags) with a /dev/shm of
+// `size`, through WithDevShmOf, into *result; a fatal failure if no
+// private mount namespace could be made. Call under
+// ASSERT_NO_FATAL_FAILURE.
+void RunWithDevShmOf(const std::string& size, const std::vector<std::string>& command,
+                     CommandResult* result) {
+  std::vector<std::string> wrapped = WithDevShmOf(size);
+  wrapped.insert(wrapped.end(), command.begin(), command.end());
+  *result = RunCommand(wrapped);
+  ASSERT_THAT(result->err, ::testing::Not(HasSubstr("unshare:")))
+      << "cannot make a private mount namespace: " << result->err;
+}
+
 // For a daemon with one worker, given a sleep to hold it.
 bool WaitUntilTheWorkerIsBusy(Client& client) {
   return WaitFor([&] {
@@ -59,13 +72,10 @@ class SharedMemoryTest : public ::testing::Test {
 
 TEST_F(SharedMemoryTest, AQueueTooLargeForDevShmRefusesToStartSayingWhatToChange) {
   const TempDirectory directory("taskpool-shm");
-  std::vector<std::string> command = WithDevShmOf("20m");
+  CommandResult result;
   // The default queue reserves 32 MiB.
-  command.insert(command.end(),
-                 {DaemonBinary(), "--socket", directory.File("s.sock"), "--workers", "1"});
-  const CommandResult result = RunCommand(command);
-  ASSERT_THAT(result.err, ::testing::Not(HasSubstr("unshare:")))
-      << "cannot make a private mount namespace: " << result.err;
+  ASSERT_NO_FATAL_FAILURE(RunWithDevShmOf(
+      "20m", {DaemonBinary(), "--socket", directory.File("s.sock"), "--workers", "1"}, &result));
   EXPECT_EQ(result.exit_code, 1) << result.err;
   EXPECT_THAT(result.err, HasSubstr("needs 32."));
   EXPECT_THAT(result.err, HasSubstr("MiB free"));
@@ -75,11 +85,9 @@ TEST_F(SharedMemoryTest, AQueueTooLargeForDevShmRefusesToStartSayingWhatToChange
 }
 
 TEST_F(SharedMemoryTest, TestConfigWarnsOfWhatAStartWouldSayAboutTooSmallADevShm) {
-  std::vector<std::string> command = WithDevShmOf("20m");
-  command.insert(command.end(), {DaemonBinary(), "--test-config", "--workers", "1"});
-  const CommandResult result = RunCommand(command);
-  ASSERT_THAT(result.err, ::testing::Not(HasSubstr("unshare:")))
-      << "cannot make a private mount namespace: " << result.err;
+  CommandResult result;
+  ASSERT_NO_FATAL_FAILURE(
+      RunWithDevShmOf("20m", {DaemonBinary(), "--test-config", "--workers", "1"}, &result));
   // The configuration itself is valid: a warning, exit 0.
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("warning: a start now would fail"));
@@ -238,19 +246,23 @@ TEST_F(SharedMemoryTest, WhatASigkilledDaemonLeftIsRemovedByAStartOnAnotherSocke
 }
 
 // The queue's file (unnamed, so found among the daemon's descriptors):
-// its size and the bytes /dev/shm allocated to it; nullopt if not found.
-std::optional<std::pair<uint64_t, uint64_t>> QueueFileOf(pid_t pid) {
+// its size and the bytes /dev/shm allocated to it, both 0 if not found.
+struct QueueFile {
+  uint64_t size = 0;
+  uint64_t allocated = 0;
+};
+
+QueueFile QueueFileOf(pid_t pid) {
   const std::string directory = "/proc/" + std::to_string(pid) + "/fd";
   for (const auto& entry : std::filesystem::directory_iterator(directory)) {
     std::error_code error;
     const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
     struct stat st {};
     if (target.starts_with("/dev/shm/#") && stat(entry.path().c_str(), &st) == 0) {
-      return std::make_pair(static_cast<uint64_t>(st.st_size),
-                            static_cast<uint64_t>(st.st_blocks) * 512);
+      return {static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_blocks) * 512};
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 // Creation reserves the first slots only, so the daemon starts fast
@@ -260,13 +272,12 @@ TEST(SharedMemoryReservation, TheWholeQueueIsReservedSoonAfterStartWithoutATask)
   DaemonProcess daemon(1);
   auto client = ConnectTo(daemon.socket_path());
   ASSERT_NE(client, nullptr);
-  std::optional<std::pair<uint64_t, uint64_t>> queue;
+  QueueFile queue;
   EXPECT_TRUE(WaitFor([&] {
     queue = QueueFileOf(daemon.pid());
-    return queue && queue->second >= queue->first;
-  })) << (queue ? std::to_string(queue->second) + " of " + std::to_string(queue->first) +
-                      " bytes reserved"
-                : "no queue file among the daemon's descriptors");
+    return queue.size != 0 && queue.allocated >= queue.size;
+  })) << queue.allocated << " of " << queue.size
+      << " bytes reserved (0 of 0: no queue file among the daemon's descriptors)";
 }
 
 }  // namespace
