@@ -27,7 +27,8 @@ class HeadlessBrowser {
  public:
   // Starts the Chromium binary at `binary` with its profile, log and
   // crash files in `directory` (which must exist), and waits until it
-  // answers. Its viewport is `width` x `height` CSS pixels.
+  // answers, starting it a second time if the first says nothing within a
+  // minute. Its viewport is `width` x `height` CSS pixels.
   static Result<std::unique_ptr<HeadlessBrowser>> Start(const std::string& binary,
                                                         const std::string& directory,
                                                         int width = 1280, int height = 900);
@@ -58,6 +59,11 @@ class HeadlessBrowser {
   pid_t pid() const { return pid_; }
 
  private:
+  // One start of the browser, as Start describes; Start tries twice.
+  static Result<std::unique_ptr<HeadlessBrowser>> Launch(const std::string& binary,
+                                                         const std::string& directory, int width,
+                                                         int height);
+
   HeadlessBrowser(pid_t pid, int commands, int replies, std::string log_path);
 
   // Sends a command (to the page's session when `to_page`) and waits for
