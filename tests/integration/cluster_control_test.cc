@@ -57,10 +57,11 @@ class TwoNodes : public ::testing::Test {
   NatsServer nats_;
   std::unique_ptr<DaemonProcess> a_;
   std::unique_ptr<DaemonProcess> b_;
+  // Before client_, so that it outlives the client whose callback sets it.
+  std::promise<TaskResult> result_;
   std::unique_ptr<Client> client_;
   Release release_;
   std::future<TaskResult> blocker_;
-  std::promise<TaskResult> result_;
 };
 
 TEST_F(TwoNodes, ATimeoutKillsTheRemoteWorker) {

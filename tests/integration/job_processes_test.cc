@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,9 +23,11 @@ namespace {
 
 constexpr char kJob[] = "sleep 1003 & sleep 1004";
 
+// Empty for a process that is gone or going: ReadFile swallows the read
+// error (ESRCH) that /proc gives for an exiting process, which an
+// istreambuf_iterator would throw.
 std::string CommandLineOf(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string text = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
   for (char& c : text) c = c == '\0' ? ' ' : c;
   return text;
 }
@@ -98,8 +99,9 @@ class JobProcesses : public ::testing::Test {
   }
 
   std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<Client> client_;
+  // Before client_, so that it outlives the client whose callback sets it.
   std::promise<TaskResult> result_;
+  std::unique_ptr<Client> client_;
 };
 
 TEST_F(JobProcesses, CancelWithoutKillEndsTheWholeJob) {
