@@ -219,15 +219,7 @@ TEST(ClientBacklogTest, SubmitReturnsAtOnceWhileTheQueueIsFull) {
 TEST_F(ClientLibraryTest, WorkerKilledMidTaskGivesWorkerDiedAndIsReplaced) {
   auto doomed = client_->submit("sleep", "10000");
   // Wait until a worker is running it.
-  int busy_pid = 0;
-  for (int attempt = 0; attempt < 200 && busy_pid == 0; ++attempt) {
-    auto status = client_->status();
-    ASSERT_TRUE(status.ok());
-    for (const auto& worker : status->workers) {
-      if (worker.state == WorkerState::kBusy) busy_pid = worker.pid;
-    }
-    if (busy_pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const pid_t busy_pid = WaitForBusyWorker(*client_);
   ASSERT_GT(busy_pid, 0);
   kill(busy_pid, SIGKILL);
   TaskResult result = doomed.get();

@@ -78,6 +78,20 @@ std::unique_ptr<Client> ConnectTo(const std::string& socket) {
   return client.ok() ? std::move(client.value()) : nullptr;
 }
 
+pid_t WaitForBusyWorker(Client& client) {
+  pid_t busy = 0;
+  const bool found = WaitFor([&] {
+    const Result<PoolStatus> status = client.status();
+    if (!status.ok()) return false;
+    for (const auto& worker : status->workers) {
+      if (worker.state == WorkerState::kBusy) busy = worker.pid;
+    }
+    return busy != 0;
+  });
+  EXPECT_TRUE(found) << "no worker became busy within 30 s";
+  return busy;
+}
+
 DaemonProcess::DaemonProcess(int workers, std::vector<std::string> extra_args,
                              std::vector<std::string> extra_env,
                              std::vector<std::string> wrapper) {
@@ -145,6 +159,12 @@ DaemonProcess::~DaemonProcess() {
 }
 
 std::string DaemonProcess::log() const { return ReadFile(log_path_); }
+
+bool DaemonProcess::WaitForLog(const std::string& text) const {
+  const bool found = WaitFor([&] { return log().find(text) != std::string::npos; });
+  EXPECT_TRUE(found) << "the daemon never logged \"" << text << "\"; its log:\n" << log();
+  return found;
+}
 
 int DaemonProcess::StopWith(int signal_number, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;

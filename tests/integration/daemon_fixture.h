@@ -54,6 +54,9 @@ class DaemonProcess {
   pid_t pid() const { return pid_; }
   // The daemon's stderr so far.
   std::string log() const;
+  // Waits up to 30 s for `text` to appear in the log; false (with a test
+  // failure showing the log) if it does not.
+  bool WaitForLog(const std::string& text) const;
 
   // Sends `signal_number` and waits up to `timeout` for the exit; returns
   // the wait status, or -1 on timeout (the process is then SIGKILLed).
@@ -77,6 +80,11 @@ struct CommandResult {
 // A Client connected to `socket`; records a test failure (and returns
 // nullptr) if it cannot connect.
 std::unique_ptr<Client> ConnectTo(const std::string& socket);
+
+// The pid of a worker `client`'s daemon reports busy, once one is (0, with
+// a test failure, if none is within 30 s): for a test that must know a task
+// is running, not merely submitted, before it acts.
+pid_t WaitForBusyWorker(Client& client);
 
 // The whole file, or "" if it cannot be read.
 std::string ReadFile(const std::string& path);

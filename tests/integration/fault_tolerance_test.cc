@@ -107,14 +107,7 @@ TEST_F(FaultToleranceTest, RetryAfterAnExternalKillSucceeds) {
   SubmitOptions options;
   options.max_retries = 1;
   auto result = client_->submit("sleep", "300", options);
-  int busy = 0;
-  for (int attempt = 0; attempt < 200 && busy == 0; ++attempt) {
-    auto status = client_->status();
-    for (const auto& worker : status->workers) {
-      if (worker.state == WorkerState::kBusy) busy = worker.pid;
-    }
-    if (busy == 0) std::this_thread::sleep_for(milliseconds(5));
-  }
+  const pid_t busy = WaitForBusyWorker(*client_);
   ASSERT_GT(busy, 0);
   kill(busy, SIGKILL);
   TaskResult outcome = result.get();
@@ -165,7 +158,7 @@ TEST_F(FaultToleranceTest, CancelQueuedNeverRunsAndCancelRunningWithKill) {
   ASSERT_TRUE(raw.Greet());
   raw.Submit(1, "sleep", "5000");  // runs
   raw.Submit(2, "echo", "queued");  // waits behind it
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_GT(WaitForBusyWorker(*client_), 0);
   v1::ClientMessage cancel;
   cancel.mutable_cancel()->set_id(2);
   raw.Send(cancel);
@@ -194,7 +187,7 @@ TEST_F(FaultToleranceTest, LibraryCancelByIdQueuedAndRunning) {
       "echo", "x", [&](TaskResult r) { queued_result.set_value(std::move(r)); });
   ASSERT_NE(running, 0u);
   ASSERT_NE(queued, 0u);
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_GT(WaitForBusyWorker(*client_), 0);
   client_->cancel(queued);
   EXPECT_EQ(queued_result.get_future().get().code, ErrorCode::kCancelled);
   client_->cancel(running, /*kill_running=*/true);
@@ -208,7 +201,7 @@ TEST_F(FaultToleranceTest, CancelRunningWithoutKillLetsItFinish) {
   RawConnection raw(daemon_->socket_path());
   ASSERT_TRUE(raw.Greet());
   raw.Submit(1, "sleep", "200");
-  std::this_thread::sleep_for(milliseconds(50));
+  ASSERT_GT(WaitForBusyWorker(*client_), 0);  // a cancel must find it running
   v1::ClientMessage cancel;
   cancel.mutable_cancel()->set_id(1);
   raw.Send(cancel);
@@ -271,10 +264,10 @@ TEST_F(FaultToleranceTest, SecondSigtermKillsRunningTasksWhichEndWorkerDied) {
   Start(1);
   auto running = client_->submit("sleep", "10000");
   auto queued = client_->submit("echo", "never");
-  ASSERT_TRUE(client_->ping().ok());
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_GT(WaitForBusyWorker(*client_), 0);
   kill(daemon_->pid(), SIGTERM);
-  std::this_thread::sleep_for(milliseconds(100));
+  // Two SIGTERMs sent before the daemon handles the first would be one.
+  ASSERT_TRUE(daemon_->WaitForLog("no longer accepting"));
   kill(daemon_->pid(), SIGTERM);
   EXPECT_EQ(queued.get().code, ErrorCode::kCancelled);
   EXPECT_EQ(running.get().code, ErrorCode::kWorkerDied);
@@ -286,8 +279,7 @@ TEST_F(FaultToleranceTest, SecondSigtermKillsRunningTasksWhichEndWorkerDied) {
 TEST_F(FaultToleranceTest, DrainTimeoutCancelsWhatIsLeft) {
   Start(1, {"--shutdown-timeout-ms", "200"});
   auto running = client_->submit("sleep", "10000");
-  ASSERT_TRUE(client_->ping().ok());
-  std::this_thread::sleep_for(milliseconds(50));
+  ASSERT_GT(WaitForBusyWorker(*client_), 0);
   kill(daemon_->pid(), SIGTERM);
   EXPECT_EQ(running.get().code, ErrorCode::kWorkerDied);
   const int status = daemon_->StopWith(0, std::chrono::seconds(5));
@@ -379,7 +371,9 @@ TEST_F(FaultToleranceCliTest, JsonNamesEachOutcomeCode) {
 TEST_F(FaultToleranceCliTest, DeadlineInWordsAndExpired) {
   // One worker, busy: the second task waits past its deadline.
   auto blocker = std::async(std::launch::async, [&] { return Cli({"call", "sleep", "600"}); });
-  std::this_thread::sleep_for(milliseconds(100));
+  const std::unique_ptr<Client> watcher = ConnectTo(daemon_->socket_path());
+  ASSERT_NE(watcher, nullptr);
+  ASSERT_GT(WaitForBusyWorker(*watcher), 0);
   CommandResult late = Cli({"map", "--deadline", "0.1", "echo", "x"});
   EXPECT_EQ(late.exit_code, 1);
   EXPECT_NE(late.out.find("EXPIRED"), std::string::npos) << late.out;
@@ -392,7 +386,11 @@ TEST_F(FaultToleranceCliTest, CtrlCDuringMapCancelsTheRestAndExits130) {
                                    "sleep"};
   for (int i = 0; i < 20; ++i) args.push_back("200");
   const pid_t cli = SpawnCommand(args);
-  std::this_thread::sleep_for(milliseconds(500));
+  // Busy once the CLI has submitted, which it does after setting its
+  // SIGINT handler.
+  const std::unique_ptr<Client> watcher = ConnectTo(daemon_->socket_path());
+  ASSERT_NE(watcher, nullptr);
+  ASSERT_GT(WaitForBusyWorker(*watcher), 0);
   const auto interrupted_at = std::chrono::steady_clock::now();
   kill(cli, SIGINT);
   int status = 0;

@@ -136,8 +136,7 @@ TEST_F(JobProcesses, ForcedShutdownEndsTheWholeJob) {
   StartJob(&sleeps);
   ASSERT_EQ(sleeps.size(), 2u);
   ASSERT_EQ(kill(daemon_->pid(), SIGTERM), 0);
-  ASSERT_TRUE(WaitFor([&] { return daemon_->log().find("no longer accepting") != std::string::npos; }))
-      << daemon_->log();
+  ASSERT_TRUE(daemon_->WaitForLog("no longer accepting"));
   EXPECT_EQ(daemon_->StopWith(SIGTERM), 0) << daemon_->log();  // the second: forced
   ExpectAllGone(sleeps, "a forced shutdown");
 }

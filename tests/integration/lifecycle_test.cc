@@ -70,10 +70,10 @@ TEST(Lifecycle, NewTasksAreRefusedWhileDraining) {
   DaemonProcess daemon(1);
   auto client = ConnectTo(daemon.socket_path());
   ASSERT_NE(client, nullptr);
-  auto running = client->submit("sleep", "500");
-  ASSERT_TRUE(client->ping().ok());
+  auto running = client->submit("sleep", "2000");  // holds the drain open
+  ASSERT_GT(WaitForBusyWorker(*client), 0);
   kill(daemon.pid(), SIGTERM);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(daemon.WaitForLog("no longer accepting"));
   TaskResult refused = client->call("echo", "late");
   EXPECT_EQ(refused.code, ErrorCode::kShuttingDown) << refused.error;
   EXPECT_TRUE(running.get().ok());

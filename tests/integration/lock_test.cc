@@ -80,14 +80,7 @@ TEST_F(LockTest, KillingTheHolderReleasesTheKey) {
   options.lock = "held";
   auto holder = client_->submit("sleep", "10000", options);
   auto next = client_->submit("echo", "after", options);
-  int busy = 0;
-  for (int attempt = 0; attempt < 200 && busy == 0; ++attempt) {
-    auto status = client_->status();
-    for (const auto& worker : status->workers) {
-      if (worker.state == WorkerState::kBusy) busy = worker.pid;
-    }
-    if (busy == 0) std::this_thread::sleep_for(milliseconds(10));
-  }
+  const pid_t busy = WaitForBusyWorker(*client_);
   ASSERT_GT(busy, 0);
   EXPECT_EQ(next.wait_for(milliseconds(200)), std::future_status::timeout)
       << "the second task must wait for the key";
