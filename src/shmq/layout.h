@@ -23,8 +23,11 @@
 namespace taskpool::shmq {
 
 inline constexpr uint64_t kMagic = 0x4C4F4F504B534154;  // "TASKPOOL", little-endian
-inline constexpr uint32_t kAbiVersion = 5;
+inline constexpr uint32_t kAbiVersion = 6;
 inline constexpr size_t kCacheLine = 64;
+// An input of at most this many bytes is kept inside its slot
+// (ShmSlot::small_input), in what was the struct's padding.
+inline constexpr uint64_t kSlotInputBytes = 32;
 
 // Written once by the supervisor in Create, before any worker exists; the
 // words after `total_bytes` are the rings' and wake-ups' shared counters,
@@ -121,6 +124,11 @@ struct alignas(kCacheLine) ShmSlot {
   // supervisor can remove (RecoverDeadWorker).
   ShmId input_blob;
   ShmId output_blob;
+  // An input of at most kSlotInputBytes, instead of the inline area, so a
+  // small queued task touches its slot and not a page of the payload area
+  // (a queued 16-byte task cost 4 KiB of shared memory). Written and read
+  // as the inline area is: the supervisor, with the task's fields.
+  char small_input[kSlotInputBytes];
 };
 
 struct alignas(kCacheLine) ShmWorker {

@@ -75,6 +75,11 @@ class Segment {
   char* input_area(uint32_t index) const {
     return payloads_ + index * header_->payload_stride;
   }
+  // Where slot `index`'s input of `bytes` (at most inline_bytes) lives:
+  // inside the slot when it fits there, else in its inline area.
+  char* inline_input(uint32_t index, uint64_t bytes) const {
+    return bytes <= kSlotInputBytes ? slots_[index].small_input : input_area(index);
+  }
   char* output_area(uint32_t index) const {
     return input_area(index) + geometry_.inline_bytes;
   }

@@ -131,7 +131,7 @@ inline Status SupervisorQueue::WriteInput(uint32_t index, std::string_view input
   ShmSlot& s = segment_->slot(index);
   s.input_bytes = input.size();
   if (input.size() <= segment_->geometry().inline_bytes) {
-    std::memcpy(segment_->input_area(index), input.data(), input.size());
+    std::memcpy(segment_->inline_input(index, input.size()), input.data(), input.size());
     s.input_in_blob = 0;
     return Status::Ok();
   }

@@ -95,7 +95,7 @@ inline bool WorkerQueue::ClaimSlot(SlotRef ref,
       return false;
     }
   } else {
-    task.input = std::string_view(segment_.input_area(ref.index), s.input_bytes);
+    task.input = std::string_view(segment_.inline_input(ref.index, s.input_bytes), s.input_bytes);
   }
 
   Store(record_.function_index, task.function_index, std::memory_order_relaxed);

@@ -259,6 +259,21 @@ TEST(TaskQueueTest, RoundTripInline) {
   KillAndReap(worker);
 }
 
+TEST(TaskQueueTest, InputsOfEachPlaceRoundTrip) {
+  // In the slot itself, in its inline area, in a blob (layout.md, "Slot").
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  for (size_t size : {size_t{0}, size_t{1}, kSlotInputBytes, kSlotInputBytes + 1, size_t{256},
+                      size_t{257}}) {
+    const std::string input = Pattern(size);
+    ASSERT_TRUE(queue->Enqueue(kEcho, input).ok()) << size;
+    auto finished = WaitForCompletions(*queue, 1);
+    ASSERT_EQ(finished.size(), 1u) << size;
+    EXPECT_EQ(finished[0].output, input) << size;
+  }
+  KillAndReap(worker);
+}
+
 TEST(TaskQueueTest, RoundTripBlobPayloadsBothWays) {
   auto queue = MakeQueue(SmallGeometry());
   const pid_t worker = Spawn(*queue, 0);
