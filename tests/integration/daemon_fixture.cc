@@ -50,6 +50,9 @@ int WaitWithTimeout(pid_t pid, std::chrono::milliseconds timeout) {
 }  // namespace
 
 std::string ReadFile(const std::string& path) {
+  // Bytes as they are (base::ReadTextFile would end every line, a
+  // cmdline's too, in '\n'). operator<< on a streambuf catches a read
+  // error, such as /proc's ESRCH for an exiting process, and just stops.
   std::ifstream file(path);
   std::stringstream text;
   text << file.rdbuf();

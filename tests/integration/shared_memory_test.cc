@@ -51,15 +51,6 @@ void RunWithDevShmOf(const std::string& size, const std::vector<std::string>& co
       << "cannot make a private mount namespace: " << result->err;
 }
 
-// For a daemon with one worker, given a sleep to hold it.
-bool WaitUntilTheWorkerIsBusy(Client& client) {
-  return WaitFor([&] {
-    Result<PoolStatus> status = client.status();
-    return status.ok() && !status->workers.empty() &&
-           status->workers[0].state == WorkerState::kBusy;
-  });
-}
-
 class SharedMemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,7 +108,7 @@ TEST_F(SharedMemoryTest, AFullDevShmFailsTasksWithSharedMemoryFullNeverSigbus) {
   const uint64_t blocker =
       client->submit("sleep", "600000", [&](TaskResult) { ++blocker_results; });
   ASSERT_NE(blocker, 0u);
-  ASSERT_TRUE(WaitUntilTheWorkerIsBusy(*client)) << "the sleep never started";
+  ASSERT_GT(WaitForBusyWorker(*client), 0) << "the sleep never started";
 
   constexpr int kTasks = 600;
   const std::string payload(60000, 'p');
@@ -193,7 +184,7 @@ TEST_F(SharedMemoryTest, NoNameInDevShmIsReadableByOthersOrDerivedFromTheSocket)
   ASSERT_NE(client, nullptr);
   // An input blob that stays: the only worker is busy.
   const uint64_t blocker = client->submit("sleep", "600000", [](TaskResult) {});
-  ASSERT_TRUE(WaitUntilTheWorkerIsBusy(*client));
+  ASSERT_GT(WaitForBusyWorker(*client), 0);
   auto echo = client->submit("echo", std::string(100000, 'b'));
   ASSERT_TRUE(WaitFor([&] { return FilesInDevShmOf(daemon.pid()).size() == 2; }))
       << "expected the mark and one blob";

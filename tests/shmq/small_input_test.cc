@@ -4,10 +4,12 @@
 // (RssShmem), which counts pages, not time, so it holds on any machine.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "base/proc_status.h"
+#include "base/text_file.h"
 #include "shmq/supervisor_queue.h"
 
 namespace taskpool::shmq {
@@ -16,12 +18,11 @@ namespace {
 // This process's resident shared-memory pages, in bytes (the "RssShmem:"
 // line of /proc/self/status, in kB).
 uint64_t ResidentSharedBytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("RssShmem:")) return std::stoull(line.substr(9)) * 1024;
-  }
-  ADD_FAILURE() << "no RssShmem line in /proc/self/status";
-  return 0;
+  const std::optional<std::string> status = base::ReadTextFile("/proc/self/status");
+  const std::optional<uint64_t> kib =
+      status ? base::StatusFieldKib(*status, "RssShmem") : std::nullopt;
+  EXPECT_TRUE(kib.has_value()) << "no RssShmem line in /proc/self/status";
+  return kib.value_or(0) * 1024;
 }
 
 // The shared memory one queued task of `input` touches, in bytes: `tasks`

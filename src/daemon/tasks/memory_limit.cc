@@ -3,10 +3,10 @@
 #include <sys/resource.h>
 
 #include <cerrno>
-#include <charconv>
 #include <string>
 #include <utility>
 
+#include "base/proc_status.h"
 #include "base/text_file.h"
 
 namespace taskpool::daemon {
@@ -19,24 +19,9 @@ bool ran_out = false;
 
 }  // namespace
 
-std::optional<uint64_t> ParseVmDataKib(std::string_view status) {
-  constexpr std::string_view kKey = "VmData:";
-  const size_t at = status.find(kKey);
-  if (at == std::string_view::npos) return std::nullopt;
-  size_t position = at + kKey.size();
-  while (position < status.size() && (status[position] == ' ' || status[position] == '\t')) {
-    ++position;
-  }
-  uint64_t kib = 0;
-  const char* begin = status.data() + position;
-  const auto [end, error] = std::from_chars(begin, status.data() + status.size(), kib);
-  if (error != std::errc() || end == begin) return std::nullopt;
-  return kib;
-}
-
 std::optional<uint64_t> DataSizeMib() {
   const std::optional<std::string> text = base::ReadTextFile("/proc/self/status");
-  const std::optional<uint64_t> kib = text ? ParseVmDataKib(*text) : std::nullopt;
+  const std::optional<uint64_t> kib = text ? base::StatusFieldKib(*text, "VmData") : std::nullopt;
   if (!kib) return std::nullopt;
   return (*kib + 1023) / 1024;
 }

@@ -50,7 +50,4 @@ bool RanOutOfMemory();
 // The data segment size (VmData of /proc/self/status) in MiB.
 std::optional<uint64_t> DataSizeMib();
 
-// VmData in KiB from the text of a /proc/PID/status file.
-std::optional<uint64_t> ParseVmDataKib(std::string_view status);
-
 }  // namespace taskpool::daemon
