@@ -37,6 +37,15 @@ struct ClientOptions {
     kFail,
   };
   WhenUnsentFull when_unsent_full = WhenUnsentFull::kWait;
+  // Shared memory for large payloads (32 KiB and more): the client writes
+  // such an input there, with as much room again for its output, the worker
+  // copies it out and writes the output back, and neither crosses the
+  // socket or passes through the daemon. It is made at connect (a sealed
+  // memfd sent to the daemon) and costs memory only for the pages tasks
+  // use, up to this many bytes, of which an idle connection keeps 64 MiB at
+  // most; with it full, a payload goes over the socket instead. 0: no
+  // arena.
+  uint64_t payload_arena_bytes = 256 << 20;
 
   // Whether call() may poll for its result for a few microseconds before
   // it sleeps, which saves the cost of being woken when the answer is

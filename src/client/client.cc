@@ -14,7 +14,8 @@ namespace taskpool {
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   std::string path = base::ResolveSocketPath(options.socket_path);
   Result<client::Handshake> handshake =
-      client::OpenAndGreet(path, options.client_name, options.connect_timeout);
+      client::OpenAndGreet(path, options.client_name, options.connect_timeout,
+                           options.payload_arena_bytes);
   if (!handshake.ok()) return handshake.status();
   ServerInfo info = client::FromWireHello(handshake->hello);
   auto impl = std::make_shared<Impl>(std::move(path), std::move(info),

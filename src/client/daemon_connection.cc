@@ -55,6 +55,7 @@ DaemonConnection::DaemonConnection(Handshake handshake,
                                    const ClientOptions& options)
     : io_(std::move(handshake.io)),
       socket_(std::move(handshake.socket)),
+      arena_(std::move(handshake.arena)),
       fd_(socket_->native_handle()),
       max_payload_bytes_(MaxPayloadBytes(handshake.hello)),
       max_in_flight_(handshake.hello.max_in_flight_per_connection()),
@@ -84,6 +85,28 @@ TaskResult DaemonConnection::TooLarge(size_t payload_bytes) const {
                       "payload of " + std::to_string(payload_bytes) +
                           " bytes exceeds the daemon's limit of " +
                           std::to_string(max_payload_bytes_));
+}
+
+std::optional<ClientArena::Range> DaemonConnection::PlaceInArena(std::string_view payload) {
+  if (arena_ == nullptr || payload.size() < ClientArena::kMinPayloadBytes) return std::nullopt;
+  std::optional<ClientArena::Range> range = arena_->Allocate(2 * payload.size());
+  if (!range) range = arena_->Allocate(payload.size());
+  if (range) std::memcpy(arena_->at(range->offset), payload.data(), payload.size());
+  return range;
+}
+
+void DaemonConnection::PointAtArena(ClientArena::Range range, uint64_t payload_bytes,
+                                    v1::Submit* submit) {
+  submit->mutable_payload_in_arena()->set_offset(range.offset);
+  submit->mutable_payload_in_arena()->set_size(payload_bytes);
+  submit->set_output_room(range.size - payload_bytes);
+}
+
+void DaemonConnection::FreeArenaRanges(
+    const std::vector<std::optional<ClientArena::Range>>& ranges) {
+  for (const std::optional<ClientArena::Range>& range : ranges) {
+    if (range) arena_->Free(*range);
+  }
 }
 
 uint64_t DaemonConnection::Submit(std::string_view function,
@@ -137,18 +160,26 @@ uint64_t DaemonConnection::SubmitFrame(std::string_view function,
                                        const std::shared_ptr<BatchCallback>& callback,
                                        uint64_t bytes, bool any_thread) {
   std::vector<Pending> tasks;
+  std::vector<std::optional<ClientArena::Range>> ranges;
   tasks.reserve(positions.size());
+  ranges.reserve(positions.size());
   for (size_t position : positions) {
-    tasks.push_back({callback, position, 1, nullptr, any_thread});
+    ranges.push_back(PlaceInArena(payloads[position]));
+    tasks.push_back({callback, position, 1, nullptr, any_thread, ranges.back()});
   }
   const Registered registered = Register(std::move(tasks), bytes, options, false);
-  if (registered.first_id == 0) return 0;
+  if (registered.first_id == 0) {
+    FreeArenaRanges(ranges);
+    return 0;
+  }
   v1::ClientMessage message;
   for (size_t i = 0; i < positions.size(); ++i) {
     v1::Submit* task = positions.size() == 1
                            ? message.mutable_submit()
                            : message.mutable_submit_batch()->add_tasks();
-    ToWireSubmit(function, payloads[positions[i]], options, task);
+    const std::string_view payload = payloads[positions[i]];
+    ToWireSubmit(function, ranges[i] ? std::string_view() : payload, options, task);
+    if (ranges[i]) PointAtArena(*ranges[i], payload.size(), task);
     task->set_id(registered.first_id + i);
   }
   if (registered.reserved) {
@@ -201,7 +232,7 @@ void DaemonConnection::SubmitOneChunk(std::string_view function,
   auto callback = std::make_shared<ChunkCallback>(std::move(on_results));
   const uint64_t bytes = TaskBytes(function, chunk_bytes);
   std::vector<Pending> tasks;
-  tasks.push_back(Pending{nullptr, 0, payloads.size(), callback, false});
+  tasks.push_back(Pending{nullptr, 0, payloads.size(), callback, false, std::nullopt});
   const Registered registered = Register(std::move(tasks), bytes, options, false);
   if (registered.first_id == 0) return;
   v1::ClientMessage message;
@@ -223,12 +254,16 @@ TaskResult DaemonConnection::Call(std::string_view function,
   auto callback = std::make_shared<BatchCallback>(
       [promise](size_t, TaskResult result) { promise->set_value(std::move(result)); });
   const uint64_t bytes = TaskBytes(function, payload.size());
+  const std::optional<ClientArena::Range> range = PlaceInArena(payload);
   std::vector<Pending> tasks;
-  tasks.push_back({std::move(callback), 0, 1, nullptr, true});
+  tasks.push_back({std::move(callback), 0, 1, nullptr, true, range});
   const Registered registered = Register(std::move(tasks), bytes, options, true);
+  if (registered.first_id == 0) FreeArenaRanges({range});
   if (registered.first_id != 0) {
     v1::ClientMessage message;
-    ToWireSubmit(function, payload, options, message.mutable_submit());
+    ToWireSubmit(function, range ? std::string_view() : payload, options,
+                 message.mutable_submit());
+    if (range) PointAtArena(*range, payload.size(), message.mutable_submit());
     message.mutable_submit()->set_id(registered.first_id);
     if (registered.reserved) send_queue_.Send(message, {registered.first_id, 1, bytes});
     if (registered.read_here) {

@@ -38,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client/client_arena.h"
 #include "client/frame_reader.h"
 #include "client/handshake.h"
 #include "client/send_queue.h"
@@ -140,6 +141,9 @@ class DaemonConnection {
     std::shared_ptr<ChunkCallback> chunk_callback;
     // The callback only fulfils a promise: any thread may run it.
     bool any_thread = false;
+    // The task's input and output room in the payload arena, given back
+    // with its result.
+    std::optional<ClientArena::Range> arena_range;
   };
   using ReplyPromise = std::promise<Result<v1::ServerMessage>>;
   enum class ReadRole { kFree, kReaderThread, kCaller };
@@ -158,6 +162,17 @@ class DaemonConnection {
                        const std::shared_ptr<BatchCallback>& callback,
                        uint64_t bytes, bool any_thread);
   TaskResult TooLarge(size_t payload_bytes) const;
+  // Copies `payload` into the payload arena, with as much room again after
+  // it for the output (or none, if only the input fits), when it is large
+  // enough to be worth it and there is room; nullopt: it goes in the frame.
+  std::optional<ClientArena::Range> PlaceInArena(std::string_view payload);
+  // Points `submit` at its input in `range` instead of carrying it.
+  static void PointAtArena(ClientArena::Range range, uint64_t payload_bytes, v1::Submit* submit);
+  // Gives back the arena ranges of tasks that were never sent.
+  void FreeArenaRanges(const std::vector<std::optional<ClientArena::Range>>& ranges);
+  // Moves a result's output out of the arena into result.output, and gives
+  // the task's range back.
+  void TakeArenaOutput(ClientArena::Range range, v1::Result& result);
   // The result in `future`, or WAIT_TIMEOUT once `deadline` passes.
   static TaskResult Await(std::future<TaskResult>& future,
                           std::optional<FrameReader::Clock::time_point> deadline,
@@ -223,6 +238,8 @@ class DaemonConnection {
 
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::local::stream_protocol::socket> socket_;
+  // Null when the daemon took none (or the system could make none).
+  const std::unique_ptr<ClientArena> arena_;
   const int fd_;
   const uint64_t max_payload_bytes_;
   const uint32_t max_in_flight_;  // 0: the daemon set no limit

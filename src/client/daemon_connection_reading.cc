@@ -230,6 +230,7 @@ bool DaemonConnection::Deliver(v1::Result& result, bool on_reader_thread,
     pending_.erase(it);
     ReleaseIfIdle(role_released);
   }
+  if (pending.arena_range) TakeArenaOutput(*pending.arena_range, result);
   if (own != nullptr && id == own_id) {
     *own = FromWireResult(std::move(result));
   } else if (pending.chunk_callback != nullptr) {
@@ -239,6 +240,22 @@ bool DaemonConnection::Deliver(v1::Result& result, bool on_reader_thread,
     (*pending.callback)(pending.position, FromWireResult(std::move(result)));
   }
   return true;
+}
+
+void DaemonConnection::TakeArenaOutput(ClientArena::Range range, v1::Result& result) {
+  if (result.has_output_in_arena()) {
+    const v1::ArenaRange& output = result.output_in_arena();
+    // Only inside the task's own range: anything else is a daemon bug, and
+    // reading there could hand over another task's bytes.
+    if (output.offset() >= range.offset && output.size() <= range.size &&
+        output.offset() - range.offset <= range.size - output.size()) {
+      result.mutable_output()->assign(arena_->at(output.offset()), output.size());
+    } else {
+      result.set_code(v1::INTERNAL);
+      result.set_error("taskpoold placed the output outside the task's range of the payload arena");
+    }
+  }
+  arena_->Free(range);
 }
 
 void DaemonConnection::AnswerRequest(const v1::ServerMessage& message,

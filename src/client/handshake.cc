@@ -1,5 +1,7 @@
 #include "client/handshake.h"
 
+#include "base/descriptor_passing.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -87,15 +89,28 @@ Status Connect(const std::string& path, Clock::time_point deadline,
   return Status::Ok();
 }
 
-Status SendHello(const std::string& client_name,
+// With `arena`, its descriptor travels with the frame's first bytes.
+Status SendHello(const std::string& client_name, const ClientArena* arena,
                  stream_protocol::socket* socket) {
   v1::ClientMessage message;
   message.mutable_hello()->set_protocol_version(v1::PROTOCOL_VERSION_CURRENT);
   message.mutable_hello()->set_client_name(client_name);
+  if (arena != nullptr) message.mutable_hello()->set_payload_arena_bytes(arena->bytes());
   std::string frame;
   wire::AppendFrame(message, &frame);
+  std::string_view unsent = frame;
+  if (arena != nullptr) {
+    ssize_t sent = -1;
+    do {
+      sent = base::SendWithDescriptor(socket->native_handle(), unsent, arena->fd());
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      return ErrnoStatus("sending hello to taskpoold", errno, ErrorCode::kConnectionLost);
+    }
+    unsent.remove_prefix(static_cast<size_t>(sent));
+  }
   boost::system::error_code ec;
-  boost::asio::write(*socket, boost::asio::buffer(frame), ec);
+  boost::asio::write(*socket, boost::asio::buffer(unsent.data(), unsent.size()), ec);
   if (ec) {
     return Status(ErrorCode::kConnectionLost,
                   "sending hello to taskpoold: " + ec.message());
@@ -150,7 +165,7 @@ Result<v1::ServerMessage> ReadReply(stream_protocol::socket* socket,
 
 Result<Handshake> OpenAndGreet(const std::string& socket_path,
                                const std::string& client_name,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, uint64_t arena_bytes) {
   const Clock::time_point deadline = Clock::now() + timeout;
   Handshake handshake;
   handshake.io = std::make_unique<boost::asio::io_context>();
@@ -162,7 +177,12 @@ Result<Handshake> OpenAndGreet(const std::string& socket_path,
   // A daemon that refuses us (PERMISSION_DENIED, TOO_MANY_CONNECTIONS)
   // sends its reason and closes at once, possibly before our hello is
   // written: a failed write must not hide the reason, so read it anyway.
-  const Status sent = SendHello(client_name, handshake.socket.get());
+  std::unique_ptr<ClientArena> arena;
+  if (arena_bytes != 0) {
+    Result<std::unique_ptr<ClientArena>> created = ClientArena::Create(arena_bytes);
+    if (created.ok()) arena = std::move(created).value();
+  }
+  const Status sent = SendHello(client_name, arena.get(), handshake.socket.get());
   Result<v1::ServerMessage> reply = ReadReply(handshake.socket.get(), deadline);
   if (!sent.ok() && !(reply.ok() && reply->has_error())) return sent;
   if (!reply.ok()) return reply.status();
@@ -177,6 +197,7 @@ Result<Handshake> OpenAndGreet(const std::string& socket_path,
                   "taskpoold answered hello with an unexpected message");
   }
   handshake.hello = reply->hello();
+  if (handshake.hello.payload_arena_accepted()) handshake.arena = std::move(arena);
   return handshake;
 }
 

@@ -23,7 +23,7 @@
 namespace taskpool::shmq {
 
 inline constexpr uint64_t kMagic = 0x4C4F4F504B534154;  // "TASKPOOL", little-endian
-inline constexpr uint32_t kAbiVersion = 6;
+inline constexpr uint32_t kAbiVersion = 7;
 inline constexpr size_t kCacheLine = 64;
 // An input of at most this many bytes is kept inside its slot
 // (ShmSlot::small_input), in what was the struct's padding.
@@ -75,6 +75,16 @@ struct ShmHeader {
   alignas(kCacheLine) uint64_t results_signalled;
 };
 
+// Where an input lies in a client's payload arena (ArenaInput): the
+// supervisor's descriptor for the file, the low 32 bits of its inode (to
+// know the descriptor still names that file) and the input's offset.
+struct ArenaRef {
+  uint64_t offset;
+  uint32_t fd;
+  uint32_t inode;
+};
+static_assert(sizeof(ArenaRef) == sizeof(ShmId));
+
 struct alignas(kCacheLine) ShmSlot {
   // Packed (generation, state, owner): slot_state.h has the transitions
   // and who makes each.
@@ -85,8 +95,8 @@ struct alignas(kCacheLine) ShmSlot {
   uint32_t function_index;
   uint32_t attempt;
   uint64_t input_bytes;
-  uint32_t input_in_blob;  // 1: input is in the blob `input_blob`
-  uint32_t reserved_input;
+  uint32_t input_in_blob;   // 1: input is in the blob `input_blob`
+  uint32_t input_in_arena;  // 1: input is in a client's arena, `input_arena`
   int64_t enqueued_ns;             // CLOCK_MONOTONIC
   // When the task must be done, for Context::deadline(): the submission's
   // deadline as CLOCK_REALTIME microseconds (0: none) and its running-time
@@ -97,7 +107,11 @@ struct alignas(kCacheLine) ShmSlot {
   // The enqueuer's opaque flag, handed to the claiming worker as it was
   // given (0 or 1); the queue never reads it. Supervisor, with the fields
   // above.
-  uint64_t flag;
+  uint32_t flag;
+  // With input_in_arena: the bytes right after the input in the arena that
+  // the worker may write the output into (0: none). Supervisor, with the
+  // fields above.
+  uint32_t output_room_bytes;
   // 1 once the supervisor asks the running task to stop early (a cancel
   // without kill, its client gone, shutdown); the worker polls it. Written
   // by the supervisor: 0 before publishing QUEUED, 1 while RUNNING (a
@@ -109,8 +123,8 @@ struct alignas(kCacheLine) ShmSlot {
   int32_t worker_pid;
   int32_t result_code;
   uint64_t output_bytes;
-  uint32_t output_in_blob;  // 1: output is in the blob `output_blob`
-  uint32_t reserved;
+  uint32_t output_in_blob;   // 1: output is in the blob `output_blob`
+  uint32_t output_in_arena;  // 1: output is in the arena, after the input
   int64_t started_ns;   // CLOCK_MONOTONIC
   int64_t finished_ns;  // CLOCK_MONOTONIC
   int64_t started_unix_us;
@@ -122,7 +136,15 @@ struct alignas(kCacheLine) ShmSlot {
   // rewrites, or empty; set by the claiming worker before it creates a new
   // file, so a worker that dies half-way through leaves a name the
   // supervisor can remove (RecoverDeadWorker).
-  ShmId input_blob;
+  //
+  // `input_arena` takes the input blob's place while input_in_arena is 1:
+  // a slot whose input is in an arena has no input blob, kept or not (the
+  // supervisor removes a kept one first, and clears the field when it frees
+  // the slot).
+  union {
+    ShmId input_blob;
+    ArenaRef input_arena;
+  };
   ShmId output_blob;
   // An input of at most kSlotInputBytes, instead of the inline area, so a
   // small queued task touches its slot and not a page of the payload area

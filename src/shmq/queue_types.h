@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace taskpool::shmq {
 
@@ -28,6 +29,23 @@ struct SlotRef {
 struct TaskTimeLimits {
   int64_t deadline_unix_us = 0;  // CLOCK_REALTIME microseconds; 0: none
   int64_t timeout_us = 0;        // running time, from the claim; 0: none
+};
+
+// An input that stays where its client put it: `bytes` bytes at `offset` in
+// a file the supervisor holds open as descriptor `fd` (a client's payload
+// arena, passed over its socket), followed by `output_room` bytes the worker
+// may write the output into. The worker opens the file as
+// /proc/<supervisor>/fd/<fd> and checks that it is still the same file
+// (`inode`); it copies the input out before the task reads it, so a client
+// that changes its arena meanwhile changes nothing the task sees.
+struct ArenaInput {
+  int fd = -1;
+  uint64_t inode = 0;
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+  uint32_t output_room = 0;
+  // Keeps the descriptor open until the slot is free again.
+  std::shared_ptr<const void> hold;
 };
 
 }  // namespace taskpool::shmq

@@ -1,6 +1,8 @@
 #include "shmq/supervisor_queue.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "shmq/segment_clock.h"
@@ -45,20 +47,37 @@ Result<std::unique_ptr<SupervisorQueue>> SupervisorQueue::Create(
 
 // ============================================================ queueing
 
-Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
-                                         std::string_view input,
-                                         uint32_t attempt,
-                                         const TaskTimeLimits& limits,
+Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index, std::string_view input,
+                                         uint32_t attempt, const TaskTimeLimits& limits,
                                          bool flag) {
+  return Place(function_index, input.size(), attempt, limits, flag,
+               [&](uint32_t index) { return WriteInput(index, input); });
+}
+
+Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index, ArenaInput input,
+                                         uint32_t attempt, const TaskTimeLimits& limits,
+                                         bool flag) {
+  if (input.fd < 0 || input.bytes == 0) {
+    return Status(ErrorCode::kInvalidArgument, "an arena input needs a descriptor and bytes");
+  }
+  return Place(function_index, input.bytes, attempt, limits, flag, [&](uint32_t index) {
+    PointAtArena(index, std::move(input));
+    return Status::Ok();
+  });
+}
+
+template <typename WriteInputTo>
+Result<SlotRef> SupervisorQueue::Place(uint32_t function_index, uint64_t input_bytes,
+                                       uint32_t attempt, const TaskTimeLimits& limits, bool flag,
+                                       WriteInputTo write_input) {
   const QueueGeometry& geometry = segment_->geometry();
-  if (input.size() > geometry.max_payload_bytes) {
+  if (input_bytes > geometry.max_payload_bytes) {
     return Status(ErrorCode::kPayloadTooLarge,
-                  InputTooLargeMessage(input.size(), geometry.max_payload_bytes));
+                  InputTooLargeMessage(input_bytes, geometry.max_payload_bytes));
   }
   tickets_.Flush();
   if (free_slots_.empty()) {
-    return Status(ErrorCode::kQueueFull, "all " +
-                                             std::to_string(geometry.capacity) +
+    return Status(ErrorCode::kQueueFull, "all " + std::to_string(geometry.capacity) +
                                              " task slots are in use");
   }
   const uint32_t index = free_slots_.back();
@@ -66,7 +85,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
   // A new generation makes any ticket still naming the old one stale.
   const uint32_t generation =
       GenerationOf(segment_->state(index).Load(std::memory_order_relaxed)) + 1;
-  if (Status written = WriteInput(index, input); !written.ok()) {
+  if (Status written = write_input(index); !written.ok()) {
     return written;
   }
   free_slots_.pop_back();
@@ -80,6 +99,7 @@ Result<SlotRef> SupervisorQueue::Enqueue(uint32_t function_index,
   Store(s.cancel_requested, 0, std::memory_order_relaxed);
   s.output_bytes = 0;
   s.output_in_blob = 0;
+  s.output_in_arena = 0;
   // output_blob names the blob the slot kept, if any: the worker rewrites it.
   return Publish(index, generation);
 }
@@ -104,7 +124,8 @@ Result<SlotRef> SupervisorQueue::Requeue(SlotRef slot, uint32_t attempt) {
   Store(s.cancel_requested, 0, std::memory_order_relaxed);  // a fresh run
   s.output_bytes = 0;
   s.output_in_blob = 0;
-  // The input (inline or blob, named in the slot) stays.
+  s.output_in_arena = 0;
+  // The input (inline, blob or arena, named in the slot) stays.
   return Publish(slot.index, slot.generation + 1);
 }
 
@@ -127,9 +148,25 @@ void SupervisorQueue::Release(SlotRef slot) {
   FreeSlot(slot.index, slot.generation);
 }
 
+void SupervisorQueue::PointAtArena(uint32_t index, ArenaInput input) {
+  ShmSlot& s = segment_->slot(index);
+  // The arena's reference takes the input blob's place in the slot.
+  KeepOrRemove(s.input_blob, kept_input_bytes_[index], 0);
+  s.input_bytes = input.bytes;
+  s.input_in_blob = 0;
+  s.input_in_arena = 1;
+  s.input_arena = {input.offset, static_cast<uint32_t>(input.fd),
+                   static_cast<uint32_t>(input.inode)};
+  s.output_room_bytes = static_cast<uint32_t>(
+      std::min<uint64_t>(input.output_room, std::numeric_limits<uint32_t>::max()));
+  arena_holds_[index] = std::move(input.hold);
+}
+
 inline Status SupervisorQueue::WriteInput(uint32_t index, std::string_view input) {
   ShmSlot& s = segment_->slot(index);
   s.input_bytes = input.size();
+  s.input_in_arena = 0;
+  s.output_room_bytes = 0;
   if (input.size() <= segment_->geometry().inline_bytes) {
     std::memcpy(segment_->inline_input(index, input.size()), input.data(), input.size());
     s.input_in_blob = 0;
@@ -159,6 +196,12 @@ inline SlotRef SupervisorQueue::Publish(uint32_t index, uint32_t generation) {
 
 inline void SupervisorQueue::FreeSlot(uint32_t index, uint32_t generation) {
   ShmSlot& s = segment_->slot(index);
+  if (s.input_in_arena) {
+    // Not a blob's name: the union's other member.
+    s.input_blob = {};
+    s.input_in_arena = 0;
+    arena_holds_.erase(index);  // the last task of a closed connection closes its arena
+  }
   // A blob this task used has its size; one kept and left unused (a small
   // payload this time) keeps its own. The flags are exact: DONE (or the
   // worker's death, or no claim at all) came after them.
@@ -238,7 +281,11 @@ inline bool SupervisorQueue::DeliverIfDone(
 
   std::optional<MappedBlob> output_blob;
   std::string blob_error;
-  if (s.output_in_blob) {
+  if (s.output_in_arena) {
+    task.output_in_arena = true;
+    task.output_offset = s.input_arena.offset + s.input_bytes;
+    task.output_bytes = s.output_bytes;
+  } else if (s.output_in_blob) {
     Result<MappedBlob> mapped = segment_->blobs().Map(s.output_blob, s.output_bytes);
     if (mapped.ok()) {
       output_blob.emplace(std::move(mapped).value());

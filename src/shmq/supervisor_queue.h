@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "shmq/queue_types.h"
@@ -52,6 +53,11 @@ struct CompletedTask {
   // The output on success, the error message otherwise. Valid only during
   // the CollectCompleted callback.
   std::string_view output;
+  // The output is in the client's arena instead (`output` is then empty):
+  // `output_bytes` bytes at `output_offset` (ArenaInput).
+  bool output_in_arena = false;
+  uint64_t output_offset = 0;
+  uint64_t output_bytes = 0;
   int64_t enqueued_ns = 0;   // CLOCK_MONOTONIC
   int64_t started_ns = 0;    // CLOCK_MONOTONIC
   int64_t finished_ns = 0;   // CLOCK_MONOTONIC
@@ -111,6 +117,11 @@ class SupervisorQueue {
                           uint32_t attempt = 1,
                           const TaskTimeLimits& limits = {}, bool flag = false);
 
+  // The same for an input in a client's arena (queue_types.h): the slot
+  // names it instead of holding a copy, and keeps `input.hold` until it is
+  // free again. INVALID_ARGUMENT without a descriptor or bytes.
+  Result<SlotRef> Enqueue(uint32_t function_index, ArenaInput input, uint32_t attempt = 1,
+                          const TaskTimeLimits& limits = {}, bool flag = false);
   // Re-queues a slot whose worker died while RUNNING it (after
   // RecoverDeadWorker returned it), keeping its input, for a retry.
   // Returns the new reference (the generation changes); enqueued_ns becomes
@@ -177,7 +188,13 @@ class SupervisorQueue {
 
   explicit SupervisorQueue(std::unique_ptr<Segment> segment);
 
+  // Enqueue's steps, whatever holds the input: `write_input(index)` puts it
+  // in the chosen slot.
+  template <typename WriteInputTo>
+  Result<SlotRef> Place(uint32_t function_index, uint64_t input_bytes, uint32_t attempt,
+                        const TaskTimeLimits& limits, bool flag, WriteInputTo write_input);
   Status WriteInput(uint32_t index, std::string_view input);
+  void PointAtArena(uint32_t index, ArenaInput input);
   // Makes a slot (whose fields were written) claimable.
   SlotRef Publish(uint32_t index, uint32_t generation);
   // Returns a slot the supervisor owns to the free list, keeping or
@@ -205,6 +222,9 @@ class SupervisorQueue {
   // By slot: the sizes of the input and output blobs it kept (0: none).
   std::vector<uint64_t> kept_input_bytes_;
   std::vector<uint64_t> kept_output_bytes_;
+  // By slot, for a task whose input is in a client's arena: what keeps the
+  // supervisor's descriptor for the arena open while the slot names it.
+  std::unordered_map<uint32_t, std::shared_ptr<const void>> arena_holds_;
   // DONE slots of dead workers that may be missing from their completion
   // rings; delivered after the rings so each slot is delivered once.
   std::vector<LateCompletion> late_completions_;

@@ -32,17 +32,18 @@ uint32_t TaskWakeup::PrepareToSleep(uint64_t& sleeping_flag) {
   return seen;
 }
 
-bool TaskWakeup::Sleep(uint32_t seen, const sigset_t* idle_mask) {
+TaskWakeup::SleepEnd TaskWakeup::Sleep(uint32_t seen, const sigset_t* idle_mask,
+                                       const timespec* timeout) {
   // EINTR lets the worker's signal handling run. A signal acting between
   // the wait and the restored mask costs at most a wake, which
   // RecoverDeadWorker gives back.
   sigset_t busy_mask;
   if (idle_mask != nullptr) pthread_sigmask(SIG_SETMASK, idle_mask, &busy_mask);
-  const long waited =
-      syscall(SYS_futex, word_, FUTEX_WAIT, seen, nullptr, nullptr, 0);
-  const bool interrupted = waited < 0 && errno == EINTR;
+  const long waited = syscall(SYS_futex, word_, FUTEX_WAIT, seen, timeout, nullptr, 0);
+  const int error = waited < 0 ? errno : 0;
   if (idle_mask != nullptr) pthread_sigmask(SIG_SETMASK, &busy_mask, nullptr);
-  return interrupted;
+  if (error == EINTR) return SleepEnd::kInterrupted;
+  return error == ETIMEDOUT ? SleepEnd::kTimedOut : SleepEnd::kWoken;
 }
 
 void TaskWakeup::DoneSleeping(uint64_t& sleeping_flag) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,11 +59,14 @@ class TaskWakeup {
   // finds the worker waiting or changes the word so Sleep returns at once.
   uint32_t PrepareToSleep(uint64_t& sleeping_flag);
 
+  // How a Sleep ended.
+  enum class SleepEnd { kWoken, kInterrupted, kTimedOut };
+
   // Waits on the futex unless the word moved past `seen`, with the thread's
-  // signal mask set to `*idle_mask` meanwhile (if given). True if a signal
-  // interrupted the wait. A wake may find the ring already empty (another
+  // signal mask set to `*idle_mask` meanwhile (if given), for at most
+  // `*timeout` (if given). A wake may find the ring already empty (another
   // worker took the task); the caller then sleeps again.
-  bool Sleep(uint32_t seen, const sigset_t* idle_mask);
+  SleepEnd Sleep(uint32_t seen, const sigset_t* idle_mask, const timespec* timeout = nullptr);
 
   // Undoes PrepareToSleep: flag first, count second, so a death in between
   // over-counts (harmless) rather than under-counts.

@@ -15,6 +15,11 @@ namespace {
 
 using std::chrono::microseconds;
 
+// How long a worker keeps clients' arenas mapped while it has nothing to
+// do: long enough for a client's next call, short enough that memory a
+// client gave up is soon free.
+constexpr timespec kArenaIdleRelease{1, 0};
+
 std::string OutputTooLargeMessage(uint64_t size, uint64_t limit) {
   return "output of " + std::to_string(size) + " bytes exceeds the limit of " +
          std::to_string(limit) + " bytes";
@@ -23,7 +28,10 @@ std::string OutputTooLargeMessage(uint64_t size, uint64_t limit) {
 }  // namespace
 
 WorkerQueue::WorkerQueue(const Segment& segment, uint32_t worker, pid_t pid)
-    : segment_(segment), worker_(worker), record_(segment.worker(worker)) {
+    : segment_(segment),
+      worker_(worker),
+      record_(segment.worker(worker)),
+      arenas_(static_cast<pid_t>(segment.header().creator_pid)) {
   Store(record_.busy, 0, std::memory_order_relaxed);
   Store(record_.function_index, 0, std::memory_order_relaxed);
   Store(record_.started_ns, 0, std::memory_order_relaxed);
@@ -56,10 +64,16 @@ std::optional<ClaimedTask> WorkerQueue::WaitAndClaim(const sigset_t* idle_mask) 
     if (std::optional<ClaimedTask> task = TryClaim()) return task;
     const uint32_t seen = wakeup.PrepareToSleep(record_.sleeping);
     std::optional<ClaimedTask> task = TryClaim();  // the last look
-    const bool interrupted = !task && wakeup.Sleep(seen, idle_mask);
+    const timespec* timeout = arenas_.empty() ? nullptr : &kArenaIdleRelease;
+    const TaskWakeup::SleepEnd end =
+        task ? TaskWakeup::SleepEnd::kWoken : wakeup.Sleep(seen, idle_mask, timeout);
     wakeup.DoneSleeping(record_.sleeping);
     if (task) return task;
-    if (interrupted) return std::nullopt;
+    if (end == TaskWakeup::SleepEnd::kInterrupted) return std::nullopt;
+    if (end == TaskWakeup::SleepEnd::kTimedOut) {
+      arenas_.Clear();
+      std::string().swap(spare_input_);
+    }
   }
 }
 
@@ -89,7 +103,12 @@ inline bool WorkerQueue::ClaimSlot(SlotRef ref,
     }
   }
   task.flag = s.flag != 0;
-  if (s.input_in_blob) {
+  if (s.input_in_arena) {
+    if (!CopyArenaInput(task)) {
+      claimed.reset();
+      return false;
+    }
+  } else if (s.input_in_blob) {
     if (!MapInputBlob(task)) {
       claimed.reset();
       return false;
@@ -119,6 +138,24 @@ bool WorkerQueue::MapInputBlob(ClaimedTask& task) {
   return true;
 }
 
+bool WorkerQueue::CopyArenaInput(ClaimedTask& task) {
+  const SlotRef ref = task.slot;
+  const ShmSlot& s = segment_.slot(ref.index);
+  const ArenaRef where = s.input_arena;
+  Result<std::shared_ptr<ArenaMapping>> arena =
+      arenas_.Map(where.fd, where.inode, where.offset + s.input_bytes + s.output_room_bytes);
+  if (!arena.ok()) {
+    PublishResult(ref, arena.status().code(), arena.status().message(), 1);
+    return false;
+  }
+  ArenaTask& held = arena_tasks_[ref.index];
+  held.input.swap(spare_input_);
+  held.input.assign((*arena)->base() + where.offset, s.input_bytes);
+  held.arena = std::move(arena).value();
+  task.input = held.input;
+  return true;
+}
+
 // ============================================================ while running
 
 bool WorkerQueue::CancelRequested(const ClaimedTask& task) const {
@@ -139,11 +176,31 @@ void WorkerQueue::Complete(const ClaimedTask& task, ErrorCode code,
   PublishResult(task.slot, code, output, tasks_done);
   // Only now: `output` may point into the task's input blob (an echo).
   input_blobs_.erase(task.slot.index);
+  if (const auto held = arena_tasks_.find(task.slot.index); held != arena_tasks_.end()) {
+    spare_input_.swap(held->second.input);
+    arena_tasks_.erase(held);
+  }
 }
 
-inline Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output) {
+bool WorkerQueue::WriteOutputToArena(SlotRef ref, std::string_view output) {
+  ShmSlot& s = segment_.slot(ref.index);
+  const auto held = arena_tasks_.find(ref.index);
+  if (held == arena_tasks_.end() || output.size() > s.output_room_bytes) return false;
+  // The room was checked against the arena's size when it was mapped.
+  std::memcpy(held->second.arena->base() + s.input_arena.offset + s.input_bytes, output.data(),
+              output.size());
+  s.output_in_arena = 1;
+  return true;
+}
+
+inline Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output, bool to_arena) {
   ShmSlot& s = segment_.slot(ref.index);
   s.output_bytes = output.size();
+  s.output_in_arena = 0;
+  if (to_arena && !output.empty() && WriteOutputToArena(ref, output)) {
+    s.output_in_blob = 0;
+    return Status::Ok();
+  }
   if (output.size() <= segment_.geometry().inline_bytes) {
     std::memcpy(segment_.output_area(ref.index), output.data(), output.size());
     s.output_in_blob = 0;
@@ -176,11 +233,13 @@ void WorkerQueue::PublishResult(SlotRef ref, ErrorCode code,
     replacement = OutputTooLargeMessage(output.size(), geometry.max_payload_bytes);
     output = replacement;
   }
-  if (Status written = WriteOutput(ref, output); !written.ok()) {
+  // Only an output goes to the client's arena: an error message is the
+  // supervisor's to read.
+  if (Status written = WriteOutput(ref, output, code == ErrorCode::kOk); !written.ok()) {
     code = written.code();
     replacement = written.message();
     // Cut to the inline area, it is a memcpy that cannot fail.
-    WriteOutput(ref, std::string_view(replacement).substr(0, geometry.inline_bytes))
+    WriteOutput(ref, std::string_view(replacement).substr(0, geometry.inline_bytes), false)
         .IgnoreError();
   }
   s.result_code = static_cast<int32_t>(code);

@@ -17,11 +17,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "base/clock.h"
+#include "shmq/arena_maps.h"
 #include "shmq/blob_store.h"
 #include "shmq/queue_types.h"
 #include "shmq/segment.h"
@@ -125,9 +128,17 @@ class WorkerQueue {
   // failed and completed) if it cannot be mapped. Out of ClaimSlot, which
   // stays small enough to inline.
   bool MapInputBlob(ClaimedTask& task);
-  // Writes the output where the supervisor will look for it (inline, or a
-  // blob this worker creates).
-  Status WriteOutput(SlotRef ref, std::string_view output);
+  // Copies a claimed task's input out of its client's arena into
+  // task.input; false (the task failed and completed) if the arena cannot
+  // be mapped.
+  bool CopyArenaInput(ClaimedTask& task);
+  // Writes the output into the room its client left after the input in its
+  // arena; false if there is no such room or the output does not fit.
+  bool WriteOutputToArena(SlotRef ref, std::string_view output);
+  // Writes the output where the supervisor will look for it (the client's
+  // arena, inline, or a blob this worker creates).
+  // `to_arena`: the client's arena may take it (an output, not an error).
+  Status WriteOutput(SlotRef ref, std::string_view output, bool to_arena);
   void PublishResult(SlotRef ref, ErrorCode code, std::string_view output,
                      uint32_t tasks_done);
   // Inline: it sits on every claim and completion.
@@ -140,6 +151,19 @@ class WorkerQueue {
   ShmWorker& record_;
   // Input blobs mapped for claimed tasks, by slot index, until Complete.
   std::unordered_map<uint32_t, MappedBlob> input_blobs_;
+  // Claimed tasks whose input is in a client's arena, by slot index, until
+  // Complete: the input copied out (the task reads it there, whatever the
+  // client does to its arena meanwhile) and the arena, for the output.
+  struct ArenaTask {
+    std::string input;
+    std::shared_ptr<ArenaMapping> arena;
+  };
+  std::unordered_map<uint32_t, ArenaTask> arena_tasks_;
+  // A finished ArenaTask's input buffer, for the next one: a large
+  // allocation is otherwise fresh pages each time. Dropped with the
+  // arenas when the worker idles.
+  std::string spare_input_;
+  ArenaMaps arenas_;
   internal::TestCrashPoint crash_point_ = internal::TestCrashPoint::kNone;
 };
 

@@ -74,7 +74,10 @@ TempDirectory::~TempDirectory() {
 }
 
 std::unique_ptr<Client> ConnectTo(const std::string& socket) {
-  ClientOptions options;
+  return ConnectTo(socket, ClientOptions());
+}
+
+std::unique_ptr<Client> ConnectTo(const std::string& socket, ClientOptions options) {
   options.socket_path = socket;
   auto client = Client::Connect(options);
   EXPECT_TRUE(client.ok()) << client.status().ToString();

@@ -80,6 +80,16 @@ struct CommandResult {
 // A Client connected to `socket`; records a test failure (and returns
 // nullptr) if it cannot connect.
 std::unique_ptr<Client> ConnectTo(const std::string& socket);
+// The same with `options` (their socket_path is `socket`).
+std::unique_ptr<Client> ConnectTo(const std::string& socket, ClientOptions options);
+
+// Options for a client whose large payloads go through the socket and the
+// queue's blobs rather than a payload arena: for tests of the blobs.
+inline ClientOptions WithoutPayloadArena() {
+  ClientOptions options;
+  options.payload_arena_bytes = 0;
+  return options;
+}
 
 // The pid of a worker `client`'s daemon reports busy, once one is (0, with
 // a test failure, if none is within 30 s): for a test that must know a task

@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstring>
+
+#include "base/descriptor_passing.h"
 
 namespace taskpool::testing {
 
@@ -33,6 +36,14 @@ void RawConnection::Send(const v1::ClientMessage& message) {
   std::string frame;
   wire::AppendFrame(message, &frame);
   SendBytes(frame);
+}
+
+void RawConnection::SendWithDescriptor(const v1::ClientMessage& message, int fd) {
+  std::string frame;
+  wire::AppendFrame(message, &frame);
+  const ssize_t sent = base::SendWithDescriptor(fd_.get(), frame, fd);
+  ASSERT_GT(sent, 0) << std::strerror(errno);
+  SendBytes(std::string_view(frame).substr(static_cast<size_t>(sent)));
 }
 
 void RawConnection::SendHello(uint32_t version) {

@@ -20,6 +20,9 @@ class RawConnection {
 
   void SendBytes(std::string_view bytes);
   void Send(const v1::ClientMessage& message);
+  // Sends `message` with descriptor `fd` attached (SCM_RIGHTS), as a hello
+  // with a payload arena travels.
+  void SendWithDescriptor(const v1::ClientMessage& message, int fd);
   void SendHello(uint32_t version = 1);
   // Sends hello and consumes the reply; false if there was none.
   bool Greet();

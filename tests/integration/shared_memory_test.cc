@@ -90,7 +90,7 @@ TEST_F(SharedMemoryTest, TestConfigWarnsOfWhatAStartWouldSayAboutTooSmallADevShm
 
 TEST_F(SharedMemoryTest, TheDefaultQueueFitsDockersSixtyFourMiBDevShm) {
   DaemonProcess daemon(1, {}, {}, WithDevShmOf("64m"));
-  auto client = ConnectTo(daemon.socket_path());
+  auto client = ConnectTo(daemon.socket_path(), WithoutPayloadArena());
   ASSERT_NE(client, nullptr);
   EXPECT_TRUE(client->call("echo", std::string(200000, 'e')).ok()) << "a blob beside it";
 }
@@ -102,7 +102,7 @@ TEST_F(SharedMemoryTest, TheDefaultQueueFitsDockersSixtyFourMiBDevShm) {
 TEST_F(SharedMemoryTest, AFullDevShmFailsTasksWithSharedMemoryFullNeverSigbus) {
   DaemonProcess daemon(1, {"--queue-capacity", "256", "--inline-payload-bytes", "32768"}, {},
                        WithDevShmOf("20m"));
-  auto client = ConnectTo(daemon.socket_path());
+  auto client = ConnectTo(daemon.socket_path(), WithoutPayloadArena());
   ASSERT_NE(client, nullptr);
   std::atomic<int> blocker_results{0};
   const uint64_t blocker =
@@ -180,7 +180,7 @@ std::vector<std::pair<std::string, mode_t>> FilesInDevShmOf(pid_t pid) {
 
 TEST_F(SharedMemoryTest, NoNameInDevShmIsReadableByOthersOrDerivedFromTheSocket) {
   DaemonProcess daemon(1, {}, {}, WithDevShmOf("64m"));
-  auto client = ConnectTo(daemon.socket_path());
+  auto client = ConnectTo(daemon.socket_path(), WithoutPayloadArena());
   ASSERT_NE(client, nullptr);
   // An input blob that stays: the only worker is busy.
   const uint64_t blocker = client->submit("sleep", "600000", [](TaskResult) {});
@@ -215,7 +215,7 @@ TEST_F(SharedMemoryTest, WhatASigkilledDaemonLeftIsRemovedByAStartOnAnotherSocke
   DaemonProcess first(1);
   const std::string mark = ShmMarkOf(first.pid());
   ASSERT_FALSE(mark.empty());
-  auto client = ConnectTo(first.socket_path());
+  auto client = ConnectTo(first.socket_path(), WithoutPayloadArena());
   ASSERT_NE(client, nullptr);
   client->submit("sleep", "600000", [](TaskResult) {});
   client->submit("echo", std::string(100000, 'k'), [](TaskResult) {});
@@ -261,7 +261,7 @@ QueueFile QueueFileOf(pid_t pid) {
 // asking for it.
 TEST(SharedMemoryReservation, TheWholeQueueIsReservedSoonAfterStartWithoutATask) {
   DaemonProcess daemon(1);
-  auto client = ConnectTo(daemon.socket_path());
+  auto client = ConnectTo(daemon.socket_path(), WithoutPayloadArena());
   ASSERT_NE(client, nullptr);
   QueueFile queue;
   EXPECT_TRUE(WaitFor([&] {

@@ -22,8 +22,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -162,6 +164,9 @@ struct Finished {
   ErrorCode code;
   std::string output;
   int64_t enqueued_ns, started_ns, finished_ns;
+  // Where the output is when it went to the client's arena (ArenaInput).
+  bool output_in_arena = false;
+  uint64_t output_offset = 0, output_bytes = 0;
 };
 
 // Collects completions until `count` have arrived (or 10 s pass, a failure
@@ -177,7 +182,8 @@ std::vector<Finished> WaitForCompletions(SupervisorQueue& queue, size_t count) {
     queue.CollectCompleted([&](const CompletedTask& task) {
       finished.push_back({task.slot, task.worker, task.worker_pid, task.code,
                           std::string(task.output), task.enqueued_ns,
-                          task.started_ns, task.finished_ns});
+                          task.started_ns, task.finished_ns, task.output_in_arena,
+                          task.output_offset, task.output_bytes});
     });
   }
   EXPECT_EQ(finished.size(), count);
@@ -199,7 +205,8 @@ std::vector<Finished> CollectWhenSignalled(SupervisorQueue& queue,
     queue.CollectCompleted([&](const CompletedTask& task) {
       finished.push_back({task.slot, task.worker, task.worker_pid, task.code,
                           std::string(task.output), task.enqueued_ns,
-                          task.started_ns, task.finished_ns});
+                          task.started_ns, task.finished_ns, task.output_in_arena,
+                          task.output_offset, task.output_bytes});
     });
   }
   EXPECT_EQ(finished.size(), count) << "a completion was never signalled";
@@ -290,6 +297,123 @@ TEST(TaskQueueTest, RoundTripBlobPayloadsBothWays) {
   // Every blob was removed once delivered.
   EXPECT_THAT(ShmObjectsStartingWith(queue->name()),
               ::testing::ElementsAre(queue->name()));
+}
+
+// ------------------------------------------------------------ client arenas
+
+// A client's payload arena as the daemon holds it: a sealed memfd, mapped
+// here only so the test can write inputs and read outputs.
+struct TestArena {
+  static constexpr uint64_t kBytes = 4 << 20;
+  std::shared_ptr<const int> fd;  // the hold: closes the descriptor last
+  char* base = nullptr;
+  uint64_t inode = 0;
+
+  TestArena() {
+    const int raw = memfd_create("queue-test-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    EXPECT_GE(raw, 0);
+    EXPECT_EQ(ftruncate(raw, kBytes), 0);
+    EXPECT_EQ(fcntl(raw, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), 0);
+    struct stat st {};
+    EXPECT_EQ(fstat(raw, &st), 0);
+    inode = st.st_ino;
+    base = static_cast<char*>(mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0));
+    fd = std::shared_ptr<const int>(new int(raw), [](const int* held) {
+      close(*held);
+      delete held;
+    });
+  }
+  ~TestArena() { munmap(base, kBytes); }
+
+  ArenaInput Input(uint64_t offset, const std::string& input, uint32_t room) const {
+    std::memcpy(base + offset, input.data(), input.size());
+    return {*fd, inode, offset, input.size(), room, fd};
+  }
+};
+
+TEST(TaskQueueTest, AnArenaInputIsReadFromTheArenaAndItsOutputWrittenBack) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  TestArena arena;
+  const std::string input = Pattern(300 * 1024);
+  ASSERT_TRUE(queue->Enqueue(kEcho, arena.Input(4096, input, input.size())).ok());
+  // Held by the slot while it is in use, and let go once it is free.
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].code, ErrorCode::kOk) << finished[0].output;
+  EXPECT_TRUE(finished[0].output.empty());
+  ASSERT_TRUE(finished[0].output_in_arena);
+  EXPECT_EQ(finished[0].output_offset, 4096 + input.size());
+  ASSERT_EQ(finished[0].output_bytes, input.size());
+  EXPECT_TRUE(std::string(arena.base + finished[0].output_offset, input.size()) == input);
+  EXPECT_EQ(arena.fd.use_count(), 1);
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, AnOutputThatDoesNotFitItsRoomGoesWhereOutputsGo) {
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  TestArena arena;
+  const std::string input = Pattern(100 * 1024);
+  ASSERT_TRUE(queue->Enqueue(kEcho, arena.Input(0, input, 100)).ok());
+  ASSERT_TRUE(queue->Enqueue(kFail, arena.Input(input.size() + 100, input, 1 << 20)).ok());
+  auto finished = WaitForCompletions(*queue, 2);
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_FALSE(finished[0].output_in_arena);
+  EXPECT_TRUE(finished[0].output == input);
+  // An error message is the supervisor's to read, whatever the room.
+  EXPECT_EQ(finished[1].code, ErrorCode::kTaskFailed);
+  EXPECT_FALSE(finished[1].output_in_arena);
+  EXPECT_EQ(finished[1].output, "boom");
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, AnArenaThatIsNoLongerTheOneNamedFailsItsTask) {
+  // Its descriptor was closed and the number reused: the inode says so.
+  auto queue = MakeQueue(SmallGeometry());
+  const pid_t worker = Spawn(*queue, 0);
+  TestArena arena;
+  ArenaInput input = arena.Input(0, Pattern(64 * 1024), 0);
+  input.inode += 1;
+  ASSERT_TRUE(queue->Enqueue(kEcho, std::move(input)).ok());
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].code, ErrorCode::kInternal);
+  EXPECT_THAT(finished[0].output, HasSubstr("payload arena is gone"));
+  KillAndReap(worker);
+}
+
+TEST(TaskQueueTest, AnArenaInputTakesTheSlotsKeptBlobAway) {
+  // The arena's reference takes the input blob's place in the slot: a blob
+  // the slot kept is removed first, not forgotten in /dev/shm.
+  auto queue = MakeQueue([] {
+    QueueGeometry geometry = SmallGeometry();
+    geometry.capacity = 1;
+    return geometry;
+  }());
+  queue->KeepBlobs(8 << 20);
+  const pid_t worker = Spawn(*queue, 0);
+  ASSERT_TRUE(queue->Enqueue(kEcho, Pattern(64 * 1024)).ok());
+  ASSERT_EQ(WaitForCompletions(*queue, 1).size(), 1u);
+  // Kept: its input blob and its output blob.
+  const uint64_t kept = queue->kept_blob_bytes();
+  const size_t objects = ShmObjectsStartingWith(queue->name()).size();
+  ASSERT_EQ(objects, 3u);
+  TestArena arena;
+  const std::string input = Pattern(64 * 1024);
+  ASSERT_TRUE(queue->Enqueue(kEcho, arena.Input(0, input, input.size())).ok());
+  auto finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_TRUE(finished[0].output_in_arena);
+  // The input blob is gone; the output blob, unused this time, is kept.
+  EXPECT_EQ(queue->kept_blob_bytes(), kept - input.size());
+  EXPECT_EQ(ShmObjectsStartingWith(queue->name()).size(), objects - 1);
+  // And a large input after it goes to a fresh blob again.
+  ASSERT_TRUE(queue->Enqueue(kEcho, input).ok());
+  finished = WaitForCompletions(*queue, 1);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_TRUE(finished[0].output == input);
+  KillAndReap(worker);
 }
 
 // ------------------------------------------------------------ kept blobs

@@ -71,7 +71,8 @@ po::options_description DescribeOptions(RawOptions& raw, const DaemonConfig& d) 
        "maxtasksperchild); 0: never")
       ("max-worker-rss-mib",
        po::value(&raw.max_worker_rss_mib)->default_value(int64_t{0})->value_name("MIB"),
-       "replace a worker whose resident memory exceeds MIB after a task "
+       "replace a worker whose own resident memory (heap and files, not the shared "
+       "memory of the queue and of clients' payload arenas) exceeds MIB after a task "
        "(checked between tasks, never in the middle of one); 0: never")
       ("worker-memory-limit-mib",
        po::value(&raw.worker_memory_limit_mib)->default_value(int64_t{0})->value_name("MIB"),

@@ -10,18 +10,20 @@
 #include <cstdlib>
 #include <cstring>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/proc_status.h"
 #include "base/signals.h"
+#include "base/text_file.h"
 #include "base/unique_fd.h"
 #include "shmq/worker_queue.h"
 #include "daemon/tasks/chunk_task.h"
 #include "daemon/tasks/job_processes.h"
 #include "daemon/tasks/memory_limit.h"
-#include "daemon/pool/process_stats.h"
 #include "daemon/pool/process_title.h"
 #include "daemon/tasks/task_registry.h"
 
@@ -63,10 +65,16 @@ void CloseInheritedDescriptors() {
   if (null_fd) dup2(null_fd.get(), STDIN_FILENO);
 }
 
-// Resident set size in MiB; 0 if /proc cannot tell.
+// The worker's own resident memory in MiB (anonymous and file pages; 0 if
+// /proc cannot tell). Not its shared memory: the queue's pages and clients'
+// payload arenas that it mapped are not its to give back, and retiring it
+// would not free them.
 uint64_t ResidentMib() {
-  const Result<ProcessStats> stats = ReadOwnProcessStats();
-  return stats.ok() ? stats->rss_bytes >> 20 : 0;
+  const std::optional<std::string> status = base::ReadTextFile("/proc/self/status");
+  if (!status) return 0;
+  const uint64_t kib = base::StatusFieldKib(*status, "RssAnon").value_or(0) +
+                       base::StatusFieldKib(*status, "RssFile").value_or(0);
+  return kib >> 10;
 }
 
 // The exit status to make way for a fresh process with, or 0 to go on.

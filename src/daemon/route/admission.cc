@@ -72,9 +72,11 @@ Status Admission::Check(const ClientState& client, const v1::Submit& submit,
   }
   if (!function.ok()) return function;
   if (!chunk_items.ok()) return chunk_items.status();
-  if (submit.payload().size() > config_.max_payload_bytes) {
+  // An input in the client's arena is a payload like any other.
+  const uint64_t payload_bytes = submit.payload().size() + submit.payload_in_arena().size();
+  if (payload_bytes > config_.max_payload_bytes) {
     return Status(ErrorCode::kPayloadTooLarge,
-                  "payload of " + std::to_string(submit.payload().size()) +
+                  "payload of " + std::to_string(payload_bytes) +
                       " bytes exceeds the limit of " + std::to_string(config_.max_payload_bytes) +
                       " bytes (taskpoold --max-payload-bytes)");
   }

@@ -69,6 +69,11 @@ void Settlement::OnFinished(const FinishedTask& finished) {
   // The output stays where the worker wrote it until SendResult copies it
   // into the connection's frame (see result_frame.h).
   const std::string_view output = ok ? finished.output : std::string_view();
+  if (ok && finished.output_in_arena) {
+    v1::ArenaRange& range = *result.mutable_output_in_arena();
+    range.set_offset(finished.output_offset);
+    range.set_size(finished.output_bytes);
+  }
   result.set_worker_pid(finished.worker_pid);
   result.set_queue_us(MicrosecondsOrZero(finished.started - task->accepted));
   result.set_run_us(MicrosecondsOrZero(finished.finished - finished.started));

@@ -1,5 +1,7 @@
 #include "daemon/route/shmq_queue_adapter.h"
 
+#include "daemon/route/payload_arena.h"
+
 namespace taskpool::daemon {
 
 namespace {
@@ -29,16 +31,36 @@ int64_t ShmqUnixMicros(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<microseconds>(time.time_since_epoch()).count();
 }
 
+shmq::TaskTimeLimits ToShmq(const RunLimits& limits) {
+  shmq::TaskTimeLimits shmq_limits;
+  if (limits.deadline) shmq_limits.deadline_unix_us = ShmqUnixMicros(*limits.deadline);
+  shmq_limits.timeout_us = limits.timeout.count();
+  return shmq_limits;
+}
+
 }  // namespace
 
 uint32_t ShmqQueueAdapter::capacity() const { return queue_.geometry().capacity; }
 
 Result<TaskSlot> ShmqQueueAdapter::Enqueue(uint32_t function_index, std::string_view input,
                                            const RunLimits& limits, bool chunk) {
-  shmq::TaskTimeLimits shmq_limits;
-  if (limits.deadline) shmq_limits.deadline_unix_us = ShmqUnixMicros(*limits.deadline);
-  shmq_limits.timeout_us = limits.timeout.count();
-  return FromShmq(queue_.Enqueue(function_index, input, 1, shmq_limits, chunk));
+  return FromShmq(queue_.Enqueue(function_index, input, 1, ToShmq(limits), chunk));
+}
+
+Result<TaskSlot> ShmqQueueAdapter::EnqueueFromArena(uint32_t function_index,
+                                                    const ArenaSlice& input,
+                                                    const RunLimits& limits) {
+  if (input.arena == nullptr) {
+    return Status(ErrorCode::kInvalidArgument, "no payload arena on this connection");
+  }
+  shmq::ArenaInput arena_input;
+  arena_input.fd = input.arena->fd();
+  arena_input.inode = input.arena->inode();
+  arena_input.offset = input.offset;
+  arena_input.bytes = input.size;
+  arena_input.output_room = input.output_room;
+  arena_input.hold = input.arena;
+  return FromShmq(queue_.Enqueue(function_index, std::move(arena_input), 1, ToShmq(limits)));
 }
 
 Result<TaskSlot> ShmqQueueAdapter::Requeue(TaskSlot slot, uint32_t attempt) {
@@ -57,6 +79,9 @@ size_t ShmqQueueAdapter::CollectCompleted(const FinishedCallback& on_done) {
     finished.worker_pid = completed.worker_pid;
     finished.code = completed.code;
     finished.output = completed.output;
+    finished.output_in_arena = completed.output_in_arena;
+    finished.output_offset = completed.output_offset;
+    finished.output_bytes = completed.output_bytes;
     finished.started = FromShmqMonotonic(completed.started_ns);
     finished.finished = FromShmqMonotonic(completed.finished_ns);
     finished.started_wall = FromShmqRealtime(completed.started_unix_us);

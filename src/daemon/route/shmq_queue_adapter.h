@@ -18,6 +18,8 @@ class ShmqQueueAdapter final : public TaskQueuePort {
   uint32_t capacity() const override;
   Result<TaskSlot> Enqueue(uint32_t function_index, std::string_view input, const RunLimits& limits,
                            bool chunk) override;
+  Result<TaskSlot> EnqueueFromArena(uint32_t function_index, const ArenaSlice& input,
+                                    const RunLimits& limits) override;
   Result<TaskSlot> Requeue(TaskSlot slot, uint32_t attempt) override;
   bool TryWithdraw(TaskSlot slot) override;
   void Release(TaskSlot slot) override;

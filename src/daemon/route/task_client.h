@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 namespace taskpool::v1 {
@@ -19,6 +20,8 @@ class Result;
 }  // namespace taskpool::v1
 
 namespace taskpool::daemon {
+
+class PayloadArena;  // payload_arena.h
 
 class TaskClient {
  public:
@@ -42,6 +45,10 @@ class TaskClient {
   // the router holds for its tasks, this is what --max-connection-memory-mib
   // bounds (see Backpressure).
   virtual uint64_t buffered_bytes() const = 0;
+
+  // The payload arena the client sent with its hello (payload_arena.h), if
+  // any: where the inputs of its Submits with payload_in_arena lie.
+  virtual std::shared_ptr<const PayloadArena> payload_arena() const { return nullptr; }
 
  protected:
   ~TaskClient() = default;  // not owned through this interface

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,8 @@
 #include "taskpool/status.hpp"
 
 namespace taskpool::daemon {
+
+class PayloadArena;  // payload_arena.h
 
 // Names a queue slot at one point in its life; the generation makes a
 // stale reference to a reused slot harmless.
@@ -43,6 +46,15 @@ struct RunLimits {
   std::chrono::microseconds timeout{0};
 };
 
+// A task's input where its client put it: bytes of the client's payload
+// arena, followed by room for the output.
+struct ArenaSlice {
+  std::shared_ptr<const PayloadArena> arena;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  uint64_t output_room = 0;
+};
+
 // A task a worker finished.
 struct FinishedTask {
   TaskSlot slot;
@@ -51,6 +63,12 @@ struct FinishedTask {
   // The output on success, the error message otherwise. Valid only during
   // the CollectCompleted callback.
   std::string_view output;
+  // On success, for an ArenaSlice input whose output fit its room: the
+  // output is `output_bytes` bytes at `output_offset` of the client's arena
+  // instead, and `output` is empty.
+  bool output_in_arena = false;
+  uint64_t output_offset = 0;
+  uint64_t output_bytes = 0;
   std::chrono::steady_clock::time_point started{};
   std::chrono::steady_clock::time_point finished{};
   std::chrono::system_clock::time_point started_wall{};
@@ -78,6 +96,11 @@ class TaskQueuePort {
   // `chunk`: the input holds items the worker runs one by one.
   virtual Result<TaskSlot> Enqueue(uint32_t function_index, std::string_view input,
                                    const RunLimits& limits, bool chunk) = 0;
+
+  // The same for an input in its client's arena, which the slot keeps open
+  // until it is free. Not for chunks.
+  virtual Result<TaskSlot> EnqueueFromArena(uint32_t function_index, const ArenaSlice& input,
+                                            const RunLimits& limits) = 0;
 
   // Queues again, as attempt `attempt`, a slot RecoverDeadWorker returned.
   // The slot's reference changes.

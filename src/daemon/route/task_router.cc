@@ -79,7 +79,10 @@ bool TaskRouter::RunsElsewhere(const ClientState& client, const v1::Submit& subm
   // another node; lock keys keep a task on its origin (README, "Running on
   // several machines"). A task for a function only the other nodes have is
   // admitted under kUnknownFunction.
-  if (remote_ == nullptr || !client.open() || !submit.lock().empty()) return false;
+  if (remote_ == nullptr || !client.open() || !submit.lock().empty() ||
+      submit.has_payload_in_arena()) {
+    return false;
+  }
   const ErrorCode code = function.code();
   if (code != ErrorCode::kUnknownFunction && code != ErrorCode::kPermissionDenied) return false;
   return remote_->CanPublish(*client.client, submit, /*known_here=*/false);
@@ -90,8 +93,10 @@ bool TaskRouter::TryPublish(ClientState& client, const v1::Submit& submit, uint3
                             ConcurrencyGates::Pass& pass) {
   if (remote_ == nullptr || !client.open()) return false;
   const bool known_here = function_index != FunctionStats::kUnknownFunction;
-  // Lock keys and --limit'd functions stay here, where their gates are.
-  if (!submit.lock().empty() || (known_here && admission_.HasFunctionLimit(function_index))) {
+  // Lock keys and --limit'd functions stay here, where their gates are,
+  // and inputs in a client's arena, which only this node's workers can map.
+  if (!submit.lock().empty() || submit.has_payload_in_arena() ||
+      (known_here && admission_.HasFunctionLimit(function_index))) {
     return false;
   }
   // Local first: a task leaves only when no worker here is free.
@@ -143,8 +148,11 @@ bool TaskRouter::Enqueue(ClientState& client, const v1::Submit& submit, uint32_t
   const std::chrono::milliseconds timeout = submit.timeout_ms() != 0
                                                 ? std::chrono::milliseconds(submit.timeout_ms())
                                                 : config_.task_timeout;
-  const Result<TaskSlot> slot = queue_.Enqueue(function_index, submit.payload(),
-                                               LimitsFor(deadline, timeout), submit.chunk());
+  const RunLimits limits = LimitsFor(deadline, timeout);
+  const Result<TaskSlot> slot =
+      submit.has_payload_in_arena()
+          ? queue_.EnqueueFromArena(function_index, ArenaSliceOf(*client.client, submit), limits)
+          : queue_.Enqueue(function_index, submit.payload(), limits, submit.chunk());
   if (!slot.ok()) {
     if (slot.status().code() == ErrorCode::kQueueFull) return false;
     settlement_.Answer(client, function_index, submit.id(), tasks, slot.status());
@@ -166,6 +174,11 @@ bool TaskRouter::Enqueue(ClientState& client, const v1::Submit& submit, uint32_t
   if (deadlines_.NeedsWatching(stored)) deadlines_.Watch(slot->index);
   client.tasks.at(submit.id()).slot = *slot;
   return true;
+}
+
+ArenaSlice TaskRouter::ArenaSliceOf(const TaskClient& client, const v1::Submit& submit) {
+  return {client.payload_arena(), submit.payload_in_arena().offset(),
+          submit.payload_in_arena().size(), submit.output_room()};
 }
 
 RunLimits TaskRouter::LimitsFor(const std::optional<steady_clock::time_point>& deadline,

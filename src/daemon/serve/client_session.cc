@@ -7,8 +7,10 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
+#include "base/descriptor_passing.h"
 #include "base/log.h"
 #include "wire/batch_reader.h"
 #include "wire/error_code.h"
@@ -142,6 +144,14 @@ void ClientSession::ReadSome() {
   // A held batch lives in the decoder's buffer, which a read would move.
   if (reading_ || paused_ || closed_ || phase_ == Phase::kClosing || !held_batch_.empty()) return;
   reading_ = true;
+  if (phase_ == Phase::kAwaitingHello) {
+    // A plain read would drop (and close) a descriptor sent with the hello.
+    socket_.async_wait(Socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& error) {
+                         self->ReadWithDescriptor(error);
+                       });
+    return;
+  }
   // The rest of a large frame in one read, not in 64 KiB pieces.
   const size_t size = decoder_.ReadSize(kReadChunk);
   char* area = decoder_.PrepareAppend(size);
@@ -149,6 +159,29 @@ void ClientSession::ReadSome() {
       boost::asio::buffer(area, size),
       [self = shared_from_this()](const boost::system::error_code& error,
                                   size_t bytes) { self->OnRead(error, bytes); });
+}
+
+void ClientSession::ReadWithDescriptor(const boost::system::error_code& error) {
+  if (error) {
+    OnRead(error, 0);
+    return;
+  }
+  const size_t size = decoder_.ReadSize(kReadChunk);
+  char* area = decoder_.PrepareAppend(size);
+  const ssize_t received =
+      base::ReceiveWithDescriptor(socket_.native_handle(), area, size, &received_fd_);
+  if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    reading_ = false;  // a wake with nothing to read: wait again
+    ReadSome();
+    return;
+  }
+  if (received <= 0) {
+    OnRead(received == 0 ? boost::asio::error::eof
+                         : boost::system::error_code(errno, boost::system::system_category()),
+           0);
+    return;
+  }
+  OnRead({}, static_cast<size_t>(received));
 }
 
 void ClientSession::OnRead(const boost::system::error_code& error, size_t bytes) {
@@ -260,7 +293,7 @@ void ClientSession::HandleMessage(const v1::ClientMessage& message) {
   }
   switch (message.kind_case()) {
     case v1::ClientMessage::kSubmit:
-      host_.OnSubmit(*this, message.submit());
+      if (CheckArenaUse(message.submit())) host_.OnSubmit(*this, message.submit());
       break;
     case v1::ClientMessage::kSubmitBatch:  // read by its bytes in HandleFrame
       break;
@@ -317,6 +350,7 @@ bool ClientSession::ContinueBatch() {
       RefuseAndClose(error);
       return false;
     }
+    if (!CheckArenaUse(batch_task_)) return false;
     host_.OnSubmit(*this, batch_task_);
   }
   if (closed_ || phase_ == Phase::kClosing) return false;
@@ -340,11 +374,60 @@ void ClientSession::HandleHello(const v1::ClientMessage& message) {
             std::to_string(v1::PROTOCOL_VERSION_CURRENT));
     return;
   }
+  if (!AcceptArena(message.hello())) return;
   v1::ServerMessage reply;
   host_.OnHello(*this, message.hello(), reply.mutable_hello());
+  reply.mutable_hello()->set_payload_arena_accepted(arena_ != nullptr);
   phase_ = Phase::kReady;
   peer_deadlines_.HelloReceived();
   Send(reply);
+}
+
+bool ClientSession::AcceptArena(const v1::Hello& hello) {
+  // A descriptor the hello does not announce is closed, not kept.
+  base::UniqueFd fd = std::move(received_fd_);
+  if (hello.payload_arena_bytes() == 0) return true;
+  if (!fd) {
+    SendErrorAndClose(ErrorCode::kProtocolViolation,
+                      "the hello announces a payload arena of " +
+                          std::to_string(hello.payload_arena_bytes()) +
+                          " bytes, but no descriptor came with it (send it as SCM_RIGHTS "
+                          "with the hello frame)");
+    return false;
+  }
+  // Refused for want of descriptors: the client goes on without (the
+  // hello reply says so), and nothing is wrong with what it sent.
+  if (!PayloadArena::HaveRoomForAnother()) return true;
+  Result<std::shared_ptr<const PayloadArena>> arena =
+      PayloadArena::Accept(std::move(fd), hello.payload_arena_bytes());
+  if (!arena.ok()) {
+    RefuseAndClose(arena.status());
+    return false;
+  }
+  arena_ = std::move(arena).value();
+  return true;
+}
+
+bool ClientSession::CheckArenaUse(const v1::Submit& submit) {
+  if (!submit.has_payload_in_arena()) return true;
+  const v1::ArenaRange& range = submit.payload_in_arena();
+  std::string wrong;
+  if (arena_ == nullptr) {
+    wrong = "payload_in_arena, but this connection has no payload arena (Hello.payload_arena_bytes)";
+  } else if (!submit.payload().empty() || submit.chunk()) {
+    wrong = "payload_in_arena together with a payload or a chunk";
+  } else if (range.size() == 0) {
+    wrong = "an empty payload_in_arena (send an empty input as payload)";
+  } else if (!arena_->Holds(range.offset(), range.size(), submit.output_room())) {
+    wrong = "payload_in_arena " + std::to_string(range.offset()) + "+" +
+            std::to_string(range.size()) + " with output_room " +
+            std::to_string(submit.output_room()) + " outside the arena of " +
+            std::to_string(arena_->bytes()) + " bytes";
+  }
+  if (wrong.empty()) return true;
+  RefuseAndClose(Status(ErrorCode::kProtocolViolation,
+                        "task " + std::to_string(submit.id()) + ": " + wrong));
+  return false;
 }
 
 void ClientSession::Send(const v1::ServerMessage& message) {
@@ -480,6 +563,9 @@ void ClientSession::Close() {
 }
 
 void ClientSession::ReleaseBuffers() {
+  // Tasks still queued from the arena hold it themselves.
+  arena_.reset();
+  received_fd_.reset();
   held_batch_ = {};
   held_batch_bytes_ = 0;
   decoder_.Clear();

@@ -22,6 +22,8 @@
 #include <sys/types.h>
 
 #include "base/clock.h"
+#include "base/unique_fd.h"
+#include "daemon/route/payload_arena.h"
 #include "daemon/route/task_client.h"
 #include "daemon/serve/peer_deadlines.h"
 #include "taskpool/v1/taskpool.pb.h"
@@ -118,6 +120,8 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   void Close();
   bool closed() const { return closed_; }
 
+  std::shared_ptr<const PayloadArena> payload_arena() const override { return arena_; }
+
   uint64_t id() const override { return id_; }
   // Peer credentials from SO_PEERCRED (for logs and status).
   pid_t peer_pid() const override { return peer_pid_; }
@@ -128,7 +132,16 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   enum class Phase { kAwaitingHello, kReady, kClosing };
 
   void ReadSome();
+  // Before the hello is handled: reads with recvmsg, keeping a descriptor
+  // that comes with the bytes (the client's payload arena) in received_fd_.
+  void ReadWithDescriptor(const boost::system::error_code& error);
   void OnRead(const boost::system::error_code& error, size_t bytes);
+  // Takes the payload arena the hello announces; false (an error was sent)
+  // if it is missing or not fit to map.
+  bool AcceptArena(const v1::Hello& hello);
+  // Whether `submit`'s use of the payload arena is sound; if not, sends
+  // PROTOCOL_VIOLATION saying why, closes, and returns false.
+  bool CheckArenaUse(const v1::Submit& submit);
   // Handles every whole frame in the buffer; false if the connection must
   // stop (an error was sent).
   bool ProcessFrames();
@@ -189,6 +202,10 @@ class ClientSession final : public std::enable_shared_from_this<ClientSession>,
   PeerDeadlines peer_deadlines_;
   boost::asio::steady_timer deadline_timer_;
   std::optional<base::SteadyTime> deadline_armed_for_;
+  // A descriptor that came with the bytes before the hello was handled,
+  // and the payload arena the hello made of it.
+  base::UniqueFd received_fd_;
+  std::shared_ptr<const PayloadArena> arena_;
   pid_t peer_pid_ = 0;
   // Until SO_PEERCRED says otherwise: nobody, so a failed read is refused.
   uid_t peer_uid_ = static_cast<uid_t>(-1);

@@ -69,6 +69,12 @@ class FakeQueue final : public TaskQueuePort {
   uint32_t capacity() const override { return static_cast<uint32_t>(slots_.size()); }
   Result<TaskSlot> Enqueue(uint32_t function_index, std::string_view input, const RunLimits& limits,
                            bool chunk) override;
+  // A fake slot with no input: the router's tests look at what it routes,
+  // not at the bytes.
+  Result<TaskSlot> EnqueueFromArena(uint32_t function_index, const ArenaSlice&,
+                                    const RunLimits& limits) override {
+    return Enqueue(function_index, {}, limits, false);
+  }
   Result<TaskSlot> Requeue(TaskSlot slot, uint32_t attempt) override;
   bool TryWithdraw(TaskSlot slot) override;
   void Release(TaskSlot slot) override;

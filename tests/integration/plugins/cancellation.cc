@@ -59,3 +59,11 @@ Output RemainingMs(std::string_view, Context& context) {
 TASKPOOL_FUNCTION("remaining_ms", RemainingMs)
 
 }  // namespace
+
+// Its input, once cancelled (or after 30 s): a task that holds its input
+// while the test does something to its client, its worker or its memory.
+Output EchoWhenCancelled(std::string_view input, Context& context) {
+  WaitForCancel(context);
+  return Output::Ok(std::string(input));
+}
+TASKPOOL_FUNCTION("echo_when_cancelled", EchoWhenCancelled)
