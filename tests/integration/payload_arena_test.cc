@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "tests/integration/daemon_fixture.h"
@@ -106,16 +107,18 @@ void ExpectRefusal(RawConnection& connection, v1::ErrorCode code, const std::str
 }
 
 // Descriptors of `pid` that are memfds of a payload arena, or mappings of
-// them (`what`: "fd" or "maps").
-size_t ArenaReferences(pid_t pid, const std::string& what) {
+// them (`what`: "fd" or "maps"); the test's arenas, or the client
+// library's (`name`).
+size_t ArenaReferences(pid_t pid, const std::string& what,
+                       const std::string& name = "memfd:test-arena") {
   const std::string proc = "/proc/" + std::to_string(pid);
-  if (what == "maps") return CountOccurrences(ReadFile(proc + "/maps"), "memfd:test-arena");
+  if (what == "maps") return CountOccurrences(ReadFile(proc + "/maps"), name);
   size_t count = 0;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(proc + "/fd", error)) {
     std::error_code link_error;
     const auto target = std::filesystem::read_symlink(entry.path(), link_error);
-    if (!link_error && target.string().find("memfd:test-arena") != std::string::npos) ++count;
+    if (!link_error && target.string().find(name) != std::string::npos) ++count;
   }
   return count;
 }
@@ -296,6 +299,31 @@ TEST_F(PayloadArena, AClientKilledMidTaskLeavesItsMemoryToBeFreed) {
   std::unique_ptr<Client> after = ConnectTo(daemon_.socket_path());
   ASSERT_NE(after, nullptr);
   EXPECT_EQ(after->call("echo", "still serving").output, "still serving");
+}
+
+// The client library: large payloads go through its arena (the daemon
+// holds it while connected), and those that find it full go over the
+// socket, with the same results.
+TEST_F(PayloadArena, TheLibraryUsesItsArenaAndTheSocketWhenTheArenaIsFull) {
+  ClientOptions options;
+  options.payload_arena_bytes = 256 * 1024;  // one 100 KiB input and its room at a time
+  std::unique_ptr<Client> client = ConnectTo(daemon_.socket_path(), options);
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(ArenaReferences(daemon_.pid(), "fd", "memfd:taskpool-arena"), 1u);
+  std::vector<std::string> inputs;
+  for (char seed = 'a'; seed < 'a' + 20; ++seed) inputs.push_back(Pattern(100 * 1024, seed));
+  const std::vector<TaskResult> results = client->map("echo", inputs, 1);
+  ASSERT_EQ(results.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_TRUE(results[i].ok()) << results[i].status().ToString();
+    EXPECT_TRUE(results[i].output == inputs[i]) << "item " << i;
+  }
+  const TaskResult call = client->call("echo", inputs[0]);
+  EXPECT_TRUE(call.output == inputs[0]);
+  client.reset();
+  EXPECT_TRUE(WaitFor([&] {
+    return ArenaReferences(daemon_.pid(), "fd", "memfd:taskpool-arena") == 0;
+  })) << "the daemon kept a closed connection's arena";
 }
 
 }  // namespace
