@@ -6,6 +6,7 @@
 #include <deque>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <mutex>
 
 #include "client/client_impl.h"
@@ -104,34 +105,53 @@ struct ResultStream::State {
 
   // Submits chunks while the window has room for one. With nothing
   // outstanding one chunk always goes, so a window below the chunk size
-  // still makes progress.
+  // still makes progress. It waits until a quarter of the window (or a
+  // chunk, if more) is free, and sends what it pulled together: one result
+  // taken would otherwise send one task, a frame and a write per result,
+  // and at chunksize 1 that cost the CLI's map half the library's rate.
   void Refill() {
-    while (!inputs_done &&
-           (outstanding == 0 || outstanding + chunksize <= window)) {
-      std::vector<std::string> chunk;
-      while (chunk.size() < chunksize) {
+    const size_t step = std::max(chunksize, window / 4);
+    if (inputs_done || (outstanding != 0 && outstanding + step > window)) return;
+    std::vector<std::string> pulled;
+    while (!inputs_done && (outstanding + pulled.size() == 0 ||
+                            outstanding + pulled.size() + chunksize <= window)) {
+      const size_t before = pulled.size();
+      while (pulled.size() - before < chunksize) {
         std::optional<std::string> input = inputs();
         if (!input) {
           inputs_done = true;
           break;
         }
-        chunk.push_back(std::move(*input));
+        pulled.push_back(std::move(*input));
       }
-      if (chunk.empty()) return;
-      SubmitChunk(chunk);
     }
+    if (!pulled.empty()) Submit(pulled);
   }
 
-  void SubmitChunk(const std::vector<std::string>& chunk) {
-    const std::vector<std::string_view> payloads(chunk.begin(), chunk.end());
+  // Chunks of `pulled` as chunk tasks; at chunksize 1, single tasks batched
+  // in as few frames as the connection allows.
+  void Submit(const std::vector<std::string>& pulled) {
+    const std::vector<std::string_view> payloads(pulled.begin(), pulled.end());
     const size_t first = next_input;
-    next_input += chunk.size();
-    outstanding += chunk.size();
-    impl->connection.SubmitChunk(
-        function, payloads, options,
-        [inbox = inbox, first](size_t position, std::vector<TaskResult> results) {
-          inbox->Deliver(first + position, std::move(results));
-        });
+    next_input += pulled.size();
+    outstanding += pulled.size();
+    if (chunksize == 1) {
+      impl->connection.Submit(function, payloads, options,
+                              [inbox = inbox, first](size_t position, TaskResult result) {
+                                std::vector<TaskResult> one;
+                                one.push_back(std::move(result));
+                                inbox->Deliver(first + position, std::move(one));
+                              });
+      return;
+    }
+    for (size_t begin = 0; begin < payloads.size(); begin += chunksize) {
+      const size_t count = std::min(chunksize, payloads.size() - begin);
+      impl->connection.SubmitChunk(
+          function, std::span<const std::string_view>(payloads).subspan(begin, count), options,
+          [inbox = inbox, at = first + begin](size_t position, std::vector<TaskResult> results) {
+            inbox->Deliver(at + position, std::move(results));
+          });
+    }
   }
 
   std::optional<Item> Next(
