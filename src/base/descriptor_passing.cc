@@ -1,5 +1,6 @@
 #include "base/descriptor_passing.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -50,6 +51,12 @@ ssize_t ReceiveWithDescriptor(int socket, char* buffer, size_t size, UniqueFd* f
     }
   }
   return received;
+}
+
+uint64_t DescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
 }
 
 }  // namespace taskpool::base

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "base/unique_fd.h"
@@ -26,5 +27,10 @@ ssize_t SendWithDescriptor(int socket, std::string_view bytes, int fd);
 // cannot make the caller hold descriptors it did not ask for. -1 and errno
 // on failure (EAGAIN: nothing to read yet).
 ssize_t ReceiveWithDescriptor(int socket, char* buffer, size_t size, UniqueFd* fd);
+
+// This process's descriptor limit (RLIMIT_NOFILE's soft value): what a
+// holder of passed descriptors counts them against. UINT64_MAX when
+// unlimited, 0 if it cannot be read.
+uint64_t DescriptorLimit();
 
 }  // namespace taskpool::base

@@ -2,12 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+
+#include "base/descriptor_passing.h"
 
 namespace taskpool::client {
 
@@ -18,16 +19,10 @@ constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 // Arenas alive in this process, against its descriptor limit.
 std::atomic<uint64_t> live_arenas{0};
 
-uint64_t MaxArenas() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur / 4;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<ClientArena>> ClientArena::Create(uint64_t bytes) {
-  if (live_arenas.load() >= MaxArenas()) {
+  if (live_arenas.load() >= base::DescriptorLimit() / 4) {
     return Status(ErrorCode::kInternal,
                   "this process has a payload arena per quarter of its descriptor limit");
   }

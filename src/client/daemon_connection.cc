@@ -95,11 +95,14 @@ std::optional<ClientArena::Range> DaemonConnection::PlaceInArena(std::string_vie
   return range;
 }
 
-void DaemonConnection::PointAtArena(ClientArena::Range range, uint64_t payload_bytes,
-                                    v1::Submit* submit) {
-  submit->mutable_payload_in_arena()->set_offset(range.offset);
-  submit->mutable_payload_in_arena()->set_size(payload_bytes);
-  submit->set_output_room(range.size - payload_bytes);
+void DaemonConnection::ToWireTask(std::string_view function, std::string_view payload,
+                                  const std::optional<ClientArena::Range>& range,
+                                  const SubmitOptions& options, v1::Submit* submit) {
+  ToWireSubmit(function, range ? std::string_view() : payload, options, submit);
+  if (!range) return;
+  submit->mutable_payload_in_arena()->set_offset(range->offset);
+  submit->mutable_payload_in_arena()->set_size(payload.size());
+  submit->set_output_room(range->size - payload.size());
 }
 
 void DaemonConnection::FreeArenaRanges(
@@ -165,6 +168,8 @@ uint64_t DaemonConnection::SubmitFrame(std::string_view function,
   ranges.reserve(positions.size());
   for (size_t position : positions) {
     ranges.push_back(PlaceInArena(payloads[position]));
+    // What the frame carries: not a payload that went to the arena.
+    if (ranges.back()) bytes -= payloads[position].size();
     tasks.push_back({callback, position, 1, nullptr, any_thread, ranges.back()});
   }
   const Registered registered = Register(std::move(tasks), bytes, options, false);
@@ -177,9 +182,7 @@ uint64_t DaemonConnection::SubmitFrame(std::string_view function,
     v1::Submit* task = positions.size() == 1
                            ? message.mutable_submit()
                            : message.mutable_submit_batch()->add_tasks();
-    const std::string_view payload = payloads[positions[i]];
-    ToWireSubmit(function, ranges[i] ? std::string_view() : payload, options, task);
-    if (ranges[i]) PointAtArena(*ranges[i], payload.size(), task);
+    ToWireTask(function, payloads[positions[i]], ranges[i], options, task);
     task->set_id(registered.first_id + i);
   }
   if (registered.reserved) {
@@ -253,17 +256,16 @@ TaskResult DaemonConnection::Call(std::string_view function,
   std::future<TaskResult> future = promise->get_future();
   auto callback = std::make_shared<BatchCallback>(
       [promise](size_t, TaskResult result) { promise->set_value(std::move(result)); });
-  const uint64_t bytes = TaskBytes(function, payload.size());
   const std::optional<ClientArena::Range> range = PlaceInArena(payload);
+  const uint64_t bytes = TaskBytes(function, range ? 0 : payload.size());
   std::vector<Pending> tasks;
   tasks.push_back({std::move(callback), 0, 1, nullptr, true, range});
   const Registered registered = Register(std::move(tasks), bytes, options, true);
-  if (registered.first_id == 0) FreeArenaRanges({range});
-  if (registered.first_id != 0) {
+  if (registered.first_id == 0) {
+    FreeArenaRanges({range});
+  } else {
     v1::ClientMessage message;
-    ToWireSubmit(function, range ? std::string_view() : payload, options,
-                 message.mutable_submit());
-    if (range) PointAtArena(*range, payload.size(), message.mutable_submit());
+    ToWireTask(function, payload, range, options, message.mutable_submit());
     message.mutable_submit()->set_id(registered.first_id);
     if (registered.reserved) send_queue_.Send(message, {registered.first_id, 1, bytes});
     if (registered.read_here) {

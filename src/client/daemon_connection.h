@@ -166,8 +166,11 @@ class DaemonConnection {
   // it for the output (or none, if only the input fits), when it is large
   // enough to be worth it and there is room; nullopt: it goes in the frame.
   std::optional<ClientArena::Range> PlaceInArena(std::string_view payload);
-  // Points `submit` at its input in `range` instead of carrying it.
-  static void PointAtArena(ClientArena::Range range, uint64_t payload_bytes, v1::Submit* submit);
+  // Fills everything of `submit` but the id for `payload`: pointing at its
+  // `range` of the arena instead of carrying it, if it has one.
+  static void ToWireTask(std::string_view function, std::string_view payload,
+                         const std::optional<ClientArena::Range>& range,
+                         const SubmitOptions& options, v1::Submit* submit);
   // Gives back the arena ranges of tasks that were never sent.
   void FreeArenaRanges(const std::vector<std::optional<ClientArena::Range>>& ranges);
   // Moves a result's output out of the arena into result.output, and gives

@@ -1,7 +1,5 @@
 #include "client/handshake.h"
 
-#include "base/descriptor_passing.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -14,6 +12,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/descriptor_passing.h"
 #include "base/unique_fd.h"
 #include "client/wire_convert.h"
 #include "wire/framing.h"

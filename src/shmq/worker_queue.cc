@@ -176,6 +176,7 @@ void WorkerQueue::Complete(const ClaimedTask& task, ErrorCode code,
   PublishResult(task.slot, code, output, tasks_done);
   // Only now: `output` may point into the task's input blob (an echo).
   input_blobs_.erase(task.slot.index);
+  if (arena_tasks_.empty()) return;  // the common case: no lookup per task
   if (const auto held = arena_tasks_.find(task.slot.index); held != arena_tasks_.end()) {
     spare_input_.swap(held->second.input);
     arena_tasks_.erase(held);
@@ -197,7 +198,7 @@ inline Status WorkerQueue::WriteOutput(SlotRef ref, std::string_view output, boo
   ShmSlot& s = segment_.slot(ref.index);
   s.output_bytes = output.size();
   s.output_in_arena = 0;
-  if (to_arena && !output.empty() && WriteOutputToArena(ref, output)) {
+  if (to_arena && s.input_in_arena && !output.empty() && WriteOutputToArena(ref, output)) {
     s.output_in_blob = 0;
     return Status::Ok();
   }

@@ -106,16 +106,16 @@ void ExpectRefusal(RawConnection& connection, v1::ErrorCode code, const std::str
   EXPECT_TRUE(connection.ClosedByDaemon());
 }
 
-// Descriptors of `pid` that are memfds of a payload arena, or mappings of
-// them (`what`: "fd" or "maps"); the test's arenas, or the client
-// library's (`name`).
-size_t ArenaReferences(pid_t pid, const std::string& what,
-                       const std::string& name = "memfd:test-arena") {
-  const std::string proc = "/proc/" + std::to_string(pid);
-  if (what == "maps") return CountOccurrences(ReadFile(proc + "/maps"), name);
+// The test's arenas, and the client library's, by their memfd names.
+constexpr char kTestArena[] = "memfd:test-arena";
+constexpr char kLibraryArena[] = "memfd:taskpool-arena";
+
+// How many of `pid`'s descriptors are memfds named `name`.
+size_t ArenaDescriptors(pid_t pid, const std::string& name = kTestArena) {
   size_t count = 0;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(proc + "/fd", error)) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
     std::error_code link_error;
     const auto target = std::filesystem::read_symlink(entry.path(), link_error);
     if (!link_error && target.string().find(name) != std::string::npos) ++count;
@@ -123,9 +123,14 @@ size_t ArenaReferences(pid_t pid, const std::string& what,
   return count;
 }
 
-size_t ArenaReferencesInWorkers(pid_t daemon) {
+// How many of `pid`'s mappings are of the test's arenas.
+size_t ArenaMappings(pid_t pid) {
+  return CountOccurrences(ReadFile("/proc/" + std::to_string(pid) + "/maps"), kTestArena);
+}
+
+size_t ArenaMappingsInWorkers(pid_t daemon) {
   size_t count = 0;
-  for (pid_t worker : ChildrenOf(daemon)) count += ArenaReferences(worker, "maps");
+  for (pid_t worker : ChildrenOf(daemon)) count += ArenaMappings(worker);
   return count;
 }
 
@@ -245,7 +250,7 @@ TEST_F(PayloadArena, AWorkerKilledHoldingTheArenaIsRetriedFromIt) {
   connection_.Send(submit);
   const pid_t worker = WaitForBusyWorker(*observer);
   ASSERT_GT(worker, 0);
-  ASSERT_TRUE(WaitFor([&] { return ArenaReferences(worker, "maps") > 0; }));
+  ASSERT_TRUE(WaitFor([&] { return ArenaMappings(worker) > 0; }));
   ASSERT_EQ(kill(worker, SIGKILL), 0);
   ASSERT_TRUE(daemon_.WaitForLog("retrying task 1"));
   ASSERT_GT(WaitForBusyWorker(*observer), 0);
@@ -285,16 +290,16 @@ TEST_F(PayloadArena, AClientKilledMidTaskLeavesItsMemoryToBeFreed) {
   ASSERT_EQ(read(ready[0], &byte, 1), 1);
   close(ready[0]);
   ASSERT_TRUE(daemon_.WaitForLog("polling cancelled()"));
-  ASSERT_TRUE(WaitFor([&] { return ArenaReferencesInWorkers(daemon_.pid()) > 0; }));
-  EXPECT_EQ(ArenaReferences(daemon_.pid(), "fd"), 1u);
+  ASSERT_TRUE(WaitFor([&] { return ArenaMappingsInWorkers(daemon_.pid()) > 0; }));
+  EXPECT_EQ(ArenaDescriptors(daemon_.pid()), 1u);
   ASSERT_EQ(kill(client, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(client, &status, 0), client);
 
   EXPECT_TRUE(daemon_.WaitForLog("saw cancelled(), stopping early"));
-  EXPECT_TRUE(WaitFor([&] { return ArenaReferences(daemon_.pid(), "fd") == 0; }))
+  EXPECT_TRUE(WaitFor([&] { return ArenaDescriptors(daemon_.pid()) == 0; }))
       << "the supervisor still holds the dead client's arena";
-  EXPECT_TRUE(WaitFor([&] { return ArenaReferencesInWorkers(daemon_.pid()) == 0; }))
+  EXPECT_TRUE(WaitFor([&] { return ArenaMappingsInWorkers(daemon_.pid()) == 0; }))
       << "a worker still maps the dead client's arena";
   std::unique_ptr<Client> after = ConnectTo(daemon_.socket_path());
   ASSERT_NE(after, nullptr);
@@ -309,7 +314,7 @@ TEST_F(PayloadArena, TheLibraryUsesItsArenaAndTheSocketWhenTheArenaIsFull) {
   options.payload_arena_bytes = 256 * 1024;  // one 100 KiB input and its room at a time
   std::unique_ptr<Client> client = ConnectTo(daemon_.socket_path(), options);
   ASSERT_NE(client, nullptr);
-  EXPECT_EQ(ArenaReferences(daemon_.pid(), "fd", "memfd:taskpool-arena"), 1u);
+  EXPECT_EQ(ArenaDescriptors(daemon_.pid(), kLibraryArena), 1u);
   std::vector<std::string> inputs;
   for (char seed = 'a'; seed < 'a' + 20; ++seed) inputs.push_back(Pattern(100 * 1024, seed));
   const std::vector<TaskResult> results = client->map("echo", inputs, 1);
@@ -322,7 +327,7 @@ TEST_F(PayloadArena, TheLibraryUsesItsArenaAndTheSocketWhenTheArenaIsFull) {
   EXPECT_TRUE(call.output == inputs[0]);
   client.reset();
   EXPECT_TRUE(WaitFor([&] {
-    return ArenaReferences(daemon_.pid(), "fd", "memfd:taskpool-arena") == 0;
+    return ArenaDescriptors(daemon_.pid(), kLibraryArena) == 0;
   })) << "the daemon kept a closed connection's arena";
 }
 

@@ -1,12 +1,13 @@
 #include "daemon/route/payload_arena.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <cerrno>
 #include <string>
+
+#include "base/descriptor_passing.h"
 
 namespace taskpool::daemon {
 
@@ -25,9 +26,7 @@ PayloadArena::PayloadArena(base::UniqueFd fd, uint64_t inode, uint64_t bytes)
 PayloadArena::~PayloadArena() { --live_arenas; }
 
 bool PayloadArena::HaveRoomForAnother() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  return limit.rlim_cur == RLIM_INFINITY || live_arenas.load() < limit.rlim_cur / 4;
+  return live_arenas.load() < base::DescriptorLimit() / 4;
 }
 
 Result<std::shared_ptr<const PayloadArena>> PayloadArena::Accept(base::UniqueFd fd,

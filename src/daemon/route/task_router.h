@@ -189,9 +189,9 @@ class TaskRouter {
   bool Enqueue(ClientState& client, const v1::Submit& submit, uint32_t function_index,
                uint32_t tasks, std::chrono::steady_clock::time_point accepted,
                ConcurrencyGates::Pass& pass);
-  // What the task's code is told of its limits.
   // Where `submit`'s input lies in `client`'s payload arena.
   static ArenaSlice ArenaSliceOf(const TaskClient& client, const v1::Submit& submit);
+  // What the task's code is told of its limits.
   RunLimits LimitsFor(const std::optional<std::chrono::steady_clock::time_point>& deadline,
                       std::chrono::milliseconds timeout) const;
   // Queues waiting tasks while there is room, then lets held tasks whose
