@@ -4,8 +4,10 @@
 // without destructors.
 #include "shmq/instance_mark.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,31 +24,72 @@ namespace {
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-// Forks an instance that makes a mark and one blob, reports the mark's
-// name and dies without cleaning up.
-std::string CrashedInstance() {
-  int name_pipe[2];
-  EXPECT_EQ(pipe(name_pipe), 0);
-  const pid_t child = fork();
-  if (child == 0) {
-    Result<InstanceMark> mark = InstanceMark::Create();
-    if (!mark.ok()) _exit(1);
-    ShmId blob;
-    if (!BlobStore(mark->name()).Write(blob, "left behind").ok()) _exit(2);
-    const std::string& name = mark->name();
-    _exit(write(name_pipe[1], name.data(), name.size()) ==
-                  static_cast<ssize_t>(name.size())
-              ? 0
-              : 3);
+// An instance in a forked child that makes a mark and one blob, and dies
+// without cleaning up when told to. While it lives its files are safe from
+// every sweep, including those of tests running beside this one (each
+// InstanceMark::Create sweeps), so they can be counted before it dies.
+class DoomedInstance {
+ public:
+  DoomedInstance() {
+    int name_pipe[2];
+    int die_pipe[2];
+    EXPECT_EQ(pipe(name_pipe), 0);
+    EXPECT_EQ(pipe(die_pipe), 0);
+    child_ = fork();
+    if (child_ == 0) {
+      close(name_pipe[0]);
+      close(die_pipe[1]);
+      Result<InstanceMark> mark = InstanceMark::Create();
+      if (!mark.ok()) _exit(1);
+      ShmId blob;
+      if (!BlobStore(mark->name()).Write(blob, "left behind").ok()) _exit(2);
+      const std::string& name = mark->name();
+      if (write(name_pipe[1], name.data(), name.size()) !=
+          static_cast<ssize_t>(name.size())) {
+        _exit(3);
+      }
+      close(name_pipe[1]);
+      char byte;
+      (void)!read(die_pipe[0], &byte, 1);  // returns when the parent closes it
+      _exit(0);
+    }
+    close(name_pipe[1]);
+    close(die_pipe[0]);
+    die_ = die_pipe[1];
+    char name[128] = {};
+    const ssize_t got = read(name_pipe[0], name, sizeof name - 1);
+    close(name_pipe[0]);
+    if (got > 0) name_.assign(name, static_cast<size_t>(got));
   }
-  close(name_pipe[1]);
-  char name[128] = {};
-  const ssize_t got = read(name_pipe[0], name, sizeof name - 1);
-  close(name_pipe[0]);
-  int status = 0;
-  waitpid(child, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  return got > 0 ? std::string(name, static_cast<size_t>(got)) : "";
+  ~DoomedInstance() { Die(); }
+
+  const std::string& name() const { return name_; }
+
+  // Ends the child without destructors and reaps it.
+  void Die() {
+    if (die_ < 0) return;
+    close(die_);
+    die_ = -1;
+    int status = 0;
+    waitpid(child_, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
+ private:
+  pid_t child_ = -1;
+  int die_ = -1;
+  std::string name_;
+};
+
+// A sweep skips a mark that another sweep (of a test running beside this
+// one) holds locked while it removes it. Taking the lock waits for that
+// sweep to finish; a mark still there afterwards was left by ours.
+void WaitForOtherSweeps(const std::string& mark) {
+  const int fd = open(ShmPath(mark).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // already removed
+  while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  close(fd);
 }
 
 TEST(InstanceMarkTest, MarkIsAPrivateUnpredictableFile) {
@@ -64,10 +107,13 @@ TEST(InstanceMarkTest, MarkIsAPrivateUnpredictableFile) {
 }
 
 TEST(InstanceMarkTest, SweepRemovesWhatADeadInstanceLeft) {
-  const std::string dead = CrashedInstance();
+  DoomedInstance doomed;
+  const std::string dead = doomed.name();
   ASSERT_FALSE(dead.empty());
   ASSERT_EQ(ShmObjectsStartingWith(dead).size(), 2u) << "mark + blob";
+  doomed.Die();
   InstanceMark::SweepDeadInstances();
+  WaitForOtherSweeps(dead);
   EXPECT_THAT(ShmObjectsStartingWith(dead), IsEmpty());
 }
 
