@@ -104,8 +104,8 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 # ThreadSanitizer: the library, the daemon it talks to, and the tests that
 # drive the library, against the fake daemon and the real one.
 TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
-SUITE_TARGETS="client_test client_library_test typed_call_test taskpoold" \
-SUITE_TESTS='^(ConnectTest|SubmitTest|StreamTest|FailureTest|AsioTest|InFlightLimitTest|BacklogTest|FullBudgetTest|ReadRoleTest|SpinTest|ClientLibraryTest|ClientBacklogTest|ClientLibraryWithoutDaemon|TypedCallTest)\.' \
+SUITE_TARGETS="client_test client_library_test typed_call_test map_outputs_test taskpoold" \
+SUITE_TESTS='^(ConnectTest|SubmitTest|StreamTest|FailureTest|AsioTest|InFlightLimitTest|BacklogTest|FullBudgetTest|ReadRoleTest|SpinTest|ClientLibraryTest|ClientBacklogTest|ClientLibraryWithoutDaemon|TypedCallTest|MapOutputsTest)\.' \
   run_suite "tsan" build-tsan -O1 -DTASKPOOL_SANITIZE=thread -DTASKPOOL_PYTHON=OFF || status=1
 
 # The frame parser under libFuzzer for a bounded time (clang build).

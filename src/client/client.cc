@@ -5,6 +5,7 @@
 
 #include "client/client_impl.h"
 #include "client/handshake.h"
+#include "client/map_outputs_builder.h"
 #include "client/map_window.h"
 #include "client/wire_convert.h"
 #include "base/socket_path.h"
@@ -77,13 +78,19 @@ void Client::cancel(uint64_t id, bool kill_running) {
   impl_->connection.Cancel(id, kill_running);
 }
 
-std::vector<TaskResult> Client::map(std::string_view function,
-                                    const std::vector<std::string>& inputs,
-                                    size_t chunksize,
-                                    const SubmitOptions& options) {
-  // imap's bounded window without its streaming machinery: the inputs are
-  // all here already, so tasks are sent straight from them and each
-  // result lands in its place in `results`.
+namespace {
+
+// map's loop, shared by map and map_outputs: imap's bounded window without
+// its streaming machinery (the inputs are all here already, so tasks are
+// sent straight from them). `on_result(position, TaskResult)` and
+// `on_chunk(first_position, ChunkResults)` place each result; both run on
+// the reader thread (or here, if the tasks fail before they are sent), and
+// this returns only once every input has its result (the connection
+// completes every pending task, even when it breaks).
+template <typename OnResult, typename OnChunk>
+void RunMap(Client::Impl& impl, std::string_view function,
+            const std::vector<std::string>& inputs, size_t chunksize,
+            const SubmitOptions& options, OnResult on_result, OnChunk on_chunk) {
   chunksize = std::max<size_t>(chunksize, 1);
   // Items too large to share a chunk go as tasks of their own anyway
   // (SubmitChunk cuts them apart), so they go under chunksize 1's window:
@@ -92,8 +99,7 @@ std::vector<TaskResult> Client::map(std::string_view function,
   // would stop reading (tests/bench/analysis.md).
   const size_t average_input_bytes = AverageInputBytes(inputs);
   if (average_input_bytes > client::DaemonConnection::kMaxChunkBytes) chunksize = 1;
-  const size_t window = MapWindowSize(impl_->server_info, chunksize, average_input_bytes);
-  std::vector<TaskResult> results(inputs.size());
+  const size_t window = MapWindowSize(impl.server_info, chunksize, average_input_bytes);
   client::MapWindow in_flight(window);
   std::vector<std::string_view> payloads;
   for (size_t first = 0; first < inputs.size();) {
@@ -107,30 +113,51 @@ std::vector<TaskResult> Client::map(std::string_view function,
     }
     payloads.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first),
                     inputs.begin() + static_cast<std::ptrdiff_t>(first + count));
-    // Both run on the reader thread (or here, if the tasks fail before
-    // they are sent); every result lands in its own element, and this
-    // function returns only once all have (the connection completes every
-    // pending task, even when it breaks).
     if (chunksize == 1) {
-      impl_->connection.Submit(function, payloads, options,
-                               [&, first](size_t position, TaskResult result) {
-                                 results[first + position] = std::move(result);
-                                 in_flight.Done(1);
-                               });
+      impl.connection.Submit(function, payloads, options,
+                             [&, first](size_t position, TaskResult result) {
+                               on_result(first + position, std::move(result));
+                               in_flight.Done(1);
+                             });
     } else {
-      impl_->connection.SubmitChunk(
-          function, payloads, options,
-          [&, first](size_t position, std::vector<TaskResult> chunk) {
-            for (size_t i = 0; i < chunk.size(); ++i) {
-              results[first + position + i] = std::move(chunk[i]);
-            }
-            in_flight.Done(chunk.size());
-          });
+      impl.connection.SubmitChunk(function, payloads, options,
+                                  [&, first](size_t position, client::ChunkResults chunk) {
+                                    const size_t items = chunk.items;
+                                    on_chunk(first + position, std::move(chunk));
+                                    in_flight.Done(items);
+                                  });
     }
     first += count;
   }
   in_flight.WaitForAll();
+}
+
+}  // namespace
+
+std::vector<TaskResult> Client::map(std::string_view function,
+                                    const std::vector<std::string>& inputs,
+                                    size_t chunksize,
+                                    const SubmitOptions& options) {
+  std::vector<TaskResult> results(inputs.size());
+  RunMap(
+      *impl_, function, inputs, chunksize, options,
+      [&](size_t position, TaskResult result) { results[position] = std::move(result); },
+      [&](size_t first, client::ChunkResults chunk) {
+        std::vector<TaskResult> split = std::move(chunk).Split();
+        for (size_t i = 0; i < split.size(); ++i) results[first + i] = std::move(split[i]);
+      });
   return results;
+}
+
+MapOutputs Client::map_outputs(std::string_view function,
+                               const std::vector<std::string>& inputs, size_t chunksize,
+                               const SubmitOptions& options) {
+  client::MapOutputsBuilder outputs(inputs.size());
+  RunMap(
+      *impl_, function, inputs, chunksize, options,
+      [&](size_t position, TaskResult result) { outputs.Add(position, std::move(result)); },
+      [&](size_t first, client::ChunkResults chunk) { outputs.Add(first, std::move(chunk)); });
+  return std::move(outputs).Take();
 }
 
 Result<PoolStatus> Client::status(std::chrono::milliseconds wait) {

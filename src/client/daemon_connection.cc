@@ -209,7 +209,7 @@ void DaemonConnection::SubmitChunk(std::string_view function,
       ++end;
     }
     SubmitOneChunk(function, payloads.subspan(first, end - first), options,
-                   [callback, first](size_t position, std::vector<TaskResult> results) {
+                   [callback, first](size_t position, ChunkResults results) {
                      (*callback)(first + position, std::move(results));
                    });
     first = end;
@@ -226,9 +226,7 @@ void DaemonConnection::SubmitOneChunk(std::string_view function,
   if (payloads.size() <= 1 || chunk_bytes > max_payload_bytes_) {
     Submit(function, payloads, options,
            [on_results = std::move(on_results)](size_t position, TaskResult result) {
-             std::vector<TaskResult> one;
-             one.push_back(std::move(result));
-             on_results(position, std::move(one));
+             on_results(position, ChunkResults{1, std::move(result)});
            });
     return;
   }
@@ -344,7 +342,7 @@ DaemonConnection::Registered DaemonConnection::Register(
 
 void DaemonConnection::CompleteAll(const Pending& task, const TaskResult& result) {
   if (task.chunk_callback != nullptr) {
-    (*task.chunk_callback)(task.position, std::vector<TaskResult>(task.items, result));
+    (*task.chunk_callback)(task.position, ChunkResults{task.items, result});
   } else {
     (*task.callback)(task.position, result);
   }

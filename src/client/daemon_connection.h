@@ -43,6 +43,7 @@
 #include "client/handshake.h"
 #include "client/send_queue.h"
 #include "client/spin_wait.h"
+#include "client/wire_convert.h"
 #include "taskpool/client.hpp"
 #include "taskpool/v1/taskpool.pb.h"
 
@@ -62,10 +63,9 @@ class DaemonConnection {
   // Called exactly once per task with the task's position in the payloads
   // of the Submit call that created it.
   using BatchCallback = std::function<void(size_t position, TaskResult)>;
-  // Called once per chunk with the results of its payloads, in order,
-  // the first being at `first_position`.
-  using ChunkCallback =
-      std::function<void(size_t first_position, std::vector<TaskResult> results)>;
+  // Called once per chunk with the results of its payloads, the first
+  // being at `first_position`.
+  using ChunkCallback = std::function<void(size_t first_position, ChunkResults results)>;
 
   // Takes over a greeted socket and starts the reader thread. `options`
   // gives the send budget and the spin policy.

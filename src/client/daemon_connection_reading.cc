@@ -234,8 +234,7 @@ bool DaemonConnection::Deliver(v1::Result& result, bool on_reader_thread,
   if (own != nullptr && id == own_id) {
     *own = FromWireResult(std::move(result));
   } else if (pending.chunk_callback != nullptr) {
-    (*pending.chunk_callback)(pending.position,
-                              FromWireChunkResult(result, pending.items));
+    (*pending.chunk_callback)(pending.position, ChunkResults{pending.items, std::move(result)});
   } else {
     (*pending.callback)(pending.position, FromWireResult(std::move(result)));
   }

@@ -148,8 +148,8 @@ struct ResultStream::State {
       const size_t count = std::min(chunksize, payloads.size() - begin);
       impl->connection.SubmitChunk(
           function, std::span<const std::string_view>(payloads).subspan(begin, count), options,
-          [inbox = inbox, at = first + begin](size_t position, std::vector<TaskResult> results) {
-            inbox->Deliver(at + position, std::move(results));
+          [inbox = inbox, at = first + begin](size_t position, client::ChunkResults results) {
+            inbox->Deliver(at + position, std::move(results).Split());
           });
     }
   }

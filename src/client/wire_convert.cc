@@ -96,13 +96,28 @@ std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t ite
         out.run_time = base::FromWireMicros(item.run_us);
       });
   if (!read.ok() || results.size() != items) {
-    return std::vector<TaskResult>(
-        items, FailedResult(ErrorCode::kInternal,
-                            "taskpoold answered a chunk of " + std::to_string(items) +
-                                " items with an output that does not hold one "
-                                "outcome per item"));
+    return std::vector<TaskResult>(items, MalformedChunkResult(items));
   }
   return results;
+}
+
+TaskResult MalformedChunkResult(size_t items) {
+  return FailedResult(ErrorCode::kInternal,
+                      "taskpoold answered a chunk of " + std::to_string(items) +
+                          " items with an output that does not hold one outcome per item");
+}
+
+std::vector<TaskResult> ChunkResults::Split() && {
+  if (const v1::Result* chunk = std::get_if<v1::Result>(&outcome)) {
+    return FromWireChunkResult(*chunk, items);
+  }
+  TaskResult& every = std::get<TaskResult>(outcome);
+  if (items == 1) {
+    std::vector<TaskResult> one;
+    one.push_back(std::move(every));
+    return one;
+  }
+  return std::vector<TaskResult>(items, every);
 }
 
 PoolStatus FromWireStatus(const v1::StatusReply& reply) {

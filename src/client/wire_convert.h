@@ -3,7 +3,9 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "taskpool/client.hpp"
@@ -22,6 +24,22 @@ TaskResult FromWireResult(v1::Result&& result);
 // every item. An output that does not hold `items` outcomes makes every
 // item INTERNAL.
 std::vector<TaskResult> FromWireChunkResult(const v1::Result& result, size_t items);
+// What every item of a chunk fails with when the daemon's answer does not
+// hold one outcome per item.
+TaskResult MalformedChunkResult(size_t items);
+
+// A chunk's results as they came back, not yet split into TaskResults (a
+// consumer that keeps only outputs can view them where they are): the
+// chunk task's Result, whose output holds one outcome per item, or one
+// TaskResult that stands for every item (a chunk that never ran, or a
+// payload sent as a task of its own).
+struct ChunkResults {
+  size_t items = 0;
+  std::variant<v1::Result, TaskResult> outcome;
+
+  // One TaskResult per item, in item order.
+  std::vector<TaskResult> Split() &&;
+};
 PoolStatus FromWireStatus(const v1::StatusReply& reply);
 ServerInfo FromWireHello(const v1::HelloReply& reply);
 

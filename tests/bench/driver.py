@@ -122,6 +122,13 @@ class Runner:
                       lambda: self.tp(daemon, "map", items=p["map_items"], chunksize=chunk),
                       lambda: self.py("map", items=p["map_items"], chunksize=chunk),
                       "items_per_s")
+        # map_outputs, the same maps without a TaskResult per item; beside
+        # the Pool.map of the rows above.
+        for chunk in (64, 1024):
+            self.record(("map_outputs", chunk),
+                        self.tp(daemon, "map", items=p["map_items"], chunksize=chunk,
+                                api="outputs"),
+                        "items_per_s")
         # Issue 18: the Python client's map beside Pool.map, same items.
         if os.path.isdir(self.py_client_path):
             items = p["py_client_items"]

@@ -84,6 +84,14 @@ def build_table(samples, workers):
             target=f"≥ {goal}× Pool" if goal else "",
             met=(tp.median / pool.median >= goal) if goal else None)
 
+    for chunk in (64, 1024):
+        tp = cell(("map_outputs", chunk), "items_per_s")
+        pool = cell((("map", chunk), "pool"), "items_per_s")
+        if tp and pool:
+            row(f"map_outputs echo chunksize {chunk} (tasks/s)", tp, pool,
+                lower_is_better=False, target="≥ 2× Pool",
+                met=tp.median / pool.median >= 2)
+
     tp = cell((("cli_map",), "taskpool"), "items_per_s")
     library = cell(("cli_map", "library"), "items_per_s")
     if tp and library:

@@ -46,12 +46,13 @@ std::unique_ptr<Client> ConnectOrDie(const Args& args) {
   return std::move(*client);
 }
 
-void CheckOk(const TaskResult& result) {
-  if (result.ok()) return;
-  std::cerr << "taskpool_bench: task failed: " << result.status().ToString()
-            << '\n';
+void CheckOk(const Status& status) {
+  if (status.ok()) return;
+  std::cerr << "taskpool_bench: task failed: " << status.ToString() << '\n';
   std::exit(1);
 }
+
+void CheckOk(const TaskResult& result) { CheckOk(result.status()); }
 
 // Context switches of every thread of this process so far.
 double ContextSwitches() {
@@ -87,16 +88,25 @@ int Latency(const Args& args) {
 }
 
 // map(echo, items) with the given chunksize; items of `size` bytes.
+// api=outputs: through map_outputs instead (views, not TaskResults).
 int Map(const Args& args) {
   auto client = ConnectOrDie(args);
   const size_t items = static_cast<size_t>(args.GetInt("items", 20000));
   const size_t size = static_cast<size_t>(args.GetInt("size", 1));
   const size_t chunksize = static_cast<size_t>(args.GetInt("chunksize", 1));
+  const bool outputs_only = args.Get("api", "map") == "outputs";
   const std::vector<std::string> inputs(items, std::string(size, 'x'));
   const int64_t start = NowNanos();
-  const std::vector<TaskResult> results = client->map("echo", inputs, chunksize);
-  const double seconds = (NowNanos() - start) / 1e9;
-  for (const TaskResult& result : results) CheckOk(result);
+  double seconds = 0;
+  if (outputs_only) {
+    const MapOutputs outputs = client->map_outputs("echo", inputs, chunksize);
+    seconds = (NowNanos() - start) / 1e9;
+    for (size_t i = 0; i < outputs.size(); ++i) CheckOk(outputs.status(i));
+  } else {
+    const std::vector<TaskResult> results = client->map("echo", inputs, chunksize);
+    seconds = (NowNanos() - start) / 1e9;
+    for (const TaskResult& result : results) CheckOk(result);
+  }
   JsonLine("map")
       .Add("items", static_cast<double>(items))
       .Add("size", static_cast<double>(size))

@@ -1,7 +1,8 @@
 // Chunk tasks (map/imap with chunksize > 1, Submit.chunk) against the real
 // daemon: each item keeps its own outcome, the statistics count items,
 // timeouts apply per item, and a worker dying in a chunk fails the whole
-// chunk and nothing else.
+// chunk and nothing else. map_outputs gives what map does, without a
+// TaskResult per item.
 #include <stdlib.h>
 
 #include <gmock/gmock.h>
@@ -114,6 +115,37 @@ TEST_F(ChunkTest, AWorkerDyingInAChunkFailsEveryItemOfItOnly) {
   const std::vector<TaskResult> after = client_->map("echo", {"a", "b"}, 2);
   EXPECT_EQ(after[0].output, "a");
   EXPECT_EQ(after[1].output, "b");
+}
+
+TEST_F(ChunkTest, MapOutputsGivesWhatMapGivesAtEveryChunksize) {
+  // Small items (chunks), items too large to share a chunk (single tasks,
+  // through the payload arena), and failures among them.
+  std::vector<std::string> inputs = Numbers(3000);
+  inputs[17] = "abc";
+  inputs[2000] = "";
+  inputs.emplace_back(200 * 1024, 'L');
+  for (const size_t chunksize : {size_t{1}, size_t{7}, size_t{1024}}) {
+    const std::vector<TaskResult> expected = client_->map("is_prime", inputs, chunksize);
+    const MapOutputs outputs = client_->map_outputs("is_prime", inputs, chunksize);
+    ASSERT_EQ(outputs.size(), inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ASSERT_EQ(outputs.ok(i), expected[i].ok()) << i << " at chunksize " << chunksize;
+      ASSERT_EQ(outputs[i], expected[i].output) << i << " at chunksize " << chunksize;
+      ASSERT_EQ(outputs.status(i).ToString(), expected[i].status().ToString()) << i;
+    }
+    EXPECT_EQ(outputs.failed(), 3u) << "abc, the empty input and the large one";
+  }
+  const std::vector<std::string> large(3, std::string(300 * 1024, 'x'));
+  const MapOutputs echoed = client_->map_outputs("echo", large, 16);
+  for (size_t i = 0; i < large.size(); ++i) EXPECT_TRUE(echoed[i] == large[i]);
+  EXPECT_EQ(client_->map_outputs("echo", {}).size(), 0u);
+}
+
+TEST_F(ChunkTest, MapOutputsOfAChunkWhoseWorkerDiedFailsEachItemOfIt) {
+  const MapOutputs outputs =
+      client_->map_outputs("crash", {"not a way to crash", "segv", "exit", "x"}, 3);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(outputs.status(i).code(), ErrorCode::kWorkerDied);
+  EXPECT_EQ(outputs.status(3).code(), ErrorCode::kInvalidArgument) << "its own chunk";
 }
 
 TEST_F(ChunkTest, ManyChunksInFlightFromManyThreadsAllComplete) {
